@@ -1,0 +1,156 @@
+# sov - one non-recursive Makefile for libsov, every tool, tests and benches.
+#
+#   make                 build/libsov.a and build/sov-* (warnings always on)
+#   make check           deps, build, then every test; ends "N passed, N failed, N skipped"
+#   make check-unit      only the C unit tests (CI runs this again with SANITIZE=1)
+#   make demo            deps, build, run the demo on the embedded defaults
+#   make bench           run bench/ (installs the peers it needs, says so)
+#   make fuzz            build the libFuzzer targets with clang, run each FUZZ_SECONDS
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make deps            install missing Debian packages (root), or say which
+#   make format          clang-format every C file
+#
+#   WERROR=1    warnings are errors (CI)
+#   SANITIZE=1  AddressSanitizer + UBSan, built into build/sanitize/
+#   VALGRIND=1  run the unit tests under valgrind's leak checker
+
+VERSION := $(shell cat VERSION)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CC ?= cc
+CLANG ?= clang
+PKG_CONFIG ?= pkg-config
+FUZZ_SECONDS ?= 60
+
+ifeq ($(SANITIZE),1)
+B := build/sanitize
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+SANLDFLAGS := -fsanitize=address,undefined
+else
+B := build
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+SANLDFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
+	-Wundef -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+# Every library through pkg-config. Debian 12's libjq 1.6 ships no .pc file
+# (nixpkgs' 1.7 does): this is the one place that difference is guarded.
+PKGS := libpq sqlite3 libcurl libsodium libzstd libmicrohttpd
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+JQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libjq 2>/dev/null)
+JQ_LIBS := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
+
+CPPFLAGS += -D_GNU_SOURCE -DSOV_VERSION='"$(VERSION)"' -iquote lib
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -fstack-protector-strong $(PKG_CFLAGS) \
+	$(JQ_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANLDFLAGS) $(LDFLAGS)
+LIBS := $(PKG_LIBS) $(JQ_LIBS) -lm
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB_HDR := $(wildcard lib/*.h)
+LIBSOV := $(B)/libsov.a
+
+# A tool is a folder tools/sov-NAME with a main.c; tools/NAME/tool.mk may add
+# LIBS_sov-NAME (sov-cert adds libcrypto, the only tool that may).
+TOOLS := $(sort $(notdir $(patsubst %/main.c,%,$(wildcard tools/sov-*/main.c))))
+TOOL_BINS := $(TOOLS:%=$(B)/%)
+-include $(wildcard tools/*/tool.mk)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SO := $(B)/tests/faultinject.so
+HELPER_SRC := $(wildcard tests/helpers/faultinject.c)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all check check-unit demo bench fuzz fuzz-build install uninstall \
+	deps format clean tests
+
+all: $(LIBSOV) $(TOOL_BINS)
+
+$(B)/obj/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSOV): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define tool_rule
+$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$(sort $$(wildcard tools/$(1)/*.c)))
+$(B)/$(1): $$($(1)_OBJ) $(LIBSOV)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS_$(1)) $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBSOV)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBSOV) $(LIBS)
+
+# The fault-injection shim is preloaded into other programs: never sanitized.
+$(HELPER_SO): $(HELPER_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+
+tests: all $(UNIT_BINS) $(if $(HELPER_SRC),$(HELPER_SO))
+
+check: deps tests $(if $(SANITIZE),,fuzz-build)
+	@SOV_BUILD=$(B) tests/run.sh
+
+check-unit: tests
+	@SOV_BUILD=$(B) tests/run.sh --only unit
+
+demo: deps all
+	@SOV_BUILD=$(B) examples/demo.sh
+
+bench: all
+	@SOV_BUILD=$(B) bench/run.sh
+
+# libFuzzer targets: libsov's sources again, built by clang with the fuzzer
+# instrumentation. Skipped (with the reason) where clang is missing.
+FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -DSOV_VERSION='"$(VERSION)"' \
+	-iquote lib -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) $(JQ_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz-build:
+	@if command -v $(CLANG) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(FUZZ_BINS); \
+	else echo "fuzz: $(CLANG) not found, fuzz targets not built"; fi
+
+fuzz: fuzz-build
+	@SOV_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	for t in $(filter-out sov-demo,$(TOOLS)); do \
+		install -m 0755 $(B)/$$t $(DESTDIR)$(BINDIR)/$$t || exit 1; done
+
+uninstall:
+	for t in $(filter-out sov-demo,$(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+
+deps:
+	@mk/deps.sh
+
+format:
+	clang-format -i lib/*.[ch] $(wildcard tools/*/*.[ch]) tests/unit/*.[ch] \
+		$(wildcard tests/helpers/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build

@@ -1,0 +1,44 @@
+/*
+ * fs.h - durable file writes, capped reads, directories, and where a tool
+ * keeps its state.
+ */
+#ifndef SOV_FS_H
+#define SOV_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * Replace path with data, durably: write a temp file in the same directory
+ * (O_EXCL, created with mode), fsync it, rename it over path, fsync the
+ * directory. On any error the temp file is removed and path is untouched.
+ */
+int sov_file_write_atomic(const char *path, const void *data, size_t len,
+			  mode_t mode, struct sov_err *e);
+
+/*
+ * Read a whole file, refusing more than max bytes (the error names the file
+ * and the cap). *out is malloc'ed and NUL-terminated (caller frees); *len
+ * excludes the NUL. path "-" reads stdin.
+ */
+int sov_file_read(const char *path, size_t max, char **out, size_t *len,
+		  struct sov_err *e);
+
+/* fsync a directory (after a rename or unlink inside it). */
+int sov_dir_fsync(const char *dir, struct sov_err *e);
+
+/* mkdir -p with mode for every directory it creates. */
+int sov_mkdir_p(const char *path, mode_t mode, struct sov_err *e);
+
+/*
+ * The state directory of a tool, created 0700 if missing:
+ *   $SOV_STATE_DIR (as is), else the first entry of $STATE_DIRECTORY (set by
+ *   systemd's StateDirectory=), else $XDG_STATE_HOME/sov/TOOL, else
+ *   $HOME/.local/state/sov/TOOL.
+ * Relative values of these variables are refused.
+ */
+int sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * jqprog.c - compile once, run per record; see jqprog.h.
+ *
+ * jq reports compile errors through its error callback, one message per
+ * problem, and returns 0 from jq_compile; we gather them into the sov_err.
+ * Runtime errors come back from jq_next as an invalid value with a message.
+ */
+#include "jqprog.h"
+
+#include <jq.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SOV_JQ_WHERE_MAX 256
+#define SOV_JQ_ERRORS_MAX 1024
+
+struct sov_jq {
+	jq_state *jq;
+	char where[SOV_JQ_WHERE_MAX];
+	char errors[SOV_JQ_ERRORS_MAX]; /* compile messages, "; "-joined */
+};
+
+static void
+collect_error(void *data, jv msg)
+{
+	struct sov_jq *q = data;
+	size_t used = strlen(q->errors);
+	const char *text;
+
+	if (jv_get_kind(msg) == JV_KIND_STRING)
+		text = jv_string_value(msg);
+	else
+		text = "unknown error";
+	if (used < sizeof(q->errors) - 1)
+		snprintf(q->errors + used, sizeof(q->errors) - used, "%s%s",
+			 used ? "; " : "", text);
+	jv_free(msg);
+}
+
+struct sov_jq *
+sov_jq_compile(const char *src, const char *where, jv vars, struct sov_err *e)
+{
+	struct sov_jq *q = NULL;
+	int ok;
+
+	if (src == NULL || strnlen(src, SOV_JQ_PROGRAM_MAX) >= SOV_JQ_PROGRAM_MAX) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: %s", where ? where : "jq program",
+			    src ? "program longer than 64 KiB" : "no program");
+		goto fail;
+	}
+	if (jv_is_valid(vars) && jv_get_kind(vars) != JV_KIND_OBJECT) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: variables must be an object",
+			    where ? where : "jq program");
+		goto fail;
+	}
+	q = calloc(1, sizeof(*q));
+	if (q == NULL || (q->jq = jq_init()) == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+		goto fail;
+	}
+	snprintf(q->where, sizeof(q->where), "%s", where ? where : "jq program");
+	jq_set_error_cb(q->jq, collect_error, q);
+	if (jv_is_valid(vars))
+		ok = jq_compile_args(q->jq, src, vars);
+	else
+		ok = jq_compile(q->jq, src);
+	vars = jv_invalid(); /* consumed by jq_compile_args */
+	if (!ok) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: %s", q->where,
+			    q->errors[0] ? q->errors : "jq: does not compile");
+		sov_jq_free(q);
+		return NULL;
+	}
+	/* Runtime messages come back from jq_next; none go to stderr. */
+	q->errors[0] = '\0';
+	return q;
+fail:
+	jv_free(vars);
+	sov_jq_free(q);
+	return NULL;
+}
+
+void
+sov_jq_free(struct sov_jq *q)
+{
+	if (q == NULL)
+		return;
+	if (q->jq != NULL)
+		jq_teardown(&q->jq);
+	free(q);
+}
+
+/* Turn an invalid value from jq_next into an error; 0 if it was the end. */
+static int
+runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
+{
+	jv msg;
+
+	if (!jv_invalid_has_msg(jv_copy(v))) {
+		jv_free(v);
+		if (jq_halted(q->jq))
+			return sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: halted",
+					   q->where);
+		return 0;
+	}
+	msg = jv_invalid_get_msg(v);
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: error: %s", q->where,
+			    jv_string_value(msg));
+	} else {
+		/* error({...}) raises a non-string: show it as JSON */
+		jv text = jv_dump_string(msg, 0);
+
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: error (not a string): %s",
+			    q->where, jv_string_value(text));
+		jv_free(text);
+		return -1;
+	}
+	jv_free(msg);
+	return -1;
+}
+
+int
+sov_jq_all(struct sov_jq *q, jv input, jv *out, struct sov_err *e)
+{
+	jv results = jv_array();
+	jv v;
+
+	jq_start(q->jq, input, 0);
+	while (jv_is_valid(v = jq_next(q->jq)))
+		results = jv_array_append(results, v);
+	if (runtime_error(q, v, e) < 0) {
+		jv_free(results);
+		*out = jv_invalid();
+		return -1;
+	}
+	*out = results;
+	return 0;
+}
+
+int
+sov_jq_first(struct sov_jq *q, jv input, jv *out, struct sov_err *e)
+{
+	jv v;
+
+	*out = jv_invalid();
+	jq_start(q->jq, input, 0);
+	v = jq_next(q->jq);
+	if (!jv_is_valid(v)) {
+		if (runtime_error(q, v, e) < 0)
+			return -1;
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: produced no output",
+				   q->where);
+	}
+	*out = v;
+	return 0;
+}
+
+int
+sov_jq_test(struct sov_jq *q, jv input, int *truth, struct sov_err *e)
+{
+	jv v;
+	jv_kind k;
+
+	*truth = 0;
+	jq_start(q->jq, input, 0);
+	v = jq_next(q->jq);
+	if (!jv_is_valid(v))
+		return runtime_error(q, v, e);
+	k = jv_get_kind(v);
+	*truth = k != JV_KIND_FALSE && k != JV_KIND_NULL;
+	jv_free(v);
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * jqprog.h - jq programs as filters, conditions and mappings: compiled once,
+ * run per record.
+ *
+ * A compile error is SOV_EXIT_USAGE and its message carries jq's own words
+ * and the place the program came from ("steps.score.if: jq: error: ...").
+ * A runtime error (".a.b" of a number) is SOV_EXIT_FAIL with jq's message.
+ */
+#ifndef SOV_JQPROG_H
+#define SOV_JQPROG_H
+
+#include <jv.h>
+
+#include "err.h"
+
+#define SOV_JQ_PROGRAM_MAX (64u << 10)
+
+struct sov_jq;
+
+/*
+ * Compile src. where names the program's origin for messages (a file and
+ * JSON path, an option); NULL means "jq program". vars, when an object,
+ * binds each key as $key in the program (consumed; pass jv_invalid() for
+ * none). NULL on error.
+ */
+struct sov_jq *sov_jq_compile(const char *src, const char *where, jv vars,
+			      struct sov_err *e);
+void sov_jq_free(struct sov_jq *q); /* accepts NULL */
+
+/*
+ * Mapping: the first output of the program on input (consumed) into *out.
+ * A program that yields nothing is an error naming where.
+ */
+int sov_jq_first(struct sov_jq *q, jv input, jv *out, struct sov_err *e);
+
+/* Filter: every output, in order, as one jv array into *out. */
+int sov_jq_all(struct sov_jq *q, jv input, jv *out, struct sov_err *e);
+
+/*
+ * Condition: *truth is 1 when the first output is neither false nor null,
+ * 0 when it is, or when there is no output.
+ */
+int sov_jq_test(struct sov_jq *q, jv input, int *truth, struct sov_err *e);
+
+#endif

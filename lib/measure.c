@@ -1,0 +1,367 @@
+/* measure.c - measurements into the store or as JSON lines; see measure.h. */
+#include "measure.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jsonl.h"
+#include "timestamp.h"
+
+#define SOV_METRICS_HOST_MAX 256
+
+static const struct sov_migration migrations[] = {
+	{1,
+	 "CREATE TABLE measurements ("
+	 " ts TEXT NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " value REAL NOT NULL,"
+	 " unit TEXT NOT NULL DEFAULT '',"
+	 " tags TEXT NOT NULL DEFAULT '{}');"
+	 "CREATE INDEX measurements_name_ts ON measurements (name, ts);",
+	 "CREATE TABLE measurements ("
+	 " ts timestamptz NOT NULL,"
+	 " name text NOT NULL,"
+	 " value double precision NOT NULL,"
+	 " unit text NOT NULL DEFAULT '',"
+	 " tags jsonb NOT NULL DEFAULT '{}');"
+	 "CREATE INDEX measurements_name_ts ON measurements (name, ts);"
+	 /* TimescaleDB is used where the server has it (NixOS does). */
+	 "DO $$ BEGIN"
+	 " IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+	 " THEN PERFORM create_hypertable('measurements', 'ts',"
+	 "  if_not_exists => true, migrate_data => true);"
+	 " END IF; END $$;"},
+};
+
+struct sov_metrics {
+	struct sov_store *st;		 /* NULL: JSON lines to out */
+	struct sov_jsonl_writer *out;
+	jv pending;			 /* array of records not yet written */
+	char host[SOV_METRICS_HOST_MAX];
+};
+
+int
+sov_metrics_migrate(struct sov_store *st, struct sov_err *e)
+{
+	return sov_store_migrate(st, SOV_METRICS_SCHEMA, migrations,
+				 sizeof(migrations) / sizeof(migrations[0]), e);
+}
+
+struct sov_metrics *
+sov_metrics_open(const char *url, FILE *fallback, struct sov_err *e)
+{
+	struct sov_metrics *m = calloc(1, sizeof(*m));
+
+	if (m == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL, "metrics: out of memory");
+		return NULL;
+	}
+	m->pending = jv_array();
+	if (gethostname(m->host, sizeof(m->host) - 1) != 0)
+		snprintf(m->host, sizeof(m->host), "unknown");
+	if (url == NULL)
+		url = getenv("SOV_METRICS");
+	if (url != NULL && url[0] != '\0') {
+		m->st = sov_store_open(url, e);
+		if (m->st == NULL || sov_metrics_migrate(m->st, e) < 0) {
+			sov_err_prefix(e, "metrics: ");
+			goto fail;
+		}
+	} else {
+		m->out = sov_jsonl_writer_new(fallback ? fallback : stdout,
+					      "stdout", SOV_JSONL_FLUSH);
+		if (m->out == NULL) {
+			sov_err_set(e, SOV_EXIT_FAIL, "metrics: out of memory");
+			goto fail;
+		}
+	}
+	return m;
+fail:
+	sov_store_close(m->st);
+	jv_free(m->pending);
+	free(m);
+	return NULL;
+}
+
+struct sov_store *
+sov_metrics_store(struct sov_metrics *m)
+{
+	return m->st;
+}
+
+/* lower-case dotted words: "wf.step.seconds", "probe.cert.days_left" */
+static int
+valid_name(const char *s)
+{
+	size_t n = strnlen(s, SOV_METRICS_NAME_MAX + 1);
+	int word_start = 1;
+
+	if (n == 0 || n > SOV_METRICS_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (word_start)
+				return 0;
+			word_start = 1;
+			continue;
+		}
+		if (!(islower(c) || isdigit(c) || c == '_'))
+			return 0;
+		if (word_start && isdigit(c) && i == 0)
+			return 0;
+		word_start = 0;
+	}
+	return !word_start;
+}
+
+static int
+valid_unit(const char *s)
+{
+	size_t n = strnlen(s, SOV_METRICS_UNIT_MAX + 1);
+
+	if (n > SOV_METRICS_UNIT_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_%/.", s[i]))
+			return 0;
+	return 1;
+}
+
+/* Check tags and add host; consumes tags, returns the object or invalid. */
+static jv
+check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
+{
+	jv text;
+	int len;
+
+	if (!jv_is_valid(tags) || jv_get_kind(tags) == JV_KIND_NULL) {
+		jv_free(tags);
+		tags = jv_object();
+	}
+	if (jv_get_kind(tags) != JV_KIND_OBJECT) {
+		sov_err_set(e, SOV_EXIT_USAGE, "measurement %s: tags: want an "
+			    "object, got %s",
+			    name, jv_kind_name(jv_get_kind(tags)));
+		jv_free(tags);
+		return jv_invalid();
+	}
+	jv_object_foreach(tags, k, v)
+	{
+		jv_kind kind = jv_get_kind(v);
+
+		if (kind == JV_KIND_OBJECT || kind == JV_KIND_ARRAY ||
+		    kind == JV_KIND_NULL) {
+			sov_err_set(e, SOV_EXIT_USAGE,
+				    "measurement %s: tags.%s: want a string, "
+				    "number or boolean, got %s",
+				    name, jv_string_value(k), jv_kind_name(kind));
+			jv_free(k);
+			jv_free(v);
+			jv_free(tags);
+			return jv_invalid();
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	if (!jv_object_has(jv_copy(tags), jv_string("host")))
+		tags = jv_object_set(tags, jv_string("host"), jv_string(m->host));
+	text = jv_dump_string(jv_copy(tags), 0);
+	len = jv_string_length_bytes(text);
+	if (len > (int)SOV_METRICS_TAGS_MAX) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "measurement %s: tags are %d bytes as JSON, over %u",
+			    name, len, SOV_METRICS_TAGS_MAX);
+		jv_free(tags);
+		return jv_invalid();
+	}
+	return tags;
+}
+
+int
+sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
+		   double value, const char *unit, jv tags, struct sov_err *e)
+{
+	char ts[SOV_TIME_RFC3339_LEN];
+	jv rec;
+
+	if (name == NULL || !valid_name(name)) {
+		jv_free(tags);
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "measurement name \"%.*s\": want lower-case "
+				   "dotted words, e.g. wf.step.seconds",
+				   SOV_METRICS_NAME_MAX, name ? name : "");
+	}
+	if (!isfinite(value)) {
+		jv_free(tags);
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "measurement %s: value is not a finite "
+				   "number",
+				   name);
+	}
+	if (unit == NULL)
+		unit = "";
+	if (!valid_unit(unit)) {
+		jv_free(tags);
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "measurement %s: unit \"%.*s\": want up to %d "
+				   "letters, digits or _%%/.",
+				   name, SOV_METRICS_UNIT_MAX, unit,
+				   SOV_METRICS_UNIT_MAX);
+	}
+	tags = check_tags(m, name, tags, e);
+	if (!jv_is_valid(tags))
+		return -1;
+	sov_time_format(ts_ms, ts);
+	rec = jv_object_set(jv_object(), jv_string("ts"), jv_string(ts));
+	rec = jv_object_set(rec, jv_string("event"), jv_string("measure"));
+	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
+	rec = jv_object_set(rec, jv_string("value"), jv_number(value));
+	rec = jv_object_set(rec, jv_string("unit"), jv_string(unit));
+	rec = jv_object_set(rec, jv_string("tags"), tags);
+	if (m->st == NULL)
+		return sov_jsonl_write(m->out, rec, e);
+	m->pending = jv_array_append(m->pending, rec);
+	if (jv_array_length(jv_copy(m->pending)) >= SOV_METRICS_BATCH)
+		return sov_metrics_flush(m, e);
+	return 0;
+}
+
+int
+sov_metrics_add(struct sov_metrics *m, const char *name, double value,
+		const char *unit, jv tags, struct sov_err *e)
+{
+	return sov_metrics_add_at(m, sov_time_now_ms(), name, value, unit, tags,
+				  e);
+}
+
+static const char *
+insert_sql(struct sov_store *st)
+{
+	if (sov_store_kind(st) == SOV_STORE_POSTGRES)
+		return "INSERT INTO measurements (ts, name, value, unit, tags) "
+		       "VALUES ($1::timestamptz, $2, $3, $4, $5::jsonb)";
+	return "INSERT INTO measurements (ts, name, value, unit, tags) "
+	       "VALUES ($1, $2, $3, $4, $5)";
+}
+
+int
+sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
+{
+	int n = jv_array_length(jv_copy(m->pending));
+	const char *sql;
+
+	if (m->st == NULL)
+		return sov_jsonl_flush(m->out, e);
+	if (n == 0)
+		return 0;
+	sql = insert_sql(m->st);
+	if (sov_store_begin(m->st, e) < 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		jv r = jv_array_get(jv_copy(m->pending), i);
+		jv p = jv_array();
+
+		p = jv_array_append(p, jv_object_get(jv_copy(r), jv_string("ts")));
+		p = jv_array_append(p,
+				    jv_object_get(jv_copy(r), jv_string("name")));
+		p = jv_array_append(p,
+				    jv_object_get(jv_copy(r), jv_string("value")));
+		p = jv_array_append(p,
+				    jv_object_get(jv_copy(r), jv_string("unit")));
+		p = jv_array_append(p, jv_dump_string(jv_object_get(
+						       r, jv_string("tags")),
+						       0));
+		if (sov_store_query(m->st, sql, p, NULL, e) < 0) {
+			sov_store_rollback(m->st, NULL);
+			goto fail;
+		}
+	}
+	if (sov_store_commit(m->st, e) < 0) {
+		sov_store_rollback(m->st, NULL);
+		goto fail;
+	}
+	jv_free(m->pending);
+	m->pending = jv_array();
+	return 0;
+fail:
+	return sov_err_prefix(e, "metrics: writing %d measurements: ", n);
+}
+
+int
+sov_metrics_close(struct sov_metrics *m, struct sov_err *e)
+{
+	int rc;
+
+	if (m == NULL)
+		return 0;
+	rc = sov_metrics_flush(m, e);
+	if (m->out != NULL && sov_jsonl_writer_close(m->out, rc ? NULL : e) < 0)
+		rc = -1;
+	sov_store_close(m->st);
+	jv_free(m->pending);
+	free(m);
+	return rc;
+}
+
+int
+sov_metrics_query(struct sov_store *st, const char *name, int64_t since_ms,
+		  int64_t until_ms, size_t limit, jv *rows, struct sov_err *e)
+{
+	char since[SOV_TIME_RFC3339_LEN], until[SOV_TIME_RFC3339_LEN];
+	const char *sql;
+	jv raw, out;
+	int n;
+
+	*rows = jv_invalid();
+	sov_time_format(since_ms, since);
+	sov_time_format(until_ms, until);
+	if (sov_store_kind(st) == SOV_STORE_POSTGRES)
+		sql = "SELECT to_char(ts AT TIME ZONE 'UTC',"
+		      " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS ts,"
+		      " name, value, unit, tags FROM measurements"
+		      " WHERE name = $1 AND ts >= $2::timestamptz"
+		      " AND ts < $3::timestamptz ORDER BY ts LIMIT $4";
+	else
+		sql = "SELECT ts, name, value, unit, tags FROM measurements"
+		      " WHERE name = $1 AND ts >= $2 AND ts < $3"
+		      " ORDER BY ts LIMIT $4";
+	if (sov_store_query(st, sql,
+			    jv_array_append(
+				    jv_array_append(
+					    jv_array_append(
+						    jv_array_append(jv_array(),
+								    jv_string(name)),
+						    jv_string(since)),
+					    jv_string(until)),
+				    jv_number(limit ? (double)limit : 1e15)),
+			    &raw, e) < 0)
+		return sov_err_prefix(e, "metrics: query %s: ", name);
+	n = jv_array_length(jv_copy(raw));
+	out = jv_array_sized(n);
+	for (int i = 0; i < n; i++) {
+		jv r = jv_array_get(jv_copy(raw), i);
+		jv tags = jv_object_get(jv_copy(r), jv_string("tags"));
+
+		if (jv_get_kind(tags) == JV_KIND_STRING) { /* SQLite: JSON text */
+			jv parsed = jv_parse(jv_string_value(tags));
+
+			jv_free(tags);
+			tags = parsed;
+		}
+		if (!jv_is_valid(tags)) {
+			jv_free(tags);
+			tags = jv_object();
+		}
+		r = jv_object_set(r, jv_string("event"), jv_string("measure"));
+		r = jv_object_set(r, jv_string("tags"), tags);
+		out = jv_array_append(out, r);
+	}
+	jv_free(raw);
+	*rows = out;
+	return 0;
+}

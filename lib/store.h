@@ -1,0 +1,103 @@
+/*
+ * store.h - one small API over SQLite and PostgreSQL.
+ *
+ * A store is named by URL:
+ *   sqlite:PATH          a file (relative or absolute), WAL mode, busy timeout
+ *   sqlite:///ABS/PATH   the same, absolute
+ *   sqlite::memory:      a private in-memory database (tests)
+ *   postgres://...  postgresql://...   handed to libpq as is
+ *
+ * SQL uses $1, $2, ... for parameters on both engines (SQLite binds "$N" by
+ * name). Parameters are a jv array: numbers, strings, booleans, null; an
+ * object or array is bound as its JSON text. Result rows come back as a jv
+ * array of objects keyed by column name: integers and reals as numbers, text
+ * as strings, NULL as null; on PostgreSQL bool is true/false and json/jsonb
+ * columns are parsed into jv values.
+ *
+ * Errors: a lost PostgreSQL connection, an unreachable server, SQLITE_BUSY /
+ * SQLITE_LOCKED, and PostgreSQL serialization failures and deadlocks are
+ * SOV_EXIT_TEMPFAIL (75): worth retrying. Bad SQL is SOV_EXIT_FAIL; a bad
+ * URL is SOV_EXIT_USAGE. Messages never contain a password from the URL.
+ */
+#ifndef SOV_STORE_H
+#define SOV_STORE_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+#define SOV_STORE_URL_MAX 4096
+#define SOV_STORE_BUSY_TIMEOUT_MS 5000
+
+enum sov_store_kind { SOV_STORE_SQLITE = 1, SOV_STORE_POSTGRES = 2 };
+
+struct sov_store_url {
+	enum sov_store_kind kind;
+	char *path;	/* SQLite: file path or ":memory:"; else NULL */
+	char *conninfo; /* PostgreSQL: the URL for libpq; else NULL */
+	char *display;	/* the URL with any password replaced by "***" */
+};
+
+/* Parse and validate a store URL. Fills out (free with _clear). */
+int sov_store_url_parse(const char *url, struct sov_store_url *out,
+			struct sov_err *e);
+void sov_store_url_clear(struct sov_store_url *u);
+
+struct sov_store;
+
+/* Open (and for SQLite create) the store. NULL on error. */
+struct sov_store *sov_store_open(const char *url, struct sov_err *e);
+void sov_store_close(struct sov_store *st); /* accepts NULL */
+
+enum sov_store_kind sov_store_kind(const struct sov_store *st);
+const char *sov_store_display(const struct sov_store *st); /* safe to print */
+
+/* Run one or more statements with no parameters and no result. */
+int sov_store_exec(struct sov_store *st, const char *sql, struct sov_err *e);
+
+/*
+ * Run one statement with bound parameters. params is consumed (pass
+ * jv_array() for none). rows, when not NULL, receives an owned jv array of
+ * row objects (empty for statements that return none).
+ */
+int sov_store_query(struct sov_store *st, const char *sql, jv params,
+		    jv *rows, struct sov_err *e);
+
+/* Rows changed by the last sov_store_query that was an INSERT/UPDATE/DELETE. */
+long sov_store_changes(const struct sov_store *st);
+
+/*
+ * Transactions. begin is BEGIN IMMEDIATE on SQLite (the write lock is taken
+ * up front, so two writers never deadlock on upgrade) and BEGIN on
+ * PostgreSQL. rollback is safe to call when no transaction is open.
+ */
+int sov_store_begin(struct sov_store *st, struct sov_err *e);
+int sov_store_commit(struct sov_store *st, struct sov_err *e);
+int sov_store_rollback(struct sov_store *st, struct sov_err *e);
+
+/*
+ * Versioned migrations, one schema per tool. steps[i].version must be
+ * 1, 2, 3... in order; each step whose version is above the one recorded for
+ * `schema` in the table sov_schema_migrations runs in its own transaction
+ * together with the update of that record, so a crash leaves the schema at
+ * the last whole step. Concurrent migrators are serialised (SQLite: the write
+ * lock; PostgreSQL: an advisory transaction lock). A store whose recorded
+ * version is newer than the newest step is refused (the tool is too old).
+ */
+struct sov_migration {
+	int version;
+	const char *sqlite;   /* SQL for SQLite */
+	const char *postgres; /* SQL for PostgreSQL */
+};
+
+int sov_store_migrate(struct sov_store *st, const char *schema,
+		      const struct sov_migration *steps, size_t n,
+		      struct sov_err *e);
+
+/* The version recorded for schema (0 when none); -1 on error. */
+int sov_store_schema_version(struct sov_store *st, const char *schema,
+			     struct sov_err *e);
+
+#endif
