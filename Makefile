@@ -72,6 +72,9 @@ HELPER_SRC := $(wildcard tests/helpers/faultinject.c)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
+# Keep intermediate objects (the fuzz build would otherwise recompile libsov).
+.SECONDARY:
+
 .PHONY: all check check-unit demo bench fuzz fuzz-build install uninstall \
 	deps format clean tests
 
