@@ -15,7 +15,7 @@ libcurl4-openssl-dev libsodium-dev libzstd-dev libssl-dev libmicrohttpd-dev"
 # tests compare against.
 TEST_PKGS="bats bats-assert bats-support bats-file postgresql-15
 postgresql-client-15 sqlite3 jq nix-bin clang libclang-rt-14-dev valgrind
-util-linux procps curl"
+util-linux procps curl pyflakes3"
 
 if [ -n "${IN_NIX_SHELL:-}" ]; then
 	exit 0

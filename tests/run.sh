@@ -54,7 +54,9 @@ tally() {
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	grep -E '^not ok ' "$file" | grep -viE '# *skip' | sed "s|^|  $name: |" >&2
-	grep -iE '^(not )?ok .*# *skip' "$file" | sed -E "s|^(not )?ok [0-9]+ *-? *|  $name: skipped: |" >>"$scratch/skips"
+	# "ok 3 - what # skip why" and "ok 3 # skip why" both become "NAME: why"
+	grep -iE '^(not )?ok .*# *skip' "$file" |
+		sed -E "s/^.*# *[Ss][Kk][Ii][Pp]:? *\(?([^)]*)\)? *$/  $name: \1/" >>"$scratch/skips"
 	printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
 }
 

@@ -1,0 +1,26 @@
+# gateway: the small public VPS, the only public IP. The nginx reverse proxy,
+# sov-cert and sov-probe of public endpoints land here as their modules do.
+# Choices only: everything shared lives in nixos-modules/.
+{
+  imports = [ ./hardware.nix ];
+
+  networking.hostName = "gateway";
+  sov.host.role = "gateway";
+
+  # HTTP (ACME challenges, redirect) and HTTPS, the only public TCP ports of
+  # the whole system; plus the mesh port (sov.mesh.port) like every host.
+  networking.firewall.allowedTCPPorts = [
+    80
+    443
+  ];
+
+  # Placeholder (its private key was thrown away): replace with the operator's
+  # SSH public key before the first deploy. Evaluation warns until you do.
+  sov.base.authorizedKeys = [
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgHfg7hDhAVafOx2xAKzFlp03/kKlzsD8JSar72VvLL REPLACE-ME-operator-key"
+  ];
+
+  # The NixOS release this host was first installed with; never change it
+  # on an installed machine (see the NixOS manual).
+  system.stateVersion = "25.11";
+}

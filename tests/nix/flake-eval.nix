@@ -1,0 +1,225 @@
+# flake.nix evaluated against a stand-in nixpkgs (tests/nix/flake-standin),
+# since the real one cannot be fetched here. What this proves: the flake's
+# own wiring — its outputs, what the package and the dev shell are given,
+# which checks exist and that the eval checks pass on the flake's hosts, what
+# the VM tests boot. What it cannot: that nixpkgs has these packages and
+# options (the flake checks, run where Nix has the network, show that).
+#
+# `lib.nixosSystem` is stood in for by lib.evalModules with the option
+# stand-ins, plus what the flake reads from a NixOS system: nixpkgs.overlays
+# and system.build.toplevel, which like NixOS's fails on a failed assertion.
+{ lib }:
+let
+  inherit (lib) all attrNames elem;
+
+  case = name: ok: msg: { inherit name ok msg; };
+  show = builtins.toJSON;
+  names = map (p: p.name);
+  systems = [
+    "x86_64-linux"
+    "aarch64-linux"
+  ];
+  hostNames = [
+    "heart"
+    "brain"
+    "gateway"
+  ];
+
+  systemModule =
+    { config, lib, ... }:
+    let
+      failed = lib.filter (a: !a.assertion) config.assertions;
+    in
+    {
+      options.nixpkgs.overlays = lib.mkOption {
+        type = lib.types.listOf lib.types.unspecified;
+        default = [ ];
+      };
+      options.system.build.toplevel = lib.mkOption { type = lib.types.unspecified; };
+      config = {
+        _module.args.pkgs = import ./flake-standin {
+          system = config.nixpkgs.hostPlatform;
+          inherit (config.nixpkgs) overlays;
+        };
+        system.build.toplevel =
+          if failed != [ ] then
+            throw "Failed assertions:\n${lib.concatMapStringsSep "\n" (a: "- ${a.message}") failed}"
+          else
+            {
+              drvPath = "/nix/store/00000000000000000000000000000000-nixos-system-${config.networking.hostName}.drv";
+            };
+      };
+    };
+
+  nixpkgs = {
+    outPath = toString ./flake-standin;
+    lib = lib // {
+      nixosSystem =
+        { modules }:
+        lib.evalModules {
+          class = "nixos";
+          modules = [
+            ./stubs.nix
+            systemModule
+          ]
+          ++ modules;
+        };
+    };
+  };
+
+  flake = import ../../flake.nix;
+  self = outputs // {
+    outPath = toString ../..;
+  };
+  outputs = flake.outputs { inherit self nixpkgs; };
+
+  version = lib.fileContents ../../VERSION;
+  pkg = outputs.packages.x86_64-linux.default;
+  shell = outputs.devShells.x86_64-linux.default.attrs;
+  shellNames = names shell.packages;
+  bats = lib.findFirst (p: p.name == "bats-with-libraries") { libraries = [ ]; } shell.packages;
+  checksOf = s: outputs.checks.${s};
+  wantChecks = [
+    "eval-brain"
+    "eval-gateway"
+    "eval-heart"
+    "eval-modules"
+    "sov"
+    "standin"
+    "vm-brain"
+    "vm-gateway"
+    "vm-heart"
+  ];
+  evalChecks = lib.filterAttrs (n: _: lib.hasPrefix "eval-" n) (checksOf "x86_64-linux");
+  badEval = attrNames (
+    lib.filterAttrs (
+      n: c: lib.hasInfix "not ok" c.env.tap || lib.hasInfix "exit 1" c.script || c.env.tap == ""
+    ) evalChecks
+  );
+  hostTop = map (h: (checksOf "x86_64-linux")."eval-${h}".env.toplevel) hostNames;
+  vm = h: (checksOf "x86_64-linux")."vm-${h}";
+  vmPorts = h: {
+    tcp = (vm h).nodes.${h}.networking.firewall.allowedTCPPorts;
+    udp = (vm h).nodes.${h}.networking.firewall.allowedUDPPorts;
+  };
+  vmOk =
+    h:
+    attrNames (vm h).nodes == lib.sort lib.lessThan [
+      h
+      "outside"
+    ]
+    && (vm h).nodes.${h}.fileSystems == { }
+    && (vm h).nodes.${h}.networking.hostName == h
+    && elem "sov" (map (p: p.pname) (vm h).nodes.${h}.environment.systemPackages)
+    && lib.hasInfix "${h}.wait_for_unit(\"sshd.service\")" (vm h).testScript;
+  hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
+  overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
+in
+{
+  testScripts = lib.genAttrs hostNames (h: (vm h).testScript);
+
+  cases = [
+    (case "outputs: packages, overlays, devShells, nixosModules, nixosConfigurations, checks, formatter" (
+      attrNames outputs == [
+        "checks"
+        "devShells"
+        "formatter"
+        "nixosConfigurations"
+        "nixosModules"
+        "overlays"
+        "packages"
+      ]
+    ) "outputs ${show (attrNames outputs)}")
+    (case "packages.{default,sov} are sov ${version} on both systems" (
+      all (
+        s:
+        let
+          p = outputs.packages.${s};
+        in
+        attrNames p == [
+          "default"
+          "sov"
+        ]
+        && p.default.pname == "sov"
+        && p.default.version == version
+        && p.sov.name == p.default.name
+      ) systems
+    ) "packages ${show (map (s: lib.mapAttrs (_: p: p.name) outputs.packages.${s}) systems)}")
+    (case "package: make WERROR=1, PREFIX=$out, doCheck with check-unit" (
+      elem "WERROR=1" pkg.makeFlags
+      && lib.any (lib.hasPrefix "PREFIX=") pkg.makeFlags
+      && pkg.doCheck
+      && pkg.checkTarget == "check-unit"
+    ) "makeFlags ${show pkg.makeFlags}, doCheck ${show pkg.doCheck}, checkTarget ${show (pkg.checkTarget or null)}")
+    (case "package: pkg-config, and every library the Makefile links" (
+      names pkg.nativeBuildInputs == [ "pkg-config" ]
+      && lib.sort lib.lessThan (names pkg.buildInputs) == [
+        "curl"
+        "jq"
+        "libmicrohttpd"
+        "libpq"
+        "libsodium"
+        "openssl"
+        "sqlite"
+        "zstd"
+      ]
+    ) "nativeBuildInputs ${show (names pkg.nativeBuildInputs)}, buildInputs ${show (names pkg.buildInputs)}")
+    (case "package meta: MIT, Linux, no mainProgram" (
+      pkg.meta.license.spdxId == "MIT"
+      && pkg.meta.platforms == lib.platforms.linux
+      && !(pkg.meta ? mainProgram)
+      && pkg.meta.description != ""
+    ) "license ${show pkg.meta.license.spdxId}, mainProgram ${show (pkg.meta.mainProgram or null)}")
+    (case "overlay adds sov and nothing else" (overlaid == { sov = "called"; }) "overlay gave ${show (attrNames overlaid)}")
+    (case "dev shell: the build inputs of sov, the tools of the tests, bats with its three libraries" (
+      names shell.inputsFrom == [ "sov-${version}" ]
+      && all (t: elem t shellNames) [
+        "gcc"
+        "gnumake"
+        "pkg-config"
+        "jq"
+        "postgresql"
+        "sqlite"
+        "curl"
+        "libsodium"
+        "zstd"
+        "openssl"
+        "libmicrohttpd"
+        "bats-with-libraries"
+        "clang"
+        "llvm"
+        "clang-tools"
+        "valgrind"
+        "nix"
+      ]
+      && bats.libraries == [
+        "bats-support"
+        "bats-assert"
+        "bats-file"
+      ]
+      && shell ? SOV_NIXPKGS_LIB
+    ) "packages ${show shellNames}, bats libraries ${show bats.libraries}")
+    (case "checks on both systems: sov, standin, eval-* and vm-* per host" (
+      all (s: attrNames (checksOf s) == wantChecks) systems
+    ) "checks ${show (map (s: attrNames (checksOf s)) systems)}")
+    (case "the eval checks pass on the flake's hosts (the shared cases)" (badEval == [ ])
+      "failing eval checks: ${show badEval}"
+    )
+    (case "each host's eval check evaluates its system.build.toplevel" (all (t: t != "") hostTop)
+      "toplevel ${show hostTop}"
+    )
+    (case "nixosConfigurations: the three hosts, each with the sov package" (
+      attrNames outputs.nixosConfigurations == lib.sort lib.lessThan hostNames
+      && all (h: elem "sov" (hostPackages h)) hostNames
+    ) "hosts ${show (attrNames outputs.nixosConfigurations)}")
+    (case "nixosModules.default imports nixos-modules" (
+      outputs.nixosModules.default.imports == [ ../../nixos-modules ]
+    ) "imports ${show (map toString outputs.nixosModules.default.imports)}")
+    (case "VM tests boot each host without its hardware file, next to an outside node" (
+      all vmOk hostNames
+    ) "ports ${show (lib.genAttrs hostNames vmPorts)}")
+    (case "formatter is nixfmt on both systems" (
+      all (s: outputs.formatter.${s}.name == "nixfmt") systems
+    ) "formatter ${show (map (s: outputs.formatter.${s}.name) systems)}")
+  ];
+}
