@@ -24,6 +24,13 @@ struct sov_secret {
  * ways. A file readable or writable by others is refused, as ssh refuses a
  * loose private key; an empty secret is refused; over SOV_SECRET_MAX is
  * refused. One trailing "\n" (or "\r\n") is dropped.
+ *
+ * Precisely: the last path component may not be a symlink (O_NOFOLLOW) and
+ * must be a regular file; any permission bit for others (007) is refused,
+ * group-readable is allowed (LoadCredential= sources, root:keys 0640) but
+ * group-writable (020) is not. The cap applies to the file's bytes, before
+ * the newline is dropped. Errors in what the caller named are
+ * SOV_EXIT_USAGE. On error out->data is NULL.
  */
 int sov_secret_load(const char *file, const char *cred_id,
 		    struct sov_secret *out, struct sov_err *e);

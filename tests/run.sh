@@ -55,8 +55,9 @@ tally() {
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	grep -E '^not ok ' "$file" | grep -viE '# *skip' | sed "s|^|  $name: |" >&2
 	# "ok 3 - what # skip why" and "ok 3 # skip why" both become "NAME: why"
-	grep -iE '^(not )?ok .*# *skip' "$file" |
-		sed -E "s/^.*# *[Ss][Kk][Ii][Pp]:? *\(?([^)]*)\)? *$/  $name: \1/" >>"$scratch/skips"
+	awk -v n="$name" '/^(not )?ok / && match(tolower($0), /# *skip:? */) {
+		r = substr($0, RSTART + RLENGTH); gsub(/^\(|\)$/, "", r)
+		print "  " n ": " r }' "$file" >>"$scratch/skips"
 	printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
 }
 
