@@ -161,6 +161,7 @@ blank(const char *s, size_t n)
 int
 sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 {
+	const char *why = NULL;
 	jv v;
 	long bad;
 	int rc;
@@ -182,6 +183,10 @@ sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 	if (bad >= 0)
 		return sov_err_at(e, r->name, r->line, NULL,
 				  "invalid UTF-8 at column %ld", bad + 1);
+	bad = sov_json_check(r->rec, r->len, &why);
+	if (bad >= 0)
+		return sov_err_at(e, r->name, r->line, NULL,
+				  "invalid JSON at column %ld: %s", bad + 1, why);
 	v = jv_parse_sized(r->rec, (int)r->len);
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);

@@ -76,4 +76,13 @@ jv sov_record_new(const char *event);
  */
 long sov_utf8_check(const char *s, size_t n);
 
+/*
+ * Check that s[0..n) is exactly one JSON value (RFC 8259; whitespace around
+ * it allowed), nested at most SOV_JSON_DEPTH_MAX deep. Returns -1 when it
+ * is, else the offset of the first error with *why (when not NULL) saying
+ * what was expected. Allocates nothing; the reader runs it before jq.
+ */
+#define SOV_JSON_DEPTH_MAX 256
+long sov_json_check(const char *s, size_t n, const char **why);
+
 #endif

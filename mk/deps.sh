@@ -17,6 +17,12 @@ TEST_PKGS="bats bats-assert bats-support bats-file postgresql-15
 postgresql-client-15 sqlite3 jq nix-bin clang libclang-rt-14-dev valgrind
 util-linux procps curl pyflakes3"
 
+# SOV_DEPS_PKGS replaces the list (tests use it to see the not-root path).
+if [ -n "${SOV_DEPS_PKGS:-}" ]; then
+	BUILD_PKGS=$SOV_DEPS_PKGS
+	TEST_PKGS=
+fi
+
 if [ -n "${IN_NIX_SHELL:-}" ]; then
 	exit 0
 fi

@@ -56,7 +56,7 @@ tally() {
 	grep -E '^not ok ' "$file" | grep -viE '# *skip' | sed "s|^|  $name: |" >&2
 	# "ok 3 - what # skip why" and "ok 3 # skip why" both become "NAME: why"
 	awk -v n="$name" '/^(not )?ok / && match(tolower($0), /# *skip:? */) {
-		r = substr($0, RSTART + RLENGTH); gsub(/^\(|\)$/, "", r)
+		r = substr($0, RSTART + RLENGTH); if (r ~ /^\(.*\)$/) r = substr(r, 2, length(r) - 2)
 		print "  " n ": " r }' "$file" >>"$scratch/skips"
 	printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
 }

@@ -88,6 +88,19 @@ test_reader(void)
 	READ("1 2\n", 0, 0);
 	is_str(sum, "E1", "two values on one line refused");
 
+	READ("nan\n\"a\tb\"\n{\"a\" \"b\"}\n[1,]\n01\n", 0, 0);
+	is_str(sum, "E1 E2 E3 E4 E5", "not JSON by RFC 8259 though jq 1.6 "
+				      "takes some: nan, raw tab, no ':', "
+				      "trailing comma, leading zero");
+	like(err, "in.jsonl:5: invalid JSON at column 2: unexpected data "
+		  "after the value",
+	     "the exact column and what was wrong");
+	READ("{\"a\" \"b\"}\n", 0, 0);
+	like(err, "column 6: expected ':' after the key", "missing colon "
+							    "named");
+	READ("[1 2]\n", 0, 0);
+	like(err, "column 4: expected ',' or ']'", "missing comma named");
+
 	READ("{}\n[]\n7\n", 0, SOV_JSONL_OBJECTS);
 	is_str(sum, "{} E2 E3", "objects-only reader refuses array and number");
 	like(err, "in.jsonl:3: record is a number, want an object",
@@ -101,6 +114,7 @@ test_reader(void)
 		memset(deep + 10000, ']', 10000);
 		read_all(deep, 20000, 0, 0, sum, sizeof(sum), err, sizeof(err));
 		is_str(sum, "E1", "10000-deep nesting refused");
+		like(err, "nested deeper than the limit", "and says why");
 	}
 
 	READ("", 0, 0);
