@@ -12,12 +12,19 @@
  * object or array is bound as its JSON text. Result rows come back as a jv
  * array of objects keyed by column name: integers and reals as numbers, text
  * as strings, NULL as null; on PostgreSQL bool is true/false and json/jsonb
- * columns are parsed into jv values.
+ * columns are parsed into jv values. A SQLite BLOB and a PostgreSQL bytea
+ * both read as the string "\x0102..". Numbers are doubles: integers beyond
+ * 2^53 lose precision (cast them to text in SQL to keep them exact).
  *
  * Errors: a lost PostgreSQL connection, an unreachable server, SQLITE_BUSY /
- * SQLITE_LOCKED, and PostgreSQL serialization failures and deadlocks are
- * SOV_EXIT_TEMPFAIL (75): worth retrying. Bad SQL is SOV_EXIT_FAIL; a bad
- * URL is SOV_EXIT_USAGE. Messages never contain a password from the URL.
+ * SQLITE_LOCKED, and PostgreSQL serialization failures, deadlocks and lock
+ * timeouts are SOV_EXIT_TEMPFAIL (75): worth retrying. Bad SQL is
+ * SOV_EXIT_FAIL; a bad URL is SOV_EXIT_USAGE. Messages never contain a
+ * password from the URL. After a PostgreSQL connection was lost, the next
+ * call reconnects, unless a transaction was open: then every call fails
+ * with 75 until sov_store_rollback. docs/store.md has the details.
+ *
+ * A store is used by one thread at a time.
  */
 #ifndef SOV_STORE_H
 #define SOV_STORE_H
@@ -29,20 +36,25 @@
 #include "err.h"
 
 #define SOV_STORE_URL_MAX 4096
-#define SOV_STORE_BUSY_TIMEOUT_MS 5000
+#define SOV_STORE_BUSY_TIMEOUT_MS 5000 /* default lock wait, both engines */
+#define SOV_STORE_LOCK_TIMEOUT_MAX_MS 3600000 /* cap for _set_lock_timeout */
+#define SOV_STORE_CONNECT_TIMEOUT_S 10 /* PostgreSQL, unless the URL says */
+#define SOV_STORE_PARAMS_MAX 32766     /* bound parameters per statement */
+#define SOV_STORE_ROWS_MAX 1000000     /* rows one query may return */
+#define SOV_STORE_SCHEMA_MAX 64        /* length of a migration schema name */
 
 enum sov_store_kind { SOV_STORE_SQLITE = 1, SOV_STORE_POSTGRES = 2 };
 
 struct sov_store_url {
 	enum sov_store_kind kind;
-	char *path;	/* SQLite: file path or ":memory:"; else NULL */
+	char *path;     /* SQLite: file path or ":memory:"; else NULL */
 	char *conninfo; /* PostgreSQL: the URL for libpq; else NULL */
-	char *display;	/* the URL with any password replaced by "***" */
+	char *display;  /* the URL with any password replaced by "***" */
 };
 
 /* Parse and validate a store URL. Fills out (free with _clear). */
 int sov_store_url_parse(const char *url, struct sov_store_url *out,
-			struct sov_err *e);
+                        struct sov_err *e);
 void sov_store_url_clear(struct sov_store_url *u);
 
 struct sov_store;
@@ -59,11 +71,21 @@ int sov_store_exec(struct sov_store *st, const char *sql, struct sov_err *e);
 
 /*
  * Run one statement with bound parameters. params is consumed (pass
- * jv_array() for none). rows, when not NULL, receives an owned jv array of
- * row objects (empty for statements that return none).
+ * jv_array() for none); their count must match the $N the statement uses.
+ * rows, when not NULL, receives an owned jv array of row objects (empty for
+ * statements that return none; jv_invalid() on error). More than
+ * SOV_STORE_ROWS_MAX rows is an error.
  */
-int sov_store_query(struct sov_store *st, const char *sql, jv params,
-		    jv *rows, struct sov_err *e);
+int sov_store_query(struct sov_store *st, const char *sql, jv params, jv *rows,
+                    struct sov_err *e);
+
+/*
+ * How long a statement waits for a lock another connection holds before it
+ * fails with SOV_EXIT_TEMPFAIL: SQLite's busy timeout, PostgreSQL's
+ * lock_timeout. 1..SOV_STORE_LOCK_TIMEOUT_MAX_MS; the default is
+ * SOV_STORE_BUSY_TIMEOUT_MS.
+ */
+int sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e);
 
 /* Rows changed by the last sov_store_query that was an INSERT/UPDATE/DELETE. */
 long sov_store_changes(const struct sov_store *st);
@@ -71,7 +93,11 @@ long sov_store_changes(const struct sov_store *st);
 /*
  * Transactions. begin is BEGIN IMMEDIATE on SQLite (the write lock is taken
  * up front, so two writers never deadlock on upgrade) and BEGIN on
- * PostgreSQL. rollback is safe to call when no transaction is open.
+ * PostgreSQL; begin inside a transaction and commit outside one are errors.
+ * rollback is safe to call when no transaction is open. On PostgreSQL an
+ * error inside a transaction aborts it: commit then rolls back and fails;
+ * on SQLite the transaction stays usable. Portable code rolls back after
+ * any error.
  */
 int sov_store_begin(struct sov_store *st, struct sov_err *e);
 int sov_store_commit(struct sov_store *st, struct sov_err *e);
@@ -85,6 +111,8 @@ int sov_store_rollback(struct sov_store *st, struct sov_err *e);
  * the last whole step. Concurrent migrators are serialised (SQLite: the write
  * lock; PostgreSQL: an advisory transaction lock). A store whose recorded
  * version is newer than the newest step is refused (the tool is too old).
+ * schema is 1..SOV_STORE_SCHEMA_MAX of A-Z a-z 0-9 _ . -; a step's SQL may
+ * hold several statements but no BEGIN/COMMIT of its own.
  */
 struct sov_migration {
 	int version;
@@ -93,11 +121,11 @@ struct sov_migration {
 };
 
 int sov_store_migrate(struct sov_store *st, const char *schema,
-		      const struct sov_migration *steps, size_t n,
-		      struct sov_err *e);
+                      const struct sov_migration *steps, size_t n,
+                      struct sov_err *e);
 
 /* The version recorded for schema (0 when none); -1 on error. */
 int sov_store_schema_version(struct sov_store *st, const char *schema,
-			     struct sov_err *e);
+                             struct sov_err *e);
 
 #endif
