@@ -357,9 +357,19 @@ sov_metrics_query(struct sov_store *st, const char *name, int64_t since_ms,
 			jv_free(tags);
 			tags = jv_object();
 		}
-		r = jv_object_set(r, jv_string("event"), jv_string("measure"));
-		r = jv_object_set(r, jv_string("tags"), tags);
-		out = jv_array_append(out, r);
+		/* the record in the conventional order: ts and event first */
+		jv rec = jv_object_set(jv_object(), jv_string("ts"),
+				       jv_object_get(jv_copy(r), jv_string("ts")));
+
+		rec = jv_object_set(rec, jv_string("event"), jv_string("measure"));
+		rec = jv_object_set(rec, jv_string("name"),
+				    jv_object_get(jv_copy(r), jv_string("name")));
+		rec = jv_object_set(rec, jv_string("value"),
+				    jv_object_get(jv_copy(r), jv_string("value")));
+		rec = jv_object_set(rec, jv_string("unit"),
+				    jv_object_get(r, jv_string("unit")));
+		rec = jv_object_set(rec, jv_string("tags"), tags);
+		out = jv_array_append(out, rec);
 	}
 	jv_free(raw);
 	*rows = out;

@@ -30,30 +30,33 @@
 
 struct series {
 	const char *name, *unit, *tag_key, *tag_value;
-	double (*value)(int i, double noise);
+	double (*value)(int i, int64_t ts, double noise);
 };
 
-/* Latency of the gateway: 40 ms, busier in the working day. */
+/* Latency of the gateway: 40 ms, busier in the working day (UTC). */
 static double
-latency(int i, double noise)
+latency(int i, int64_t ts, double noise)
 {
-	double hour = i * 24.0 / DEMO_POINTS;
+	double hour = (double)(ts % 86400000) / 3600000.0;
 
+	(void)i;
 	return 0.040 + 0.025 * fmax(0, sin((hour - 7) / 12 * M_PI)) +
 	       0.010 * noise;
 }
 
 /* The lead pipeline: about 2 s, with an occasional slow enrichment. */
 static double
-workflow(int i, double noise)
+workflow(int i, int64_t ts, double noise)
 {
+	(void)ts;
 	return 1.8 + 0.6 * noise + (i % 97 == 0 ? 9.0 : 0);
 }
 
 /* The data disk fills slowly through the day. */
 static double
-disk(int i, double noise)
+disk(int i, int64_t ts, double noise)
 {
+	(void)ts;
 	return 0.62 - 0.0002 * i + 0.001 * noise;
 }
 
@@ -110,8 +113,8 @@ print_table(jv summaries, const char *store, double write_s, int written)
 		jv_free(unit);
 		jv_free(s);
 	}
-	printf("\nAsk the store yourself: sov-demo query --metrics %s "
-	       "demo.probe.seconds | head -3\n",
+	printf("\nAsk the store yourself: sov-demo query --limit 3 "
+	       "--metrics %s demo.probe.seconds\n",
 	       store);
 	jv_free(summaries);
 }
@@ -131,7 +134,7 @@ write_day(struct sov_metrics *m, int64_t end, struct sov_err *e)
 						jv_string(series[s].tag_value));
 
 			if (sov_metrics_add_at(m, ts, series[s].name,
-					       series[s].value(i, noise(&state)),
+					       series[s].value(i, ts, noise(&state)),
 					       series[s].unit, tags, e) < 0)
 				return -1;
 			written++;
