@@ -30,8 +30,9 @@ usage(FILE *f, const struct sov_tool *tool)
 		tool->name, tool->summary);
 	for (const struct sov_cmd *c = tool->cmds; c->name; c++)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
-	fprintf(f, "\n'%s COMMAND --help' shows a command's options; "
-		   "'%s --version' the version.\n",
+	fprintf(f,
+		"\n'%s COMMAND --help' shows a command's options; "
+		"'%s --version' the version.\n",
 		tool->name, tool->name);
 }
 
@@ -92,7 +93,8 @@ unknown(const struct sov_tool *tool, const char *name)
 		}
 	}
 	if (best != NULL)
-		fprintf(stderr, "%s: unknown command '%s'; did you mean '%s'?\n",
+		fprintf(stderr,
+			"%s: unknown command '%s'; did you mean '%s'?\n",
 			tool->name, name, best->name);
 	else
 		fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n",
@@ -107,7 +109,8 @@ wants_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return 0;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
 			return 1;
 	}
 	return 0;

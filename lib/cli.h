@@ -27,8 +27,8 @@ struct sov_cmd {
 };
 
 struct sov_tool {
-	const char *name;    /* "sov-backup" */
-	const char *summary; /* one line */
+	const char *name;           /* "sov-backup" */
+	const char *summary;        /* one line */
 	const struct sov_cmd *cmds; /* ends with an entry whose name is NULL */
 };
 
@@ -49,7 +49,7 @@ int sov_cli_fail(const struct sov_err *e);
 
 /* A usage error: the message and a hint to --help on stderr; returns 2. */
 int sov_cli_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 /* "sov-NAME: warning: message" on stderr. */
 void sov_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

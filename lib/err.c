@@ -70,8 +70,8 @@ sov_err_sys(struct sov_err *e, int code, const char *fmt, ...)
 }
 
 int
-sov_err_at(struct sov_err *e, const char *file, size_t line,
-	   const char *field, const char *fmt, ...)
+sov_err_at(struct sov_err *e, const char *file, size_t line, const char *field,
+	   const char *fmt, ...)
 {
 	char where[512], what[SOV_ERR_MSG_MAX];
 	va_list ap;
@@ -80,8 +80,8 @@ sov_err_at(struct sov_err *e, const char *file, size_t line,
 	if (e == NULL)
 		return -1;
 	if (line > 0)
-		n = snprintf(where, sizeof(where), "%s:%zu: ",
-			     file ? file : "-", line);
+		n = snprintf(where, sizeof(where),
+			     "%s:%zu: ", file ? file : "-", line);
 	else
 		n = snprintf(where, sizeof(where), "%s: ", file ? file : "-");
 	if (n < 0 || (size_t)n >= sizeof(where))

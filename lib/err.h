@@ -14,15 +14,16 @@
 
 /* Exit codes (sysexits-compatible where it matters: 75 is EX_TEMPFAIL). */
 #define SOV_EXIT_OK 0
-#define SOV_EXIT_FAIL 1     /* the work failed */
-#define SOV_EXIT_USAGE 2    /* usage or bad input: the message says where */
+#define SOV_EXIT_FAIL 1      /* the work failed */
+#define SOV_EXIT_USAGE 2     /* usage or bad input: the message says where */
 #define SOV_EXIT_TEMPFAIL 75 /* temporary failure: worth retrying */
 
 #define SOV_ERR_MSG_MAX 1024
 
 struct sov_err {
-	int code;		   /* one of SOV_EXIT_*; 0 when clear */
-	char msg[SOV_ERR_MSG_MAX]; /* NUL-terminated, never a trailing newline */
+	int code; /* one of SOV_EXIT_*; 0 when clear */
+	char
+	    msg[SOV_ERR_MSG_MAX]; /* NUL-terminated, never a trailing newline */
 };
 
 /* Reset to "no error". Accepts NULL. */
@@ -34,11 +35,11 @@ void sov_err_clear(struct sov_err *e);
  * A message longer than SOV_ERR_MSG_MAX is cut and ends in "...".
  */
 int sov_err_set(struct sov_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* As sov_err_set, with ": strerror(errno)" appended (errno is read first). */
 int sov_err_sys(struct sov_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Bad input at a place: "FILE:LINE: FIELD: message". line 0 omits the
@@ -46,11 +47,11 @@ int sov_err_sys(struct sov_err *e, int code, const char *fmt, ...)
  */
 int sov_err_at(struct sov_err *e, const char *file, size_t line,
 	       const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Prepend context ("open store: " + old message); the code is kept. */
 int sov_err_prefix(struct sov_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* The code to exit with: e->code, or SOV_EXIT_FAIL when unset. */
 int sov_err_exit_code(const struct sov_err *e);

@@ -68,12 +68,12 @@ sov_dir_fsync(const char *dir, struct sov_err *e)
 
 	if (dir == NULL || dir[0] == '\0')
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "fsync directory: empty "
-		                   "path");
+				   "fsync directory: empty "
+				   "path");
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return sov_err_sys(e, code_for_open(errno), "open directory %s",
-		                   dir);
+				   dir);
 	while (fsync(fd) != 0) {
 		if (errno == EINTR)
 			continue;
@@ -89,7 +89,7 @@ out:
 
 static int
 write_all(int fd, const unsigned char *p, size_t len, const char *name,
-          struct sov_err *e)
+	  struct sov_err *e)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -98,11 +98,11 @@ write_all(int fd, const unsigned char *p, size_t len, const char *name,
 			continue;
 		if (n < 0)
 			return sov_err_sys(e, code_for(errno), "write %s",
-			                   name);
+					   name);
 		if (n == 0) {
 			errno = ENOSPC; /* write(2) made no progress */
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "write %s",
-			                   name);
+					   name);
 		}
 		p += n;
 		len -= (size_t)n;
@@ -112,7 +112,7 @@ write_all(int fd, const unsigned char *p, size_t len, const char *name,
 
 int
 sov_file_write_atomic(const char *path, const void *data, size_t len,
-                      mode_t mode, struct sov_err *e)
+		      mode_t mode, struct sov_err *e)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash, *base;
@@ -122,35 +122,35 @@ sov_file_write_atomic(const char *path, const void *data, size_t len,
 		return sov_err_set(e, SOV_EXIT_USAGE, "write: empty path");
 	if (data == NULL && len > 0)
 		return sov_err_set(e, SOV_EXIT_USAGE, "write %s: no data",
-		                   path);
+				   path);
 	slash = strrchr(path, '/');
 	base = slash ? slash + 1 : path;
 	if (base[0] == '\0' || strcmp(base, ".") == 0 ||
 	    strcmp(base, "..") == 0)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "write %s: names a directory, not a file",
-		                   path);
+				   "write %s: names a directory, not a file",
+				   path);
 	/* The temp file sits next to path: rename(2) never crosses devices. */
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.XXXXXX", (int)(base - path),
-	             path, base);
+		     path, base);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "write %.80s...: path too long", path);
+				   "write %.80s...: path too long", path);
 	if (slash == NULL)
 		n = snprintf(dir, sizeof(dir), ".");
 	else if (slash == path)
 		n = snprintf(dir, sizeof(dir), "/");
 	else
 		n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
-		             path);
+			     path);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "write %.80s...: path too long", path);
+				   "write %.80s...: path too long", path);
 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		sov_err_sys(e, code_for(errno),
-		            "write %s: create a temp file in %s", path, dir);
+			    "write %s: create a temp file in %s", path, dir);
 		goto out;
 	}
 	tmp_exists = 1;
@@ -195,7 +195,7 @@ out:
 
 int
 sov_file_read(const char *path, size_t max, char **out, size_t *len,
-              struct sov_err *e)
+	      struct sov_err *e)
 {
 	const char *name;
 	char *buf = NULL, *nbuf;
@@ -235,8 +235,8 @@ sov_file_read(const char *path, size_t max, char **out, size_t *len,
 	/* A regular file says its size: refuse before reading a byte. */
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "%s: %jd bytes, over the cap of %zu bytes", name,
-		            (intmax_t)st.st_size, max);
+			    "%s: %jd bytes, over the cap of %zu bytes", name,
+			    (intmax_t)st.st_size, max);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > 0)
@@ -263,7 +263,7 @@ sov_file_read(const char *path, size_t max, char **out, size_t *len,
 			nbuf = realloc(buf, want);
 			if (nbuf == NULL) {
 				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "read %s",
-				            name);
+					    name);
 				goto out;
 			}
 			buf = nbuf;
@@ -281,7 +281,7 @@ sov_file_read(const char *path, size_t max, char **out, size_t *len,
 		total += (size_t)n;
 		if (total > max) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "%s: over the cap of %zu bytes", name, max);
+				    "%s: over the cap of %zu bytes", name, max);
 			goto out;
 		}
 	}
@@ -313,8 +313,8 @@ mkdir_one(const char *path, mode_t mode, struct sov_err *e)
 		return 0;
 	if (saved == EEXIST)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "mkdir %s: exists and is not a directory",
-		                   path);
+				   "mkdir %s: exists and is not a directory",
+				   path);
 	errno = saved;
 	return sov_err_sys(e, code_for(saved), "mkdir %s", path);
 }
@@ -331,8 +331,8 @@ sov_mkdir_p(const char *path, mode_t mode, struct sov_err *e)
 	n = strlen(path);
 	if (n >= sizeof(buf))
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "mkdir %.64s...: path longer than %zu bytes",
-		                   path, sizeof(buf) - 1);
+				   "mkdir %.64s...: path longer than %zu bytes",
+				   path, sizeof(buf) - 1);
 	memcpy(buf, path, n + 1);
 	while (n > 1 && buf[n - 1] == '/')
 		buf[--n] = '\0';
@@ -361,24 +361,24 @@ sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
 {
 	/* In precedence order; see fs.h. */
 	static const char *const vars[] = {"SOV_STATE_DIR", "STATE_DIRECTORY",
-	                                   "XDG_STATE_HOME", "HOME"};
+					   "XDG_STATE_HOME", "HOME"};
 	const char *v = NULL;
 	size_t i, toollen;
 	int n, rc = -1;
 
 	if (buf == NULL || size == 0)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "state directory: no "
-		                   "buffer");
+				   "state directory: no "
+				   "buffer");
 	buf[0] = '\0';
 	toollen = tool ? strlen(tool) : 0;
 	if (toollen == 0 || toollen > SOV_FS_TOOL_MAX ||
 	    strchr(tool, '/') != NULL || strcmp(tool, ".") == 0 ||
 	    strcmp(tool, "..") == 0) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "state directory: bad tool name '%.80s' (1 to %d "
-		            "characters, no '/')",
-		            tool ? tool : "", SOV_FS_TOOL_MAX);
+			    "state directory: bad tool name '%.80s' (1 to %d "
+			    "characters, no '/')",
+			    tool ? tool : "", SOV_FS_TOOL_MAX);
 		goto out;
 	}
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -386,15 +386,15 @@ sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
 			break;
 	if (v == NULL) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "state directory: none of $SOV_STATE_DIR, "
-		            "$STATE_DIRECTORY, $XDG_STATE_HOME, $HOME is set");
+			    "state directory: none of $SOV_STATE_DIR, "
+			    "$STATE_DIRECTORY, $XDG_STATE_HOME, $HOME is set");
 		goto out;
 	}
 	if (v[0] != '/') {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "state directory: $%s is not an absolute path: "
-		            "'%.200s'",
-		            vars[i], v);
+			    "state directory: $%s is not an absolute path: "
+			    "'%.200s'",
+			    vars[i], v);
 		goto out;
 	}
 	if (i == 0)
@@ -407,8 +407,8 @@ sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
 		n = snprintf(buf, size, "%s/.local/state/sov/%s", v, tool);
 	if (n < 0 || (size_t)n >= size) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "state directory from $%s: longer than %zu bytes",
-		            vars[i], size - 1);
+			    "state directory from $%s: longer than %zu bytes",
+			    vars[i], size - 1);
 		goto out;
 	}
 	if (sov_mkdir_p(buf, 0700, e) != 0) {

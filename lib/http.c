@@ -102,8 +102,8 @@ check_opts(const struct sov_http_opts *o, struct sov_err *e)
 {
 	if (o->timeout_ms < 1 || o->timeout_ms > SOV_HTTP_MAX_TIMEOUT_MS)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: timeout_ms %ld: must be 1..%ld",
-		                   o->timeout_ms, SOV_HTTP_MAX_TIMEOUT_MS);
+				   "http: timeout_ms %ld: must be 1..%ld",
+				   o->timeout_ms, SOV_HTTP_MAX_TIMEOUT_MS);
 	if (o->connect_timeout_ms < 1 ||
 	    o->connect_timeout_ms > SOV_HTTP_MAX_TIMEOUT_MS)
 		return sov_err_set(
@@ -112,16 +112,16 @@ check_opts(const struct sov_http_opts *o, struct sov_err *e)
 		    o->connect_timeout_ms, SOV_HTTP_MAX_TIMEOUT_MS);
 	if (o->max_attempts < 1 || o->max_attempts > SOV_HTTP_MAX_ATTEMPTS)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: max_attempts %d: must be 1..%d",
-		                   o->max_attempts, SOV_HTTP_MAX_ATTEMPTS);
+				   "http: max_attempts %d: must be 1..%d",
+				   o->max_attempts, SOV_HTTP_MAX_ATTEMPTS);
 	if (o->base_delay_ms < 0 || o->base_delay_ms > SOV_HTTP_MAX_DELAY_MS)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: base_delay_ms %ld: must be 0..%ld",
-		                   o->base_delay_ms, SOV_HTTP_MAX_DELAY_MS);
+				   "http: base_delay_ms %ld: must be 0..%ld",
+				   o->base_delay_ms, SOV_HTTP_MAX_DELAY_MS);
 	if (o->max_delay_ms < 0 || o->max_delay_ms > SOV_HTTP_MAX_DELAY_MS)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: max_delay_ms %ld: must be 0..%ld",
-		                   o->max_delay_ms, SOV_HTTP_MAX_DELAY_MS);
+				   "http: max_delay_ms %ld: must be 0..%ld",
+				   o->max_delay_ms, SOV_HTTP_MAX_DELAY_MS);
 	if (o->max_retry_after_ms < 0 ||
 	    o->max_retry_after_ms > SOV_HTTP_RETRY_AFTER_CAP_MS)
 		return sov_err_set(
@@ -130,20 +130,20 @@ check_opts(const struct sov_http_opts *o, struct sov_err *e)
 		    o->max_retry_after_ms, SOV_HTTP_RETRY_AFTER_CAP_MS);
 	if (o->max_body < 1 || o->max_body > SOV_HTTP_MAX_BODY_LIMIT)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: max_body %zu: must be 1..%u",
-		                   o->max_body, SOV_HTTP_MAX_BODY_LIMIT);
+				   "http: max_body %zu: must be 1..%u",
+				   o->max_body, SOV_HTTP_MAX_BODY_LIMIT);
 	if (o->user_agent != NULL &&
 	    (strnlen(o->user_agent, SOV_HTTP_MAX_UA + 1) > SOV_HTTP_MAX_UA ||
 	     strpbrk(o->user_agent, "\r\n") != NULL))
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: user_agent: over %d bytes or has a "
-		                   "line break",
-		                   SOV_HTTP_MAX_UA);
+				   "http: user_agent: over %d bytes or has a "
+				   "line break",
+				   SOV_HTTP_MAX_UA);
 	if (o->ca_file != NULL &&
 	    strnlen(o->ca_file, SOV_HTTP_MAX_PATH + 1) > SOV_HTTP_MAX_PATH)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "http: ca_file: path over %d bytes",
-		                   SOV_HTTP_MAX_PATH);
+				   "http: ca_file: path over %d bytes",
+				   SOV_HTTP_MAX_PATH);
 	return 0;
 }
 
@@ -165,7 +165,7 @@ sov_http_new(const struct sov_http_opts *opts, struct sov_err *e)
 		fd = open(opts->ca_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			sov_err_sys(e, SOV_EXIT_FAIL, "http: ca_file %s",
-			            opts->ca_file);
+				    opts->ca_file);
 			goto out;
 		}
 		close(fd);
@@ -173,7 +173,7 @@ sov_http_new(const struct sov_http_opts *opts, struct sov_err *e)
 	if (pthread_once(&global_once, global_init) != 0 ||
 	    global_rc != CURLE_OK || sodium_rc < 0) {
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "http: initialising libcurl or libsodium failed");
+			    "http: initialising libcurl or libsodium failed");
 		goto out;
 	}
 	h = calloc(1, sizeof(*h));
@@ -188,7 +188,7 @@ sov_http_new(const struct sov_http_opts *opts, struct sov_err *e)
 		goto out;
 	}
 	h->user_agent = strdup(opts->user_agent != NULL ? opts->user_agent
-	                                                : "sov/" SOV_VERSION);
+							: "sov/" SOV_VERSION);
 	if (h->user_agent == NULL) {
 		sov_err_sys(e, SOV_EXIT_FAIL, "http: copying user_agent");
 		goto out;
@@ -308,8 +308,8 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	}
 	for (i = 0; i < nlen; i++)
 		name[i] = (data[i] >= 'A' && data[i] <= 'Z')
-		              ? (char)(data[i] - 'A' + 'a')
-		              : data[i];
+			      ? (char)(data[i] - 'A' + 'a')
+			      : data[i];
 	v = colon + 1;
 	while (v < data + len && is_ows(*v))
 		v++;
@@ -317,7 +317,7 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 		len--;
 	x->resp->headers =
 	    jv_object_set(x->resp->headers, jv_string_sized(name, (int)nlen),
-	                  jv_string_sized(v, (int)(data + len - v)));
+			  jv_string_sized(v, (int)(data + len - v)));
 	return n;
 }
 
@@ -362,9 +362,9 @@ method_ok(const char *m)
 #else
 #define SET_PROTOCOLS(c)                                                       \
 	(curl_easy_setopt((c), CURLOPT_PROTOCOLS,                              \
-	                  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) |          \
+			  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) |          \
 	 curl_easy_setopt((c), CURLOPT_REDIR_PROTOCOLS,                        \
-	                  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)))
+			  (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)))
 #endif
 
 /* Every option of one request; curl_easy_reset keeps the connections. */
@@ -385,7 +385,7 @@ setup(struct sov_http *h, const char *method, const char *url,
 	rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
 	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	                       h->opts.connect_timeout_ms);
+			       h->opts.connect_timeout_ms);
 	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
 	if (h->ca_file != NULL)
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
@@ -405,9 +405,9 @@ setup(struct sov_http *h, const char *method, const char *url,
 		/* PUT/PATCH/POST always carry a length, even of nothing */
 		if (sends_body) {
 			rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-			                       (curl_off_t)len);
+					       (curl_off_t)len);
 			rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-			                       body != NULL ? body : "");
+					       body != NULL ? body : "");
 		}
 	}
 	return rc == 0 ? 0 : -1;
@@ -446,19 +446,19 @@ describe(struct sov_http *h, CURLcode cc, long sent, char *out, size_t size)
 	}
 	if (cc == CURLE_COULDNT_CONNECT &&
 	    curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno) ==
-	        CURLE_OK &&
+		CURLE_OK &&
 	    os_errno != 0) {
 		snprintf(out, size, "%s", strerror((int)os_errno));
 		return;
 	}
 	snprintf(out, size, "%s",
-	         h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(cc));
+		 h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(cc));
 }
 
 int
 sov_http_request(struct sov_http *h, const char *method, const char *url,
-                 const char *const *headers, const void *body, size_t len,
-                 struct sov_http_resp *resp, struct sov_err *e)
+		 const char *const *headers, const void *body, size_t len,
+		 struct sov_http_resp *resp, struct sov_err *e)
 {
 	struct curl_slist *hdrs = NULL;
 	struct xfer x;
@@ -475,15 +475,15 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 	if (h == NULL || method == NULL || url == NULL || resp == NULL ||
 	    (body == NULL && len > 0)) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "http: request: missing client, method, URL or "
-		            "response, or a length without a body");
+			    "http: request: missing client, method, URL or "
+			    "response, or a length without a body");
 		goto out;
 	}
 	sov_http_show_url(url, shown, sizeof(shown));
 	if (!method_ok(method)) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "%s: bad HTTP method (want 1-%d letters A-Z)",
-		            shown, SOV_HTTP_MAX_METHOD);
+			    "%s: bad HTTP method (want 1-%d letters A-Z)",
+			    shown, SOV_HTTP_MAX_METHOD);
 		goto out;
 	}
 	n = snprintf(what, sizeof(what), "%s %s", method, shown);
@@ -493,29 +493,29 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 	}
 	if (strnlen(url, SOV_HTTP_MAX_URL + 1) > SOV_HTTP_MAX_URL) {
 		sov_err_set(e, SOV_EXIT_USAGE, "%s: URL over %d bytes", what,
-		            SOV_HTTP_MAX_URL);
+			    SOV_HTTP_MAX_URL);
 		goto out;
 	}
 	if (strncasecmp(url, "http://", 7) != 0 &&
 	    strncasecmp(url, "https://", 8) != 0) {
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "%s: bad URL: only http:// and https://", what);
+			    "%s: bad URL: only http:// and https://", what);
 		goto out;
 	}
 	if (body != NULL &&
 	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
 		sov_err_set(e, SOV_EXIT_USAGE, "%s: a body on a %s", what,
-		            method);
+			    method);
 		goto out;
 	}
 	sends_body = body != NULL || strcmp(method, "POST") == 0 ||
-	             strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+		     strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 	if (sov_http_build_headers(headers, sends_body, &hdrs, what, e) < 0)
 		goto out;
 	memset(&x, 0, sizeof(x));
 	if (setup(h, method, url, hdrs, body, len, sends_body, &x) < 0) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: setting curl options failed",
-		            what);
+			    what);
 		goto out;
 	}
 	safe = h->opts.retry_unsafe || sov_http_method_safe(method);
@@ -557,8 +557,8 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 			 */
 			delay =
 			    resp->retry_after_ms >= 0
-			        ? resp->retry_after_ms
-			        : sov_http_backoff_ms(&h->opts, attempt - 1);
+				? resp->retry_after_ms
+				: sov_http_backoff_ms(&h->opts, attempt - 1);
 		} else {
 			/* a partial body must not pass for the response */
 			free(resp->body);
@@ -566,8 +566,8 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 			resp->len = 0;
 			if (x.body_over) {
 				sov_err_set(e, SOV_EXIT_FAIL,
-				            "%s: response over %zu bytes", what,
-				            h->opts.max_body);
+					    "%s: response over %zu bytes", what,
+					    h->opts.max_body);
 				goto out;
 			}
 			if (x.headers_over) {
@@ -586,12 +586,12 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 				goto out;
 			}
 			if (curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE,
-			                      &sent) != CURLE_OK)
+					      &sent) != CURLE_OK)
 				sent = 1;
 			describe(h, cc, sent, why, sizeof(why));
 			if (!sov_http_curl_retryable(cc)) {
 				sov_err_set(e, SOV_EXIT_FAIL, "%s: %s", what,
-				            why);
+					    why);
 				goto out;
 			}
 			/* the server may have acted on an unsafe request */
@@ -601,9 +601,9 @@ sov_http_request(struct sov_http *h, const char *method, const char *url,
 		}
 		if (give_up || attempt >= h->opts.max_attempts) {
 			sov_err_set(e, SOV_EXIT_TEMPFAIL,
-			            "%s: %s (after %d attempt%s)", what, why,
-			            resp->attempts,
-			            resp->attempts == 1 ? "" : "s");
+				    "%s: %s (after %d attempt%s)", what, why,
+				    resp->attempts,
+				    resp->attempts == 1 ? "" : "s");
 			goto out;
 		}
 		sov_http_sleep_ms(delay);

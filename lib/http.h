@@ -30,27 +30,28 @@
 #define SOV_HTTP_MAX_BODY_DEFAULT (16u << 20)
 
 struct sov_http_opts {
-	long timeout_ms;	 /* whole request, default 30000 */
+	long timeout_ms;         /* whole request, default 30000 */
 	long connect_timeout_ms; /* default 10000 */
-	const char *ca_file;	 /* PEM bundle to trust instead of the system's */
-	int max_attempts;	 /* including the first, default 4 */
-	long base_delay_ms;	 /* default 500 */
-	long max_delay_ms;	 /* default 30000 */
-	long max_retry_after_ms; /* a longer Retry-After ends the retries; 60000 */
-	size_t max_body;	 /* response body cap, default 16 MiB */
-	int retry_unsafe;	 /* retry POST/PATCH like idempotent methods */
-	const char *user_agent;	 /* default "sov/VERSION" */
+	const char *ca_file; /* PEM bundle to trust instead of the system's */
+	int max_attempts;    /* including the first, default 4 */
+	long base_delay_ms;  /* default 500 */
+	long max_delay_ms;   /* default 30000 */
+	long max_retry_after_ms; /* a longer Retry-After ends the retries; 60000
+				  */
+	size_t max_body;         /* response body cap, default 16 MiB */
+	int retry_unsafe;        /* retry POST/PATCH like idempotent methods */
+	const char *user_agent;  /* default "sov/VERSION" */
 };
 
 struct sov_http_resp {
-	long status;	    /* 0 when no response arrived */
-	char *body;	    /* NUL-terminated (the NUL is not counted in len) */
+	long status; /* 0 when no response arrived */
+	char *body;  /* NUL-terminated (the NUL is not counted in len) */
 	size_t len;
-	char *content_type; /* or NULL */
-	char *location;	    /* Location header, or NULL */
+	char *content_type;  /* or NULL */
+	char *location;      /* Location header, or NULL */
 	long retry_after_ms; /* from Retry-After, -1 when absent */
-	int attempts;	    /* how many were made */
-	jv headers;	    /* object: lower-case name -> last value */
+	int attempts;        /* how many were made */
+	jv headers;          /* object: lower-case name -> last value */
 };
 
 /* Fill opts with the defaults above. */

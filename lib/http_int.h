@@ -37,7 +37,7 @@ int sov_http_has_header(const char *const *headers, const char *name);
  * what prefixes error messages ("GET URL"); header values never appear.
  */
 int sov_http_build_headers(const char *const *headers, int sends_body,
-                           struct curl_slist **out, const char *what,
-                           struct sov_err *e);
+			   struct curl_slist **out, const char *what,
+			   struct sov_err *e);
 
 #endif

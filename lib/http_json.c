@@ -10,8 +10,8 @@
 
 int
 sov_http_json(struct sov_http *h, const char *method, const char *url,
-              const char *const *headers, jv body, long *status, jv *out,
-              struct sov_err *e)
+	      const char *const *headers, jv body, long *status, jv *out,
+	      struct sov_err *e)
 {
 	struct sov_http_resp resp;
 	const char *all[SOV_HTTP_MAX_REQ_HEADERS + 3];
@@ -30,7 +30,7 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 		*status = 0;
 	if (out == NULL || status == NULL) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "http: json: missing status or out");
+			    "http: json: missing status or out");
 		goto out;
 	}
 	/* only what sov_http_request will check again, minus the count */
@@ -40,7 +40,7 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 	    jv_invalid_has_msg(jv_copy(body))) {
 		/* a failed jv call upstream, not "no body": say so */
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "http: json: the body is an invalid JSON value");
+			    "http: json: the body is an invalid JSON value");
 		goto out;
 	}
 	if (jv_get_kind(body) != JV_KIND_INVALID) {
@@ -53,8 +53,8 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 	for (p = headers; p != NULL && *p != NULL; p++) {
 		if (n >= SOV_HTTP_MAX_REQ_HEADERS + 2) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "http: json: more than %d request headers",
-			            SOV_HTTP_MAX_REQ_HEADERS);
+				    "http: json: more than %d request headers",
+				    SOV_HTTP_MAX_REQ_HEADERS);
 			goto out;
 		}
 		all[n++] = *p;
@@ -92,10 +92,10 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 		    resp.len < SOV_HTTP_SNIPPET ? resp.len : SOV_HTTP_SNIPPET,
 		    snip, sizeof(snip));
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "%s %s: HTTP %ld: response is not JSON (%s): "
-		            "\"%s\"%s",
-		            method, shown, resp.status, why, snip,
-		            resp.len > SOV_HTTP_SNIPPET ? "..." : "");
+			    "%s %s: HTTP %ld: response is not JSON (%s): "
+			    "\"%s\"%s",
+			    method, shown, resp.status, why, snip,
+			    resp.len > SOV_HTTP_SNIPPET ? "..." : "");
 		goto out;
 	}
 	jv_free(*out);

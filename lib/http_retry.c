@@ -133,7 +133,7 @@ sov_http_parse_retry_after(const char *value, long long now_ms)
 		return SOV_HTTP_RETRY_AFTER_CAP_MS;
 	diff = then_ms - now_ms;
 	return diff > SOV_HTTP_RETRY_AFTER_CAP_MS ? SOV_HTTP_RETRY_AFTER_CAP_MS
-	                                          : (long)diff;
+						  : (long)diff;
 }
 
 void
@@ -183,7 +183,7 @@ int
 sov_http_method_safe(const char *m)
 {
 	static const char *const idem[] = {"GET",    "HEAD",    "PUT",
-	                                   "DELETE", "OPTIONS", "TRACE"};
+					   "DELETE", "OPTIONS", "TRACE"};
 
 	for (size_t i = 0; i < sizeof(idem) / sizeof(idem[0]); i++)
 		if (strcmp(m, idem[i]) == 0)

@@ -94,8 +94,8 @@ sov_http_has_header(const char *const *headers, const char *name)
 /* Check the caller's headers and build curl's list (ours first). */
 int
 sov_http_build_headers(const char *const *headers, int has_body,
-                       struct curl_slist **out, const char *what,
-                       struct sov_err *e)
+		       struct curl_slist **out, const char *what,
+		       struct sov_err *e)
 {
 	struct curl_slist *list = NULL, *l;
 	const char *const *p;
@@ -106,13 +106,13 @@ sov_http_build_headers(const char *const *headers, int has_body,
 
 		if (++n > SOV_HTTP_MAX_REQ_HEADERS) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "%s: more than %d request headers", what,
-			            SOV_HTTP_MAX_REQ_HEADERS);
+				    "%s: more than %d request headers", what,
+				    SOV_HTTP_MAX_REQ_HEADERS);
 			goto out;
 		}
 		if (c == NULL || c == *p ||
 		    strnlen(*p, SOV_HTTP_MAX_HEADER_LINE + 1) >
-		        SOV_HTTP_MAX_HEADER_LINE ||
+			SOV_HTTP_MAX_HEADER_LINE ||
 		    strpbrk(*p, "\r\n") != NULL ||
 		    strcspn(*p, " \t") < (size_t)(c - *p)) {
 			/* the name only: the value may be a secret */

@@ -43,13 +43,16 @@ sov_jq_compile(const char *src, const char *where, jv vars, struct sov_err *e)
 	struct sov_jq *q = NULL;
 	int ok;
 
-	if (src == NULL || strnlen(src, SOV_JQ_PROGRAM_MAX) >= SOV_JQ_PROGRAM_MAX) {
-		sov_err_set(e, SOV_EXIT_USAGE, "%s: %s", where ? where : "jq program",
+	if (src == NULL ||
+	    strnlen(src, SOV_JQ_PROGRAM_MAX) >= SOV_JQ_PROGRAM_MAX) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: %s",
+			    where ? where : "jq program",
 			    src ? "program longer than 64 KiB" : "no program");
 		goto fail;
 	}
 	if (jv_is_valid(vars) && jv_get_kind(vars) != JV_KIND_OBJECT) {
-		sov_err_set(e, SOV_EXIT_USAGE, "%s: variables must be an object",
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "%s: variables must be an object",
 			    where ? where : "jq program");
 		goto fail;
 	}
@@ -58,7 +61,8 @@ sov_jq_compile(const char *src, const char *where, jv vars, struct sov_err *e)
 		sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
 		goto fail;
 	}
-	snprintf(q->where, sizeof(q->where), "%s", where ? where : "jq program");
+	snprintf(q->where, sizeof(q->where), "%s",
+		 where ? where : "jq program");
 	jq_set_error_cb(q->jq, collect_error, q);
 	if (jv_is_valid(vars))
 		ok = jq_compile_args(q->jq, src, vars);
@@ -111,8 +115,9 @@ runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 		/* error({...}) raises a non-string: show it as JSON */
 		jv text = jv_dump_string(msg, 0);
 
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: error (not a string): %s",
-			    q->where, jv_string_value(text));
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: jq: error (not a string): %s", q->where,
+			    jv_string_value(text));
 		jv_free(text);
 		return -1;
 	}

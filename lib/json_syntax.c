@@ -16,8 +16,8 @@ enum { IN_ARRAY = 'a', IN_OBJECT = 'o' };
 static size_t
 skip_ws(const char *s, size_t n, size_t i)
 {
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-			 s[i] == '\r'))
+	while (i < n &&
+	       (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
 	return i;
 }
@@ -157,7 +157,8 @@ sov_json_check(const char *s, size_t n, const char **why)
 			stack[depth++] = s[i] == '[' ? IN_ARRAY : IN_OBJECT;
 			i = skip_ws(s, n, i + 1);
 			if (i < n && (s[i] == ']' || s[i] == '}') &&
-			    s[i] == (stack[depth - 1] == IN_ARRAY ? ']' : '}')) {
+			    s[i] ==
+				(stack[depth - 1] == IN_ARRAY ? ']' : '}')) {
 				depth--; /* empty container */
 				i++;
 				goto after_value;
@@ -174,7 +175,7 @@ sov_json_check(const char *s, size_t n, const char **why)
 			err = literal(s, n, &i);
 		if (err != NULL)
 			goto bad;
-after_value:
+	after_value:
 		i = skip_ws(s, n, i);
 		if (depth == 0) {
 			if (i == n)
@@ -193,17 +194,18 @@ after_value:
 		}
 		if (s[i] != ',') {
 			err = stack[depth - 1] == IN_ARRAY
-				      ? "expected ',' or ']'"
-				      : "expected ',' or '}'";
+				  ? "expected ',' or ']'"
+				  : "expected ',' or '}'";
 			goto bad;
 		}
 		i = skip_ws(s, n, i + 1);
 		if (stack[depth - 1] == IN_ARRAY)
 			continue;
-key:
+	key:
 		if (i >= n || s[i] != '"') {
-			err = i >= n ? "unfinished: the line ends inside a value"
-				     : "expected a string key";
+			err = i >= n
+				  ? "unfinished: the line ends inside a value"
+				  : "expected a string key";
 			goto bad;
 		}
 		if ((err = string(s, n, &i)) != NULL)

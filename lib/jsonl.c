@@ -15,11 +15,11 @@ struct sov_jsonl_reader {
 	char name[SOV_JSONL_NAME_MAX];
 	size_t max_line;
 	int flags;
-	size_t line;	  /* lines consumed so far */
-	char *buf;	  /* read buffer of SOV_JSONL_CHUNK bytes */
-	size_t pos, end;  /* unread bytes are buf[pos..end) */
+	size_t line;     /* lines consumed so far */
+	char *buf;       /* read buffer of SOV_JSONL_CHUNK bytes */
+	size_t pos, end; /* unread bytes are buf[pos..end) */
 	int eof;
-	char *rec;	  /* the current line, NUL-terminated */
+	char *rec; /* the current line, NUL-terminated */
 	size_t len, cap;
 };
 
@@ -27,7 +27,7 @@ struct sov_jsonl_writer {
 	FILE *f;
 	char name[SOV_JSONL_NAME_MAX];
 	int flags;
-	int failed;	  /* a write failed: every later call fails too */
+	int failed; /* a write failed: every later call fails too */
 	int saved_errno;
 };
 
@@ -132,8 +132,9 @@ next_line(struct sov_jsonl_reader *r, struct sov_err *e)
 		nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
 		n = (nl ? (size_t)(nl - r->buf) : r->end) - r->pos;
 		if (append(r, r->buf + r->pos, n, &too_long) < 0)
-			return sov_err_set(e, SOV_EXIT_FAIL, "%s:%zu: out of memory",
-					   r->name, r->line + 1);
+			return sov_err_set(e, SOV_EXIT_FAIL,
+					   "%s:%zu: out of memory", r->name,
+					   r->line + 1);
 		r->pos += n;
 		if (nl) {
 			r->pos++;
@@ -175,10 +176,10 @@ sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 	if (r->len > 0 && r->rec[r->len - 1] == '\r')
 		r->rec[--r->len] = '\0';
 	if (memchr(r->rec, '\0', r->len) != NULL)
-		return sov_err_at(e, r->name, r->line, NULL,
-				  "NUL byte at column %zu",
-				  (size_t)((char *)memchr(r->rec, '\0', r->len) -
-					   r->rec) + 1);
+		return sov_err_at(
+		    e, r->name, r->line, NULL, "NUL byte at column %zu",
+		    (size_t)((char *)memchr(r->rec, '\0', r->len) - r->rec) +
+			1);
 	bad = sov_utf8_check(r->rec, r->len);
 	if (bad >= 0)
 		return sov_err_at(e, r->name, r->line, NULL,
@@ -186,14 +187,15 @@ sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 	bad = sov_json_check(r->rec, r->len, &why);
 	if (bad >= 0)
 		return sov_err_at(e, r->name, r->line, NULL,
-				  "invalid JSON at column %ld: %s", bad + 1, why);
+				  "invalid JSON at column %ld: %s", bad + 1,
+				  why);
 	v = jv_parse_sized(r->rec, (int)r->len);
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
 
 		if (jv_get_kind(msg) == JV_KIND_STRING)
-			sov_err_at(e, r->name, r->line, NULL, "invalid JSON: %s",
-				   jv_string_value(msg));
+			sov_err_at(e, r->name, r->line, NULL,
+				   "invalid JSON: %s", jv_string_value(msg));
 		else
 			sov_err_at(e, r->name, r->line, NULL, "invalid JSON");
 		jv_free(msg);
@@ -254,7 +256,8 @@ sov_jsonl_write(struct sov_jsonl_writer *w, jv rec, struct sov_err *e)
 	text = jv_dump_string(rec, 0); /* compact, UTF-8 */
 	len = jv_string_length_bytes(jv_copy(text));
 	errno = 0;
-	if (fwrite(jv_string_value(text), 1, (size_t)len, w->f) != (size_t)len ||
+	if (fwrite(jv_string_value(text), 1, (size_t)len, w->f) !=
+		(size_t)len ||
 	    putc('\n', w->f) == EOF) {
 		jv_free(text);
 		return writer_fail(w, e);
@@ -300,9 +303,9 @@ sov_record_new(const char *event)
 	char ts[SOV_TIME_RFC3339_LEN];
 
 	sov_time_format(sov_time_now_ms(), ts);
-	return jv_object_set(jv_object_set(jv_object(), jv_string("ts"),
-					   jv_string(ts)),
-			     jv_string("event"), jv_string(event));
+	return jv_object_set(
+	    jv_object_set(jv_object(), jv_string("ts"), jv_string(ts)),
+	    jv_string("event"), jv_string(event));
 }
 
 long

@@ -21,7 +21,7 @@
 
 enum {
 	SOV_JSONL_OBJECTS = 1 << 0, /* reader: every record must be an object */
-	SOV_JSONL_OWN = 1 << 1,	    /* reader/writer: fclose the FILE at free */
+	SOV_JSONL_OWN = 1 << 1,     /* reader/writer: fclose the FILE at free */
 	SOV_JSONL_FLUSH = 1 << 2,   /* writer: flush after every record */
 };
 
@@ -49,7 +49,8 @@ void sov_jsonl_reader_free(struct sov_jsonl_reader *r); /* accepts NULL */
 
 struct sov_jsonl_writer;
 
-/* Write records to f; name is used in messages. NULL only when out of memory. */
+/* Write records to f; name is used in messages. NULL only when out of memory.
+ */
 struct sov_jsonl_writer *sov_jsonl_writer_new(FILE *f, const char *name,
 					      int flags);
 

@@ -13,33 +13,33 @@
 #define SOV_METRICS_HOST_MAX 256
 
 static const struct sov_migration migrations[] = {
-	{1,
-	 "CREATE TABLE measurements ("
-	 " ts TEXT NOT NULL,"
-	 " name TEXT NOT NULL,"
-	 " value REAL NOT NULL,"
-	 " unit TEXT NOT NULL DEFAULT '',"
-	 " tags TEXT NOT NULL DEFAULT '{}');"
-	 "CREATE INDEX measurements_name_ts ON measurements (name, ts);",
-	 "CREATE TABLE measurements ("
-	 " ts timestamptz NOT NULL,"
-	 " name text NOT NULL,"
-	 " value double precision NOT NULL,"
-	 " unit text NOT NULL DEFAULT '',"
-	 " tags jsonb NOT NULL DEFAULT '{}');"
-	 "CREATE INDEX measurements_name_ts ON measurements (name, ts);"
-	 /* TimescaleDB is used where the server has it (NixOS does). */
-	 "DO $$ BEGIN"
-	 " IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
-	 " THEN PERFORM create_hypertable('measurements', 'ts',"
-	 "  if_not_exists => true, migrate_data => true);"
-	 " END IF; END $$;"},
+    {1,
+     "CREATE TABLE measurements ("
+     " ts TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " value REAL NOT NULL,"
+     " unit TEXT NOT NULL DEFAULT '',"
+     " tags TEXT NOT NULL DEFAULT '{}');"
+     "CREATE INDEX measurements_name_ts ON measurements (name, ts);",
+     "CREATE TABLE measurements ("
+     " ts timestamptz NOT NULL,"
+     " name text NOT NULL,"
+     " value double precision NOT NULL,"
+     " unit text NOT NULL DEFAULT '',"
+     " tags jsonb NOT NULL DEFAULT '{}');"
+     "CREATE INDEX measurements_name_ts ON measurements (name, ts);"
+     /* TimescaleDB is used where the server has it (NixOS does). */
+     "DO $$ BEGIN"
+     " IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+     " THEN PERFORM create_hypertable('measurements', 'ts',"
+     "  if_not_exists => true, migrate_data => true);"
+     " END IF; END $$;"},
 };
 
 struct sov_metrics {
-	struct sov_store *st;		 /* NULL: JSON lines to out */
+	struct sov_store *st; /* NULL: JSON lines to out */
 	struct sov_jsonl_writer *out;
-	jv pending;			 /* array of records not yet written */
+	jv pending; /* array of records not yet written */
 	char host[SOV_METRICS_HOST_MAX];
 };
 
@@ -144,7 +144,8 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
 		tags = jv_object();
 	}
 	if (jv_get_kind(tags) != JV_KIND_OBJECT) {
-		sov_err_set(e, SOV_EXIT_USAGE, "measurement %s: tags: want an "
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "measurement %s: tags: want an "
 			    "object, got %s",
 			    name, jv_kind_name(jv_get_kind(tags)));
 		jv_free(tags);
@@ -159,7 +160,8 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
 			sov_err_set(e, SOV_EXIT_USAGE,
 				    "measurement %s: tags.%s: want a string, "
 				    "number or boolean, got %s",
-				    name, jv_string_value(k), jv_kind_name(kind));
+				    name, jv_string_value(k),
+				    jv_kind_name(kind));
 			jv_free(k);
 			jv_free(v);
 			jv_free(tags);
@@ -169,13 +171,15 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
 		jv_free(v);
 	}
 	if (!jv_object_has(jv_copy(tags), jv_string("host")))
-		tags = jv_object_set(tags, jv_string("host"), jv_string(m->host));
+		tags =
+		    jv_object_set(tags, jv_string("host"), jv_string(m->host));
 	text = jv_dump_string(jv_copy(tags), 0);
 	len = jv_string_length_bytes(text);
 	if (len > (int)SOV_METRICS_TAGS_MAX) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "measurement %s: tags are %d bytes as JSON, over %u",
-			    name, len, SOV_METRICS_TAGS_MAX);
+		sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "measurement %s: tags are %d bytes as JSON, over %u", name,
+		    len, SOV_METRICS_TAGS_MAX);
 		jv_free(tags);
 		return jv_invalid();
 	}
@@ -207,11 +211,11 @@ sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 		unit = "";
 	if (!valid_unit(unit)) {
 		jv_free(tags);
-		return sov_err_set(e, SOV_EXIT_USAGE,
-				   "measurement %s: unit \"%.*s\": want up to %d "
-				   "letters, digits or _%%/.",
-				   name, SOV_METRICS_UNIT_MAX, unit,
-				   SOV_METRICS_UNIT_MAX);
+		return sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "measurement %s: unit \"%.*s\": want up to %d "
+		    "letters, digits or _%%/.",
+		    name, SOV_METRICS_UNIT_MAX, unit, SOV_METRICS_UNIT_MAX);
 	}
 	tags = check_tags(m, name, tags, e);
 	if (!jv_is_valid(tags))
@@ -266,16 +270,16 @@ sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 		jv r = jv_array_get(jv_copy(m->pending), i);
 		jv p = jv_array();
 
-		p = jv_array_append(p, jv_object_get(jv_copy(r), jv_string("ts")));
 		p = jv_array_append(p,
-				    jv_object_get(jv_copy(r), jv_string("name")));
-		p = jv_array_append(p,
-				    jv_object_get(jv_copy(r), jv_string("value")));
-		p = jv_array_append(p,
-				    jv_object_get(jv_copy(r), jv_string("unit")));
-		p = jv_array_append(p, jv_dump_string(jv_object_get(
-						       r, jv_string("tags")),
-						       0));
+				    jv_object_get(jv_copy(r), jv_string("ts")));
+		p = jv_array_append(
+		    p, jv_object_get(jv_copy(r), jv_string("name")));
+		p = jv_array_append(
+		    p, jv_object_get(jv_copy(r), jv_string("value")));
+		p = jv_array_append(
+		    p, jv_object_get(jv_copy(r), jv_string("unit")));
+		p = jv_array_append(
+		    p, jv_dump_string(jv_object_get(r, jv_string("tags")), 0));
 		if (sov_store_query(m->st, sql, p, NULL, e) < 0) {
 			sov_store_rollback(m->st, NULL);
 			goto fail;
@@ -330,16 +334,16 @@ sov_metrics_query(struct sov_store *st, const char *name, int64_t since_ms,
 		sql = "SELECT ts, name, value, unit, tags FROM measurements"
 		      " WHERE name = $1 AND ts >= $2 AND ts < $3"
 		      " ORDER BY ts LIMIT $4";
-	if (sov_store_query(st, sql,
-			    jv_array_append(
-				    jv_array_append(
-					    jv_array_append(
-						    jv_array_append(jv_array(),
-								    jv_string(name)),
-						    jv_string(since)),
-					    jv_string(until)),
-				    jv_number(limit ? (double)limit : 1e15)),
-			    &raw, e) < 0)
+	if (sov_store_query(
+		st, sql,
+		jv_array_append(
+		    jv_array_append(
+			jv_array_append(
+			    jv_array_append(jv_array(), jv_string(name)),
+			    jv_string(since)),
+			jv_string(until)),
+		    jv_number(limit ? (double)limit : 1e15)),
+		&raw, e) < 0)
 		return sov_err_prefix(e, "metrics: query %s: ", name);
 	n = jv_array_length(jv_copy(raw));
 	out = jv_array_sized(n);
@@ -347,7 +351,8 @@ sov_metrics_query(struct sov_store *st, const char *name, int64_t since_ms,
 		jv r = jv_array_get(jv_copy(raw), i);
 		jv tags = jv_object_get(jv_copy(r), jv_string("tags"));
 
-		if (jv_get_kind(tags) == JV_KIND_STRING) { /* SQLite: JSON text */
+		if (jv_get_kind(tags) ==
+		    JV_KIND_STRING) { /* SQLite: JSON text */
 			jv parsed = jv_parse(jv_string_value(tags));
 
 			jv_free(tags);
@@ -358,14 +363,18 @@ sov_metrics_query(struct sov_store *st, const char *name, int64_t since_ms,
 			tags = jv_object();
 		}
 		/* the record in the conventional order: ts and event first */
-		jv rec = jv_object_set(jv_object(), jv_string("ts"),
-				       jv_object_get(jv_copy(r), jv_string("ts")));
+		jv rec =
+		    jv_object_set(jv_object(), jv_string("ts"),
+				  jv_object_get(jv_copy(r), jv_string("ts")));
 
-		rec = jv_object_set(rec, jv_string("event"), jv_string("measure"));
-		rec = jv_object_set(rec, jv_string("name"),
-				    jv_object_get(jv_copy(r), jv_string("name")));
-		rec = jv_object_set(rec, jv_string("value"),
-				    jv_object_get(jv_copy(r), jv_string("value")));
+		rec = jv_object_set(rec, jv_string("event"),
+				    jv_string("measure"));
+		rec =
+		    jv_object_set(rec, jv_string("name"),
+				  jv_object_get(jv_copy(r), jv_string("name")));
+		rec = jv_object_set(
+		    rec, jv_string("value"),
+		    jv_object_get(jv_copy(r), jv_string("value")));
 		rec = jv_object_set(rec, jv_string("unit"),
 				    jv_object_get(r, jv_string("unit")));
 		rec = jv_object_set(rec, jv_string("tags"), tags);

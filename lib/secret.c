@@ -68,34 +68,34 @@ read_secret(int fd, const char *path, struct sov_secret *out, struct sov_err *e)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		sov_err_set(e, SOV_EXIT_USAGE, "secret %s: not a regular file",
-		            path);
+			    path);
 		goto out;
 	}
 	if ((st.st_mode & 007) != 0) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "secret %s: accessible by others (mode %04o): "
-		            "refused; run: chmod o-rwx %s",
-		            path, (unsigned)(st.st_mode & 07777), path);
+			    "secret %s: accessible by others (mode %04o): "
+			    "refused; run: chmod o-rwx %s",
+			    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if ((st.st_mode & 020) != 0) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "secret %s: writable by its group (mode %04o): "
-		            "refused; run: chmod g-w %s",
-		            path, (unsigned)(st.st_mode & 07777), path);
+			    "secret %s: writable by its group (mode %04o): "
+			    "refused; run: chmod g-w %s",
+			    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > SOV_SECRET_MAX) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "secret %s: %jd bytes, over the cap of %u bytes",
-		            path, (intmax_t)st.st_size, SOV_SECRET_MAX);
+			    "secret %s: %jd bytes, over the cap of %u bytes",
+			    path, (intmax_t)st.st_size, SOV_SECRET_MAX);
 		goto out;
 	}
 	/* One byte past the cap shows a file that grew after fstat. */
 	scratch = sodium_malloc(SOV_SECRET_MAX + 1);
 	if (scratch == NULL) {
 		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "secret %s: sodium_malloc",
-		            path);
+			    path);
 		goto out;
 	}
 	for (;;) {
@@ -113,8 +113,8 @@ read_secret(int fd, const char *path, struct sov_secret *out, struct sov_err *e)
 		total += (size_t)n;
 		if (total > SOV_SECRET_MAX) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret %s: over the cap of %u bytes", path,
-			            SOV_SECRET_MAX);
+				    "secret %s: over the cap of %u bytes", path,
+				    SOV_SECRET_MAX);
 			goto out;
 		}
 	}
@@ -131,7 +131,7 @@ read_secret(int fd, const char *path, struct sov_secret *out, struct sov_err *e)
 	out->data = sodium_malloc(len + 1);
 	if (out->data == NULL) {
 		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "secret %s: sodium_malloc",
-		            path);
+			    path);
 		goto out;
 	}
 	memcpy(out->data, scratch, len);
@@ -148,7 +148,7 @@ out:
 
 int
 sov_secret_load(const char *file, const char *cred_id, struct sov_secret *out,
-                struct sov_err *e)
+		struct sov_err *e)
 {
 	char buf[PATH_MAX];
 	const char *path, *dir;
@@ -161,7 +161,7 @@ sov_secret_load(const char *file, const char *cred_id, struct sov_secret *out,
 	/* Idempotent and thread-safe: 0 first time, 1 after, -1 failure. */
 	if (sodium_init() < 0)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "secret: libsodium failed to initialise");
+				   "secret: libsodium failed to initialise");
 
 	dir = getenv("CREDENTIALS_DIRECTORY");
 	if (dir != NULL && dir[0] == '\0')
@@ -169,13 +169,13 @@ sov_secret_load(const char *file, const char *cred_id, struct sov_secret *out,
 	if (file != NULL) {
 		if (file[0] == '\0') {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret: empty file name");
+				    "secret: empty file name");
 			goto out;
 		}
 		if (strcmp(file, "-") == 0) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret: '-' refused: a secret is not read "
-			            "from stdin; name a file");
+				    "secret: '-' refused: a secret is not read "
+				    "from stdin; name a file");
 			goto out;
 		}
 		path = file;
@@ -186,38 +186,38 @@ sov_secret_load(const char *file, const char *cred_id, struct sov_secret *out,
 		    strchr(cred_id, '/') != NULL || strcmp(cred_id, ".") == 0 ||
 		    strcmp(cred_id, "..") == 0) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret: bad credential id '%.80s'",
-			            cred_id);
+				    "secret: bad credential id '%.80s'",
+				    cred_id);
 			goto out;
 		}
 		n = snprintf(buf, sizeof(buf), "%s/%s", dir, cred_id);
 		if (n < 0 || (size_t)n >= sizeof(buf)) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret: $CREDENTIALS_DIRECTORY/%s: path "
-			            "too long",
-			            cred_id);
+				    "secret: $CREDENTIALS_DIRECTORY/%s: path "
+				    "too long",
+				    cred_id);
 			goto out;
 		}
 		path = buf;
 	} else {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "no secret given: neither a file nor "
-		            "$CREDENTIALS_DIRECTORY/%s%s",
-		            cred_id ? cred_id : "ID",
-		            dir == NULL ? " ($CREDENTIALS_DIRECTORY is not set)"
-		                        : " (no credential id)");
+			    "no secret given: neither a file nor "
+			    "$CREDENTIALS_DIRECTORY/%s%s",
+			    cred_id ? cred_id : "ID",
+			    dir == NULL ? " ($CREDENTIALS_DIRECTORY is not set)"
+					: " (no credential id)");
 		goto out;
 	}
 
 	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
 	fd = open(path,
-	          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "secret %s: a symbolic link: refused "
-			            "(name the file itself)",
-			            path);
+				    "secret %s: a symbolic link: refused "
+				    "(name the file itself)",
+				    path);
 		else
 			sov_err_sys(e, code_for_open(errno), "open %s", path);
 		goto out;

@@ -12,8 +12,9 @@
 #define SOV_SECRET_MAX (64u << 10)
 
 struct sov_secret {
-	unsigned char *data; /* sodium_malloc'ed, NUL-terminated; NULL if none */
-	size_t len;	     /* without the NUL and one trailing newline */
+	unsigned char
+	    *data;  /* sodium_malloc'ed, NUL-terminated; NULL if none */
+	size_t len; /* without the NUL and one trailing newline */
 };
 
 /*

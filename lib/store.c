@@ -80,7 +80,7 @@ int
 sov_store_sql_is_dml(const char *sql)
 {
 	static const char *const kw[] = {"insert",  "update", "delete",
-	                                 "replace", "merge",  "with"};
+					 "replace", "merge",  "with"};
 	const char *p = skip_blank(sql);
 	size_t n = 0;
 
@@ -106,7 +106,7 @@ sov_store_open(const char *url, struct sov_err *e)
 	st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "open store %s: out of memory",
-		            u.display);
+			    u.display);
 		goto out;
 	}
 	st->kind = u.kind;
@@ -162,7 +162,7 @@ sov_store_exec(struct sov_store *st, const char *sql, struct sov_err *e)
 {
 	if (st == NULL || sql == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL, "store exec: no %s",
-		                   st ? "SQL" : "store");
+				   st ? "SQL" : "store");
 	if (st->kind == SOV_STORE_SQLITE)
 		return sov_store_sqlite_exec(st, sql, e);
 	return sov_store_pg_exec(st, sql, e);
@@ -171,7 +171,7 @@ sov_store_exec(struct sov_store *st, const char *sql, struct sov_err *e)
 /* The checks both engines share: what can be bound, and how many. */
 static int
 check_params(const struct sov_store *st, const char *sql, jv params,
-             struct sov_err *e)
+	     struct sov_err *e)
 {
 	char snip[SOV_STORE_SNIPPET_MAX];
 	int n;
@@ -179,16 +179,16 @@ check_params(const struct sov_store *st, const char *sql, jv params,
 	sov_store_oneline(snip, sizeof(snip), sql);
 	if (jv_get_kind(params) != JV_KIND_ARRAY)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: parameters must be a JSON array, not "
-		                   "%s (statement: %s)",
-		                   st->display,
-		                   jv_kind_name(jv_get_kind(params)), snip);
+				   "%s: parameters must be a JSON array, not "
+				   "%s (statement: %s)",
+				   st->display,
+				   jv_kind_name(jv_get_kind(params)), snip);
 	n = jv_array_length(jv_copy(params));
 	if (n > SOV_STORE_PARAMS_MAX)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: %d parameters, more than %d "
-		                   "(statement: %s)",
-		                   st->display, n, SOV_STORE_PARAMS_MAX, snip);
+				   "%s: %d parameters, more than %d "
+				   "(statement: %s)",
+				   st->display, n, SOV_STORE_PARAMS_MAX, snip);
 	for (int i = 0; i < n; i++) {
 		jv v = jv_array_get(jv_copy(params), i);
 		jv_kind k = jv_get_kind(v);
@@ -198,32 +198,32 @@ check_params(const struct sov_store *st, const char *sql, jv params,
 			bad = 1;
 		if (k == JV_KIND_STRING &&
 		    memchr(jv_string_value(v), '\0',
-		           (size_t)jv_string_length_bytes(jv_copy(v))) != NULL)
+			   (size_t)jv_string_length_bytes(jv_copy(v))) != NULL)
 			bad = 2;
 		jv_free(v);
 		if (bad)
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: parameter $%d %s (statement: "
-			                   "%s)",
-			                   st->display, i + 1,
-			                   bad == 1
-			                       ? "is not a finite number"
-			                       : "contains a NUL character",
-			                   snip);
+					   "%s: parameter $%d %s (statement: "
+					   "%s)",
+					   st->display, i + 1,
+					   bad == 1
+					       ? "is not a finite number"
+					       : "contains a NUL character",
+					   snip);
 	}
 	return 0;
 }
 
 int
 sov_store_query(struct sov_store *st, const char *sql, jv params, jv *rows,
-                struct sov_err *e)
+		struct sov_err *e)
 {
 	if (rows != NULL)
 		*rows = jv_invalid();
 	if (st == NULL || sql == NULL) {
 		jv_free(params);
 		return sov_err_set(e, SOV_EXIT_FAIL, "store query: no %s",
-		                   st ? "SQL" : "store");
+				   st ? "SQL" : "store");
 	}
 	if (check_params(st, sql, params, e) < 0) {
 		jv_free(params);
@@ -239,7 +239,7 @@ store_tx(struct sov_store *st, enum sov_store_tx op, struct sov_err *e)
 {
 	if (st == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "store transaction: no store");
+				   "store transaction: no store");
 	if (st->kind == SOV_STORE_SQLITE)
 		return sov_store_sqlite_tx(st, op, e);
 	return sov_store_pg_tx(st, op, e);
@@ -270,13 +270,13 @@ sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e)
 
 	if (st == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "store lock timeout: no store");
+				   "store lock timeout: no store");
 	if (ms < 1 || ms > SOV_STORE_LOCK_TIMEOUT_MAX_MS)
 		return sov_err_set(e, SOV_EXIT_USAGE,
-		                   "%s: lock timeout %d ms is outside "
-		                   "1..%d",
-		                   st->display, ms,
-		                   SOV_STORE_LOCK_TIMEOUT_MAX_MS);
+				   "%s: lock timeout %d ms is outside "
+				   "1..%d",
+				   st->display, ms,
+				   SOV_STORE_LOCK_TIMEOUT_MAX_MS);
 	if (st->kind == SOV_STORE_SQLITE)
 		rc = sov_store_sqlite_lock_timeout(st, ms, e);
 	else

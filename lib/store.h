@@ -54,7 +54,7 @@ struct sov_store_url {
 
 /* Parse and validate a store URL. Fills out (free with _clear). */
 int sov_store_url_parse(const char *url, struct sov_store_url *out,
-                        struct sov_err *e);
+			struct sov_err *e);
 void sov_store_url_clear(struct sov_store_url *u);
 
 struct sov_store;
@@ -77,7 +77,7 @@ int sov_store_exec(struct sov_store *st, const char *sql, struct sov_err *e);
  * SOV_STORE_ROWS_MAX rows is an error.
  */
 int sov_store_query(struct sov_store *st, const char *sql, jv params, jv *rows,
-                    struct sov_err *e);
+		    struct sov_err *e);
 
 /*
  * How long a statement waits for a lock another connection holds before it
@@ -121,11 +121,11 @@ struct sov_migration {
 };
 
 int sov_store_migrate(struct sov_store *st, const char *schema,
-                      const struct sov_migration *steps, size_t n,
-                      struct sov_err *e);
+		      const struct sov_migration *steps, size_t n,
+		      struct sov_err *e);
 
 /* The version recorded for schema (0 when none); -1 on error. */
 int sov_store_schema_version(struct sov_store *st, const char *schema,
-                             struct sov_err *e);
+			     struct sov_err *e);
 
 #endif

@@ -50,25 +50,25 @@ int sov_store_sql_is_dml(const char *sql);
 
 /* Engine entry points: st is valid, params is a jv array (consumed). */
 int sov_store_sqlite_open(struct sov_store *st, const char *path,
-                          struct sov_err *e);
+			  struct sov_err *e);
 void sov_store_sqlite_close(struct sov_store *st);
 int sov_store_sqlite_exec(struct sov_store *st, const char *sql,
-                          struct sov_err *e);
+			  struct sov_err *e);
 int sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
-                           jv *rows, struct sov_err *e);
+			   jv *rows, struct sov_err *e);
 int sov_store_sqlite_tx(struct sov_store *st, enum sov_store_tx op,
-                        struct sov_err *e);
+			struct sov_err *e);
 int sov_store_sqlite_lock_timeout(struct sov_store *st, int ms,
-                                  struct sov_err *e);
+				  struct sov_err *e);
 
 int sov_store_pg_open(struct sov_store *st, const char *conninfo,
-                      struct sov_err *e);
+		      struct sov_err *e);
 void sov_store_pg_close(struct sov_store *st);
 int sov_store_pg_exec(struct sov_store *st, const char *sql, struct sov_err *e);
 int sov_store_pg_query(struct sov_store *st, const char *sql, jv params,
-                       jv *rows, struct sov_err *e);
+		       jv *rows, struct sov_err *e);
 int sov_store_pg_tx(struct sov_store *st, enum sov_store_tx op,
-                    struct sov_err *e);
+		    struct sov_err *e);
 int sov_store_pg_lock_timeout(struct sov_store *st, int ms, struct sov_err *e);
 
 #endif

@@ -54,12 +54,12 @@ check_schema(const struct sov_store *st, const char *schema, struct sov_err *e)
 		return sov_err_set(e, SOV_EXIT_FAIL, "migrate: no store");
 	if (schema == NULL || schema[0] == '\0')
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: migrate: empty schema name",
-		                   st->display);
+				   "%s: migrate: empty schema name",
+				   st->display);
 	n = strnlen(schema, SOV_STORE_SCHEMA_MAX + 1);
 	if (n > SOV_STORE_SCHEMA_MAX ||
 	    strspn(schema, "abcdefghijklmnopqrstuvwxyz"
-	                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
 		return sov_err_set(
 		    e, SOV_EXIT_FAIL,
 		    "%s: migrate: schema name \"%.*s\" must be 1 "
@@ -72,7 +72,7 @@ check_schema(const struct sov_store *st, const char *schema, struct sov_err *e)
 /* The one value of a one-row, one-column result as an int in 0..INT_MAX. */
 static int
 one_int(const struct sov_store *st, jv rows, const char *what, int *out,
-        struct sov_err *e)
+	struct sov_err *e)
 {
 	jv row, v = jv_invalid();
 	long long n;
@@ -92,15 +92,15 @@ one_int(const struct sov_store *st, jv rows, const char *what, int *out,
 		*out = jv_get_kind(v) == JV_KIND_TRUE;
 		rc = 0;
 	} else if (jv_get_kind(v) == JV_KIND_NUMBER &&
-	           sov_store_num_is_int(jv_number_value(v), &n) && n >= 0 &&
-	           n <= INT_MAX) {
+		   sov_store_num_is_int(jv_number_value(v), &n) && n >= 0 &&
+		   n <= INT_MAX) {
 		*out = (int)n;
 		rc = 0;
 	} else {
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "%s: sov_schema_migrations: %s is not a version "
-		            "number",
-		            st->display, what);
+			    "%s: sov_schema_migrations: %s is not a version "
+			    "number",
+			    st->display, what);
 	}
 out:
 	jv_free(v);
@@ -110,7 +110,7 @@ out:
 
 static int
 query_int(struct sov_store *st, const char *sql, jv params, const char *col,
-          int *out, struct sov_err *e)
+	  int *out, struct sov_err *e)
 {
 	jv rows;
 
@@ -121,7 +121,7 @@ query_int(struct sov_store *st, const char *sql, jv params, const char *col,
 
 int
 sov_store_schema_version(struct sov_store *st, const char *schema,
-                         struct sov_err *e)
+			 struct sov_err *e)
 {
 	int present, v;
 	int pg;
@@ -130,43 +130,43 @@ sov_store_schema_version(struct sov_store *st, const char *schema,
 		return -1;
 	pg = st->kind == SOV_STORE_POSTGRES;
 	if (query_int(st, pg ? pg_present : sqlite_present, jv_array(),
-	              "present", &present, e) < 0)
+		      "present", &present, e) < 0)
 		return -1;
 	if (!present)
 		return 0;
 	if (query_int(st, read_version, JV_ARRAY(jv_string(schema)), "version",
-	              &v, e) < 0)
+		      &v, e) < 0)
 		return -1;
 	return v;
 }
 
 static int
 too_new(const struct sov_store *st, const char *schema, int v, size_t n,
-        struct sov_err *e)
+	struct sov_err *e)
 {
 	return sov_err_set(e, SOV_EXIT_FAIL,
-	                   "%s: schema \"%s\" is at version %d, newer than "
-	                   "version %zu this program knows: upgrade the "
-	                   "program",
-	                   st->display, schema, v, n);
+			   "%s: schema \"%s\" is at version %d, newer than "
+			   "version %zu this program knows: upgrade the "
+			   "program",
+			   st->display, schema, v, n);
 }
 
 static int
 check_steps(const struct sov_store *st, const char *schema,
-            const struct sov_migration *steps, size_t n, struct sov_err *e)
+	    const struct sov_migration *steps, size_t n, struct sov_err *e)
 {
 	if (n > 0 && steps == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: migrate schema \"%s\": no steps",
-		                   st->display, schema);
+				   "%s: migrate schema \"%s\": no steps",
+				   st->display, schema);
 	if (n > INT_MAX)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: migrate schema \"%s\": too many steps",
-		                   st->display, schema);
+				   "%s: migrate schema \"%s\": too many steps",
+				   st->display, schema);
 	for (size_t i = 0; i < n; i++) {
 		const char *sql = st->kind == SOV_STORE_SQLITE
-		                      ? steps[i].sqlite
-		                      : steps[i].postgres;
+				      ? steps[i].sqlite
+				      : steps[i].postgres;
 		if (steps[i].version != (int)i + 1)
 			return sov_err_set(
 			    e, SOV_EXIT_FAIL,
@@ -181,7 +181,7 @@ check_steps(const struct sov_store *st, const char *schema,
 			    "for %s",
 			    st->display, schema, steps[i].version,
 			    st->kind == SOV_STORE_SQLITE ? "SQLite"
-			                                 : "PostgreSQL");
+							 : "PostgreSQL");
 	}
 	return 0;
 }
@@ -193,7 +193,7 @@ check_steps(const struct sov_store *st, const char *schema,
  */
 static int
 locked_version(struct sov_store *st, const char *schema, int *v,
-               struct sov_err *e)
+	       struct sov_err *e)
 {
 	int present;
 
@@ -202,27 +202,27 @@ locked_version(struct sov_store *st, const char *schema, int *v,
 			return -1;
 	} else {
 		if (sov_store_query(st, pg_lock, JV_ARRAY(jv_string(schema)),
-		                    NULL, e) < 0)
+				    NULL, e) < 0)
 			return -1;
 		if (query_int(st, pg_present, jv_array(), "present", &present,
-		              e) < 0)
+			      e) < 0)
 			return -1;
 		/* Two first migrators of different schemas must not race. */
 		if (!present && (sov_store_query(st, pg_lock,
-		                                 JV_ARRAY(jv_string(
-		                                     "sov_schema_migrations")),
-		                                 NULL, e) < 0 ||
-		                 sov_store_exec(st, pg_table, e) < 0))
+						 JV_ARRAY(jv_string(
+						     "sov_schema_migrations")),
+						 NULL, e) < 0 ||
+				 sov_store_exec(st, pg_table, e) < 0))
 			return -1;
 	}
 	return query_int(st, read_version, JV_ARRAY(jv_string(schema)),
-	                 "version", v, e);
+			 "version", v, e);
 }
 
 int
 sov_store_migrate(struct sov_store *st, const char *schema,
-                  const struct sov_migration *steps, size_t n,
-                  struct sov_err *e)
+		  const struct sov_migration *steps, size_t n,
+		  struct sov_err *e)
 {
 	struct sov_err ignored;
 	int rc = -1, in_tx = 0, v, step = 0;
@@ -252,17 +252,17 @@ sov_store_migrate(struct sov_store *st, const char *schema,
 			break; /* another migrator finished the job */
 		step = steps[v].version;
 		if (sov_store_exec(st,
-		                   st->kind == SOV_STORE_SQLITE
-		                       ? steps[v].sqlite
-		                       : steps[v].postgres,
-		                   e) < 0)
+				   st->kind == SOV_STORE_SQLITE
+				       ? steps[v].sqlite
+				       : steps[v].postgres,
+				   e) < 0)
 			goto fail;
 		if (sov_store_query(
-		        st,
-		        st->kind == SOV_STORE_SQLITE ? sqlite_record
-		                                     : pg_record,
-		        JV_ARRAY(jv_string(schema), jv_number(step)), NULL,
-		        e) < 0 ||
+			st,
+			st->kind == SOV_STORE_SQLITE ? sqlite_record
+						     : pg_record,
+			JV_ARRAY(jv_string(schema), jv_number(step)), NULL,
+			e) < 0 ||
 		    sov_store_commit(st, e) < 0)
 			goto fail;
 		in_tx = 0;

@@ -45,7 +45,7 @@ static int
 code_of(PGconn *pg, const PGresult *res)
 {
 	static const char *const retry[] = {"40001", "40P01", "55P03", "57P01",
-	                                    "57P02", "57P03", "53300"};
+					    "57P02", "57P03", "53300"};
 	const char *s;
 
 	if (PQstatus(pg) == CONNECTION_BAD)
@@ -78,13 +78,13 @@ fail(struct sov_store *st, const PGresult *res, const char *sql,
 			primary = PQresultErrorMessage(res);
 	}
 	sov_store_oneline(msg, sizeof(msg),
-	                  primary ? primary : PQerrorMessage(st->pg));
+			  primary ? primary : PQerrorMessage(st->pg));
 	sov_store_oneline(detail, sizeof(detail), det ? det : "");
 	sov_store_oneline(snip, sizeof(snip), sql ? sql : "");
 	return sov_err_set(e, code, "%s: %s%s%s%s%s%s (statement: %s)",
-	                   st->display, msg, state ? " [SQLSTATE " : "",
-	                   state ? state : "", state ? "]" : "",
-	                   detail[0] ? ": " : "", detail, snip);
+			   st->display, msg, state ? " [SQLSTATE " : "",
+			   state ? state : "", state ? "]" : "",
+			   detail[0] ? ": " : "", detail, snip);
 }
 
 /* Leave COPY mode so that the connection stays usable. */
@@ -120,9 +120,9 @@ check(struct sov_store *st, PGresult *res, const char *sql, struct sov_err *e)
 		end_copy(st->pg, s);
 		sov_store_oneline(snip, sizeof(snip), sql);
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "%s: COPY to or from the client is not "
-		                   "supported (statement: %s)",
-		                   st->display, snip);
+				   "%s: COPY to or from the client is not "
+				   "supported (statement: %s)",
+				   st->display, snip);
 	default:
 		return fail(st, res, sql, e);
 	}
@@ -155,11 +155,11 @@ setup(struct sov_store *st, struct sov_err *e)
 	char sql[128];
 
 	if (snprintf(sql, sizeof(sql),
-	             "SET client_min_messages = warning; "
-	             "SET lock_timeout = %d",
-	             st->lock_timeout_ms) >= (int)sizeof(sql))
+		     "SET client_min_messages = warning; "
+		     "SET lock_timeout = %d",
+		     st->lock_timeout_ms) >= (int)sizeof(sql))
 		return sov_err_set(e, SOV_EXIT_FAIL, "%s: setup too long",
-		                   st->display);
+				   st->display);
 	st->pg_tx = 0;
 	return run(st, sql, e);
 }
@@ -178,14 +178,14 @@ ready(struct sov_store *st, struct sov_err *e)
 		return 0;
 	if (st->pg_tx)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
-		                   "%s: the connection was lost inside a "
-		                   "transaction; roll back, then retry",
-		                   st->display);
+				   "%s: the connection was lost inside a "
+				   "transaction; roll back, then retry",
+				   st->display);
 	PQreset(st->pg);
 	if (PQstatus(st->pg) != CONNECTION_OK) {
 		sov_store_oneline(msg, sizeof(msg), PQerrorMessage(st->pg));
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "reconnect to %s: %s",
-		                   st->display, msg);
+				   st->display, msg);
 	}
 	return setup(st, e);
 }
@@ -195,7 +195,7 @@ sov_store_pg_open(struct sov_store *st, const char *conninfo, struct sov_err *e)
 {
 	/* Defaults first: what the URL itself says wins (expand_dbname). */
 	const char *kw[] = {"connect_timeout", "fallback_application_name",
-	                    "client_encoding", "dbname", NULL};
+			    "client_encoding", "dbname", NULL};
 	const char *val[5];
 	char tmo[16], msg[PG_MSG_MAX];
 
@@ -210,13 +210,13 @@ sov_store_pg_open(struct sov_store *st, const char *conninfo, struct sov_err *e)
 	st->pg = PQconnectdbParams(kw, val, 1);
 	if (st->pg == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "connect to %s: out of memory", st->display);
+				   "connect to %s: out of memory", st->display);
 	PQsetNoticeProcessor(st->pg, drop_notice, NULL);
 	if (PQstatus(st->pg) != CONNECTION_OK) {
 		/* libpq's message names host and socket, never the password. */
 		sov_store_oneline(msg, sizeof(msg), PQerrorMessage(st->pg));
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "connect to %s: %s",
-		                   st->display, msg);
+				   st->display, msg);
 	}
 	if (setup(st, e) < 0)
 		return sov_err_prefix(e, "connect: ");
@@ -267,7 +267,7 @@ param_text(jv v, char **out)
 			 */
 			for (int prec = 15; prec <= 17; prec++) {
 				n = snprintf(buf, sizeof(buf), "%.*g", prec,
-				             jv_number_value(v));
+					     jv_number_value(v));
 				if (n < 0 || n >= (int)sizeof(buf) ||
 				    strtod(buf, NULL) == jv_number_value(v))
 					break;
@@ -347,7 +347,7 @@ rows_of(const PGresult *res)
 		jv row = jv_object();
 		for (int c = 0; c < nf; c++)
 			row = jv_object_set(row, jv_string(PQfname(res, c)),
-			                    value_of(res, r, c));
+					    value_of(res, r, c));
 		out = jv_array_append(out, row);
 	}
 	return out;
@@ -357,7 +357,7 @@ static int
 is_dml_status(const char *cmd)
 {
 	static const char *const dml[] = {"INSERT ", "UPDATE ", "DELETE ",
-	                                  "MERGE "};
+					  "MERGE "};
 
 	for (size_t i = 0; i < sizeof(dml) / sizeof(dml[0]); i++)
 		if (strncmp(cmd, dml[i], strlen(dml[i])) == 0)
@@ -367,7 +367,7 @@ is_dml_status(const char *cmd)
 
 int
 sov_store_pg_query(struct sov_store *st, const char *sql, jv params, jv *rows,
-                   struct sov_err *e)
+		   struct sov_err *e)
 {
 	int n = jv_array_length(jv_copy(params)), rc = -1;
 	char **vals = calloc((size_t)n + 1, sizeof(*vals)),
@@ -383,35 +383,35 @@ sov_store_pg_query(struct sov_store *st, const char *sql, jv params, jv *rows,
 		if (param_text(jv_array_get(jv_copy(params), i), &vals[i]) <
 		    0) {
 			sov_err_set(e, SOV_EXIT_FAIL, "%s: out of memory",
-			            st->display);
+				    st->display);
 			goto out;
 		}
 	}
 	if (ready(st, e) < 0)
 		goto out;
 	res = PQexecParams(st->pg, sql, n, NULL, (const char *const *)vals,
-	                   NULL, NULL, 0);
+			   NULL, NULL, 0);
 	if (check(st, res, sql, e) < 0)
 		goto out;
 	if (PQresultStatus(res) == PGRES_EMPTY_QUERY) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: empty statement",
-		            st->display);
+			    st->display);
 		goto out;
 	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) > SOV_STORE_ROWS_MAX) {
 		sov_store_oneline(snip, sizeof(snip), sql);
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "%s: more than %d rows; add a LIMIT (statement: "
-		            "%s)",
-		            st->display, SOV_STORE_ROWS_MAX, snip);
+			    "%s: more than %d rows; add a LIMIT (statement: "
+			    "%s)",
+			    st->display, SOV_STORE_ROWS_MAX, snip);
 		goto out;
 	}
 	if (is_dml_status(PQcmdStatus(res)))
 		st->changes = strtol(PQcmdTuples(res), NULL, 10);
 	if (rows != NULL)
 		*rows = PQresultStatus(res) == PGRES_TUPLES_OK ? rows_of(res)
-		                                               : jv_array();
+							       : jv_array();
 	rc = 0;
 out:
 	if (res != NULL) {
@@ -445,31 +445,31 @@ sov_store_pg_tx(struct sov_store *st, enum sov_store_tx op, struct sov_err *e)
 	case SOV_STORE_TX_BEGIN:
 		if (ts != PQTRANS_IDLE)
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: begin: a transaction is "
-			                   "already open",
-			                   st->display);
+					   "%s: begin: a transaction is "
+					   "already open",
+					   st->display);
 		return run(st, "BEGIN", e);
 	case SOV_STORE_TX_COMMIT:
 		if (ts == PQTRANS_IDLE)
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: commit: no transaction is open",
-			                   st->display);
+					   "%s: commit: no transaction is open",
+					   st->display);
 		if (ts == PQTRANS_INERROR) {
 			struct sov_err ignored;
 			run(st, "ROLLBACK", &ignored);
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: commit: an earlier statement "
-			                   "failed, so the transaction was "
-			                   "rolled back",
-			                   st->display);
+					   "%s: commit: an earlier statement "
+					   "failed, so the transaction was "
+					   "rolled back",
+					   st->display);
 		}
 		res = PQexec(st->pg, "COMMIT");
 		rc = check(st, res, "COMMIT", e);
 		if (rc == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
 			rc = sov_err_set(e, SOV_EXIT_FAIL,
-			                 "%s: commit: the server rolled the "
-			                 "transaction back",
-			                 st->display);
+					 "%s: commit: the server rolled the "
+					 "transaction back",
+					 st->display);
 		PQclear(res);
 		track(st);
 		return rc;
@@ -488,7 +488,7 @@ sov_store_pg_lock_timeout(struct sov_store *st, int ms, struct sov_err *e)
 	if (snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms) >=
 	    (int)sizeof(sql))
 		return sov_err_set(e, SOV_EXIT_FAIL, "%s: lock timeout",
-		                   st->display);
+				   st->display);
 	if (ready(st, e) < 0)
 		return -1;
 	return run(st, sql, e);

@@ -37,10 +37,10 @@ fail(const struct sov_store *st, int rc, const char *msg, const char *sql,
 		hint = " (another connection holds the lock; retry)";
 	if (sql == NULL || sql[strspn(sql, " \t\r\n")] == '\0')
 		return sov_err_set(e, code_of(rc), "%s: %s%s", st->display, msg,
-		                   hint);
+				   hint);
 	sov_store_oneline(snip, sizeof(snip), sql);
 	return sov_err_set(e, code_of(rc), "%s: %s%s (statement: %s)",
-	                   st->display, msg, hint, snip);
+			   st->display, msg, hint, snip);
 }
 
 static double
@@ -60,7 +60,7 @@ now_ms(void)
  */
 static int
 pragma_text(struct sov_store *st, const char *sql, char *out, size_t size,
-            struct sov_err *e)
+	    struct sov_err *e)
 {
 	double deadline = now_ms() + st->lock_timeout_ms;
 	sqlite3_stmt *stmt = NULL;
@@ -85,7 +85,7 @@ pragma_text(struct sov_store *st, const char *sql, char *out, size_t size,
 	t = sqlite3_column_text(stmt, 0);
 	if (snprintf(out, size, "%s", t ? (const char *)t : "") >= (int)size) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: %s: unexpected answer",
-		            st->display, sql);
+			    st->display, sql);
 		goto out;
 	}
 	rc = 0;
@@ -108,43 +108,43 @@ sov_store_sqlite_open(struct sov_store *st, const char *path, struct sov_err *e)
 		if (fixed == NULL ||
 		    snprintf(fixed, n, "./%s", path) >= (int)n) {
 			sov_err_set(e, SOV_EXIT_FAIL, "open %s: out of memory",
-			            st->display);
+				    st->display);
 			goto out;
 		}
 		path = fixed;
 	}
 	r = sqlite3_open_v2(path, &st->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (r != SQLITE_OK) {
 		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
 		sov_err_set(e, code_of(r), "open %s: %s%s%s", st->display,
-		            st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(r),
-		            sys ? ": " : "", sys ? strerror(sys) : "");
+			    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(r),
+			    sys ? ": " : "", sys ? strerror(sys) : "");
 		goto out;
 	}
 	/* SQLite quietly opens a write-protected file read-only. */
 	if (sqlite3_db_readonly(st->db, "main") == 1) {
 		sov_err_set(e, SOV_EXIT_FAIL, "open %s: the file is read-only",
-		            st->display);
+			    st->display);
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	/* The timeout first: switching to WAL may wait for other writers. */
 	sqlite3_busy_timeout(st->db, st->lock_timeout_ms);
 	if (pragma_text(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode),
-	                e) < 0)
+			e) < 0)
 		goto prefixed;
 	if (strcmp(mode, memory ? "memory" : "wal") != 0) {
 		sov_err_set(e, SOV_EXIT_FAIL,
-		            "open %s: cannot use WAL mode (journal_mode is "
-		            "%s)",
-		            st->display, mode);
+			    "open %s: cannot use WAL mode (journal_mode is "
+			    "%s)",
+			    st->display, mode);
 		goto out;
 	}
 	if (sov_store_sqlite_exec(st,
-	                          "PRAGMA foreign_keys = ON; "
-	                          "PRAGMA synchronous = NORMAL",
-	                          e) < 0)
+				  "PRAGMA foreign_keys = ON; "
+				  "PRAGMA synchronous = NORMAL",
+				  e) < 0)
 		goto prefixed;
 	rc = 0;
 	goto out;
@@ -218,14 +218,14 @@ bind_one(sqlite3_stmt *stmt, int idx, jv v)
 		break;
 	case JV_KIND_STRING:
 		r = sqlite3_bind_text(stmt, idx, jv_string_value(v),
-		                      jv_string_length_bytes(jv_copy(v)),
-		                      SQLITE_TRANSIENT);
+				      jv_string_length_bytes(jv_copy(v)),
+				      SQLITE_TRANSIENT);
 		break;
 	default: /* an object or array: its JSON text */
 		v = jv_dump_string(v, 0);
 		r = sqlite3_bind_text(stmt, idx, jv_string_value(v),
-		                      jv_string_length_bytes(jv_copy(v)),
-		                      SQLITE_TRANSIENT);
+				      jv_string_length_bytes(jv_copy(v)),
+				      SQLITE_TRANSIENT);
 		jv_free(v);
 		return r;
 	}
@@ -236,7 +236,7 @@ bind_one(sqlite3_stmt *stmt, int idx, jv v)
 /* Bind params to the statement's $N, all of them and nothing else. */
 static int
 bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
-         struct sov_err *e)
+	 struct sov_err *e)
 {
 	char snip[SOV_STORE_SNIPPET_MAX];
 	int n = jv_array_length(jv_copy(params)), count, rc = -1;
@@ -254,16 +254,16 @@ bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
 
 		if (k == 0) {
 			sov_err_set(e, SOV_EXIT_FAIL,
-			            "%s: parameter %s: write $1, $2, ... "
-			            "(statement: %s)",
-			            st->display, name ? name : "?", snip);
+				    "%s: parameter %s: write $1, $2, ... "
+				    "(statement: %s)",
+				    st->display, name ? name : "?", snip);
 			goto out;
 		}
 		if (k < 0) {
 			sov_err_set(e, SOV_EXIT_FAIL,
-			            "%s: the statement uses $%d but %d "
-			            "parameters were given (statement: %s)",
-			            st->display, -k, n, snip);
+				    "%s: the statement uses $%d but %d "
+				    "parameters were given (statement: %s)",
+				    st->display, -k, n, snip);
 			goto out;
 		}
 		used[k] = 1;
@@ -276,10 +276,10 @@ bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
 	for (int k = 1; k <= n; k++) {
 		if (!used[k]) {
 			sov_err_set(e, SOV_EXIT_FAIL,
-			            "%s: %d parameters were given but the "
-			            "statement does not use $%d (statement: "
-			            "%s)",
-			            st->display, n, k, snip);
+				    "%s: %d parameters were given but the "
+				    "statement does not use $%d (statement: "
+				    "%s)",
+				    st->display, n, k, snip);
 			goto out;
 		}
 	}
@@ -323,7 +323,7 @@ column_value(sqlite3_stmt *stmt, int i)
 	case SQLITE_TEXT:
 		p = sqlite3_column_text(stmt, i);
 		return jv_string_sized(p ? p : "",
-		                       p ? sqlite3_column_bytes(stmt, i) : 0);
+				       p ? sqlite3_column_bytes(stmt, i) : 0);
 	case SQLITE_BLOB:
 		p = sqlite3_column_blob(stmt, i);
 		return blob_hex(p, p ? sqlite3_column_bytes(stmt, i) : 0);
@@ -354,7 +354,7 @@ row_object(sqlite3_stmt *stmt)
 /* Prepare the one statement of sql; a second one is refused. */
 static int
 prepare_one(struct sov_store *st, const char *sql, sqlite3_stmt **stmt,
-            struct sov_err *e)
+	    struct sov_err *e)
 {
 	sqlite3_stmt *more = NULL;
 	const char *tail = NULL;
@@ -370,15 +370,15 @@ prepare_one(struct sov_store *st, const char *sql, sqlite3_stmt **stmt,
 	sqlite3_finalize(more);
 	if (r != SQLITE_OK || more != NULL)
 		return fail(st, SQLITE_MISUSE,
-		            "one statement per query; sov_store_exec runs "
-		            "several",
-		            sql, e);
+			    "one statement per query; sov_store_exec runs "
+			    "several",
+			    sql, e);
 	return 0;
 }
 
 int
 sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
-                       jv *rows, struct sov_err *e)
+		       jv *rows, struct sov_err *e)
 {
 	sqlite3_stmt *stmt = NULL;
 	jv out = jv_array();
@@ -395,8 +395,8 @@ sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
 		if (++nrows > SOV_STORE_ROWS_MAX) {
 			char msg[64];
 			if (snprintf(msg, sizeof(msg),
-			             "more than %d rows; add a LIMIT",
-			             SOV_STORE_ROWS_MAX) >= (int)sizeof(msg))
+				     "more than %d rows; add a LIMIT",
+				     SOV_STORE_ROWS_MAX) >= (int)sizeof(msg))
 				msg[0] = '\0';
 			fail(st, SQLITE_TOOBIG, msg, sql, e);
 			goto out;
@@ -431,7 +431,7 @@ out:
 
 int
 sov_store_sqlite_tx(struct sov_store *st, enum sov_store_tx op,
-                    struct sov_err *e)
+		    struct sov_err *e)
 {
 	int open = !sqlite3_get_autocommit(st->db);
 
@@ -439,15 +439,15 @@ sov_store_sqlite_tx(struct sov_store *st, enum sov_store_tx op,
 	case SOV_STORE_TX_BEGIN:
 		if (open)
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: begin: a transaction is "
-			                   "already open",
-			                   st->display);
+					   "%s: begin: a transaction is "
+					   "already open",
+					   st->display);
 		return sov_store_sqlite_exec(st, "BEGIN IMMEDIATE", e);
 	case SOV_STORE_TX_COMMIT:
 		if (!open)
 			return sov_err_set(e, SOV_EXIT_FAIL,
-			                   "%s: commit: no transaction is open",
-			                   st->display);
+					   "%s: commit: no transaction is open",
+					   st->display);
 		return sov_store_sqlite_exec(st, "COMMIT", e);
 	default:
 		if (!open)

@@ -229,7 +229,7 @@ redact(const char *s, const struct secrets *sc)
 /* libpq's URL errors quote the URL or a piece of it: hide the passwords. */
 static int
 pg_parse_error(const char *url, const char *display, const struct secrets *sc,
-               const char *msg, struct sov_err *e)
+	       const char *msg, struct sov_err *e)
 {
 	char *s =
 	    replace_all(msg ? msg : "out of memory", url, strlen(url), display);
@@ -239,16 +239,16 @@ pg_parse_error(const char *url, const char *display, const struct secrets *sc,
 	free(s);
 	if (t == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "store URL %s: out of memory", display);
+				   "store URL %s: out of memory", display);
 	sov_store_oneline(line, sizeof(line), t);
 	free(t);
 	return sov_err_set(e, SOV_EXIT_USAGE, "store URL %s: %s", display,
-	                   line);
+			   line);
 }
 
 static int
 parse_pg(const char *url, size_t body, struct sov_store_url *out,
-         struct sov_err *e)
+	 struct sov_err *e)
 {
 	struct secrets sc = {NULL, 0};
 	PQconninfoOption *opts = NULL;
@@ -283,7 +283,7 @@ out:
 
 static int
 parse_sqlite(const char *url, const char *rest, struct sov_store_url *out,
-             struct sov_err *e)
+	     struct sov_err *e)
 {
 	const char *path = rest;
 
@@ -309,13 +309,13 @@ parse_sqlite(const char *url, const char *rest, struct sov_store_url *out,
 	out->display = strdup(url);
 	if (out->path == NULL || out->display == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL,
-		                   "store URL: out of memory");
+				   "store URL: out of memory");
 	return 0;
 }
 
 int
 sov_store_url_parse(const char *url, struct sov_store_url *out,
-                    struct sov_err *e)
+		    struct sov_err *e)
 {
 	size_t len, n;
 	int rc = -1;
@@ -325,23 +325,23 @@ sov_store_url_parse(const char *url, struct sov_store_url *out,
 	memset(out, 0, sizeof(*out));
 	if (url == NULL || url[0] == '\0') {
 		sov_err_set(e, SOV_EXIT_USAGE, "store URL is empty (%s)",
-		            ACCEPTED);
+			    ACCEPTED);
 		goto out;
 	}
 	len = strnlen(url, SOV_STORE_URL_MAX + 1);
 	if (len > SOV_STORE_URL_MAX) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "store URL is longer than %d bytes",
-		            SOV_STORE_URL_MAX);
+			    "store URL is longer than %d bytes",
+			    SOV_STORE_URL_MAX);
 		goto out;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)url[i];
 		if (c < 0x20 || c == 0x7f) {
 			sov_err_set(e, SOV_EXIT_USAGE,
-			            "store URL has a control character at "
-			            "byte %zu",
-			            i + 1);
+				    "store URL has a control character at "
+				    "byte %zu",
+				    i + 1);
 			goto out;
 		}
 	}
@@ -356,17 +356,17 @@ sov_store_url_parse(const char *url, struct sov_store_url *out,
 	}
 	/* Only the scheme is shown: the rest may hold a password. */
 	n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
-	                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
 	if (n > 0 && url[n] == ':' && isalpha((unsigned char)url[0]))
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "store URL: unknown scheme \"%.*s\"%s (%s)",
-		            n > SCHEME_SHOWN_MAX ? SCHEME_SHOWN_MAX : (int)n,
-		            url, n > SCHEME_SHOWN_MAX ? "..." : "", ACCEPTED);
+			    "store URL: unknown scheme \"%.*s\"%s (%s)",
+			    n > SCHEME_SHOWN_MAX ? SCHEME_SHOWN_MAX : (int)n,
+			    url, n > SCHEME_SHOWN_MAX ? "..." : "", ACCEPTED);
 	else
 		sov_err_set(e, SOV_EXIT_USAGE,
-		            "store URL has no scheme (%s); for a file write "
-		            "sqlite:PATH",
-		            ACCEPTED);
+			    "store URL has no scheme (%s); for a file write "
+			    "sqlite:PATH",
+			    ACCEPTED);
 out:
 	if (rc < 0)
 		sov_store_url_clear(out);

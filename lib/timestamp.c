@@ -47,7 +47,8 @@ sov_time_format(int64_t ms, char buf[SOV_TIME_RFC3339_LEN])
 		memcpy(buf, "0000-00-00T00:00:00.000Z", SOV_TIME_RFC3339_LEN);
 		return;
 	}
-	if (strftime(buf, SOV_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+	if (strftime(buf, SOV_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm) !=
+	    19) {
 		memcpy(buf, "0000-00-00T00:00:00.000Z", SOV_TIME_RFC3339_LEN);
 		return;
 	}
@@ -142,7 +143,8 @@ sov_time_parse(const char *s, int64_t *ms, struct sov_err *e)
 	if (sec == 60) /* a leap second folds into the next one */
 		sec = 59, milli = 999;
 	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
-	      (int64_t)sec * 1000 + milli - sign * ((int64_t)oh * 60 + om) * 60000;
+	      (int64_t)sec * 1000 + milli -
+	      sign * ((int64_t)oh * 60 + om) * 60000;
 	return 0;
 bad:
 	return sov_err_set(e, SOV_EXIT_USAGE,
@@ -157,8 +159,8 @@ sov_duration_parse(const char *s, int64_t *ms, struct sov_err *e)
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = {{"ms", 1},		 {"s", 1000},	     {"m", 60000},
-		     {"h", 3600000},	 {"d", 86400000},    {"w", 604800000}};
+	} units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+		     {"h", 3600000}, {"d", 86400000}, {"w", 604800000}};
 	const char *p = s;
 	int64_t total = 0;
 

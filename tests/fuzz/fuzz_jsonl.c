@@ -35,7 +35,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			/* what we accept must be valid UTF-8 when printed */
 			if (sov_utf8_check(jv_string_value(s),
-					   (size_t)jv_string_length_bytes(jv_copy(s))) >= 0)
+					   (size_t)jv_string_length_bytes(
+					       jv_copy(s))) >= 0)
 				__builtin_trap();
 			jv_free(s);
 		} else if (e.code != SOV_EXIT_USAGE) {

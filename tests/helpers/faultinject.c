@@ -100,7 +100,7 @@ int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 int renameat2(int olddirfd, const char *oldpath, int newdirfd,
-              const char *newpath, unsigned int flags);
+	      const char *newpath, unsigned int flags);
 
 enum fi_call {
 	FI_WRITE,
@@ -180,7 +180,7 @@ static int (*real_fdatasync)(int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *,
-                             unsigned int);
+			     unsigned int);
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
 static int (*real_open_2)(const char *, int);
@@ -245,7 +245,7 @@ fi_bad_rule(const char *rule, const char *why)
 	char line[1024];
 	int n =
 	    snprintf(line, sizeof(line),
-	             "faultinject: SOV_FAULT: bad rule '%s': %s\n", rule, why);
+		     "faultinject: SOV_FAULT: bad rule '%s': %s\n", rule, why);
 
 	if (n < 0)
 		_exit(2);
@@ -290,16 +290,16 @@ fi_parse_rule(const char *text, struct fi_rule *r)
 	field = strtok_r(buf, ":", &save);
 	if (field == NULL)
 		fi_bad_rule(text, "expected CALL:ERRNO[:after=N][:count=M]"
-		                  "[:path=S]");
+				  "[:path=S]");
 	for (i = 0; i < FI_NCALLS; i++)
 		if (strcmp(field, fi_call_names[i]) == 0)
 			break;
 	if (i == FI_NCALLS) {
 		snprintf(why, sizeof(why),
-		         "unknown call '%s' (one of write, pwrite, fsync, "
-		         "fdatasync, rename, renameat, open, openat, close, "
-		         "read, unlink, mkdir)",
-		         field);
+			 "unknown call '%s' (one of write, pwrite, fsync, "
+			 "fdatasync, rename, renameat, open, openat, close, "
+			 "read, unlink, mkdir)",
+			 field);
 		fi_bad_rule(text, why);
 	}
 	r->call = (enum fi_call)i;
@@ -311,8 +311,8 @@ fi_parse_rule(const char *text, struct fi_rule *r)
 		if (r->call != FI_WRITE && r->call != FI_PWRITE &&
 		    r->call != FI_READ)
 			fi_bad_rule(text,
-			            "'short' applies to write, pwrite and "
-			            "read only");
+				    "'short' applies to write, pwrite and "
+				    "read only");
 		r->is_short = 1;
 	} else {
 		size_t k;
@@ -322,9 +322,9 @@ fi_parse_rule(const char *text, struct fi_rule *r)
 				break;
 		if (k == sizeof(fi_errnos) / sizeof(fi_errnos[0])) {
 			snprintf(why, sizeof(why),
-			         "unknown errno '%s' (a name like ENOSPC, EIO, "
-			         "EXDEV, or 'short')",
-			         field);
+				 "unknown errno '%s' (a name like ENOSPC, EIO, "
+				 "EXDEV, or 'short')",
+				 field);
 			fi_bad_rule(text, why);
 		}
 		r->err = fi_errnos[k].value;
@@ -334,29 +334,29 @@ fi_parse_rule(const char *text, struct fi_rule *r)
 		if (strncmp(field, "after=", 6) == 0) {
 			if (have_after || fi_parse_ulong(field + 6, &r->after))
 				fi_bad_rule(text, "after= wants one whole "
-				                  "number");
+						  "number");
 			have_after = 1;
 		} else if (strncmp(field, "count=", 6) == 0) {
 			if (have_count ||
 			    fi_parse_ulong(field + 6, &r->count) ||
 			    r->count == 0)
 				fi_bad_rule(text, "count= wants one number "
-				                  "of at least 1");
+						  "of at least 1");
 			have_count = 1;
 		} else if (strncmp(field, "path=", 5) == 0) {
 			size_t n = strlen(field + 5);
 
 			if (r->has_path || n == 0 || n >= sizeof(r->path))
 				fi_bad_rule(text, "path= wants one non-empty "
-				                  "substring (at most 255 "
-				                  "characters, no ':' or ',')");
+						  "substring (at most 255 "
+						  "characters, no ':' or ',')");
 			memcpy(r->path, field + 5, n + 1);
 			r->has_path = 1;
 		} else {
 			snprintf(why, sizeof(why),
-			         "unknown option '%s' (after=N, count=M or "
-			         "path=S)",
-			         field);
+				 "unknown option '%s' (after=N, count=M or "
+				 "path=S)",
+				 field);
 			fi_bad_rule(text, why);
 		}
 	}
@@ -383,14 +383,14 @@ fi_parse(void)
 			char why[FI_RULE_TEXT_MAX + 64];
 
 			snprintf(why, sizeof(why),
-			         "empty rule (stray ',' in "
-			         "'%.400s')",
-			         spec);
+				 "empty rule (stray ',' in "
+				 "'%.400s')",
+				 spec);
 			fi_bad_rule("", why);
 		}
 		if (n >= sizeof(text))
 			fi_bad_rule("(too long)", "a rule is at most 511 "
-			                          "characters");
+						  "characters");
 		if (fi_nrules == FI_RULES_MAX)
 			fi_bad_rule(p, "more than 32 rules");
 		memcpy(text, p, n);
@@ -449,7 +449,7 @@ fi_fd_path(int fd, char *out, size_t size)
 		fi_fd_cache[fd].dev = st.st_dev;
 		fi_fd_cache[fd].ino = st.st_ino;
 		snprintf(fi_fd_cache[fd].path, sizeof(fi_fd_cache[fd].path),
-		         "%s", out);
+			 "%s", out);
 		pthread_mutex_unlock(&fi_fd_lock);
 	}
 	return 0;
@@ -489,26 +489,26 @@ fi_log(const struct fi_rule *r, const char *fn, int fd, const char *p1,
 		if (fi_fd_path(fd, fdp, sizeof(fdp)) != 0)
 			snprintf(fdp, sizeof(fdp), "?");
 		n = snprintf(line, sizeof(line),
-		             "faultinject[%ld]: %s(fd %d '%s') -> %s "
-		             "(rule '%s')\n",
-		             (long)getpid(), fn, fd, fdp,
-		             r->is_short ? "short" : fi_errno_name(r->err),
-		             r->text);
+			     "faultinject[%ld]: %s(fd %d '%s') -> %s "
+			     "(rule '%s')\n",
+			     (long)getpid(), fn, fd, fdp,
+			     r->is_short ? "short" : fi_errno_name(r->err),
+			     r->text);
 	} else {
 		n = snprintf(line, sizeof(line),
-		             "faultinject[%ld]: %s('%s'%s%s%s) -> %s "
-		             "(rule '%s')\n",
-		             (long)getpid(), fn, p1 ? p1 : "", p2 ? ", '" : "",
-		             p2 ? p2 : "", p2 ? "'" : "",
-		             r->is_short ? "short" : fi_errno_name(r->err),
-		             r->text);
+			     "faultinject[%ld]: %s('%s'%s%s%s) -> %s "
+			     "(rule '%s')\n",
+			     (long)getpid(), fn, p1 ? p1 : "", p2 ? ", '" : "",
+			     p2 ? p2 : "", p2 ? "'" : "",
+			     r->is_short ? "short" : fi_errno_name(r->err),
+			     r->text);
 	}
 	if (n < 0)
 		goto out;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	lfd = real_open(fi_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	                0644);
+			0644);
 	if (lfd < 0)
 		goto out;
 	fi_write_all(lfd, line, (size_t)n);
@@ -523,7 +523,7 @@ out:
  */
 static struct fi_rule *
 fi_match(enum fi_call call, const char *fn, int fd, const char *p1,
-         const char *p2)
+	 const char *p2)
 {
 	char fdp[FI_FD_PATH_MAX];
 	int have_fdp = 0, i, saved = errno;
@@ -555,7 +555,7 @@ fi_match(enum fi_call call, const char *fn, int fd, const char *p1,
 			continue;
 		if (r->count > 0 &&
 		    __atomic_add_fetch(&r->fired, 1, __ATOMIC_SEQ_CST) >
-		        r->count)
+			r->count)
 			continue;
 		fi_log(r, fn, fd, p1, p2);
 		errno = saved;
@@ -701,19 +701,19 @@ renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 	FI_READY();
 	r = fi_match(FI_RENAMEAT, "renameat", -1, oldpath, newpath);
 	return r ? fi_fail(r)
-	         : real_renameat(olddirfd, oldpath, newdirfd, newpath);
+		 : real_renameat(olddirfd, oldpath, newdirfd, newpath);
 }
 
 int
 renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-          unsigned int flags)
+	  unsigned int flags)
 {
 	struct fi_rule *r;
 
 	FI_READY();
 	r = fi_match(FI_RENAMEAT, "renameat2", -1, oldpath, newpath);
 	return r ? fi_fail(r)
-	         : real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+		 : real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
 int

@@ -77,8 +77,7 @@ tap_line(int pass, const char *fmt, ...)
 			     __LINE__);                                        \
 	} while (0)
 
-static void __attribute__((unused))
-skip(int n, const char *why)
+static void __attribute__((unused)) skip(int n, const char *why)
 {
 	for (int i = 0; i < n; i++) {
 		tap_n++;
@@ -87,8 +86,7 @@ skip(int n, const char *why)
 	fflush(stdout);
 }
 
-static int __attribute__((unused))
-done_testing(void)
+static int __attribute__((unused)) done_testing(void)
 {
 	printf("1..%d\n", tap_n);
 	fflush(stdout);

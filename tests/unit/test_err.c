@@ -22,7 +22,8 @@ main(void)
 
 	errno = ENOENT;
 	sov_err_sys(&e, SOV_EXIT_FAIL, "open %s", "/nope");
-	is_str(e.msg, "open /nope: No such file or directory", "errno appended");
+	is_str(e.msg, "open /nope: No such file or directory",
+	       "errno appended");
 
 	sov_err_at(&e, "wf.json", 12, "steps[2].if", "does not compile");
 	is_str(e.msg, "wf.json:12: steps[2].if: does not compile",

@@ -136,7 +136,7 @@ child_main(int argc, char **argv)
 		return 99;
 	if (strcmp(op, "write") == 0 && argc == 5) {
 		rc = sov_file_write_atomic(argv[3], argv[4], strlen(argv[4]),
-		                           0644, &e);
+					   0644, &e);
 		report(rc, &e);
 	} else if (strcmp(op, "bigwrite") == 0 && argc == 5) {
 		size_t n = strtoul(argv[4], NULL, 10), i;
@@ -155,7 +155,7 @@ child_main(int argc, char **argv)
 		int good = 1;
 
 		rc = sov_file_read(argv[3], strtoul(argv[4], NULL, 10), &out,
-		                   &len, &e);
+				   &len, &e);
 		report(rc, &e);
 		for (i = 0; out != NULL && i < len; i++)
 			good &= out[i] == (char)('a' + i % 26);
@@ -174,8 +174,8 @@ child_main(int argc, char **argv)
 			memset(buf + n, 'a' + (int)(i % 26), 8000);
 			memcpy(buf + n + 8000, "\nend\n", 5);
 			if (sov_file_write_atomic(argv[3], buf,
-			                          (size_t)n + 8005, 0644,
-			                          &e) != 0) {
+						  (size_t)n + 8005, 0644,
+						  &e) != 0) {
 				report(-1, &e);
 				return 1;
 			}
@@ -200,7 +200,7 @@ child_main(int argc, char **argv)
  */
 static int
 run_child(const char *fault, const char *op, const char *a1, const char *a2,
-          char *out, size_t size)
+	  char *out, size_t size)
 {
 	int fds[2], status;
 	size_t got = 0;
@@ -230,7 +230,7 @@ run_child(const char *fault, const char *op, const char *a1, const char *a2,
 		/* A sanitized build wants its runtime first; the shim is
 		 * harmless in front of it. */
 		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-		         old ? old : "", old && old[0] ? ":" : "");
+			 old ? old : "", old && old[0] ? ":" : "");
 		setenv("ASAN_OPTIONS", asan, 1);
 		setenv("LD_PRELOAD", shim, 1);
 		setenv("SOV_FAULT", fault, 1);
@@ -346,7 +346,7 @@ test_write_atomic(void)
 	is_int(sov_file_write_atomic(q, "x", 1, 0600, &e), -1,
 	       "write_atomic: missing directory fails");
 	xsnprintf(buf, sizeof(buf), "write %s: create a temp file in %s/nodir",
-	          q, dir);
+		  q, dir);
 	like(e.msg, buf, "write_atomic: message names path and directory");
 	like(e.msg, "No such file or directory", "write_atomic: and why");
 	is_int(e.code, SOV_EXIT_FAIL, "write_atomic: missing dir is code 1");
@@ -419,7 +419,7 @@ test_write_atomic(void)
 /* rc line from the child output. */
 static void
 check_child(const char *got, const char *want_rc, const char *want_msg,
-            const char *what)
+	    const char *what)
 {
 	like(got, want_rc, "%s: result", what);
 	if (want_msg != NULL)
@@ -434,7 +434,7 @@ test_write_faults(void)
 
 	if (shim[0] == '\0') {
 		skip(34, "faultinject.so not next to this binary (make "
-		         "build/tests/faultinject.so)");
+			 "build/tests/faultinject.so)");
 		return;
 	}
 	path_in(p, sizeof(p), "f");
@@ -452,7 +452,7 @@ test_write_faults(void)
 
 	FRESH();
 	st = run_child("write:ENOSPC:path=.tmp.", "write", p, "new", out,
-	               sizeof(out));
+		       sizeof(out));
 	is_int(st, 0, "ENOSPC on write: child ran");
 	xsnprintf(want, sizeof(want), "msg=write %s/.f.tmp.", dir);
 	check_child(out, "rc=-1 code=75", want, "ENOSPC on write");
@@ -461,9 +461,9 @@ test_write_faults(void)
 
 	FRESH();
 	run_child("write:EDQUOT:path=.tmp.:after=0", "write", p, "new", out,
-	          sizeof(out));
+		  sizeof(out));
 	check_child(out, "rc=-1 code=75", "Disk quota exceeded",
-	            "EDQUOT on write");
+		    "EDQUOT on write");
 	INTACT("EDQUOT on write");
 
 	FRESH();
@@ -491,9 +491,9 @@ test_write_faults(void)
 	FRESH();
 	run_child("fsync:EIO:after=1", "write", p, "new", out, sizeof(out));
 	xsnprintf(want, sizeof(want),
-	          "msg=write %s: replaced, but fsync directory %s: "
-	          "Input/output error",
-	          p, dir);
+		  "msg=write %s: replaced, but fsync directory %s: "
+		  "Input/output error",
+		  p, dir);
 	check_child(out, "rc=-1 code=1", want, "EIO on directory fsync");
 	is_str(get(p), "new", "EIO on directory fsync: new content in place");
 	is_int(count_prefix(dir, ".f.tmp."), 0,
@@ -501,7 +501,7 @@ test_write_faults(void)
 
 	/* Short writes and EINTR: the loop finishes the job. */
 	run_child("write:short:path=.tmp.", "bigwrite", p, "100000", out,
-	          sizeof(out));
+		  sizeof(out));
 	check_child(out, "rc=0 code=0", NULL, "short writes");
 	{
 		struct stat st1;
@@ -510,11 +510,11 @@ test_write_faults(void)
 		       "short writes: every byte on disk");
 	}
 	run_child("write:EINTR:path=.tmp.:count=3", "write", p, "after eintr",
-	          out, sizeof(out));
+		  out, sizeof(out));
 	check_child(out, "rc=0 code=0", NULL, "EINTR on write");
 	is_str(get(p), "after eintr", "EINTR on write: content");
 	run_child("fsync:EINTR:count=1", "write", p, "fsync eintr", out,
-	          sizeof(out));
+		  sizeof(out));
 	check_child(out, "rc=0 code=0", NULL, "EINTR on fsync");
 	is_str(get(p), "fsync eintr", "EINTR on fsync: content");
 #undef FRESH
@@ -530,7 +530,7 @@ test_read_faults(void)
 
 	if (shim[0] == '\0') {
 		skip(11, "faultinject.so not next to this binary (make "
-		         "build/tests/faultinject.so)");
+			 "build/tests/faultinject.so)");
 		return;
 	}
 	path_in(p, sizeof(p), "r");
@@ -546,17 +546,17 @@ test_read_faults(void)
 	run_child("read:short:path=/r", "read", p, "1000000", out, sizeof(out));
 	check_child(out, "rc=0 code=0", "len=100000 pattern=1", "short reads");
 	run_child("read:EINTR:path=/r:count=2", "read", p, "1000000", out,
-	          sizeof(out));
+		  sizeof(out));
 	check_child(out, "rc=0 code=0", "len=100000 pattern=1",
-	            "EINTR on read");
+		    "EINTR on read");
 
 	run_child("open:EACCES:path=/r", "read", p, "1000000", out,
-	          sizeof(out));
+		  sizeof(out));
 	xsnprintf(want, sizeof(want), "msg=open %s: Permission denied", p);
 	check_child(out, "rc=-1 code=2", want, "EACCES on open");
 	run_child("open:EMFILE", "read", p, "1000000", out, sizeof(out));
 	check_child(out, "rc=-1 code=75", "Too many open files",
-	            "EMFILE on open is temporary");
+		    "EMFILE on open is temporary");
 }
 
 static void
@@ -566,13 +566,13 @@ test_dir_faults(void)
 
 	if (shim[0] == '\0') {
 		skip(10, "faultinject.so not next to this binary (make "
-		         "build/tests/faultinject.so)");
+			 "build/tests/faultinject.so)");
 		return;
 	}
 	path_in(p, sizeof(p), "fa/fb/fc");
 	run_child("mkdir:EACCES:path=/fb", "mkdir", p, NULL, out, sizeof(out));
 	xsnprintf(want, sizeof(want), "msg=mkdir %s/fa/fb: Permission denied",
-	          dir);
+		  dir);
 	check_child(out, "rc=-1 code=1", want, "EACCES on mkdir");
 	path_in(q, sizeof(q), "fa");
 	ok(is_dir(q), "EACCES on mkdir: the parent was created");
@@ -580,15 +580,15 @@ test_dir_faults(void)
 	ok(!is_dir(q), "EACCES on mkdir: the failing one was not");
 	run_child("mkdir:ENOSPC", "mkdir", p, NULL, out, sizeof(out));
 	check_child(out, "rc=-1 code=75", "No space left on device",
-	            "ENOSPC on mkdir is temporary");
+		    "ENOSPC on mkdir is temporary");
 
 	run_child("fsync:EIO", "dirsync", dir, NULL, out, sizeof(out));
 	xsnprintf(want, sizeof(want),
-	          "msg=fsync directory %s: Input/output error", dir);
+		  "msg=fsync directory %s: Input/output error", dir);
 	check_child(out, "rc=-1 code=1", want, "EIO on directory fsync");
 	run_child("open:ENFILE", "dirsync", dir, NULL, out, sizeof(out));
 	xsnprintf(want, sizeof(want),
-	          "msg=open directory %s: Too many open files in system", dir);
+		  "msg=open directory %s: Too many open files in system", dir);
 	check_child(out, "rc=-1 code=75", want, "ENFILE opening a directory");
 }
 
@@ -645,7 +645,7 @@ test_read(void)
 	is_int(sov_file_read(p, 6, &out, &len, &e), -1, "read: one over cap");
 	is_int(e.code, SOV_EXIT_USAGE, "read: over cap is code 2");
 	xsnprintf(want, sizeof(want), "%s: 7 bytes, over the cap of 6 bytes",
-	          p);
+		  p);
 	is_str(e.msg, want, "read: over cap refused early, names size and cap");
 	ok(out == NULL && len == 0, "read: *out NULL, *len 0 after failure");
 
@@ -702,7 +702,7 @@ test_read(void)
 		is_int(sov_file_read(p, 5000, &out, &len, &e), -1,
 		       "read: a FIFO over the cap");
 		xsnprintf(want, sizeof(want), "%s: over the cap of 5000 bytes",
-		          p);
+			  p);
 		is_str(e.msg, want, "read: FIFO cap message");
 		waitpid(pid, NULL, 0);
 	} else {
@@ -791,7 +791,7 @@ test_mkdir(void)
 	sov_err_clear(&e);
 	is_int(sov_mkdir_p(p, 0700, &e), -1, "mkdir_p: a file as parent");
 	xsnprintf(want, sizeof(want), "mkdir %s: exists and is not a directory",
-	          q);
+		  q);
 	is_str(e.msg, want, "mkdir_p: names the file in the way");
 	sov_err_clear(&e);
 	is_int(sov_mkdir_p(q, 0700, &e), -1, "mkdir_p: a file as leaf");
@@ -835,7 +835,7 @@ test_mkdir(void)
 	sov_err_clear(&e);
 	is_int(sov_dir_fsync(p, &e), -1, "dir_fsync: missing");
 	xsnprintf(want, sizeof(want),
-	          "open directory %s: No such file or directory", p);
+		  "open directory %s: No such file or directory", p);
 	is_str(e.msg, want, "dir_fsync: missing message");
 	path_in(p, sizeof(p), "m/file");
 	sov_err_clear(&e);
@@ -921,8 +921,8 @@ test_state_dir(void)
 	/* Relative values are refused, each one. */
 	{
 		static const char *const vars[] = {"SOV_STATE_DIR",
-		                                   "STATE_DIRECTORY",
-		                                   "XDG_STATE_HOME", "HOME"};
+						   "STATE_DIRECTORY",
+						   "XDG_STATE_HOME", "HOME"};
 		size_t i;
 
 		for (i = 0; i < 4; i++) {
@@ -934,9 +934,9 @@ test_state_dir(void)
 			is_int(sov_state_dir("wf", buf, sizeof(buf), &e), -1,
 			       "state_dir: relative $%s refused", vars[i]);
 			xsnprintf(msg, sizeof(msg),
-			          "state directory: $%s is not an absolute "
-			          "path: 'rel/dir'",
-			          vars[i]);
+				  "state directory: $%s is not an absolute "
+				  "path: 'rel/dir'",
+				  vars[i]);
 			is_str(e.msg, msg, "state_dir: relative $%s message",
 			       vars[i]);
 			is_str(buf, "",
@@ -961,7 +961,7 @@ test_state_dir(void)
 	       "state_dir: a file in the way");
 	path_in(want, sizeof(want), "m/file");
 	xsnprintf(w, sizeof(w), "state directory from $SOV_STATE_DIR: mkdir %s",
-	          want);
+		  want);
 	like(e.msg, w, "state_dir: names the variable and the file");
 
 	path_in(v, sizeof(v), "sov");
@@ -1000,7 +1000,7 @@ main(int argc, char **argv)
 	umask(022);
 	tmp = getenv("TMPDIR");
 	n = snprintf(dir, sizeof(dir), "%s/test_fs.XXXXXX",
-	             tmp && tmp[0] ? tmp : "/tmp");
+		     tmp && tmp[0] ? tmp : "/tmp");
 	if (n < 0 || (size_t)n >= sizeof(dir) || mkdtemp(dir) == NULL) {
 		perror("test_fs: mkdtemp");
 		return 1;

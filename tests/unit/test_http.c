@@ -54,7 +54,7 @@ reply(struct MHD_Connection *c, unsigned status, const char *ctype,
 	enum MHD_Result ret;
 
 	r = MHD_create_response_from_buffer(len, (void *)body,
-	                                    MHD_RESPMEM_MUST_COPY);
+					    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
 	if (ctype != NULL)
@@ -70,7 +70,7 @@ static enum MHD_Result
 reply_str(struct MHD_Connection *c, unsigned status, const char *body)
 {
 	return reply(c, status, "application/json", body, strlen(body), NULL,
-	             NULL);
+		     NULL);
 }
 
 static const char *
@@ -91,11 +91,11 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 
 	if (strcmp(url, "/ok") == 0)
 		return reply(c, 200, "application/json", "{\"ok\":true}", 11,
-		             "X-Test", "Hello");
+			     "X-Test", "Hello");
 	if (strcmp(url, "/flaky") == 0)
 		return atomic_fetch_add(&n_flaky, 1) < 2
-		           ? reply_str(c, 503, "busy")
-		           : reply_str(c, 200, "{\"ok\":\"flaky\"}");
+			   ? reply_str(c, 503, "busy")
+			   : reply_str(c, 200, "{\"ok\":\"flaky\"}");
 	if (strcmp(url, "/always503") == 0) {
 		atomic_fetch_add(&n_always503, 1);
 		return reply_str(c, 503, "busy");
@@ -106,18 +106,18 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 	}
 	if (strcmp(url, "/429") == 0)
 		return atomic_fetch_add(&n_429, 1) == 0
-		           ? reply(c, 429, NULL, "", 0, "Retry-After", "1")
-		           : reply_str(c, 200, "{}");
+			   ? reply(c, 429, NULL, "", 0, "Retry-After", "1")
+			   : reply_str(c, 200, "{}");
 	if (strcmp(url, "/429long") == 0)
 		return reply(c, 429, NULL, "", 0, "Retry-After", "3600");
 	if (strcmp(url, "/429date") == 0)
 		return atomic_fetch_add(&n_429date, 1) == 0
-		           ? reply(c, 429, NULL, "", 0, "Retry-After",
-		                   "Thu, 01 Jan 2015 00:00:00 GMT")
-		           : reply_str(c, 200, "{}");
+			   ? reply(c, 429, NULL, "", 0, "Retry-After",
+				   "Thu, 01 Jan 2015 00:00:00 GMT")
+			   : reply_str(c, 200, "{}");
 	if (strcmp(url, "/big") == 0) {
 		r = MHD_create_response_from_buffer(BIG_LEN, big_buf,
-		                                    MHD_RESPMEM_PERSISTENT);
+						    MHD_RESPMEM_PERSISTENT);
 		ret = MHD_queue_response(c, 200, r);
 		MHD_destroy_response(r);
 		return ret;
@@ -130,7 +130,7 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 		if (len > BIG_LEN)
 			len = BIG_LEN;
 		r = MHD_create_response_from_buffer(len, big_buf,
-		                                    MHD_RESPMEM_PERSISTENT);
+						    MHD_RESPMEM_PERSISTENT);
 		ret = MHD_queue_response(c, 200, r);
 		MHD_destroy_response(r);
 		return ret;
@@ -146,12 +146,12 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		    "TAILMARKER</html>";
 		return reply(c, 200, "text/html", page, sizeof(page) - 1, NULL,
-		             NULL);
+			     NULL);
 	}
 	if (strcmp(url, "/echo") == 0)
 		return reply(c, 200, req_header(c, "Content-Type"),
-		             u->data != NULL ? u->data : "", u->len, "X-Method",
-		             method);
+			     u->data != NULL ? u->data : "", u->len, "X-Method",
+			     method);
 	if (strcmp(url, "/seen") == 0) {
 		snprintf(
 		    buf, sizeof(buf),
@@ -170,7 +170,7 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 		return reply(c, 204, NULL, "", 0, NULL, NULL);
 	if (strcmp(url, "/dup") == 0) {
 		r = MHD_create_response_from_buffer(0, (void *)"",
-		                                    MHD_RESPMEM_PERSISTENT);
+						    MHD_RESPMEM_PERSISTENT);
 		MHD_add_response_header(r, "X-Dup", "one");
 		MHD_add_response_header(r, "X-DUP", "two");
 		MHD_add_response_header(r, "X-Spaced", "a b  ");
@@ -180,7 +180,7 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 	}
 	if (strcmp(url, "/manyheaders") == 0) {
 		r = MHD_create_response_from_buffer(0, (void *)"",
-		                                    MHD_RESPMEM_PERSISTENT);
+						    MHD_RESPMEM_PERSISTENT);
 		for (int i = 0; i < 300; i++) {
 			snprintf(buf, sizeof(buf), "X-H-%d", i);
 			MHD_add_response_header(r, buf, "v");
@@ -194,8 +194,8 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
-        const char *method, const char *version, const char *upload_data,
-        size_t *upload_size, void **con_cls)
+	const char *method, const char *version, const char *upload_data,
+	size_t *upload_size, void **con_cls)
 {
 	struct upload *u = *con_cls;
 	char *p;
@@ -226,7 +226,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
-          enum MHD_RequestTerminationCode toe)
+	  enum MHD_RequestTerminationCode toe)
 {
 	struct upload *u = *con_cls;
 
@@ -242,7 +242,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void
 on_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
-        enum MHD_ConnectionNotificationCode code)
+	enum MHD_ConnectionNotificationCode code)
 {
 	(void)cls;
 	(void)c;
@@ -461,21 +461,21 @@ test_retry_after(void)
 	is_int(sov_http_parse_retry_after(longs, t), -1,
 	       "a value over 64 bytes is refused");
 	is_int(sov_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-	                                  t - 10000),
+					  t - 10000),
 	       10000, "IMF-fixdate 10 s ahead");
 	is_int(sov_http_parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT",
-	                                  t - 10000),
+					  t - 10000),
 	       10000, "RFC 850 date 10 s ahead");
 	is_int(
 	    sov_http_parse_retry_after("Wed Oct 21 07:28:00 2015", t - 10000),
 	    10000, "asctime date 10 s ahead");
 	is_int(sov_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-	                                  t + 5000),
+					  t + 5000),
 	       0, "a date in the past is 0");
 	is_int(sov_http_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", t),
 	       cap, "a date far ahead is cut to the cap");
 	is_int(sov_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-	                                  -9000000000000000000LL),
+					  -9000000000000000000LL),
 	       cap, "an absurd clock does not overflow");
 }
 
@@ -506,12 +506,12 @@ test_bad_requests(struct sov_http *h)
 	ok(sov_http_request(h, "", url, NULL, NULL, 0, &r, &e) < 0,
 	   "empty method refused");
 	ok(sov_http_request(h, "GET", "ftp://127.0.0.1/x", NULL, NULL, 0, &r,
-	                    &e) < 0,
+			    &e) < 0,
 	   "ftp:// refused");
 	is_int(e.code, SOV_EXIT_FAIL, "bad URL: code 1");
 	like(e.msg, "GET ftp://127.0.0.1/x: bad URL", "message names the URL");
 	ok(sov_http_request(h, "GET", "http://127.0.0.1:1/a\r\nX-Evil: 1", NULL,
-	                    NULL, 0, &r, &e) < 0,
+			    NULL, 0, &r, &e) < 0,
 	   "URL with CRLF refused");
 	is_int(e.code, SOV_EXIT_FAIL, "URL with CRLF: code 1");
 	like(e.msg, "/a%0D%0AX-Evil", "message shows the CRLF escaped");
@@ -818,7 +818,7 @@ test_refused(struct sov_http *h)
 		return;
 	}
 	snprintf(url, sizeof(url), "http://u:hunter2@127.0.0.1:%u/x",
-	         ntohs(sa.sin_port));
+		 ntohs(sa.sin_port));
 	ok(sov_http_request(h, "GET", url, NULL, NULL, 0, &r, &e) < 0,
 	   "GET on a closed port fails");
 	is_int(e.code, SOV_EXIT_TEMPFAIL, "connection refused: code 75");
@@ -863,18 +863,18 @@ test_json(struct sov_http *h)
 	    0, "json POST /seen");
 	want = jv_parse("\"application/json\"");
 	ok(jv_equal(jv_object_get(jv_copy(out), jv_string("accept")),
-	            jv_copy(want)),
+		    jv_copy(want)),
 	   "Accept: application/json sent");
 	ok(jv_equal(jv_object_get(jv_copy(out), jv_string("ctype")), want),
 	   "Content-Type: application/json sent");
 	ok(jv_equal(jv_object_get(jv_copy(out), jv_string("ua")),
-	            jv_string("sov/" SOV_VERSION)),
+		    jv_string("sov/" SOV_VERSION)),
 	   "User-Agent sov/VERSION");
 	jv_free(out);
 	is_int(sov_http_json(h, "GET", url, acc, jv_invalid(), &st, &out, &e),
 	       0, "json GET /seen with the caller's Accept");
 	ok(jv_equal(jv_object_get(jv_copy(out), jv_string("accept")),
-	            jv_string("application/vnd.x+json")),
+		    jv_string("application/vnd.x+json")),
 	   "the caller's Accept wins, not doubled");
 	jv_free(out);
 
@@ -914,8 +914,8 @@ test_json(struct sov_http *h)
 	is_int(e.code, SOV_EXIT_USAGE, "usage error");
 	jv_free(out);
 	ok(sov_http_json(h, "POST", url, NULL,
-	                 jv_invalid_with_msg(jv_string("upstream failed")), &st,
-	                 &out, &e) < 0,
+			 jv_invalid_with_msg(jv_string("upstream failed")), &st,
+			 &out, &e) < 0,
 	   "json with an invalid-with-message body refused");
 	like(e.msg, "invalid JSON value", "message says the body is invalid");
 	jv_free(out);
@@ -985,7 +985,7 @@ test_tls(void)
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s/test_http.XXXXXX",
-	         tmp != NULL ? tmp : "/tmp");
+		 tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		skip(TLS_TESTS, "cannot make a directory in $TMPDIR");
 		return;
@@ -995,24 +995,24 @@ test_tls(void)
 	snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
 	{
 		const char *argv[] = {"openssl",
-		                      "req",
-		                      "-x509",
-		                      "-newkey",
-		                      "ec",
-		                      "-pkeyopt",
-		                      "ec_paramgen_curve:prime256v1",
-		                      "-nodes",
-		                      "-days",
-		                      "2",
-		                      "-subj",
-		                      "/CN=127.0.0.1",
-		                      "-addext",
-		                      "subjectAltName=IP:127.0.0.1",
-		                      "-keyout",
-		                      key,
-		                      "-out",
-		                      cert,
-		                      NULL};
+				      "req",
+				      "-x509",
+				      "-newkey",
+				      "ec",
+				      "-pkeyopt",
+				      "ec_paramgen_curve:prime256v1",
+				      "-nodes",
+				      "-days",
+				      "2",
+				      "-subj",
+				      "/CN=127.0.0.1",
+				      "-addext",
+				      "subjectAltName=IP:127.0.0.1",
+				      "-keyout",
+				      key,
+				      "-out",
+				      cert,
+				      NULL};
 		rc = run(argv);
 	}
 	if (rc == 127) {

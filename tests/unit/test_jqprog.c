@@ -35,14 +35,16 @@ main(void)
 		char in[64], want[64];
 
 		snprintf(in, sizeof(in), "{\"id\":%d,\"n\":%d}", i, i * 10);
-		snprintf(want, sizeof(want), "{\"id\":%d,\"score\":%d}", i, i * 20);
+		snprintf(want, sizeof(want), "{\"id\":%d,\"score\":%d}", i,
+			 i * 20);
 		ok(sov_jq_first(q, J(in), &out, &e) == 0, "run %d", i);
 		is_str(dump(out, buf, sizeof(buf)), want, "result %d", i);
 	}
 	ok(sov_jq_first(q, J("{\"n\":{}}"), &out, &e) == -1,
 	   "runtime error on an object * 2");
 	is_int(e.code, SOV_EXIT_FAIL, "runtime error is code 1");
-	like(e.msg, "steps.score.input: jq: error:", "runtime error names where");
+	like(e.msg,
+	     "steps.score.input: jq: error:", "runtime error names where");
 	ok(sov_jq_first(q, J("{\"id\":9,\"n\":1}"), &out, &e) == 0,
 	   "the program still runs after an error");
 	jv_free(out);
@@ -88,7 +90,8 @@ main(void)
 	like(e.msg, "syntax error", "message has jq's words");
 	q = sov_jq_compile("nosuchfunction(1)", "f", jv_invalid(), &e);
 	ok(q == NULL, "unknown function refused");
-	like(e.msg, "nosuchfunction/1 is not defined", "unknown function named");
+	like(e.msg, "nosuchfunction/1 is not defined",
+	     "unknown function named");
 	q = sov_jq_compile(".x == $undefined", "f", jv_invalid(), &e);
 	ok(q == NULL, "undefined variable refused");
 	like(e.msg, "$undefined is not defined", "variable named");

@@ -14,8 +14,8 @@ read_all(const char *text, size_t len, size_t max_line, int flags, char *sum,
 	 size_t sumlen, char *lasterr, size_t errlen)
 {
 	FILE *f = fmemopen((void *)text, len, "r");
-	struct sov_jsonl_reader *r = sov_jsonl_reader_new(f, "in.jsonl",
-							  max_line, flags);
+	struct sov_jsonl_reader *r =
+	    sov_jsonl_reader_new(f, "in.jsonl", max_line, flags);
 	struct sov_err e;
 	jv v;
 	int rc;
@@ -54,28 +54,34 @@ test_reader(void)
 	is_str(sum, "{\"a\":1} [2] \"x\"", "three records");
 
 	READ("1\n\n   \n2\r\n3", 0, 0);
-	is_str(sum, "1 2 3", "blank lines skipped, CRLF and a last line "
-			     "without newline accepted");
+	is_str(sum, "1 2 3",
+	       "blank lines skipped, CRLF and a last line "
+	       "without newline accepted");
 
 	READ("1\n{\"a\":\n3\n", 0, 0);
-	is_str(sum, "1 E2 3", "truncated record reported at line 2, reading "
-			      "goes on");
+	is_str(sum, "1 E2 3",
+	       "truncated record reported at line 2, reading "
+	       "goes on");
 	like(err, "in.jsonl:2: invalid JSON", "message names file and line");
 
 	READ("1\n[1,2,3,4,5,6,7,8,9,10]\n3\n", 10, 0);
 	is_str(sum, "1 E2 3", "oversized line reported, next line still read");
-	like(err, "in.jsonl:2: record longer than 10 bytes", "message names "
-							     "the cap");
+	like(err, "in.jsonl:2: record longer than 10 bytes",
+	     "message names "
+	     "the cap");
 
 	READ("\"ok\"\n\"bad \xC3\x28\"\n", 0, 0);
 	is_str(sum, "\"ok\" E2", "invalid UTF-8 refused");
-	like(err, "in.jsonl:2: invalid UTF-8 at column 6", "column of the bad "
-							   "byte");
+	like(err, "in.jsonl:2: invalid UTF-8 at column 6",
+	     "column of the bad "
+	     "byte");
 
-	READ("\"\xC0\x80\"\n\"\xED\xA0\x80\"\n\"\xF4\x90\x80\x80\"\n\"\xE2\x82\"\n",
+	READ("\"\xC0\x80\"\n\"\xED\xA0\x80\"\n\"\xF4\x90\x80\x80\"\n\"\xE2\x82"
+	     "\"\n",
 	     0, 0);
-	is_str(sum, "E1 E2 E3 E4", "overlong, surrogate, past U+10FFFF, cut "
-				   "sequence all refused");
+	is_str(sum, "E1 E2 E3 E4",
+	       "overlong, surrogate, past U+10FFFF, cut "
+	       "sequence all refused");
 
 	READ("\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"\n", 0, 0);
 	is_str(sum, "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"",
@@ -89,15 +95,18 @@ test_reader(void)
 	is_str(sum, "E1", "two values on one line refused");
 
 	READ("nan\n\"a\tb\"\n{\"a\" \"b\"}\n[1,]\n01\n", 0, 0);
-	is_str(sum, "E1 E2 E3 E4 E5", "not JSON by RFC 8259 though jq 1.6 "
-				      "takes some: nan, raw tab, no ':', "
-				      "trailing comma, leading zero");
-	like(err, "in.jsonl:5: invalid JSON at column 2: unexpected data "
-		  "after the value",
+	is_str(sum, "E1 E2 E3 E4 E5",
+	       "not JSON by RFC 8259 though jq 1.6 "
+	       "takes some: nan, raw tab, no ':', "
+	       "trailing comma, leading zero");
+	like(err,
+	     "in.jsonl:5: invalid JSON at column 2: unexpected data "
+	     "after the value",
 	     "the exact column and what was wrong");
 	READ("{\"a\" \"b\"}\n", 0, 0);
-	like(err, "column 6: expected ':' after the key", "missing colon "
-							    "named");
+	like(err, "column 6: expected ':' after the key",
+	     "missing colon "
+	     "named");
 	READ("[1 2]\n", 0, 0);
 	like(err, "column 4: expected ',' or ']'", "missing comma named");
 
@@ -154,19 +163,24 @@ test_writer(void)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	is_str(buf, "{\"a\":[1,2],\"b\":\"\xC3\xA9\"}\n3\n", "compact UTF-8 lines");
+	is_str(buf, "{\"a\":[1,2],\"b\":\"\xC3\xA9\"}\n3\n",
+	       "compact UTF-8 lines");
 
 	/* A full disk: stdio keeps the error until the flush. */
 	f = fopen("/dev/full", "w");
 	w = sov_jsonl_writer_new(f, "/dev/full", SOV_JSONL_OWN);
-	ok(sov_jsonl_write(w, jv_number(1), &e) == 0, "buffered write succeeds");
-	is_int(sov_jsonl_writer_close(w, &e), -1, "close reports the full disk");
+	ok(sov_jsonl_write(w, jv_number(1), &e) == 0,
+	   "buffered write succeeds");
+	is_int(sov_jsonl_writer_close(w, &e), -1,
+	       "close reports the full disk");
 	like(e.msg, "write /dev/full: No space left on device", "ENOSPC named");
 
 	/* With SOV_JSONL_FLUSH the failing record itself reports it. */
 	f = fopen("/dev/full", "w");
-	w = sov_jsonl_writer_new(f, "/dev/full", SOV_JSONL_OWN | SOV_JSONL_FLUSH);
-	is_int(sov_jsonl_write(w, jv_number(1), &e), -1, "flushing write fails");
+	w = sov_jsonl_writer_new(f, "/dev/full",
+				 SOV_JSONL_OWN | SOV_JSONL_FLUSH);
+	is_int(sov_jsonl_write(w, jv_number(1), &e), -1,
+	       "flushing write fails");
 	is_int(sov_jsonl_write(w, jv_number(2), &e), -1, "and every later one");
 	is_int(sov_jsonl_writer_close(w, &e), -1, "and the close");
 
@@ -175,9 +189,11 @@ test_writer(void)
 	if (pipe(fds) == 0) {
 		close(fds[0]);
 		f = fdopen(fds[1], "w");
-		w = sov_jsonl_writer_new(f, "stdout", SOV_JSONL_OWN | SOV_JSONL_FLUSH);
-		is_int(sov_jsonl_write(w, jv_string("x"), &e), -1, "closed pipe "
-								   "fails");
+		w = sov_jsonl_writer_new(f, "stdout",
+					 SOV_JSONL_OWN | SOV_JSONL_FLUSH);
+		is_int(sov_jsonl_write(w, jv_string("x"), &e), -1,
+		       "closed pipe "
+		       "fails");
 		like(e.msg, "write stdout: Broken pipe", "EPIPE named");
 		sov_jsonl_writer_close(w, NULL);
 	} else {

@@ -29,21 +29,21 @@ cases(const char *url, const char *engine)
 		return;
 	}
 	for (int i = 0; i < 5; i++)
-		sov_metrics_add_at(m, base + i * 60000, "test.latency.seconds",
-				   0.5 + i, "s",
-				   jv_object_set(jv_object(), jv_string("target"),
-						 jv_string("gw")),
-				   &e);
-	ok(sov_metrics_add_at(m, base, "test.other", 1, NULL, jv_invalid(), &e) ==
-		   0,
+		sov_metrics_add_at(
+		    m, base + i * 60000, "test.latency.seconds", 0.5 + i, "s",
+		    jv_object_set(jv_object(), jv_string("target"),
+				  jv_string("gw")),
+		    &e);
+	ok(sov_metrics_add_at(m, base, "test.other", 1, NULL, jv_invalid(),
+			      &e) == 0,
 	   "[%s] add with no unit and no tags", engine);
 	ok(sov_metrics_flush(m, &e) == 0, "[%s] flush in one transaction",
 	   engine);
 	ok(sov_metrics_query(sov_metrics_store(m), "test.latency.seconds",
 			     base + 60000, base + 240000, 0, &rows, &e) == 0,
 	   "[%s] query a time range", engine);
-	is_int(jv_array_length(jv_copy(rows)), 3, "[%s] range is [since, until)",
-	       engine);
+	is_int(jv_array_length(jv_copy(rows)), 3,
+	       "[%s] range is [since, until)", engine);
 	r = jv_array_get(jv_copy(rows), 0);
 	{
 		jv ts = jv_object_get(jv_copy(r), jv_string("ts"));
@@ -52,7 +52,8 @@ cases(const char *url, const char *engine)
 
 		is_str(jv_string_value(ts), "2026-11-22T19:41:00.000Z",
 		       "[%s] ts comes back as RFC 3339 UTC ms", engine);
-		ok(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 1.5,
+		ok(jv_get_kind(v) == JV_KIND_NUMBER &&
+		       jv_number_value(v) == 1.5,
 		   "[%s] value comes back as a number", engine);
 		is_str(jv_string_value(ev), "measure", "[%s] a measure record",
 		       engine);
@@ -61,13 +62,16 @@ cases(const char *url, const char *engine)
 		jv_free(ev);
 	}
 	tags = jv_object_get(r, jv_string("tags"));
-	ok(jv_get_kind(tags) == JV_KIND_OBJECT, "[%s] tags come back as an "
-						"object", engine);
+	ok(jv_get_kind(tags) == JV_KIND_OBJECT,
+	   "[%s] tags come back as an "
+	   "object",
+	   engine);
 	{
 		jv t = jv_object_get(jv_copy(tags), jv_string("target"));
 		jv h = jv_object_get(tags, jv_string("host"));
 
-		is_str(jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "",
+		is_str(jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t)
+							: "",
 		       "gw", "[%s] tag kept", engine);
 		ok(jv_get_kind(h) == JV_KIND_STRING, "[%s] host tag added",
 		   engine);
@@ -77,20 +81,20 @@ cases(const char *url, const char *engine)
 	jv_free(rows);
 	ok(sov_metrics_query(sov_metrics_store(m), "test.latency.seconds", base,
 			     base + 600000, 2, &rows, &e) == 0 &&
-		   jv_array_length(jv_copy(rows)) == 2,
+	       jv_array_length(jv_copy(rows)) == 2,
 	   "[%s] limit", engine);
 	jv_free(rows);
 
 	/* bad measurements: refused, nothing added */
 	ok(sov_metrics_add(m, "Bad Name", 1, "s", jv_invalid(), &e) == -1 &&
-		   e.code == SOV_EXIT_USAGE && strstr(e.msg, "Bad Name"),
+	       e.code == SOV_EXIT_USAGE && strstr(e.msg, "Bad Name"),
 	   "[%s] bad name refused, named", engine);
 	ok(sov_metrics_add(m, "x.y", NAN, "s", jv_invalid(), &e) == -1 &&
-		   strstr(e.msg, "not a finite number"),
+	       strstr(e.msg, "not a finite number"),
 	   "[%s] NaN refused", engine);
-	ok(sov_metrics_add(m, "x.y", 1, "s", jv_parse("{\"a\":{\"b\":1}}"), &e) ==
-			   -1 &&
-		   strstr(e.msg, "tags.a"),
+	ok(sov_metrics_add(m, "x.y", 1, "s", jv_parse("{\"a\":{\"b\":1}}"),
+			   &e) == -1 &&
+	       strstr(e.msg, "tags.a"),
 	   "[%s] nested tag refused, field named", engine);
 	ok(sov_metrics_add(m, "x.y", 1, "s e c", jv_invalid(), &e) == -1,
 	   "[%s] bad unit refused", engine);
@@ -117,8 +121,10 @@ main(void)
 
 	if (pg != NULL && pg[0] != '\0')
 		cases(pg, "postgres");
-	else if (getenv("SOV_REQUIRE_PG") && strcmp(getenv("SOV_REQUIRE_PG"), "1") == 0)
-		ok(0, "[postgres] SOV_REQUIRE_PG=1 but SOV_TEST_PG_URL is not set");
+	else if (getenv("SOV_REQUIRE_PG") &&
+		 strcmp(getenv("SOV_REQUIRE_PG"), "1") == 0)
+		ok(0, "[postgres] SOV_REQUIRE_PG=1 but SOV_TEST_PG_URL is not "
+		      "set");
 	else
 		skip(CASES, "PostgreSQL: SOV_TEST_PG_URL not set");
 
@@ -138,9 +144,10 @@ main(void)
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 		buf[n] = '\0';
 		fclose(f);
-		like(buf, "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"event\":"
-			  "\"measure\",\"name\":\"a.b\",\"value\":2,\"unit\":"
-			  "\"count\",\"tags\":{\"host\":",
+		like(buf,
+		     "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"event\":"
+		     "\"measure\",\"name\":\"a.b\",\"value\":2,\"unit\":"
+		     "\"count\",\"tags\":{\"host\":",
 		     "[jsonl] the measure record");
 	}
 	setenv("SOV_METRICS", "mysql://x", 1);

@@ -36,7 +36,7 @@ xsnprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= size) {
 		fprintf(stderr, "test_secret: buffer too small for \"%s\"\n",
-		        fmt);
+			fmt);
 		exit(1);
 	}
 }
@@ -113,7 +113,7 @@ run_child(const char *fault, const char *file, char *out, size_t size)
 		close(fds[1]);
 		/* A sanitized build wants its runtime first in the list. */
 		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-		         old ? old : "", old && old[0] ? ":" : "");
+			 old ? old : "", old && old[0] ? ":" : "");
 		setenv("ASAN_OPTIONS", asan, 1);
 		setenv("LD_PRELOAD", shim, 1);
 		setenv("SOV_FAULT", fault, 1);
@@ -208,9 +208,9 @@ test_file(void)
 	ok(load(p, NULL, &s, &e) == -1 && s.data == NULL,
 	   "file: world-readable refused");
 	xsnprintf(want, sizeof(want),
-	          "secret %s: accessible by others (mode 0644): refused; run: "
-	          "chmod o-rwx %s",
-	          p, p);
+		  "secret %s: accessible by others (mode 0644): refused; run: "
+		  "chmod o-rwx %s",
+		  p, p);
 	is_str(e.msg, want, "file: message names the file and the chmod");
 	is_int(e.code, SOV_EXIT_USAGE, "file: loose mode is code 2");
 	p = mk("owrite", "w", 1, 0602);
@@ -269,8 +269,8 @@ test_file(void)
 	p = mk("over", big, SOV_SECRET_MAX + 1, 0600);
 	is_int(load(p, NULL, &s, &e), -1, "file: one byte over refused");
 	xsnprintf(want, sizeof(want),
-	          "secret %s: %u bytes, over the cap of %u bytes", p,
-	          SOV_SECRET_MAX + 1, SOV_SECRET_MAX);
+		  "secret %s: %u bytes, over the cap of %u bytes", p,
+		  SOV_SECRET_MAX + 1, SOV_SECRET_MAX);
 	is_str(e.msg, want, "file: over cap message");
 	ok(s.data == NULL, "file: nothing returned over cap");
 
@@ -354,16 +354,16 @@ test_faults(void)
 
 	if (shim[0] == '\0') {
 		skip(6, "faultinject.so not next to this binary (make "
-		        "build/tests/faultinject.so)");
+			"build/tests/faultinject.so)");
 		return;
 	}
 	p = mk("fault", "s3cret\n", 7, 0600);
 	is_int(run_child("read:EIO:path=/fault", p, out, sizeof(out)), 0,
 	       "EIO on read: child ran");
 	xsnprintf(want, sizeof(want),
-	          "rc=-1 code=1 msg=read %s: Input/output error len=0 "
-	          "data=(null)",
-	          p);
+		  "rc=-1 code=1 msg=read %s: Input/output error len=0 "
+		  "data=(null)",
+		  p);
 	like(out, want, "EIO on read: refused, named, nothing returned");
 	run_child("read:short:path=/fault", p, out, sizeof(out));
 	like(out, "rc=0 code=0 msg= len=6 data=s3cret", "short reads: loops");
@@ -392,7 +392,7 @@ main(int argc, char **argv)
 	find_shim(argv[0]);
 	tmp = getenv("TMPDIR");
 	xsnprintf(dir, sizeof(dir), "%s/test_secret.XXXXXX",
-	          tmp && tmp[0] ? tmp : "/tmp");
+		  tmp && tmp[0] ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror("test_secret: mkdtemp");
 		return 1;

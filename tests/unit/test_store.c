@@ -165,7 +165,7 @@ url_ok(const char *url, enum sov_store_kind kind, const char *path,
 
 static void
 url_bad(const char *url, const char *needle, const char *secret,
-        const char *what)
+	const char *what)
 {
 	struct sov_store_url u;
 	struct sov_err e = {0};
@@ -215,11 +215,11 @@ test_urls(void)
 	       "postgres://u:***@db.example/x");
 
 	url_bad("mysql://root:s3cret@localhost/x", "unknown scheme \"mysql\"",
-	        "s3cret", "unknown scheme");
+		"s3cret", "unknown scheme");
 	url_bad("mysql://x", "postgresql://", NULL,
-	        "unknown scheme lists the accepted ones");
+		"unknown scheme lists the accepted ones");
 	url_bad("mysql://x", "sqlite:PATH", NULL,
-	        "unknown scheme lists sqlite");
+		"unknown scheme lists sqlite");
 	url_bad("data/x.db", "no scheme", NULL, "no scheme");
 	url_bad("", "empty", NULL, "empty URL");
 	url_bad(NULL, "empty", NULL, "NULL URL");
@@ -227,13 +227,13 @@ test_urls(void)
 	url_bad("sqlite://host/x.db", "with a host", NULL, "sqlite://host");
 	url_bad("sqlite:/var/lib/", "directory", NULL, "sqlite: a directory");
 	url_bad("sqlite:a\nb", "control character at byte 9", NULL,
-	        "control character");
+		"control character");
 	url_bad("postgresql://u:s3cret@[::1/x", "***", "s3cret",
-	        "libpq's parse error");
+		"libpq's parse error");
 	url_bad("postgresql://h/x?password=%zzsecret", "percent", "zzsecret",
-	        "bad percent escape in the password");
+		"bad percent escape in the password");
 	url_bad("postgresql://h/x?bogus=1", "bogus", NULL,
-	        "unknown libpq parameter");
+		"unknown libpq parameter");
 
 	big = malloc(SOV_STORE_URL_MAX + 2);
 	if (big == NULL)
@@ -259,22 +259,22 @@ test_types(const struct eng *g, struct sov_store *st)
 	jv rows;
 
 	is_int(sov_store_exec(st,
-	                      g->pg ? "CREATE TABLE t (id INTEGER PRIMARY KEY, "
-	                              "i BIGINT, r DOUBLE PRECISION, s TEXT, "
-	                              "b BOOLEAN, j JSONB, n TEXT)"
-	                            : "CREATE TABLE t (id INTEGER PRIMARY KEY, "
-	                              "i BIGINT, r DOUBLE PRECISION, s TEXT, "
-	                              "b BOOLEAN, j TEXT, n TEXT)",
-	                      &e),
+			      g->pg ? "CREATE TABLE t (id INTEGER PRIMARY KEY, "
+				      "i BIGINT, r DOUBLE PRECISION, s TEXT, "
+				      "b BOOLEAN, j JSONB, n TEXT)"
+				    : "CREATE TABLE t (id INTEGER PRIMARY KEY, "
+				      "i BIGINT, r DOUBLE PRECISION, s TEXT, "
+				      "b BOOLEAN, j TEXT, n TEXT)",
+			      &e),
 	       0, "%s: exec CREATE TABLE", g->name);
 	is_int(sov_store_query(
-	           st,
-	           "INSERT INTO t (id, i, r, s, b, j, n) "
-	           "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	           JV_ARRAY(jv_number(1), jv_number(42), jv_number(3.25),
-	                    jv_string("héllo ✓"), jv_true(),
-	                    jv_parse("{\"a\":[1,2,\"x\"]}"), jv_null()),
-	           NULL, &e),
+		   st,
+		   "INSERT INTO t (id, i, r, s, b, j, n) "
+		   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		   JV_ARRAY(jv_number(1), jv_number(42), jv_number(3.25),
+			    jv_string("héllo ✓"), jv_true(),
+			    jv_parse("{\"a\":[1,2,\"x\"]}"), jv_null()),
+		   NULL, &e),
 	       0, "%s: insert binds every jv kind", g->name);
 	is_int(sov_store_changes(st), 1, "%s: changes after one insert",
 	       g->name);
@@ -289,29 +289,29 @@ test_types(const struct eng *g, struct sov_store *st)
 	ok(json_is(cell(jv_copy(rows), 0, "b"), g->pg ? "true" : "1"),
 	   "%s: boolean back (%s)", g->name, g->pg ? "true" : "1");
 	ok(json_is(cell(jv_copy(rows), 0, "j"),
-	           g->pg ? "{\"a\":[1,2,\"x\"]}"
-	                 : "\"{\\\"a\\\":[1,2,\\\"x\\\"]}\""),
+		   g->pg ? "{\"a\":[1,2,\"x\"]}"
+			 : "\"{\\\"a\\\":[1,2,\\\"x\\\"]}\""),
 	   "%s: object bound as JSON text (%s)", g->name,
 	   g->pg ? "jsonb parsed" : "text");
 	ok(json_is(cell(jv_copy(rows), 0, "n"), "null"), "%s: NULL back",
 	   g->name);
 	ok(json_is(jv_array_get(jv_copy(rows), 0),
-	           g->pg ? "{\"id\":1,\"i\":42,\"r\":3.25,\"s\":\"héllo ✓\","
-	                   "\"b\":true,\"j\":{\"a\":[1,2,\"x\"]},\"n\":null}"
-	                 : "{\"id\":1,\"i\":42,\"r\":3.25,\"s\":\"héllo ✓\","
-	                   "\"b\":1,\"j\":\"{\\\"a\\\":[1,2,\\\"x\\\"]}\","
-	                   "\"n\":null}"),
+		   g->pg ? "{\"id\":1,\"i\":42,\"r\":3.25,\"s\":\"héllo ✓\","
+			   "\"b\":true,\"j\":{\"a\":[1,2,\"x\"]},\"n\":null}"
+			 : "{\"id\":1,\"i\":42,\"r\":3.25,\"s\":\"héllo ✓\","
+			   "\"b\":1,\"j\":\"{\\\"a\\\":[1,2,\\\"x\\\"]}\","
+			   "\"n\":null}"),
 	   "%s: the row is an object keyed by column", g->name);
 	jv_free(rows);
 
 	is_int(sov_store_query(st,
-	                       "INSERT INTO t (id, i, r, s, b) "
-	                       "VALUES ($1, $2, $3, $4, $5)",
-	                       JV_ARRAY(jv_number(2),
-	                                jv_number(9007199254740992.0),
-	                                jv_number(0.1), jv_parse("[1,\"two\"]"),
-	                                jv_false()),
-	                       NULL, &e),
+			       "INSERT INTO t (id, i, r, s, b) "
+			       "VALUES ($1, $2, $3, $4, $5)",
+			       JV_ARRAY(jv_number(2),
+					jv_number(9007199254740992.0),
+					jv_number(0.1), jv_parse("[1,\"two\"]"),
+					jv_false()),
+			       NULL, &e),
 	       0, "%s: insert 2^53, 0.1, an array, false", g->name);
 	rows = q(st, "SELECT i, r, s, b FROM t WHERE id = 2", jv_array());
 	ok(num(cell(jv_copy(rows), 0, "i")) == 9007199254740992.0,
@@ -325,9 +325,9 @@ test_types(const struct eng *g, struct sov_store *st)
 	jv_free(rows);
 
 	is_int(sov_store_query(
-	           st, "INSERT INTO t (id, i, r) VALUES ($1, $2, $3)",
-	           JV_ARRAY(jv_number(3), jv_number(-5), jv_number(1e300)),
-	           NULL, &e),
+		   st, "INSERT INTO t (id, i, r) VALUES ($1, $2, $3)",
+		   JV_ARRAY(jv_number(3), jv_number(-5), jv_number(1e300)),
+		   NULL, &e),
 	       0, "%s: insert -5 and 1e300", g->name);
 	ok(q_num(st, "SELECT i FROM t WHERE id = 3", jv_array(), "i") == -5,
 	   "%s: negative integer back", g->name);
@@ -335,16 +335,16 @@ test_types(const struct eng *g, struct sov_store *st)
 	   "%s: 1e300 back", g->name);
 
 	ok(json_is(q(st, "SELECT $1 AS x", JV_ARRAY(jv_null())),
-	           "[{\"x\":null}]"),
+		   "[{\"x\":null}]"),
 	   "%s: a NULL parameter comes back null", g->name);
 	ok(q_num(st, "SELECT count(*) AS c FROM t WHERE n IS NULL", jv_array(),
-	         "c") == 3,
+		 "c") == 3,
 	   "%s: NULL column counted with IS NULL", g->name);
 	ok(json_is(q(st,
-	             "SELECT 1 AS one, 'x' AS two UNION ALL "
-	             "SELECT 2, 'y' ORDER BY one",
-	             jv_array()),
-	           "[{\"one\":1,\"two\":\"x\"},{\"one\":2,\"two\":\"y\"}]"),
+		     "SELECT 1 AS one, 'x' AS two UNION ALL "
+		     "SELECT 2, 'y' ORDER BY one",
+		     jv_array()),
+		   "[{\"one\":1,\"two\":\"x\"},{\"one\":2,\"two\":\"y\"}]"),
 	   "%s: rows in order, objects keyed by column", g->name);
 	ok(json_is(q(st, "SELECT id FROM t WHERE id > 100", jv_array()), "[]"),
 	   "%s: no rows is an empty array", g->name);
@@ -356,49 +356,49 @@ test_changes(const struct eng *g, struct sov_store *st)
 	struct sov_err e = {0};
 
 	is_int(sov_store_query(
-	           st,
-	           "INSERT INTO t (id, s) VALUES ($1, 'a'), "
-	           "($2, 'b'), ($3, 'c')",
-	           JV_ARRAY(jv_number(10), jv_number(11), jv_number(12)), NULL,
-	           &e),
+		   st,
+		   "INSERT INTO t (id, s) VALUES ($1, 'a'), "
+		   "($2, 'b'), ($3, 'c')",
+		   JV_ARRAY(jv_number(10), jv_number(11), jv_number(12)), NULL,
+		   &e),
 	       0, "%s: insert three rows", g->name);
 	is_int(sov_store_changes(st), 3, "%s: changes 3", g->name);
 	count_rows(st, "SELECT * FROM t", jv_array());
 	is_int(sov_store_changes(st), 3, "%s: a SELECT keeps changes", g->name);
 	is_int(sov_store_query(st, "UPDATE t SET s = 'z' WHERE id >= $1",
-	                       JV_ARRAY(jv_number(11)), NULL, &e),
+			       JV_ARRAY(jv_number(11)), NULL, &e),
 	       0, "%s: update", g->name);
 	is_int(sov_store_changes(st), 2, "%s: changes 2 after update", g->name);
 	is_int(sov_store_query(st, "UPDATE t SET s = 'z' WHERE id = 999",
-	                       jv_array(), NULL, &e),
+			       jv_array(), NULL, &e),
 	       0, "%s: update of nothing", g->name);
 	is_int(sov_store_changes(st), 0, "%s: changes 0", g->name);
 	is_int(sov_store_query(st, "DELETE FROM t WHERE id >= 10", jv_array(),
-	                       NULL, &e),
+			       NULL, &e),
 	       0, "%s: delete", g->name);
 	is_int(sov_store_changes(st), 3, "%s: changes 3 after delete", g->name);
 	is_int(sov_store_query(st,
-	                       "/* a comment */ -- and another\n"
-	                       "  UPDATE t SET s = 'c' WHERE id = 1",
-	                       jv_array(), NULL, &e),
+			       "/* a comment */ -- and another\n"
+			       "  UPDATE t SET s = 'c' WHERE id = 1",
+			       jv_array(), NULL, &e),
 	       0, "%s: update after comments", g->name);
 	is_int(sov_store_changes(st), 1, "%s: still counted", g->name);
 	ok(json_is(q(st,
-	             "INSERT INTO t (id, s) VALUES (20, 'r'), (21, 'r') "
-	             "RETURNING id",
-	             jv_array()),
-	           "[{\"id\":20},{\"id\":21}]"),
+		     "INSERT INTO t (id, s) VALUES (20, 'r'), (21, 'r') "
+		     "RETURNING id",
+		     jv_array()),
+		   "[{\"id\":20},{\"id\":21}]"),
 	   "%s: INSERT ... RETURNING gives rows", g->name);
 	is_int(sov_store_changes(st), 2, "%s: and changes 2", g->name);
 	is_int(sov_store_query(st, "CREATE TABLE c_ddl (x INTEGER)", jv_array(),
-	                       NULL, &e),
+			       NULL, &e),
 	       0, "%s: DDL through query", g->name);
 	is_int(sov_store_changes(st), 2, "%s: DDL keeps changes", g->name);
 }
 
 static void
 expect_fail(struct sov_store *st, const char *sql, jv params, int code,
-            const char *needle, const char *what)
+	    const char *needle, const char *what)
 {
 	struct sov_err e = {0};
 	jv rows = jv_null();
@@ -424,40 +424,40 @@ test_errors(const struct eng *g, struct sov_store *st)
 	like(e.msg, "syntax error", "%s: the engine's message", g->name);
 	like(e.msg, g->url, "%s: the message names the store", g->name);
 	expect_fail(st, "SELEC 1", jv_array(), SOV_EXIT_FAIL,
-	            "(statement: SELEC 1)", W("query bad SQL names it"));
+		    "(statement: SELEC 1)", W("query bad SQL names it"));
 	expect_fail(st,
-	            "SELECT 1 AS a FROM nope_table WHERE a = 1 AND a = 2 AND "
-	            "a = 3 AND a = 4 AND a = 5 AND a = 6 AND a = 7 AND a = 8 "
-	            "AND a = 9 AND a = 10 AND a = 11",
-	            jv_array(), SOV_EXIT_FAIL, "a = 8 AND ...)",
-	            W("a long statement is cut"));
+		    "SELECT 1 AS a FROM nope_table WHERE a = 1 AND a = 2 AND "
+		    "a = 3 AND a = 4 AND a = 5 AND a = 6 AND a = 7 AND a = 8 "
+		    "AND a = 9 AND a = 10 AND a = 11",
+		    jv_array(), SOV_EXIT_FAIL, "a = 8 AND ...)",
+		    W("a long statement is cut"));
 	expect_fail(st, "SELECT * FROM nope_table", jv_array(), SOV_EXIT_FAIL,
-	            "nope_table", W("unknown table"));
+		    "nope_table", W("unknown table"));
 	expect_fail(st, "SELECT $1 AS a", jv_array(), SOV_EXIT_FAIL,
-	            "SELECT $1 AS a", W("too few parameters"));
+		    "SELECT $1 AS a", W("too few parameters"));
 	expect_fail(st, "SELECT $1 AS a", JV_ARRAY(jv_number(1), jv_number(2)),
-	            SOV_EXIT_FAIL, "SELECT $1 AS a", W("too many parameters"));
+		    SOV_EXIT_FAIL, "SELECT $1 AS a", W("too many parameters"));
 	expect_fail(st, "SELECT ? AS a", JV_ARRAY(jv_number(1)), SOV_EXIT_FAIL,
-	            "SELECT ? AS a", W("a ? parameter"));
+		    "SELECT ? AS a", W("a ? parameter"));
 	expect_fail(st, "SELECT $1 AS a", jv_object(), SOV_EXIT_FAIL,
-	            "must be a JSON array", W("params not an array"));
+		    "must be a JSON array", W("params not an array"));
 	expect_fail(st, "SELECT $1 AS a", JV_ARRAY(jv_number(0.0 / 0.0)),
-	            SOV_EXIT_FAIL, "$1 is not a finite number", W("NaN"));
+		    SOV_EXIT_FAIL, "$1 is not a finite number", W("NaN"));
 	expect_fail(st, "SELECT $1 AS a", JV_ARRAY(jv_string_sized("a\0b", 3)),
-	            SOV_EXIT_FAIL, "$1 contains a NUL", W("NUL in a string"));
+		    SOV_EXIT_FAIL, "$1 contains a NUL", W("NUL in a string"));
 	expect_fail(st, "SELECT 1 AS a; SELECT 2 AS b", jv_array(),
-	            SOV_EXIT_FAIL, "SELECT 1 AS a; SELECT 2",
-	            W("two statements"));
+		    SOV_EXIT_FAIL, "SELECT 1 AS a; SELECT 2",
+		    W("two statements"));
 	expect_fail(st, "  ", jv_array(), SOV_EXIT_FAIL, "empty statement",
-	            W("empty statement"));
+		    W("empty statement"));
 	expect_fail(st, NULL, jv_array(), SOV_EXIT_FAIL, "no SQL",
-	            W("NULL SQL"));
+		    W("NULL SQL"));
 	/* rows NULL: the cap holds even when nothing is kept (and is quick). */
 	is_int(sov_store_query(st,
-	                       "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
-	                       "SELECT x + 1 FROM c WHERE x < 1000001) "
-	                       "SELECT x FROM c",
-	                       jv_array(), NULL, &e),
+			       "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+			       "SELECT x + 1 FROM c WHERE x < 1000001) "
+			       "SELECT x FROM c",
+			       jv_array(), NULL, &e),
 	       -1, "%s: more rows than the cap fail", g->name);
 	like(e.msg, "more than 1000000 rows; add a LIMIT", "%s: saying so",
 	     g->name);
@@ -473,7 +473,7 @@ static int
 has_id(struct sov_store *st, int id)
 {
 	return count_rows(st, "SELECT id FROM t WHERE id = $1",
-	                  JV_ARRAY(jv_number(id)));
+			  JV_ARRAY(jv_number(id)));
 }
 
 static int
@@ -481,7 +481,7 @@ insert_id(struct sov_store *st, int id)
 {
 	struct sov_err e = {0};
 	int rc = sov_store_query(st, "INSERT INTO t (id) VALUES ($1)",
-	                         JV_ARRAY(jv_number(id)), NULL, &e);
+				 JV_ARRAY(jv_number(id)), NULL, &e);
 	if (rc < 0)
 		diag("insert %d: %s", id, e.msg);
 	return rc;
@@ -555,13 +555,13 @@ test_busy(const struct eng *g, struct sov_store *st, struct sov_store *st2)
 	is_int(sov_store_begin(st2, &e), 0, "%s: second connection begins",
 	       g->name);
 	is_int(sov_store_query(st2, "UPDATE t SET s = 'held' WHERE id = 1",
-	                       jv_array(), NULL, &e),
+			       jv_array(), NULL, &e),
 	       0, "%s: second connection writes", g->name);
 	is_int(sov_store_set_lock_timeout(st, 200, &e), 0,
 	       "%s: lock timeout 200 ms", g->name);
 	t0 = now_ms();
 	rc = sov_store_query(st, "UPDATE t SET s = 'mine' WHERE id = 1",
-	                     jv_array(), NULL, &e);
+			     jv_array(), NULL, &e);
 	ms = now_ms() - t0;
 	is_int(rc, -1, "%s: a write behind a held lock fails", g->name);
 	is_int(e.code, SOV_EXIT_TEMPFAIL, "%s: busy is code 75", g->name);
@@ -573,7 +573,7 @@ test_busy(const struct eng *g, struct sov_store *st, struct sov_store *st2)
 	is_int(sov_store_rollback(st2, &e), 0, "%s: second connection lets go",
 	       g->name);
 	is_int(sov_store_query(st, "UPDATE t SET s = 'mine' WHERE id = 1",
-	                       jv_array(), NULL, &e),
+			       jv_array(), NULL, &e),
 	       0, "%s: then the write goes through", g->name);
 	sov_store_set_lock_timeout(st, SOV_STORE_BUSY_TIMEOUT_MS, &e);
 }
@@ -592,10 +592,10 @@ test_migrate(const struct eng *g, struct sov_store *st, struct sov_store *st2)
 {
 	struct sov_err e = {0};
 	struct sov_migration gap[] = {{1, "SELECT 1", "SELECT 1"},
-	                              {3, "SELECT 1", "SELECT 1"}};
+				      {3, "SELECT 1", "SELECT 1"}};
 	struct sov_migration nosql[] = {{1, NULL, NULL}};
 	struct sov_migration held[] = {{1, "CREATE TABLE held1 (a INTEGER)",
-	                                "CREATE TABLE held1 (a INTEGER)"}};
+					"CREATE TABLE held1 (a INTEGER)"}};
 	int rc;
 
 	is_int(sov_store_schema_version(st, "demo", &e), 0,
@@ -650,9 +650,9 @@ test_migrate(const struct eng *g, struct sov_store *st, struct sov_store *st2)
 	sov_store_begin(st2, &e);
 	if (g->pg)
 		sov_store_query(st2,
-		                "SELECT pg_advisory_xact_lock(hashtext('sov:' "
-		                "|| $1))",
-		                JV_ARRAY(jv_string("held")), NULL, &e);
+				"SELECT pg_advisory_xact_lock(hashtext('sov:' "
+				"|| $1))",
+				JV_ARRAY(jv_string("held")), NULL, &e);
 	sov_store_set_lock_timeout(st, 200, &e);
 	rc = sov_store_migrate(st, "held", held, 1, &e);
 	is_int(rc, -1, "%s: migrate behind a held lock fails", g->name);
@@ -688,9 +688,9 @@ racer(const char *url, int i)
 	if (read(0, schema, 1) < 0) /* the gate: EOF when the parent says go */
 		return 98;
 	if (snprintf(schema, sizeof(schema), "race_%d", i) >=
-	        (int)sizeof(schema) ||
+		(int)sizeof(schema) ||
 	    snprintf(sql, sizeof(sql), "CREATE TABLE race_%d (x INTEGER)", i) >=
-	        (int)sizeof(sql))
+		(int)sizeof(sql))
 		return 99;
 	own[0].version = 1;
 	own[0].sqlite = own[0].postgres = sql;
@@ -725,7 +725,7 @@ test_race(const struct eng *g)
 			 * its stdin the gate. */
 			char idx[16];
 			if (snprintf(idx, sizeof(idx), "%d", i) >=
-			        (int)sizeof(idx) ||
+				(int)sizeof(idx) ||
 			    dup2(gate[0], 0) < 0)
 				_exit(97);
 			close(gate[0]);
@@ -784,10 +784,10 @@ test_engine(const struct eng *g)
 	       g->name);
 	is_str(sov_store_display(st), g->url, "%s: display", g->name);
 	is_int(sov_store_exec(st,
-	                      "CREATE TABLE x1 (a INTEGER); "
-	                      "INSERT INTO x1 VALUES (1); "
-	                      "INSERT INTO x1 VALUES (2)",
-	                      &e),
+			      "CREATE TABLE x1 (a INTEGER); "
+			      "INSERT INTO x1 VALUES (1); "
+			      "INSERT INTO x1 VALUES (2)",
+			      &e),
 	       0, "%s: exec runs several statements", g->name);
 	ok(q_num(st, "SELECT count(*) AS c FROM x1", jv_array(), "c") == 2,
 	   "%s: all of them", g->name);
@@ -817,23 +817,23 @@ test_sqlite_only(const char *url, const char *path)
 
 	st = sov_store_open(url, &e);
 	ok(json_is(q(st, "PRAGMA journal_mode", jv_array()),
-	           "[{\"journal_mode\":\"wal\"}]"),
+		   "[{\"journal_mode\":\"wal\"}]"),
 	   "SQLite: journal_mode is wal");
 	mkpath(p, sizeof(p), "%s-wal", path);
 	ok(stat(p, &sb) == 0, "SQLite: the -wal file exists");
 	ok(json_is(q(st, "PRAGMA foreign_keys", jv_array()),
-	           "[{\"foreign_keys\":1}]"),
+		   "[{\"foreign_keys\":1}]"),
 	   "SQLite: foreign keys on");
 	ok(json_is(q(st, "SELECT x'0102ff' AS b, 1.5 AS f", jv_array()),
-	           "[{\"b\":\"\\\\x0102ff\",\"f\":1.5}]"),
+		   "[{\"b\":\"\\\\x0102ff\",\"f\":1.5}]"),
 	   "SQLite: a BLOB comes back as \\x hex");
 	expect_fail(st, "SELECT $01 AS a", JV_ARRAY(jv_number(1)),
-	            SOV_EXIT_FAIL, "parameter $01", "SQLite: $01");
+		    SOV_EXIT_FAIL, "parameter $01", "SQLite: $01");
 	expect_fail(st, "SELECT $2 AS a", JV_ARRAY(jv_number(1)), SOV_EXIT_FAIL,
-	            "uses $2 but 1 parameters", "SQLite: $2 of 1");
+		    "uses $2 but 1 parameters", "SQLite: $2 of 1");
 	ok(json_is(q(st, "SELECT $2 AS b, $1 AS a, $2 AS c",
-	             JV_ARRAY(jv_string("one"), jv_string("two"))),
-	           "[{\"b\":\"two\",\"a\":\"one\",\"c\":\"two\"}]"),
+		     JV_ARRAY(jv_string("one"), jv_string("two"))),
+		   "[{\"b\":\"two\",\"a\":\"one\",\"c\":\"two\"}]"),
 	   "SQLite: $N bound by name, in any order, twice");
 	sov_store_close(st);
 
@@ -908,7 +908,7 @@ url_with_db(char *buf, size_t size, const char *url, const char *db)
 	path = p + strcspn(p, "/?");
 	query = strchr(path, '?');
 	if (snprintf(buf, size, "%.*s/%s%s", (int)(path - url), url, db,
-	             query ? query : "") >= (int)size)
+		     query ? query : "") >= (int)size)
 		exit(99);
 }
 
@@ -916,7 +916,7 @@ static int
 backend_pid(struct sov_store *st)
 {
 	return (int)q_num(st, "SELECT pg_backend_pid() AS pid", jv_array(),
-	                  "pid");
+			  "pid");
 }
 
 static void
@@ -925,7 +925,7 @@ terminate(struct sov_store *killer, int pid)
 	struct sov_err e = {0};
 
 	if (sov_store_query(killer, "SELECT pg_terminate_backend($1)",
-	                    JV_ARRAY(jv_number(pid)), NULL, &e) < 0)
+			    JV_ARRAY(jv_number(pid)), NULL, &e) < 0)
 		diag("terminate: %s", e.msg);
 	usleep(100000); /* let the backend go */
 }
@@ -946,25 +946,25 @@ test_pg_only(const char *url, const char *server_url)
 		return;
 	}
 	ok(json_is(q(st,
-	             "SELECT '{\"a\":1}'::json AS j, '[true]'::jsonb AS "
-	             "jb, 1.5::numeric AS n, 'NaN'::float8 AS nan, "
-	             "2::int2 AS s, 7::oid AS o, 't'::bool AS b, "
-	             "'\\x01ff'::bytea AS by",
-	             jv_array()),
-	           "[{\"j\":{\"a\":1},\"jb\":[true],\"n\":1.5,\"nan\":\"NaN\","
-	           "\"s\":2,\"o\":7,\"b\":true,\"by\":\"\\\\x01ff\"}]"),
+		     "SELECT '{\"a\":1}'::json AS j, '[true]'::jsonb AS "
+		     "jb, 1.5::numeric AS n, 'NaN'::float8 AS nan, "
+		     "2::int2 AS s, 7::oid AS o, 't'::bool AS b, "
+		     "'\\x01ff'::bytea AS by",
+		     jv_array()),
+		   "[{\"j\":{\"a\":1},\"jb\":[true],\"n\":1.5,\"nan\":\"NaN\","
+		   "\"s\":2,\"o\":7,\"b\":true,\"by\":\"\\\\x01ff\"}]"),
 	   "PostgreSQL: types by OID");
 	ok(json_is(q(st, "SELECT $1::numeric::text AS t",
-	             JV_ARRAY(jv_number(1.5e-7))),
-	           "[{\"t\":\"0.00000015\"}]"),
+		     JV_ARRAY(jv_number(1.5e-7))),
+		   "[{\"t\":\"0.00000015\"}]"),
 	   "PostgreSQL: a double is sent as its shortest exact text");
 	is_int(sov_store_exec(st, "COPY (SELECT 1) TO STDOUT", &e), -1,
 	       "PostgreSQL: COPY TO STDOUT refused");
 	like(e.msg, "COPY", "PostgreSQL: says COPY");
 	is_int(sov_store_exec(st,
-	                      "CREATE TABLE cp (x INTEGER); "
-	                      "COPY cp FROM STDIN",
-	                      &e),
+			      "CREATE TABLE cp (x INTEGER); "
+			      "COPY cp FROM STDIN",
+			      &e),
 	       -1, "PostgreSQL: COPY FROM STDIN refused");
 	ok(q_num(st, "SELECT 41 + 1 AS v", jv_array(), "v") == 42,
 	   "PostgreSQL: the connection still works after COPY");
@@ -985,7 +985,7 @@ test_pg_only(const char *url, const char *server_url)
 	insert_id(st, 500);
 	terminate(killer, backend_pid(st));
 	is_int(sov_store_query(st, "INSERT INTO t (id) VALUES (501)",
-	                       jv_array(), NULL, &e),
+			       jv_array(), NULL, &e),
 	       -1, "PostgreSQL: lost inside a transaction");
 	is_int(sov_store_query(st, "SELECT 1 AS one", jv_array(), NULL, &e), -1,
 	       "PostgreSQL: the next statement is refused too");
@@ -1016,8 +1016,8 @@ pg_recreate(struct sov_store *admin, const char *db, int drop_only)
 	char sql[128];
 
 	if (snprintf(sql, sizeof(sql),
-	             "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-	             db) >= (int)sizeof(sql))
+		     "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		     db) >= (int)sizeof(sql))
 		exit(99);
 	if (sov_store_exec(admin, sql, &e) < 0)
 		goto fail;
@@ -1045,9 +1045,9 @@ run_pg(const char *server_url, int engine_tests)
 	int n;
 
 	if (snprintf(db, sizeof(db), "sov_test_%ld", (long)getpid()) >=
-	        (int)sizeof(db) ||
+		(int)sizeof(db) ||
 	    snprintf(race_db, sizeof(race_db), "%s_race", db) >=
-	        (int)sizeof(race_db))
+		(int)sizeof(race_db))
 		exit(99);
 	url_with_db(url, sizeof(url), server_url, db);
 	url_with_db(fresh, sizeof(fresh), server_url, race_db);
@@ -1083,15 +1083,15 @@ static void
 cleanup(void)
 {
 	static const char *const names[] = {"store.db",
-	                                    "store.db-wal",
-	                                    "store.db-shm",
-	                                    "garbage.db",
-	                                    "race.db",
-	                                    "race.db-wal",
-	                                    "race.db-shm",
-	                                    "file:plain.db?mode=ro",
-	                                    "file:plain.db?mode=ro-wal",
-	                                    "file:plain.db?mode=ro-shm"};
+					    "store.db-wal",
+					    "store.db-shm",
+					    "garbage.db",
+					    "race.db",
+					    "race.db-wal",
+					    "race.db-shm",
+					    "file:plain.db?mode=ro",
+					    "file:plain.db?mode=ro-wal",
+					    "file:plain.db?mode=ro-shm"};
 	char p[PATH_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -1127,8 +1127,8 @@ main(int argc, char **argv)
 	}
 	self_exe[n] = '\0';
 	if (snprintf(tmp, sizeof(tmp), "%s/test_store.%ld",
-	             t && *t ? t : "/tmp",
-	             (long)getpid()) >= (int)sizeof(tmp) ||
+		     t && *t ? t : "/tmp",
+		     (long)getpid()) >= (int)sizeof(tmp) ||
 	    mkdir(tmp, 0700) != 0) {
 		perror("test_store: scratch dir");
 		return 99;

@@ -33,8 +33,8 @@ dur(const char *s, int64_t want)
 	int rc = sov_duration_parse(s, &ms, &e);
 
 	if (want < 0)
-		ok(rc == -1 && e.code == SOV_EXIT_USAGE, "refuse duration \"%s\"",
-		   s);
+		ok(rc == -1 && e.code == SOV_EXIT_USAGE,
+		   "refuse duration \"%s\"", s);
 	else
 		ok(rc == 0 && ms == want, "duration %s = %lld ms", s,
 		   (long long)want);
@@ -72,7 +72,7 @@ main(void)
 	parse_bad("2026-11-22T19:41:32Zjunk");
 	parse_bad("");
 	ok(sov_time_parse("nonsense", &back, &e) == -1 &&
-		   strstr(e.msg, "\"nonsense\"") != NULL,
+	       strstr(e.msg, "\"nonsense\"") != NULL,
 	   "message quotes the bad text");
 
 	dur("90s", 90000);
@@ -89,7 +89,7 @@ main(void)
 	dur("99999999999999999999s", -1);
 	dur("9223372036854775807w", -1);
 	ok(sov_duration_parse("5 m", &back, &e) == -1 &&
-		   strstr(e.msg, "units ms s m h d w") != NULL,
+	       strstr(e.msg, "units ms s m h d w") != NULL,
 	   "message lists the units");
 
 	ok(sov_time_mono_ms() > 0, "monotonic clock");

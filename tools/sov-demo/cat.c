@@ -12,8 +12,8 @@ static int
 cat_stream(FILE *in, const char *name, size_t max_line, int flags,
 	   struct sov_jq *q, struct sov_jsonl_writer *w, struct sov_err *e)
 {
-	struct sov_jsonl_reader *r = sov_jsonl_reader_new(in, name, max_line,
-							  flags);
+	struct sov_jsonl_reader *r =
+	    sov_jsonl_reader_new(in, name, max_line, flags);
 	int rc = -1, got;
 	jv rec, outs;
 
@@ -49,10 +49,10 @@ int
 demo_cmd_cat(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"filter", required_argument, NULL, 'f'},
-		{"objects", no_argument, NULL, 'o'},
-		{"max-line", required_argument, NULL, 'm'},
-		{NULL, 0, NULL, 0},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"objects", no_argument, NULL, 'o'},
+	    {"max-line", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *filter = NULL;
 	struct sov_jsonl_writer *w = NULL;
@@ -70,8 +70,8 @@ demo_cmd_cat(int argc, char **argv)
 			flags |= SOV_JSONL_OBJECTS;
 			break;
 		case 'm':
-			if (sov_cli_parse_long("--max-line", optarg, 2, 1L << 30,
-					       &max_line, &e) < 0)
+			if (sov_cli_parse_long("--max-line", optarg, 2,
+					       1L << 30, &max_line, &e) < 0)
 				return sov_cli_fail(&e);
 			break;
 		default:

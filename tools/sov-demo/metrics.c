@@ -28,10 +28,10 @@ int
 demo_cmd_measure(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"metrics", required_argument, NULL, 'M'},
-		{"unit", required_argument, NULL, 'u'},
-		{"tag", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+	    {"metrics", required_argument, NULL, 'M'},
+	    {"unit", required_argument, NULL, 'u'},
+	    {"tag", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *unit = "";
 	struct sov_metrics *m = NULL;
@@ -55,17 +55,17 @@ demo_cmd_measure(int argc, char **argv)
 			if (eq == NULL || eq == optarg) {
 				jv_free(tags);
 				return sov_cli_usage_error(
-					"--tag: want KEY=VALUE, got \"%s\"",
-					optarg);
+				    "--tag: want KEY=VALUE, got \"%s\"",
+				    optarg);
 			}
 			if (jv_object_length(jv_copy(tags)) >= DEMO_TAGS_MAX) {
 				jv_free(tags);
-				return sov_cli_usage_error("--tag: more than %d",
-							   DEMO_TAGS_MAX);
+				return sov_cli_usage_error(
+				    "--tag: more than %d", DEMO_TAGS_MAX);
 			}
 			tags = jv_object_set(
-				tags, jv_string_sized(optarg, (int)(eq - optarg)),
-				jv_string(eq + 1));
+			    tags, jv_string_sized(optarg, (int)(eq - optarg)),
+			    jv_string(eq + 1));
 			break;
 		default:
 			jv_free(tags);
@@ -99,10 +99,10 @@ int
 demo_cmd_query(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"metrics", required_argument, NULL, 'M'},
-		{"since", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'l'},
-		{NULL, 0, NULL, 0},
+	    {"metrics", required_argument, NULL, 'M'},
+	    {"since", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *url = getenv("SOV_METRICS");
 	struct sov_jsonl_writer *w = NULL;
@@ -134,8 +134,9 @@ demo_cmd_query(int argc, char **argv)
 	if (argc - optind != 1)
 		return sov_cli_usage_error("want NAME");
 	if (url == NULL || url[0] == '\0')
-		return sov_cli_usage_error("no store: give --metrics URL or set "
-					   "SOV_METRICS");
+		return sov_cli_usage_error(
+		    "no store: give --metrics URL or set "
+		    "SOV_METRICS");
 	st = sov_store_open(url, &e);
 	if (st == NULL || sov_metrics_migrate(st, &e) < 0 ||
 	    sov_metrics_query(st, argv[optind], now - since, now + 1,

@@ -61,9 +61,9 @@ disk(int i, int64_t ts, double noise)
 }
 
 static const struct series series[] = {
-	{"demo.probe.seconds", "s", "target", "https://shop.example", latency},
-	{"demo.wf.execution.seconds", "s", "workflow", "lead-pipeline", workflow},
-	{"demo.disk.free_ratio", "ratio", "mount", "/var/lib", disk},
+    {"demo.probe.seconds", "s", "target", "https://shop.example", latency},
+    {"demo.wf.execution.seconds", "s", "workflow", "lead-pipeline", workflow},
+    {"demo.disk.free_ratio", "ratio", "mount", "/var/lib", disk},
 };
 #define NSERIES (sizeof(series) / sizeof(series[0]))
 
@@ -78,11 +78,11 @@ noise(unsigned *state)
 }
 
 static const char summary_jq[] =
-	"{event: \"demo.series\", ts: $ts, name: .[0].name, unit: .[0].unit,"
-	" count: length, min: (map(.value) | min), max: (map(.value) | max),"
-	" avg: (map(.value) | add / length),"
-	" p95: (map(.value) | sort | .[(length * 0.95 | floor)]),"
-	" first: .[0].ts, last: .[-1].ts}";
+    "{event: \"demo.series\", ts: $ts, name: .[0].name, unit: .[0].unit,"
+    " count: length, min: (map(.value) | min), max: (map(.value) | max),"
+    " avg: (map(.value) | add / length),"
+    " p95: (map(.value) | sort | .[(length * 0.95 | floor)]),"
+    " first: .[0].ts, last: .[-1].ts}";
 
 static void
 print_table(jv summaries, const char *store, double write_s, int written)
@@ -102,8 +102,9 @@ print_table(jv summaries, const char *store, double write_s, int written)
 		for (int k = 0; k < 5; k++) {
 			jv x = jv_object_get(jv_copy(s), jv_string(keys[k]));
 
-			v[k] = jv_get_kind(x) == JV_KIND_NUMBER ? jv_number_value(x)
-								: NAN;
+			v[k] = jv_get_kind(x) == JV_KIND_NUMBER
+				   ? jv_number_value(x)
+				   : NAN;
 			jv_free(x);
 		}
 		printf("%-28s %6.0f %10.4f %10.4f %10.4f %10.4f  %s\n",
@@ -128,14 +129,16 @@ write_day(struct sov_metrics *m, int64_t end, struct sov_err *e)
 
 	for (size_t s = 0; s < NSERIES; s++) {
 		for (int i = 0; i < DEMO_POINTS; i++) {
-			int64_t ts = end - (int64_t)(DEMO_POINTS - i) * DEMO_STEP_MS;
+			int64_t ts =
+			    end - (int64_t)(DEMO_POINTS - i) * DEMO_STEP_MS;
 			jv tags = jv_object_set(jv_object(),
 						jv_string(series[s].tag_key),
 						jv_string(series[s].tag_value));
 
-			if (sov_metrics_add_at(m, ts, series[s].name,
-					       series[s].value(i, ts, noise(&state)),
-					       series[s].unit, tags, e) < 0)
+			if (sov_metrics_add_at(
+				m, ts, series[s].name,
+				series[s].value(i, ts, noise(&state)),
+				series[s].unit, tags, e) < 0)
 				return -1;
 			written++;
 		}
@@ -147,13 +150,13 @@ int
 demo_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"state-dir", required_argument, NULL, 'd'},
-		{"metrics", required_argument, NULL, 'M'},
-		{"format", required_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"metrics", required_argument, NULL, 'M'},
+	    {"format", required_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	char dir[DEMO_PATH_MAX], url[DEMO_PATH_MAX + 16],
-		ts[SOV_TIME_RFC3339_LEN];
+	    ts[SOV_TIME_RFC3339_LEN];
 	const char *state_dir = NULL, *metrics = NULL;
 	struct sov_jsonl_writer *w = NULL;
 	struct sov_metrics *m = NULL;
@@ -176,9 +179,10 @@ demo_cmd_run(int argc, char **argv)
 			if (strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "table") != 0) {
 				jv_free(summaries);
-				return sov_cli_usage_error("--format: want json "
-							   "or table, got \"%s\"",
-							   optarg);
+				return sov_cli_usage_error(
+				    "--format: want json "
+				    "or table, got \"%s\"",
+				    optarg);
 			}
 			table = strcmp(optarg, "table") == 0;
 			break;
@@ -193,8 +197,9 @@ demo_cmd_run(int argc, char **argv)
 					   argv[optind]);
 	}
 	sov_time_format(now, ts);
-	q = sov_jq_compile(summary_jq, "summary", jv_object_set(jv_object(),
-			   jv_string("ts"), jv_string(ts)), &e);
+	q = sov_jq_compile(
+	    summary_jq, "summary",
+	    jv_object_set(jv_object(), jv_string("ts"), jv_string(ts)), &e);
 	if (q == NULL)
 		goto fail;
 	if (metrics == NULL) {
@@ -207,7 +212,8 @@ demo_cmd_run(int argc, char **argv)
 		}
 		if (snprintf(url, sizeof(url), "sqlite:%s/metrics.db", dir) >=
 		    (int)sizeof(url)) {
-			sov_err_set(&e, SOV_EXIT_USAGE, "state directory path "
+			sov_err_set(&e, SOV_EXIT_USAGE,
+				    "state directory path "
 				    "too long");
 			goto fail;
 		}
@@ -229,7 +235,8 @@ demo_cmd_run(int argc, char **argv)
 		int n;
 
 		if (sov_metrics_query(sov_metrics_store(m), series[s].name,
-				      now - 86400000, now + 1, 0, &rows, &e) < 0)
+				      now - 86400000, now + 1, 0, &rows,
+				      &e) < 0)
 			goto fail;
 		n = jv_array_length(jv_copy(rows));
 		if (n != DEMO_POINTS) {
@@ -269,9 +276,9 @@ demo_cmd_run(int argc, char **argv)
 				goto fail;
 		}
 		jv done = sov_record_new("demo.done");
-		done = jv_object_set(done, jv_string("store"),
-				     jv_string(sov_store_display(
-					     sov_metrics_store(m))));
+		done = jv_object_set(
+		    done, jv_string("store"),
+		    jv_string(sov_store_display(sov_metrics_store(m))));
 		done = jv_object_set(done, jv_string("written"),
 				     jv_number(written));
 		done = jv_object_set(done, jv_string("write_seconds"),
