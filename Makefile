@@ -51,7 +51,8 @@ JQ_LIBS := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
 CPPFLAGS += -D_GNU_SOURCE -DSOV_VERSION='"$(VERSION)"' -iquote lib
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) -fstack-protector-strong $(PKG_CFLAGS) \
 	$(JQ_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(SANLDFLAGS) $(LDFLAGS)
+# --as-needed: a tool loads only the libraries it calls (RSS, start-up time).
+ALL_LDFLAGS = -Wl,--as-needed $(SANLDFLAGS) $(LDFLAGS)
 LIBS := $(PKG_LIBS) $(JQ_LIBS) -lm
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
