@@ -123,3 +123,37 @@ sov_err_exit_code(const struct sov_err *e)
 		return SOV_EXIT_FAIL;
 	return e->code;
 }
+
+int
+sov_exit_code_errno(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+	case EAGAIN:
+	case EINTR:
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case EBUSY:
+		return SOV_EXIT_TEMPFAIL;
+	default:
+		return SOV_EXIT_FAIL;
+	}
+}
+
+int
+sov_exit_code_open(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case EISDIR:
+	case EACCES:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return SOV_EXIT_USAGE;
+	default:
+		return sov_exit_code_errno(err);
+	}
+}

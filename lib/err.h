@@ -53,6 +53,20 @@ int sov_err_at(struct sov_err *e, const char *file, size_t line,
 int sov_err_prefix(struct sov_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * The exit code an errno deserves. A shortage that may clear up by itself
+ * (ENOSPC, EDQUOT, EAGAIN, EINTR, ENOMEM, EMFILE, ENFILE, EBUSY) is
+ * SOV_EXIT_TEMPFAIL, so sov-wf retries it; anything else (EIO, EXDEV, ...)
+ * is SOV_EXIT_FAIL.
+ */
+int sov_exit_code_errno(int err);
+
+/*
+ * As sov_exit_code_errno, for opening a path the caller named: missing, not
+ * a directory, a directory, denied, a loop or too long is SOV_EXIT_USAGE.
+ */
+int sov_exit_code_open(int err);
+
 /* The code to exit with: e->code, or SOV_EXIT_FAIL when unset. */
 int sov_err_exit_code(const struct sov_err *e);
 

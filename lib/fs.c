@@ -2,12 +2,8 @@
  * fs.c - durable writes, capped reads, mkdir -p and the state directory; see
  * fs.h.
  *
- * Exit codes: a shortage that may clear up by itself (ENOSPC, EDQUOT,
- * EAGAIN, EINTR, ENOMEM, EMFILE, ENFILE, EBUSY) is SOV_EXIT_TEMPFAIL, so
- * sov-wf retries it; a path the caller named that cannot be read (missing,
- * not a directory, permission, a loop, too long), an input over its cap, and
- * a bad argument are SOV_EXIT_USAGE; anything else (EIO, EXDEV, ...) is
- * SOV_EXIT_FAIL.
+ * Exit codes follow sov_exit_code_errno and sov_exit_code_open (err.h); an
+ * input over its cap and a bad argument are SOV_EXIT_USAGE.
  */
 #include "fs.h"
 
@@ -26,41 +22,6 @@
 /* The longest tool name sov_state_dir takes. */
 #define SOV_FS_TOOL_MAX 64
 
-static int
-code_for(int err)
-{
-	switch (err) {
-	case ENOSPC:
-	case EDQUOT:
-	case EAGAIN:
-	case EINTR:
-	case ENOMEM:
-	case EMFILE:
-	case ENFILE:
-	case EBUSY:
-		return SOV_EXIT_TEMPFAIL;
-	default:
-		return SOV_EXIT_FAIL;
-	}
-}
-
-/* As code_for, for opening a path the caller gave us to read. */
-static int
-code_for_open(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-	case EISDIR:
-	case EACCES:
-	case ELOOP:
-	case ENAMETOOLONG:
-		return SOV_EXIT_USAGE;
-	default:
-		return code_for(err);
-	}
-}
-
 int
 sov_dir_fsync(const char *dir, struct sov_err *e)
 {
@@ -72,12 +33,13 @@ sov_dir_fsync(const char *dir, struct sov_err *e)
 				   "path");
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sov_err_sys(e, code_for_open(errno), "open directory %s",
-				   dir);
+		return sov_err_sys(e, sov_exit_code_open(errno),
+				   "open directory %s", dir);
 	while (fsync(fd) != 0) {
 		if (errno == EINTR)
 			continue;
-		sov_err_sys(e, code_for(errno), "fsync directory %s", dir);
+		sov_err_sys(e, sov_exit_code_errno(errno), "fsync directory %s",
+			    dir);
 		goto out;
 	}
 	rc = 0;
@@ -97,8 +59,8 @@ write_all(int fd, const unsigned char *p, size_t len, const char *name,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return sov_err_sys(e, code_for(errno), "write %s",
-					   name);
+			return sov_err_sys(e, sov_exit_code_errno(errno),
+					   "write %s", name);
 		if (n == 0) {
 			errno = ENOSPC; /* write(2) made no progress */
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "write %s",
@@ -149,14 +111,14 @@ sov_file_write_atomic(const char *path, const void *data, size_t len,
 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		sov_err_sys(e, code_for(errno),
+		sov_err_sys(e, sov_exit_code_errno(errno),
 			    "write %s: create a temp file in %s", path, dir);
 		goto out;
 	}
 	tmp_exists = 1;
 	/* mkostemp made it 0600; the exact mode, umask aside, before data. */
 	if (fchmod(fd, mode & 07777) != 0) {
-		sov_err_sys(e, code_for(errno), "chmod %s", tmp);
+		sov_err_sys(e, sov_exit_code_errno(errno), "chmod %s", tmp);
 		goto out;
 	}
 	if (write_all(fd, data, len, tmp, e) != 0)
@@ -164,17 +126,18 @@ sov_file_write_atomic(const char *path, const void *data, size_t len,
 	while (fsync(fd) != 0) {
 		if (errno == EINTR)
 			continue;
-		sov_err_sys(e, code_for(errno), "fsync %s", tmp);
+		sov_err_sys(e, sov_exit_code_errno(errno), "fsync %s", tmp);
 		goto out;
 	}
 	n = close(fd);
 	fd = -1; /* gone even when close fails (Linux): never close twice */
 	if (n != 0) {
-		sov_err_sys(e, code_for(errno), "close %s", tmp);
+		sov_err_sys(e, sov_exit_code_errno(errno), "close %s", tmp);
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
-		sov_err_sys(e, code_for(errno), "rename %s to %s", tmp, path);
+		sov_err_sys(e, sov_exit_code_errno(errno), "rename %s to %s",
+			    tmp, path);
 		goto out;
 	}
 	tmp_exists = 0;
@@ -219,12 +182,13 @@ sov_file_read(const char *path, size_t max, char **out, size_t *len,
 		name = path;
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0) {
-			sov_err_sys(e, code_for_open(errno), "open %s", path);
+			sov_err_sys(e, sov_exit_code_open(errno), "open %s",
+				    path);
 			goto out;
 		}
 	}
 	if (fstat(fd, &st) != 0) {
-		sov_err_sys(e, code_for(errno), "stat %s", name);
+		sov_err_sys(e, sov_exit_code_errno(errno), "stat %s", name);
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -273,7 +237,8 @@ sov_file_read(const char *path, size_t max, char **out, size_t *len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			sov_err_sys(e, code_for(errno), "read %s", name);
+			sov_err_sys(e, sov_exit_code_errno(errno), "read %s",
+				    name);
 			goto out;
 		}
 		if (n == 0)
@@ -316,7 +281,7 @@ mkdir_one(const char *path, mode_t mode, struct sov_err *e)
 				   "mkdir %s: exists and is not a directory",
 				   path);
 	errno = saved;
-	return sov_err_sys(e, code_for(saved), "mkdir %s", path);
+	return sov_err_sys(e, sov_exit_code_errno(saved), "mkdir %s", path);
 }
 
 int

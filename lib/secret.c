@@ -31,28 +31,6 @@
 /* The longest credential id taken from the caller (systemd allows 255). */
 #define SOV_SECRET_ID_MAX 255
 
-static int
-code_for_open(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-	case EISDIR:
-	case EACCES:
-	case ELOOP:
-	case ENAMETOOLONG:
-		return SOV_EXIT_USAGE;
-	case ENOMEM:
-	case EMFILE:
-	case ENFILE:
-	case EAGAIN:
-	case EINTR:
-		return SOV_EXIT_TEMPFAIL;
-	default:
-		return SOV_EXIT_FAIL;
-	}
-}
-
 /* Read an open secret file into *out; path is for messages. */
 static int
 read_secret(int fd, const char *path, struct sov_secret *out, struct sov_err *e)
@@ -219,7 +197,8 @@ sov_secret_load(const char *file, const char *cred_id, struct sov_secret *out,
 				    "(name the file itself)",
 				    path);
 		else
-			sov_err_sys(e, code_for_open(errno), "open %s", path);
+			sov_err_sys(e, sov_exit_code_open(errno), "open %s",
+				    path);
 		goto out;
 	}
 	if (read_secret(fd, path, out, e) != 0)

@@ -46,5 +46,17 @@ main(void)
 	sov_err_set(&e, 1, "trailing newline\n");
 	is_str(e.msg, "trailing newline", "newline stripped");
 	is_int(sov_err_set(NULL, 1, "x"), -1, "NULL error accepted");
+
+	is_int(sov_exit_code_errno(ENOSPC), SOV_EXIT_TEMPFAIL, "ENOSPC: retry");
+	is_int(sov_exit_code_errno(EDQUOT), SOV_EXIT_TEMPFAIL, "EDQUOT: retry");
+	is_int(sov_exit_code_errno(EMFILE), SOV_EXIT_TEMPFAIL, "EMFILE: retry");
+	is_int(sov_exit_code_errno(EIO), SOV_EXIT_FAIL, "EIO: failure");
+	is_int(sov_exit_code_errno(ENOENT), SOV_EXIT_FAIL,
+	       "ENOENT on a write: failure");
+	is_int(sov_exit_code_open(ENOENT), SOV_EXIT_USAGE,
+	       "ENOENT opening a named path: bad input");
+	is_int(sov_exit_code_open(EACCES), SOV_EXIT_USAGE, "EACCES: bad input");
+	is_int(sov_exit_code_open(ENFILE), SOV_EXIT_TEMPFAIL, "ENFILE: retry");
+	is_int(sov_exit_code_open(EIO), SOV_EXIT_FAIL, "EIO: failure");
 	return done_testing();
 }

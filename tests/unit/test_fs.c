@@ -25,11 +25,10 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "fault.h"
 #include "tap.h"
 
-static char dir[PATH_MAX];  /* scratch directory of this run */
-static char self[PATH_MAX]; /* this binary */
-static char shim[PATH_MAX]; /* faultinject.so, or "" */
+static char dir[PATH_MAX]; /* scratch directory of this run */
 
 /* snprintf that stops the test on truncation (and keeps gcc's
  * -Wformat-truncation quiet about test-only buffers). */
@@ -194,89 +193,14 @@ child_main(int argc, char **argv)
 	return 0;
 }
 
-/*
- * Run "self --child OP A1 [A2]" with the shim and SOV_FAULT=fault; its
- * stdout goes to out. Returns the child's exit status, -1 on error.
- */
+/* Run "self --child OP A1 [A2]" under the shim with SOV_FAULT=fault. */
 static int
 run_child(const char *fault, const char *op, const char *a1, const char *a2,
 	  char *out, size_t size)
 {
-	int fds[2], status;
-	size_t got = 0;
-	pid_t pid;
+	const char *args[] = {op, a1, a2, NULL};
 
-	out[0] = '\0';
-	if (pipe(fds) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char asan[1024];
-		const char *old = getenv("ASAN_OPTIONS");
-		char *args[6];
-
-		args[0] = self;
-		args[1] = (char *)"--child";
-		args[2] = (char *)op;
-		args[3] = (char *)a1;
-		args[4] = (char *)a2;
-		args[5] = NULL;
-
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		/* A sanitized build wants its runtime first; the shim is
-		 * harmless in front of it. */
-		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-			 old ? old : "", old && old[0] ? ":" : "");
-		setenv("ASAN_OPTIONS", asan, 1);
-		setenv("LD_PRELOAD", shim, 1);
-		setenv("SOV_FAULT", fault, 1);
-		execv(self, args);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], out + got, size - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got == size - 1)
-			break;
-	}
-	out[got] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void
-find_shim(int argc, char **argv)
-{
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	(void)argc;
-	if (n <= 0) {
-		snprintf(self, sizeof(self), "%s", argv[0]);
-	} else {
-		self[n] = '\0';
-	}
-	snprintf(shim, sizeof(shim), "%s", self);
-	slash = strrchr(shim, '/');
-	if (slash == NULL || (size_t)(slash - shim) + 20 >= sizeof(shim)) {
-		shim[0] = '\0';
-		return;
-	}
-	memcpy(slash + 1, "faultinject.so", sizeof("faultinject.so"));
-	if (access(shim, R_OK) != 0)
-		shim[0] = '\0';
+	return fault_run(fault, args, out, size);
 }
 
 /* ---- sov_file_write_atomic ----------------------------------------- */
@@ -432,7 +356,7 @@ test_write_faults(void)
 	char p[PATH_MAX], out[4096], want[PATH_MAX + 64];
 	int st;
 
-	if (shim[0] == '\0') {
+	if (fault_shim[0] == '\0') {
 		skip(34, "faultinject.so not next to this binary (make "
 			 "build/tests/faultinject.so)");
 		return;
@@ -528,7 +452,7 @@ test_read_faults(void)
 	char big[100000];
 	size_t i;
 
-	if (shim[0] == '\0') {
+	if (fault_shim[0] == '\0') {
 		skip(11, "faultinject.so not next to this binary (make "
 			 "build/tests/faultinject.so)");
 		return;
@@ -564,7 +488,7 @@ test_dir_faults(void)
 {
 	char p[PATH_MAX], q[PATH_MAX], out[4096], want[PATH_MAX + 64];
 
-	if (shim[0] == '\0') {
+	if (fault_shim[0] == '\0') {
 		skip(10, "faultinject.so not next to this binary (make "
 			 "build/tests/faultinject.so)");
 		return;
@@ -996,7 +920,7 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "--child") == 0)
 		return child_main(argc, argv);
-	find_shim(argc, argv);
+	fault_init(argv[0]);
 	umask(022);
 	tmp = getenv("TMPDIR");
 	n = snprintf(dir, sizeof(dir), "%s/test_fs.XXXXXX",

@@ -19,11 +19,10 @@
 #include <unistd.h>
 
 #include "secret.h"
+#include "fault.h"
 #include "tap.h"
 
 static char dir[PATH_MAX];
-static char self[PATH_MAX];
-static char shim[PATH_MAX];
 
 static void __attribute__((format(printf, 3, 4)))
 xsnprintf(char *buf, size_t size, const char *fmt, ...)
@@ -86,78 +85,13 @@ child_main(int argc, char **argv)
 	return 0;
 }
 
+/* Run "self --child FILE" under the shim with SOV_FAULT=fault. */
 static int
 run_child(const char *fault, const char *file, char *out, size_t size)
 {
-	int fds[2], status;
-	size_t got = 0;
-	pid_t pid;
+	const char *args[] = {file, NULL};
 
-	out[0] = '\0';
-	if (pipe(fds) != 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		const char *old = getenv("ASAN_OPTIONS");
-		char asan[1024];
-		char *args[4];
-
-		args[0] = self;
-		args[1] = (char *)"--child";
-		args[2] = (char *)file;
-		args[3] = NULL;
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		/* A sanitized build wants its runtime first in the list. */
-		snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-			 old ? old : "", old && old[0] ? ":" : "");
-		setenv("ASAN_OPTIONS", asan, 1);
-		setenv("LD_PRELOAD", shim, 1);
-		setenv("SOV_FAULT", fault, 1);
-		execv(self, args);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], out + got, size - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got == size - 1)
-			break;
-	}
-	out[got] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void
-find_shim(const char *argv0)
-{
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		xsnprintf(self, sizeof(self), "%s", argv0);
-	else
-		self[n] = '\0';
-	xsnprintf(shim, sizeof(shim), "%s", self);
-	slash = strrchr(shim, '/');
-	if (slash == NULL || (size_t)(slash - shim) + 20 >= sizeof(shim)) {
-		shim[0] = '\0';
-		return;
-	}
-	memcpy(slash + 1, "faultinject.so", sizeof("faultinject.so"));
-	if (access(shim, R_OK) != 0)
-		shim[0] = '\0';
+	return fault_run(fault, args, out, size);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -352,7 +286,7 @@ test_faults(void)
 	char out[4096], want[PATH_MAX + 64];
 	const char *p;
 
-	if (shim[0] == '\0') {
+	if (fault_shim[0] == '\0') {
 		skip(6, "faultinject.so not next to this binary (make "
 			"build/tests/faultinject.so)");
 		return;
@@ -389,7 +323,7 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "--child") == 0)
 		return child_main(argc, argv);
-	find_shim(argv[0]);
+	fault_init(argv[0]);
 	tmp = getenv("TMPDIR");
 	xsnprintf(dir, sizeof(dir), "%s/test_secret.XXXXXX",
 		  tmp && tmp[0] ? tmp : "/tmp");
