@@ -45,7 +45,9 @@ endif
 PKGS := libpq sqlite3 libcurl libsodium libzstd libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
-JQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libjq 2>/dev/null)
+# -isystem: jv.h defines a static jv_is_valid(); from a non-system include
+# directory (libjq 1.7's .pc adds -I) every file that does not call it warns.
+JQ_CFLAGS := $(patsubst -I%,-isystem%,$(shell $(PKG_CONFIG) --cflags libjq 2>/dev/null))
 JQ_LIBS := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
 
 CPPFLAGS += -D_GNU_SOURCE -DSOV_VERSION='"$(VERSION)"' -iquote lib
