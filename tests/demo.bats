@@ -190,3 +190,19 @@ teardown() {
 	assert_line --partial "864 measurements written to sqlite:"
 	assert_line --regexp '^demo.probe.seconds +288 '
 }
+
+@test "kill -9 at any instant of a run: the store opens whole, with all of the day or none" {
+	export S="$T/state"
+	# The day is written in one transaction: a count other than 0, 864
+	# (the day) or 865 (and the run's own measurement) is a partial write.
+	check='[ ! -e "$S/metrics.db" ] && exit 0
+		[ "$(sqlite3 "$S/metrics.db" "pragma integrity_check")" = ok ] || exit 1
+		n=$(sqlite3 "$S/metrics.db" "select count(*) from measurements" 2>/dev/null || echo 0)
+		case $n in 0 | 864 | 865) ;; *) echo "partial day: $n rows"; exit 1 ;; esac
+		sov-demo query --metrics "sqlite:$S/metrics.db" demo.probe.seconds >/dev/null'
+	run "$BATS_TEST_DIRNAME/helpers/crash.sh" --rounds 25 --min-ms 0 --max-ms 80 \
+		--setup 'rm -rf "$S"' --setup-each --check "$check" \
+		-- sov-demo run --state-dir "$S" --format json
+	assert_success
+	assert_output --regexp "crash.sh: 25 rounds, [1-9][0-9]* killed mid-run, all checks passed"
+}
