@@ -1,6 +1,7 @@
 /* http_json.c - JSON requests through jv on top of sov_http_request. */
 #include "http.h"
 #include "http_int.h"
+#include "jsonl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,8 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 	const char *const *p;
 	char shown[SOV_HTTP_SHOW_URL + 8], snip[SOV_HTTP_SNIPPET * 4 + 8];
 	char why[256];
-	jv dumped = jv_invalid(), parsed, msg;
+	struct sov_err perr;
+	jv dumped = jv_invalid(), parsed;
 	const char *data = NULL;
 	size_t dlen = 0;
 	int rc = -1, n = 0;
@@ -71,21 +73,9 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 		rc = 0;
 		goto out;
 	}
-	parsed = jv_parse_sized(resp.body, (int)resp.len);
+	parsed = sov_json_parse(resp.body, resp.len, &perr);
 	if (jv_get_kind(parsed) == JV_KIND_INVALID) {
-		msg = jv_invalid_get_msg(parsed);
-		if (jv_get_kind(msg) == JV_KIND_STRING) {
-			/* jq appends the whole input; we show our snippet */
-			const char *m = jv_string_value(msg);
-			const char *cut = strstr(m, " (while parsing");
-
-			sov_http_show_bytes(
-			    m, cut != NULL ? (size_t)(cut - m) : strlen(m), why,
-			    sizeof(why));
-		} else {
-			snprintf(why, sizeof(why), "unparsable");
-		}
-		jv_free(msg);
+		snprintf(why, sizeof(why), "%.200s", perr.msg);
 		sov_http_show_url(url, shown, sizeof(shown));
 		sov_http_show_bytes(
 		    resp.body,

@@ -1,5 +1,6 @@
 /*
- * json_syntax.c - a strict RFC 8259 syntax check that allocates nothing.
+ * json_syntax.c - JSON text from outside: a strict RFC 8259 syntax check that
+ * allocates nothing, and sov_json_parse, which runs it before jq's parser.
  *
  * The JSON-lines reader runs it before jq's parser: every record is then
  * JSON that any other tool also accepts (jq 1.6 takes "nan" and raw control
@@ -9,6 +10,9 @@
  */
 #include "jsonl.h"
 
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { IN_ARRAY = 'a', IN_OBJECT = 'o' };
@@ -79,11 +83,62 @@ string(const char *s, size_t n, size_t *i)
 	return "unfinished string";
 }
 
+/*
+ * Would the number s[a..b) (valid syntax) overflow a double? jq would turn
+ * it into +-DBL_MAX without a word; we refuse it instead. The decimal
+ * magnitude is estimated from the digits and the exponent; only numbers
+ * near the limit are converted, from a bounded copy.
+ */
+static int
+out_of_range(const char *s, size_t a, size_t b)
+{
+	long mag = 0, ex = 0;
+	int seen = 0, exneg = 0;
+	size_t k = a;
+	char buf[72];
+
+	if (s[k] == '-')
+		k++;
+	for (; k < b && is_digit(s[k]); k++) { /* integer part */
+		if (seen || s[k] != '0') {
+			seen = 1;
+			mag++;
+		}
+	}
+	if (k < b && s[k] == '.')
+		for (k++; k < b && is_digit(s[k]); k++) {
+			if (seen)
+				continue;
+			if (s[k] != '0')
+				seen = 1;
+			mag--;
+		}
+	if (!seen)
+		return 0; /* zero */
+	mag--;            /* the first significant digit is 10^mag */
+	if (k < b && (s[k] == 'e' || s[k] == 'E')) {
+		k++;
+		if (s[k] == '+' || s[k] == '-')
+			exneg = s[k++] == '-';
+		for (; k < b && is_digit(s[k]); k++)
+			if (ex < 100000)
+				ex = ex * 10 + (s[k] - '0');
+	}
+	mag += exneg ? -ex : ex;
+	if (mag < 308)
+		return 0;
+	if (mag > 308 || b - a >= sizeof(buf))
+		return 1;
+	memcpy(buf, s + a, b - a);
+	buf[b - a] = '\0';
+	return isinf(strtod(buf, NULL));
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static const char *
 number(const char *s, size_t n, size_t *i)
 {
-	size_t j = *i;
+	size_t j = *i, start = *i;
 
 	if (j < n && s[j] == '-')
 		j++;
@@ -114,6 +169,10 @@ number(const char *s, size_t n, size_t *i)
 		}
 		while (j < n && is_digit(s[j]))
 			j++;
+	}
+	if (out_of_range(s, start, j)) {
+		*i = start;
+		return "number out of range (beyond +-1.8e308)";
 	}
 	*i = j;
 	return NULL;
@@ -221,4 +280,74 @@ bad:
 	if (why != NULL)
 		*why = err;
 	return (long)(i < n ? i : n);
+}
+
+/* "column C" on the first line, "line L, column C" after it. */
+static void
+where(const char *s, size_t off, char *buf, size_t size)
+{
+	size_t line = 1, col = 1;
+
+	for (size_t i = 0; i < off; i++) {
+		if (s[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	if (line == 1)
+		snprintf(buf, size, "column %zu", col);
+	else
+		snprintf(buf, size, "line %zu, column %zu", line, col);
+}
+
+jv
+sov_json_parse(const char *s, size_t n, struct sov_err *e)
+{
+	const char *why = NULL, *nul;
+	char at[64];
+	long bad;
+	jv v, msg;
+
+	if (n > INT_MAX) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "JSON text of %zu bytes is too "
+			    "large",
+			    n);
+		return jv_invalid();
+	}
+	if ((nul = memchr(s, '\0', n)) != NULL) {
+		where(s, (size_t)(nul - s), at, sizeof(at));
+		sov_err_set(e, SOV_EXIT_USAGE, "NUL byte at %s", at);
+		return jv_invalid();
+	}
+	if ((bad = sov_utf8_check(s, n)) >= 0) {
+		where(s, (size_t)bad, at, sizeof(at));
+		sov_err_set(e, SOV_EXIT_USAGE, "invalid UTF-8 at %s", at);
+		return jv_invalid();
+	}
+	if ((bad = sov_json_check(s, n, &why)) >= 0) {
+		where(s, (size_t)bad, at, sizeof(at));
+		sov_err_set(e, SOV_EXIT_USAGE, "invalid JSON at %s: %s", at,
+			    why);
+		return jv_invalid();
+	}
+	v = jv_parse_sized(s, (int)n);
+	if (jv_is_valid(v))
+		return v;
+	/* Syntax passed, so this is rare (a limit of jq's). jq appends the
+	 * whole input to its message: keep only its own words. */
+	msg = jv_invalid_get_msg(v);
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		const char *m = jv_string_value(msg);
+		const char *cut = strstr(m, " (while parsing");
+
+		sov_err_set(e, SOV_EXIT_USAGE, "invalid JSON: %.*s",
+			    (int)(cut ? (size_t)(cut - m) : strlen(m)), m);
+	} else {
+		sov_err_set(e, SOV_EXIT_USAGE, "invalid JSON");
+	}
+	jv_free(msg);
+	return jv_invalid();
 }

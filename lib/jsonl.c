@@ -162,9 +162,7 @@ blank(const char *s, size_t n)
 int
 sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 {
-	const char *why = NULL;
 	jv v;
-	long bad;
 	int rc;
 
 	*out = jv_invalid();
@@ -175,32 +173,9 @@ sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e)
 	} while (blank(r->rec, r->len));
 	if (r->len > 0 && r->rec[r->len - 1] == '\r')
 		r->rec[--r->len] = '\0';
-	if (memchr(r->rec, '\0', r->len) != NULL)
-		return sov_err_at(
-		    e, r->name, r->line, NULL, "NUL byte at column %zu",
-		    (size_t)((char *)memchr(r->rec, '\0', r->len) - r->rec) +
-			1);
-	bad = sov_utf8_check(r->rec, r->len);
-	if (bad >= 0)
-		return sov_err_at(e, r->name, r->line, NULL,
-				  "invalid UTF-8 at column %ld", bad + 1);
-	bad = sov_json_check(r->rec, r->len, &why);
-	if (bad >= 0)
-		return sov_err_at(e, r->name, r->line, NULL,
-				  "invalid JSON at column %ld: %s", bad + 1,
-				  why);
-	v = jv_parse_sized(r->rec, (int)r->len);
-	if (!jv_is_valid(v)) {
-		jv msg = jv_invalid_get_msg(v);
-
-		if (jv_get_kind(msg) == JV_KIND_STRING)
-			sov_err_at(e, r->name, r->line, NULL,
-				   "invalid JSON: %s", jv_string_value(msg));
-		else
-			sov_err_at(e, r->name, r->line, NULL, "invalid JSON");
-		jv_free(msg);
-		return -1;
-	}
+	v = sov_json_parse(r->rec, r->len, e);
+	if (!jv_is_valid(v))
+		return sov_err_prefix(e, "%s:%zu: ", r->name, r->line);
 	if ((r->flags & SOV_JSONL_OBJECTS) &&
 	    jv_get_kind(v) != JV_KIND_OBJECT) {
 		sov_err_at(e, r->name, r->line, NULL,

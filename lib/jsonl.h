@@ -86,4 +86,13 @@ long sov_utf8_check(const char *s, size_t n);
 #define SOV_JSON_DEPTH_MAX 256
 long sov_json_check(const char *s, size_t n, const char **why);
 
+/*
+ * Parse JSON text that came from outside (a record, an HTTP body): valid
+ * UTF-8, no NUL byte, strict RFC 8259, then jq's parser. Returns the value,
+ * or jv_invalid() with SOV_EXIT_USAGE and a message that says where
+ * ("invalid JSON at line 3, column 7: expected ',' or '}'"); the caller
+ * prefixes its own context (file and line, URL).
+ */
+jv sov_json_parse(const char *s, size_t n, struct sov_err *e);
+
 #endif

@@ -139,6 +139,8 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 		usleep(SLOW_MS * 1000);
 		return reply_str(c, 200, "{}");
 	}
+	if (strcmp(url, "/badjson") == 0) /* jq 1.6 leaks on this shape */
+		return reply_str(c, 200, "{\"ok\": true,\n \"a\" \"b\"}");
 	if (strcmp(url, "/notjson") == 0) {
 		static const char page[] =
 		    "<html>\x01\"quoted\" and \\ back "
@@ -902,6 +904,15 @@ test_json(struct sov_http *h)
 	     "body shown escaped");
 	ok(strstr(e.msg, "TAILMARKER") == NULL, "only the first 100 bytes");
 	diag("not JSON: %s", e.msg);
+	jv_free(out);
+
+	url_of(url, sizeof(url), "/badjson");
+	ok(sov_http_json(h, "GET", url, NULL, jv_invalid(), &st, &out, &e) < 0,
+	   "json GET /badjson fails (and leaks nothing under ASan)");
+	like(e.msg,
+	     "invalid JSON at line 2, column 6: expected ':' after the "
+	     "key",
+	     "the place in the body and what was expected");
 	jv_free(out);
 
 	url_of(url, sizeof(url), "/always503");

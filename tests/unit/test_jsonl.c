@@ -110,6 +110,13 @@ test_reader(void)
 	READ("[1 2]\n", 0, 0);
 	like(err, "column 4: expected ',' or ']'", "missing comma named");
 
+	READ("1.7976931348623157e308\n-11e433\n2e308\n0.0001e311\n1e-400\n", 0,
+	     0);
+	is_str(sum, "1.7976931348623157e+308 E2 E3 1e+307 0",
+	       "numbers past a double refused, not turned into another number");
+	like(err, "in.jsonl:3: invalid JSON at column 1: number out of range",
+	     "range named");
+
 	READ("{}\n[]\n7\n", 0, SOV_JSONL_OBJECTS);
 	is_str(sum, "{} E2 E3", "objects-only reader refuses array and number");
 	like(err, "in.jsonl:3: record is a number, want an object",
