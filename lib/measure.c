@@ -11,6 +11,13 @@
 #include "timestamp.h"
 
 #define SOV_METRICS_HOST_MAX 256
+/*
+ * Rows per INSERT, measured with sov-demo run: PostgreSQL gains from fewer
+ * round trips (flat from 50 to 200 rows); SQLite, which looks
+ * named parameters up linearly while preparing, is fastest at about 10.
+ */
+#define SOV_METRICS_PG_ROWS 50
+#define SOV_METRICS_SQLITE_ROWS 10
 
 static const struct sov_migration migrations[] = {
     {1,
@@ -243,33 +250,46 @@ sov_metrics_add(struct sov_metrics *m, const char *name, double value,
 				  e);
 }
 
-static const char *
-insert_sql(struct sov_store *st)
+/*
+ * INSERT rows [first, first + k) of pending as one statement: one round
+ * trip per chunk instead of one per row (PostgreSQL over a socket spends
+ * most of a row's time waiting for the answer).
+ */
+static int
+insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
 {
-	if (sov_store_kind(st) == SOV_STORE_POSTGRES)
-		return "INSERT INTO measurements (ts, name, value, unit, tags) "
-		       "VALUES ($1::timestamptz, $2, $3, $4, $5::jsonb)";
-	return "INSERT INTO measurements (ts, name, value, unit, tags) "
-	       "VALUES ($1, $2, $3, $4, $5)";
-}
+	int pg = sov_store_kind(m->st) == SOV_STORE_POSTGRES, rc = -1;
+	size_t cap = 80 + (size_t)k * 64, len;
+	char *sql = malloc(cap);
+	jv p = jv_array();
 
-int
-sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
-{
-	int n = jv_array_length(jv_copy(m->pending));
-	const char *sql;
+	if (sql == NULL) {
+		jv_free(p);
+		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
+	}
+	len = (size_t)snprintf(sql, cap,
+			       "INSERT INTO measurements "
+			       "(ts, name, value, unit, tags) VALUES ");
+	for (int i = 0; i < k; i++) {
+		jv r = jv_array_get(jv_copy(m->pending), first + i);
+		int b = i * 5, n;
 
-	if (m->st == NULL)
-		return sov_jsonl_flush(m->out, e);
-	if (n == 0)
-		return 0;
-	sql = insert_sql(m->st);
-	if (sov_store_begin(m->st, e) < 0)
-		goto fail;
-	for (int i = 0; i < n; i++) {
-		jv r = jv_array_get(jv_copy(m->pending), i);
-		jv p = jv_array();
-
+		/* cannot truncate: 64 bytes a tuple is more than it needs */
+		if (pg)
+			n = snprintf(
+			    sql + len, cap - len,
+			    "%s($%d::timestamptz,$%d,$%d,$%d,$%d::jsonb)",
+			    i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5);
+		else
+			n = snprintf(sql + len, cap - len,
+				     "%s($%d,$%d,$%d,$%d,$%d)", i ? "," : "",
+				     b + 1, b + 2, b + 3, b + 4, b + 5);
+		if (n < 0 || (size_t)n >= cap - len) {
+			jv_free(r);
+			sov_err_set(e, SOV_EXIT_FAIL, "metrics: SQL too long");
+			goto out;
+		}
+		len += (size_t)n;
 		p = jv_array_append(p,
 				    jv_object_get(jv_copy(r), jv_string("ts")));
 		p = jv_array_append(
@@ -280,7 +300,33 @@ sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 		    p, jv_object_get(jv_copy(r), jv_string("unit")));
 		p = jv_array_append(
 		    p, jv_dump_string(jv_object_get(r, jv_string("tags")), 0));
-		if (sov_store_query(m->st, sql, p, NULL, e) < 0) {
+	}
+	rc = sov_store_query(m->st, sql, p, NULL, e);
+	p = jv_invalid(); /* consumed */
+out:
+	jv_free(p);
+	free(sql);
+	return rc;
+}
+
+int
+sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
+{
+	int n = jv_array_length(jv_copy(m->pending)), per;
+
+	if (m->st == NULL)
+		return sov_jsonl_flush(m->out, e);
+	if (n == 0)
+		return 0;
+	if (sov_store_begin(m->st, e) < 0)
+		goto fail;
+	per = sov_store_kind(m->st) == SOV_STORE_POSTGRES
+		  ? SOV_METRICS_PG_ROWS
+		  : SOV_METRICS_SQLITE_ROWS;
+	for (int i = 0; i < n; i += per) {
+		int k = n - i < per ? n - i : per;
+
+		if (insert_rows(m, i, k, e) < 0) {
 			sov_store_rollback(m->st, NULL);
 			goto fail;
 		}
