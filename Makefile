@@ -110,7 +110,7 @@ $(HELPER_SO): $(HELPER_SRC)
 
 tests: all $(UNIT_BINS) $(if $(HELPER_SRC),$(HELPER_SO))
 
-check: deps tests $(if $(SANITIZE),,fuzz-build)
+check: deps tests fuzz-build
 	@SOV_BUILD=$(B) tests/run.sh
 
 check-unit: tests

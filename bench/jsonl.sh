@@ -14,7 +14,12 @@ need=
 command -v jq >/dev/null 2>&1 || need="$need jq"
 [ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench: needs$need; as root: apt-get install$need" >&2
+		exit 1
+	fi
 	echo "bench: installing$need (apt-get)"
+	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
 [ -x "$B/sov-demo" ] || make -s all

@@ -16,6 +16,7 @@
  */
 #include "http.h"
 #include "http_int.h"
+#include "timestamp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -334,16 +334,6 @@ header_dup(jv headers, const char *name)
 	return s;
 }
 
-static long long
-wall_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 method_ok(const char *m)
 {
@@ -426,8 +416,8 @@ collect(struct sov_http *h, struct sov_http_resp *resp)
 	resp->location = header_dup(resp->headers, "location");
 	ra = jv_object_get(jv_copy(resp->headers), jv_string("retry-after"));
 	if (jv_get_kind(ra) == JV_KIND_STRING)
-		resp->retry_after_ms =
-		    sov_http_parse_retry_after(jv_string_value(ra), wall_ms());
+		resp->retry_after_ms = sov_http_parse_retry_after(
+		    jv_string_value(ra), (long long)sov_time_now_ms());
 	jv_free(ra);
 }
 

@@ -17,7 +17,11 @@
  * FILE (the tool's stdout), so nothing measured is ever dropped silently.
  *
  * Measurements are buffered and written in one transaction by
- * sov_metrics_flush (and every SOV_METRICS_BATCH additions).
+ * sov_metrics_flush (and every SOV_METRICS_BATCH additions). A flush that
+ * fails (the store is down: 75) keeps everything buffered for the next one,
+ * so a caller must not add the same measurement again; the buffer is not
+ * capped, so a tool that runs for long while its store is gone decides what
+ * to drop itself.
  */
 #ifndef SOV_MEASURE_H
 #define SOV_MEASURE_H

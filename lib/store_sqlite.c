@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
 #include "store_impl.h"
+#include "timestamp.h"
 
 static int
 code_of(int rc)
@@ -43,15 +43,6 @@ fail(const struct sov_store *st, int rc, const char *msg, const char *sql,
 			   st->display, msg, hint, snip);
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /*
  * Run a one-row PRAGMA and copy its text result. Switching a new file to
  * WAL takes an exclusive lock, and when several first openers race SQLite
@@ -62,7 +53,7 @@ static int
 pragma_text(struct sov_store *st, const char *sql, char *out, size_t size,
 	    struct sov_err *e)
 {
-	double deadline = now_ms() + st->lock_timeout_ms;
+	int64_t deadline = sov_time_mono_ms() + st->lock_timeout_ms;
 	sqlite3_stmt *stmt = NULL;
 	const unsigned char *t;
 	int r, rc = -1, pause = 1;
@@ -71,7 +62,7 @@ pragma_text(struct sov_store *st, const char *sql, char *out, size_t size,
 		r = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
 		if (r == SQLITE_OK)
 			r = sqlite3_step(stmt);
-		if ((r & 0xff) != SQLITE_BUSY || now_ms() >= deadline)
+		if ((r & 0xff) != SQLITE_BUSY || sov_time_mono_ms() >= deadline)
 			break;
 		sqlite3_finalize(stmt);
 		stmt = NULL;
