@@ -92,12 +92,28 @@ $(LIBSOV): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# A tool's objects other than main.o also form $(B)/obj/tools/sov-NAME.a, so
+# that tests/unit/test_NAME_*.c and tests/fuzz/fuzz_NAME_*.c can test its
+# modules directly (they see the tool's headers through -iquote).
 define tool_rule
-$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$(sort $$(wildcard tools/$(1)/*.c)))
+$(1)_SRC := $$(sort $$(wildcard tools/$(1)/*.c))
+$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$($(1)_SRC))
+$(1)_HDR := $$(wildcard tools/$(1)/*.h)
+$(1)_AR := $(B)/obj/tools/$(1).a
+$(B)/obj/tools/$(1)/%.o: tools/$(1)/%.c $(LIB_HDR) $$($(1)_HDR)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(ALL_CFLAGS) -c -o $$@ $$<
 $(B)/$(1): $$($(1)_OBJ) $(LIBSOV)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS_$(1)) $$(LIBS)
+$$($(1)_AR): $$(filter-out %/main.o,$$($(1)_OBJ))
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+$(B)/tests/test_$(1:sov-%=%)_%: tests/unit/test_$(1:sov-%=%)_%.c tests/unit/tap.h $$($(1)_HDR) $$($(1)_AR) $(LIBSOV)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) -iquote tools/$(1) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $$($(1)_AR) $(LIBSOV) $$(LIBS_$(1)) $$(LIBS)
+build/fuzz/fuzz_$(1:sov-%=%)_%: tests/fuzz/fuzz_$(1:sov-%=%)_%.c $$(patsubst %.c,build/fuzz/obj/%.o,$$(filter-out %/main.c,$$($(1)_SRC))) $(FUZZ_LIB_OBJ)
+	$(CLANG) $(FUZZ_FLAGS) -iquote tools/$(1) -fsanitize=fuzzer -o $$@ $$^ $$(LIBS_$(1)) $(LIBS)
 endef
-$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBSOV)
 	@mkdir -p $(@D)
@@ -134,6 +150,12 @@ build/fuzz/obj/%.o: %.c $(LIB_HDR)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+build/fuzz/obj/tools/%.o: tools/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -iquote $(dir $<) -c -o $@ $<
 
 fuzz-build:
 	@if command -v $(CLANG) >/dev/null 2>&1; then \

@@ -1,0 +1,66 @@
+/*
+ * backup.h - the commands of sov-backup (one file each) and what they share.
+ */
+#ifndef BK_BACKUP_H
+#define BK_BACKUP_H
+
+#include <stdio.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "repo.h"
+
+int bk_cmd_init(int argc, char **argv);
+int bk_cmd_backup(int argc, char **argv);
+int bk_cmd_snapshots(int argc, char **argv);
+int bk_cmd_ls(int argc, char **argv);
+int bk_cmd_restore(int argc, char **argv);
+int bk_cmd_dump(int argc, char **argv);
+int bk_cmd_check(int argc, char **argv);
+int bk_cmd_key(int argc, char **argv);
+int bk_cmd_forget(int argc, char **argv);
+int bk_cmd_unlock(int argc, char **argv);
+
+/* Options every command that opens a repository takes. */
+struct bk_common {
+	const char *repo;	   /* --repo, else $SOV_BACKUP_REPO */
+	const char *password_file; /* --password-file */
+	const char *metrics;	   /* --metrics, else $SOV_METRICS */
+	long lock_wait_s;	   /* --lock-wait SECONDS */
+};
+
+/* getopt_long entries for the common options and their handler: returns 1
+ * when opt was one of them, -1 on a bad value (message printed). */
+#define BK_COMMON_LONGOPTS                                                    \
+	{"repo", required_argument, NULL, 0x1001},                            \
+	    {"password-file", required_argument, NULL, 0x1002},               \
+	    {"metrics", required_argument, NULL, 0x1003},                     \
+	    {"lock-wait", required_argument, NULL, 0x1004}
+#define BK_COMMON_HELP                                                        \
+	"  --repo DIR            the repository (default $SOV_BACKUP_REPO)\n" \
+	"  --password-file FILE  its password (default "                      \
+	"$CREDENTIALS_DIRECTORY/password)\n"                                  \
+	"  --lock-wait SECONDS   wait this long for a lock (default 60)\n"
+int bk_common_opt(struct bk_common *c, int opt, const char *arg);
+
+/* Open the repository named by c (password, keys, config). */
+struct bk_repo *bk_open(const struct bk_common *c, struct sov_err *e);
+
+/* The JSON lines writer on stdout, and writing one record (consumed). */
+int bk_emit(jv rec, struct sov_err *e);
+int bk_emit_close(struct sov_err *e);
+
+/* Walk a snapshot's tree to PATH ("/a/b"): the node (the root when PATH is
+ * "/"), with the parent directory's name path. */
+jv bk_tree_lookup(struct bk_repo *r, jv snap, const char *path,
+		  struct sov_err *e);
+
+/* Cut a path into its components, validating ("/a/b" and "a/b" alike). */
+jv bk_path_split(const char *path, struct sov_err *e);
+
+/* Parse a hex id member of a node ("subtree"). */
+int bk_node_id(jv node, const char *member, unsigned char id[BK_ID_LEN],
+	       struct sov_err *e);
+
+#endif

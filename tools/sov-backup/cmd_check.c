@@ -1,0 +1,394 @@
+/*
+ * cmd_check.c - `sov-backup check`: the repository's structure, and with
+ * --read-data every byte of it.
+ *
+ * Structure: every index file opens; every pack the index names exists
+ * and is long enough; every snapshot opens; every tree reachable from a
+ * snapshot opens and every chunk it names is in the index. --read-data
+ * (or a subset of packs) also reads packs: the name matches the bytes, the
+ * header opens and agrees with the index, every blob decrypts and matches
+ * its id. Problems are records {"event":"error"}; the exit code is 1 when
+ * there is any.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "backup.h"
+#include "cli.h"
+#include "jsonl.h"
+#include "lock.h"
+#include "node.h"
+
+struct cctx {
+	struct bk_repo *r;
+	struct bk_index *seen_trees;
+	uint64_t errors, trees, blobs_checked, packs_read, bytes_read;
+	struct sov_err *e; /* fatal: output failed */
+	int fatal;
+};
+
+static void
+problem(struct cctx *c, const char *kind, const char *msg)
+{
+	jv rec = sov_record_new("error");
+
+	c->errors++;
+	rec = jv_object_set(rec, jv_string("kind"), jv_string(kind));
+	rec = jv_object_set(rec, jv_string("message"), jv_string(msg));
+	if (bk_emit(rec, c->e) < 0)
+		c->fatal = 1;
+}
+
+static void
+check_tree(struct cctx *c, const unsigned char id[BK_ID_LEN], int depth)
+{
+	struct sov_err e = {0};
+	struct bk_pack_entry en;
+	jv nodes;
+	int n;
+
+	if (c->fatal || bk_index_get(c->seen_trees, id))
+		return;
+	memset(&en, 0, sizeof(en));
+	memcpy(en.id, id, BK_ID_LEN);
+	if (bk_index_add(c->seen_trees, &en, 0, &e) < 0) {
+		problem(c, "memory", e.msg);
+		return;
+	}
+	if (depth > 512) {
+		problem(c, "tree", "trees nested too deep");
+		return;
+	}
+	c->trees++;
+	nodes = bk_repo_read_tree(c->r, id, &e);
+	if (!jv_is_valid(nodes)) {
+		jv_free(nodes);
+		problem(c, "tree", e.msg);
+		return;
+	}
+	n = jv_array_length(jv_copy(nodes));
+	for (int i = 0; i < n && !c->fatal; i++) {
+		jv nd = jv_array_get(jv_copy(nodes), i);
+		char *nm = bk_node_name(nd, &e);
+		const char *type = bk_node_type(nd);
+		unsigned char sub[BK_ID_LEN];
+
+		if (!nm) {
+			problem(c, "tree", e.msg);
+		} else if (strcmp(type, "dir") == 0) {
+			if (bk_node_id(nd, "subtree", sub, &e) < 0)
+				problem(c, "tree", e.msg);
+			else
+				check_tree(c, sub, depth + 1);
+		} else if (strcmp(type, "file") == 0) {
+			jv ct = jv_object_get(jv_copy(nd), jv_string("content"));
+			int m = jv_get_kind(ct) == JV_KIND_ARRAY
+				    ? jv_array_length(jv_copy(ct))
+				    : -1;
+			char msg[SOV_ERR_MSG_MAX];
+
+			if (m < 0) {
+				snprintf(msg, sizeof(msg),
+					 "file %s: no content list", nm);
+				problem(c, "tree", msg);
+			}
+			for (int j = 0; j < m && !c->fatal; j++) {
+				jv h = jv_array_get(jv_copy(ct), j);
+				const struct bk_blob *b = NULL;
+
+				if (jv_get_kind(h) == JV_KIND_STRING &&
+				    bk_unhex(jv_string_value(h), sub) == 0)
+					b = bk_index_get(c->r->idx, sub);
+				if (!b || b->en.type != BK_BLOB_DATA) {
+					snprintf(msg, sizeof(msg),
+						 "file %s: chunk %d (%.16s) is "
+						 "missing from the repository",
+						 nm,
+						 j,
+						 jv_get_kind(h) ==
+							 JV_KIND_STRING
+						     ? jv_string_value(h)
+						     : "?");
+					problem(c, "missing", msg);
+				}
+				jv_free(h);
+			}
+			jv_free(ct);
+		}
+		free(nm);
+		jv_free(nd);
+	}
+	jv_free(nodes);
+}
+
+struct pack_sizes {
+	struct bk_index *present; /* pack ids found in data/, as a set */
+	uint64_t *sizes;
+	size_t n, cap;
+};
+
+static int
+collect_pack(const char *name, uint64_t size, void *arg)
+{
+	struct pack_sizes *ps = arg;
+	struct bk_pack_entry en;
+	const char *hex = strrchr(name, '/');
+
+	memset(&en, 0, sizeof(en));
+	if (!hex || bk_unhex(hex + 1, en.id) < 0)
+		return 0;
+	if (ps->n == ps->cap) {
+		size_t nc = ps->cap ? ps->cap * 2 : 256;
+		uint64_t *ns = realloc(ps->sizes, nc * sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		ps->sizes = ns;
+		ps->cap = nc;
+	}
+	ps->sizes[ps->n] = size;
+	en.offset = (uint32_t)ps->n++;
+	return bk_index_add(ps->present, &en, 0, NULL) < 0 ? -1 : 0;
+}
+
+static int
+read_pack(struct cctx *c, uint32_t pn, uint64_t size)
+{
+	struct sov_err e = {0};
+	const unsigned char *pid = bk_index_pack_id(c->r->idx, pn);
+	char name[BK_NAME_MAX], msg[SOV_ERR_MSG_MAX];
+	unsigned char *buf = NULL, got[BK_ID_LEN];
+	struct bk_pack_entry *ents = NULL;
+	uint32_t n = 0;
+	size_t len = 0, need = 0;
+
+	bk_pack_name(pid, name);
+	if (bk_get(c->r->be, name, BK_PACK_MAX, &buf, &len, NULL, &e) < 0) {
+		problem(c, "pack", e.msg);
+		return 0;
+	}
+	(void)size;
+	c->packs_read++;
+	c->bytes_read += len;
+	bk_storage_id(buf, len, got);
+	if (memcmp(got, pid, BK_ID_LEN) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "%s: content does not match its name (changed or "
+			 "damaged)",
+			 name);
+		problem(c, "pack", msg);
+	}
+	if (bk_pack_parse_header(c->r->keys, buf, len, len, &ents, &n, &need,
+				 name, &e) < 0) {
+		problem(c, "pack", e.msg);
+		free(buf);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n && !c->fatal; i++) {
+		const struct bk_blob *b = bk_index_get(c->r->idx, ents[i].id);
+		unsigned char *data = NULL;
+		char what[BK_NAME_MAX + 64];
+
+		snprintf(what, sizeof(what), "%s: blob %u", name, i);
+		if (b && b->pack == pn &&
+		    (b->en.offset != ents[i].offset ||
+		     b->en.length != ents[i].length ||
+		     b->en.raw != ents[i].raw || b->en.type != ents[i].type)) {
+			snprintf(msg, sizeof(msg),
+				 "%s: the pack header and the index disagree",
+				 what);
+			problem(c, "index", msg);
+		}
+		if (bk_blob_open(c->r->keys, &ents[i], buf + ents[i].offset,
+				 &data, what, &e) < 0)
+			problem(c, "blob", e.msg);
+		else
+			c->blobs_checked++;
+		free(data);
+	}
+	free(ents);
+	free(buf);
+	return 0;
+}
+
+static int
+parse_subset(const char *s, double *pct, long *num, long *den)
+{
+	char *end;
+
+	*pct = 0;
+	*num = *den = 0;
+	if (strchr(s, '/')) {
+		*num = strtol(s, &end, 10);
+		if (*end != '/')
+			return -1;
+		*den = strtol(end + 1, &end, 10);
+		return *end || *den < 1 || *num < 1 || *num > *den ? -1 : 0;
+	}
+	*pct = strtod(s, &end);
+	return strcmp(end, "%") != 0 || !(*pct > 0 && *pct <= 100) ? -1 : 0;
+}
+
+int
+bk_cmd_check(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    BK_COMMON_LONGOPTS,
+	    {"read-data", no_argument, NULL, 'r'},
+	    {"read-data-subset", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct bk_common co = {.lock_wait_s = 60};
+	struct cctx c;
+	struct sov_err e = {0};
+	struct bk_lock *lock = NULL;
+	struct pack_sizes ps = {0};
+	const char *subset = NULL;
+	double pct = 0;
+	long num = 0, den = 0;
+	int read_data = 0, opt, rc = SOV_EXIT_FAIL;
+	jv snaps = jv_invalid(), rec;
+
+	memset(&c, 0, sizeof(c));
+	c.e = &e;
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int k = bk_common_opt(&co, opt, optarg);
+
+		if (k < 0)
+			return SOV_EXIT_USAGE;
+		if (k)
+			continue;
+		if (opt == 'r')
+			read_data = 1;
+		else if (opt == 's')
+			subset = optarg;
+		else
+			return sov_cli_usage_error("unknown option");
+	}
+	if (optind != argc)
+		return sov_cli_usage_error("check takes no arguments");
+	if (subset && parse_subset(subset, &pct, &num, &den) < 0)
+		return sov_cli_usage_error(
+		    "--read-data-subset %s: want PERCENT%% (e.g. 5%%) or N/M "
+		    "(e.g. 1/7)",
+		    subset);
+	c.r = bk_open(&co, &e);
+	if (!c.r)
+		goto fail;
+	lock = bk_lock_acquire(c.r->be, 0, "check", co.lock_wait_s * 1000, &e);
+	if (!lock)
+		goto fail;
+	c.seen_trees = bk_index_new(&e);
+	ps.present = bk_index_new(&e);
+	if (!c.seen_trees || !ps.present)
+		goto fail;
+	if (bk_repo_load_index(c.r, &e) < 0) {
+		/* Nothing else can be checked without the index. */
+		problem(&c, "index", e.msg);
+		goto summary;
+	}
+	if (bk_list(c.r->be, "data", collect_pack, &ps, &e) < 0)
+		goto fail;
+	{
+		/* The furthest byte each pack must have, from the index. */
+		uint32_t np = bk_index_npacks(c.r->idx);
+		uint64_t *need = calloc(np ? np : 1, sizeof(*need));
+		char msg[SOV_ERR_MSG_MAX], name[BK_NAME_MAX];
+
+		if (!need) {
+			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "check");
+			goto fail;
+		}
+		for (size_t i = 0; i < bk_index_count(c.r->idx); i++) {
+			const struct bk_blob *b = bk_index_at(c.r->idx, i);
+			uint64_t end = (uint64_t)b->en.offset + b->en.length;
+
+			if (end > need[b->pack])
+				need[b->pack] = end;
+		}
+		for (uint32_t p = 0; p < np && !c.fatal; p++) {
+			const struct bk_blob *have =
+			    bk_index_get(ps.present, bk_index_pack_id(c.r->idx, p));
+
+			bk_pack_name(bk_index_pack_id(c.r->idx, p), name);
+			if (!have) {
+				snprintf(msg, sizeof(msg),
+					 "%s: missing (the index lists it)",
+					 name);
+				problem(&c, "pack", msg);
+			} else if (ps.sizes[have->en.offset] < need[p] + 4) {
+				snprintf(msg, sizeof(msg),
+					 "%s: truncated (%llu bytes)", name,
+					 (unsigned long long)
+					     ps.sizes[have->en.offset]);
+				problem(&c, "pack", msg);
+			} else if (read_data ||
+				   (subset &&
+				    (den ? (long)(p % (uint32_t)den) == num - 1
+					 : randombytes_uniform(10000) <
+					       pct * 100))) {
+				read_pack(&c, p, ps.sizes[have->en.offset]);
+			}
+		}
+		free(need);
+	}
+	snaps = bk_repo_snapshots(c.r, &e);
+	if (!jv_is_valid(snaps)) {
+		problem(&c, "snapshot", e.msg);
+	} else {
+		int n = jv_array_length(jv_copy(snaps));
+
+		for (int i = 0; i < n && !c.fatal; i++) {
+			jv s = jv_array_get(jv_copy(snaps), i);
+			unsigned char tid[BK_ID_LEN];
+
+			if (bk_node_id(s, "tree", tid, &e) < 0)
+				problem(&c, "snapshot", e.msg);
+			else
+				check_tree(&c, tid, 0);
+			jv_free(s);
+		}
+	}
+summary:
+	if (c.fatal)
+		goto fail;
+	rec = sov_record_new("summary");
+	rec = jv_object_set(rec, jv_string("errors"),
+			    jv_number((double)c.errors));
+	rec = jv_object_set(rec, jv_string("snapshots"),
+			    jv_is_valid(snaps)
+				? jv_number(jv_array_length(jv_copy(snaps)))
+				: jv_null());
+	rec = jv_object_set(rec, jv_string("trees"),
+			    jv_number((double)c.trees));
+	rec = jv_object_set(rec, jv_string("blobs"),
+			    jv_number((double)bk_index_count(c.r->idx)));
+	rec = jv_object_set(rec, jv_string("packs"),
+			    jv_number(bk_index_npacks(c.r->idx)));
+	rec = jv_object_set(rec, jv_string("packs_read"),
+			    jv_number((double)c.packs_read));
+	rec = jv_object_set(rec, jv_string("blobs_verified"),
+			    jv_number((double)c.blobs_checked));
+	rec = jv_object_set(rec, jv_string("bytes_read"),
+			    jv_number((double)c.bytes_read));
+	if (bk_emit(rec, &e) < 0 || bk_emit_close(&e) < 0)
+		goto fail;
+	if (c.errors)
+		sov_cli_warn("%llu problems found",
+			     (unsigned long long)c.errors);
+	rc = c.errors ? SOV_EXIT_FAIL : SOV_EXIT_OK;
+	goto out;
+fail:
+	rc = sov_cli_fail(&e);
+out:
+	jv_free(snaps);
+	bk_index_free(c.seen_trees);
+	bk_index_free(ps.present);
+	free(ps.sizes);
+	bk_lock_release(lock, NULL);
+	bk_repo_close(c.r);
+	return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * crypto.h - the repository's keys, blob ids and sealed objects.
+ *
+ * One 32-byte master secret per repository. From it, with libsodium's
+ * crypto_kdf (BLAKE2b), three subkeys: "enc" for XChaCha20-Poly1305, "id"
+ * for keyed BLAKE2b-256 blob ids, "chunker" for the chunker's gear table.
+ * The master secret is stored only wrapped, in key files: Argon2id of a
+ * password, then XChaCha20-Poly1305. docs/repository-format.md is the
+ * reference.
+ */
+#ifndef BK_CRYPTO_H
+#define BK_CRYPTO_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+#define BK_ID_LEN 32
+#define BK_ID_HEX_LEN (2 * BK_ID_LEN + 1)
+#define BK_KEY_LEN 32
+#define BK_NONCE_LEN 24
+#define BK_TAG_LEN 16
+#define BK_SEAL_OVERHEAD (BK_NONCE_LEN + BK_TAG_LEN)
+#define BK_KEYFILE_MAX (16u << 10)
+
+struct bk_keys {
+	unsigned char master[BK_KEY_LEN];
+	unsigned char enc[BK_KEY_LEN];
+	unsigned char id[BK_KEY_LEN];
+	unsigned char chunker[BK_KEY_LEN];
+};
+
+/* libsodium's init; -1 when it cannot start (no entropy source). */
+int bk_crypto_init(struct sov_err *e);
+
+/* sodium_malloc'ed keys from a new random master, or from a given one. */
+struct bk_keys *bk_keys_new(const unsigned char *master, struct sov_err *e);
+void bk_keys_free(struct bk_keys *k);
+
+/* The blob id: keyed BLAKE2b-256 of the plaintext. */
+void bk_blob_id(const struct bk_keys *k, const void *data, size_t len,
+		unsigned char out[BK_ID_LEN]);
+
+/* A storage id (an object's name): unkeyed BLAKE2b-256 of its bytes, so
+ * that check can verify a file against its name without the key. */
+void bk_storage_id(const void *data, size_t len, unsigned char out[BK_ID_LEN]);
+
+/* Seal: out = nonce || ciphertext || tag, len + BK_SEAL_OVERHEAD bytes. */
+void bk_seal(const struct bk_keys *k, const void *ad, size_t adlen,
+	     const void *plain, size_t len, unsigned char *out);
+
+/* Open: out gets len - BK_SEAL_OVERHEAD bytes. -1 (SOV_EXIT_FAIL, "what:
+ * authentication failed: wrong key, or the data was changed") when the tag
+ * does not match, or "what: too short" under the overhead. */
+int bk_unseal(const struct bk_keys *k, const void *ad, size_t adlen,
+	      const unsigned char *in, size_t len, unsigned char *out,
+	      const char *what, struct sov_err *e);
+
+/* Hex of an id, and back (exactly 64 hex digits, lower or upper case). */
+void bk_hex(const unsigned char id[BK_ID_LEN], char out[BK_ID_HEX_LEN]);
+int bk_unhex(const char *s, unsigned char id[BK_ID_LEN]);
+
+/* Key files. The Argon2id cost: the defaults below, or the smallest
+ * libsodium allows when SOV_BACKUP_INSECURE_TEST_KDF=1 (tests only: the
+ * key file records what was used, so nothing else changes). */
+#define BK_KDF_OPSLIMIT 3
+#define BK_KDF_MEMLIMIT (256u << 20)
+/* What an opened key file may ask for, so a hostile one cannot make us
+ * allocate without bound. */
+#define BK_KDF_OPSLIMIT_MAX 64
+#define BK_KDF_MEMLIMIT_MAX (4ull << 30)
+
+/* A new key file (a JSON object) wrapping k->master under password. */
+jv bk_keyfile_new(const struct bk_keys *k, const unsigned char *password,
+		  size_t pwlen, struct sov_err *e);
+
+/* Unwrap: the keys, or NULL. A wrong password is SOV_EXIT_USAGE
+ * "wrong password"; a malformed key file SOV_EXIT_FAIL naming the field.
+ * name is the key file's name for messages. */
+struct bk_keys *bk_keyfile_open(jv keyfile, const unsigned char *password,
+				size_t pwlen, const char *name,
+				struct sov_err *e);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * node.h - a file's metadata as a tree node (JSON), and back onto disk.
+ *
+ * A node is a jv object, the members in docs/repository-format.md:
+ *   name (UTF-8; a name that is not valid UTF-8 is stored as "name_b64",
+ *   base64 of its bytes, and "name" is absent), type ("file", "dir",
+ *   "symlink", "fifo", "chardev", "blockdev", "socket"), mode (permission
+ *   and set-id bits, st_mode & 07777), uid, gid, user, group (names, when
+ *   they resolve), mtime, atime, ctime (RFC 3339 with nanoseconds:
+ *   "2026-11-22T03:00:00.123456789Z"; years 0000..9999, a time outside is
+ *   clamped), size (files), inode, device, links (every type but dir: links
+ *   > 1 lets restore link them again), target (symlink; "target_b64" when
+ *   not UTF-8), rdev (devices).
+ * size, inode, device, links and rdev are JSON numbers up to 2^53 and
+ * decimal strings above (a double cannot hold them exactly: overlayfs sets
+ * high inode bits); read them with bk_node_u64. Base64 is RFC 4648 with
+ * padding. Content ("content": chunk ids, files) and "subtree" (dirs) are
+ * added by the caller.
+ *
+ * User and group names are looked up through NSS once per id and cached
+ * for the life of the process; the cache is static and not thread-safe:
+ * call bk_node_from_entry and bk_node_apply_meta from one thread at a time.
+ */
+#ifndef BK_NODE_H
+#define BK_NODE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <jv.h>
+
+#include "err.h"
+
+#define BK_NAME_BYTES_MAX 4096
+
+/*
+ * The node for an entry called name (bytes, one path component) in the
+ * directory dirfd: lstat and, for a symlink, readlink, relative to dirfd.
+ * st may be passed when already known (else NULL). Errors name path (for
+ * messages only; NULL: name). A vanished entry (ENOENT at the lstat or the
+ * readlink) is SOV_EXIT_FAIL with *gone set when gone != NULL, so a backup
+ * can warn and go on. name must be one component (not empty, no '/'); "."
+ * is allowed for a backup root, whose node the caller then renames with
+ * bk_node_set_name.
+ */
+jv bk_node_from_entry(int dirfd, const char *name, const char *path,
+		      const struct stat *st, int *gone, struct sov_err *e);
+
+/*
+ * The node's name as bytes (decoding name_b64): a malloc'ed NUL-terminated
+ * string (caller frees), NULL with e set (SOV_EXIT_USAGE, "node: name...")
+ * when the node is no object, both or neither of name and name_b64 are
+ * there, either is not a string, name_b64 is not base64, or the name is
+ * empty, ".", "..", contains '/' or NUL, or is longer than
+ * BK_NAME_BYTES_MAX. Restore calls it on untrusted trees: whatever it
+ * returns is one component that stays inside the directory.
+ */
+char *bk_node_name(jv node, struct sov_err *e);
+
+/* The "name" or "name_b64" members for a byte name (consumes node; the
+ * other member is removed). jv_invalid() when node is no object. */
+jv bk_node_set_name(jv node, const char *name);
+
+/*
+ * Create a node that has no content in dirfd: a directory (mode 0700 until
+ * bk_node_apply_meta, so restore can write into it), a symlink, a fifo, a
+ * device (needs CAP_MKNOD; else an error the caller may warn about), a
+ * socket is skipped (returns 0, nothing created). A "file" node is an error
+ * (restore writes files itself). Fifos and devices are made 0600 until
+ * bk_node_apply_meta. Something in the way is an error (SOV_EXIT_FAIL)
+ * unless replace != 0: then a directory for a dir node is reused (and made
+ * 0700), any other non-directory is unlinked first (a symlink is removed,
+ * never followed), and a directory for a non-dir node stays an error.
+ * mknod without CAP_MKNOD is SOV_EXIT_FAIL (EPERM): the caller may warn.
+ * Messages name the entry, not the directory: the caller prefixes it.
+ */
+int bk_node_create(int dirfd, jv node, int replace, struct sov_err *e);
+
+enum {
+	BK_META_OWNER = 1 << 0, /* chown to uid/gid (needs root; else skipped) */
+	BK_META_BY_NAME = 1 << 1, /* prefer user/group names over numbers */
+};
+
+/*
+ * Apply mode, owner and times of node to the entry name in dirfd, without
+ * following a symlink (lchown; utimensat AT_SYMLINK_NOFOLLOW; no chmod on
+ * a symlink). Owner only with BK_META_OWNER; a failed chown when not root
+ * is not an error. Set-id bits are applied after chown (chown clears
+ * them). With BK_META_BY_NAME, "user"/"group" decide when they exist on
+ * this system, else "uid"/"gid". ctime cannot be set. Every member used
+ * (name, type, mode, mtime, atime when present, owner when asked) is
+ * checked before anything changes: a malformed one is SOV_EXIT_USAGE,
+ * "NAME: FIELD: ...". The entry must be of the node's type (lstat'ed
+ * first). A socket node is skipped (bk_node_create made none).
+ */
+int bk_node_apply_meta(int dirfd, jv node, unsigned flags, struct sov_err *e);
+
+/* Type helpers: the node's "type" as a string ("" when missing or node is
+ * no object); it lives as long as node is unchanged. */
+const char *bk_node_type(jv node);
+
+/*
+ * A count member of node (size, inode, device, links, rdev, or any other):
+ * a non-negative integer number up to 2^53 or a decimal string. 1 with *out
+ * set, 0 when absent (or null), -1 with e set (SOV_EXIT_USAGE) when
+ * malformed.
+ */
+int bk_node_u64(jv node, const char *field, uint64_t *out, struct sov_err *e);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * pack.h - packs: many sealed blobs in one object, and their header.
+ *
+ *   blob_0 ... blob_n-1 | sealed header | u32le length of the sealed header
+ *
+ * A blob is seal(zstd(data) or data) with the associated data
+ * type || compression || id, so a blob cannot be swapped for another, moved
+ * to another type, or have its compression flag flipped unnoticed. The
+ * header (sealed, associated data "sov-backup pack v1") is
+ *   "SOVPACK1" | u32le count | count x entry
+ *   entry: u8 type | u8 compression | u16 0 | u32le offset | u32le length |
+ *          u32le raw length | 32-byte blob id                  (48 bytes)
+ * All integers little endian. The pack's name is the BLAKE2b-256 of its
+ * bytes (a storage id). See docs/repository-format.md.
+ */
+#ifndef BK_PACK_H
+#define BK_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+
+enum { BK_BLOB_DATA = 0, BK_BLOB_TREE = 1 };
+enum { BK_COMP_NONE = 0, BK_COMP_ZSTD = 1 };
+
+#define BK_PACK_ENTRY_LEN 48
+#define BK_PACK_MAGIC "SOVPACK1"
+#define BK_PACK_HEADER_FIXED 12 /* magic and count */
+#define BK_PACK_MAX_ENTRIES (1u << 20)
+#define BK_BLOB_MAX (64u << 20) /* raw bytes of one blob */
+#define BK_PACK_MAX ((uint64_t)1 << 32)
+/* A pack is closed once it holds this many bytes. */
+#define BK_PACK_TARGET (16u << 20)
+
+struct bk_pack_entry {
+	unsigned char id[BK_ID_LEN];
+	uint32_t offset, length, raw;
+	uint8_t type, comp;
+};
+
+/* The associated data of a blob: type, compression, id. */
+#define BK_BLOB_AD_LEN (2 + BK_ID_LEN)
+void bk_blob_ad(const struct bk_pack_entry *en, unsigned char ad[BK_BLOB_AD_LEN]);
+
+/* A pack being filled in memory. */
+struct bk_packer {
+	unsigned char *buf;
+	size_t len, cap;
+	struct bk_pack_entry *ents;
+	uint32_t n, cap_ents;
+};
+
+/*
+ * Compress (zstd level, when that saves at least 1/64) and seal data as a
+ * blob of the given type and id, appended to the packer. The entry is
+ * returned in *out (also kept in the packer).
+ */
+int bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
+		  const unsigned char id[BK_ID_LEN], const void *data,
+		  size_t len, int level, struct bk_pack_entry *out,
+		  struct sov_err *e);
+
+/* Append the sealed header and trailer; the pack's storage id in id. The
+ * packer keeps buf/ents for the caller to write and index, then reset. */
+int bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,
+		     unsigned char id[BK_ID_LEN], struct sov_err *e);
+void bk_packer_reset(struct bk_packer *p);
+void bk_packer_free(struct bk_packer *p);
+
+/*
+ * Parse a pack's header from its tail: tail holds the last tail_len bytes
+ * of a pack of pack_size bytes (tail_len may be the whole pack). When the
+ * header is longer than the tail, -1 with *need set to the bytes needed
+ * (the caller reads that many and calls again); *need 0 means a real
+ * error. Entries are checked to lie inside the blob area, in order,
+ * without overlap. *ents is malloc'ed.
+ */
+int bk_pack_parse_header(const struct bk_keys *k, const unsigned char *tail,
+			 size_t tail_len, uint64_t pack_size,
+			 struct bk_pack_entry **ents, uint32_t *n,
+			 size_t *need, const char *name, struct sov_err *e);
+
+/*
+ * Open one blob read from a pack (sealed bytes of en->length): unseal,
+ * decompress into *out (malloc'ed, en->raw bytes), and check that its
+ * keyed id is en->id. Errors name what.
+ */
+int bk_blob_open(const struct bk_keys *k, const struct bk_pack_entry *en,
+		 const unsigned char *sealed, unsigned char **out,
+		 const char *what, struct sov_err *e);
+
+/* Little-endian helpers shared by the index codec. */
+void bk_put_u32(unsigned char *p, uint32_t v);
+uint32_t bk_get_u32(const unsigned char *p);
+void bk_entry_encode(const struct bk_pack_entry *en, unsigned char *p);
+void bk_entry_decode(const unsigned char *p, struct bk_pack_entry *en);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * repo.h - an open repository: backend, keys, config, index; reading and
+ * writing blobs, index files and snapshots.
+ */
+#ifndef BK_REPO_H
+#define BK_REPO_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jv.h>
+
+#include "backend.h"
+#include "chunker.h"
+#include "crypto.h"
+#include "err.h"
+#include "index.h"
+#include "pack.h"
+
+#define BK_FORMAT_VERSION 1
+#define BK_CONFIG_MAX (64u << 10)
+#define BK_SNAPSHOT_MAX (16u << 20)
+#define BK_TREE_MAX (BK_BLOB_MAX)
+
+struct bk_repo {
+	struct bk_backend *be;
+	struct bk_keys *keys;
+	jv config;
+	char key_name[BK_NAME_MAX]; /* "keys/ID" that opened it */
+	struct bk_chunk_params files, pages;
+	struct bk_index *idx;
+	int index_loaded;
+	unsigned char (*index_files)[BK_ID_LEN]; /* loaded, not superseded */
+	size_t nindex_files;
+	int zstd_level;
+};
+
+/* The repository password: --password-file FILE, else
+ * $CREDENTIALS_DIRECTORY/password. */
+struct sov_secret;
+int bk_password_load(const char *file, struct sov_secret *out,
+		     struct sov_err *e);
+
+/* Create a repository with a new master key wrapped under password. */
+struct bk_repo *bk_repo_init(const char *location,
+			     const unsigned char *password, size_t pwlen,
+			     struct sov_err *e);
+
+/* Open: find the key file the password unlocks, read the config. */
+struct bk_repo *bk_repo_open(const char *location,
+			     const unsigned char *password, size_t pwlen,
+			     struct sov_err *e);
+void bk_repo_close(struct bk_repo *r);
+
+/* Load every index file (once); superseded ones are skipped. */
+int bk_repo_load_index(struct bk_repo *r, struct sov_err *e);
+
+/* "data/ab/abcd..." for a pack id. */
+void bk_pack_name(const unsigned char id[BK_ID_LEN], char name[BK_NAME_MAX]);
+
+/* Read, open and verify one blob by id (index loaded). *out malloc'ed. */
+int bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
+		      int type, unsigned char **out, size_t *len,
+		      struct sov_err *e);
+
+/* Seal, name by storage id and put an object under dir ("snapshots", ...);
+ * the id in id_out. */
+int bk_repo_put_sealed(struct bk_repo *r, const char *dir, const char *ad,
+		       const void *plain, size_t len,
+		       unsigned char id_out[BK_ID_LEN], struct sov_err *e);
+
+/* Get and unseal dir/hexid; checks the name against the bytes. */
+int bk_repo_get_sealed(struct bk_repo *r, const char *name, const char *ad,
+		       size_t max, unsigned char **out, size_t *len,
+		       struct sov_err *e);
+
+/* Write an index file of these packs; and add them to the index. */
+int bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
+			size_t n, const unsigned char (*sup)[BK_ID_LEN],
+			size_t nsup, struct sov_err *e);
+
+/*
+ * The saver: blobs compressed, sealed and packed by worker threads (one per
+ * core), packs written as they fill, index files every
+ * BK_SAVER_INDEX_PACKS packs so an interrupted backup's work is found by
+ * the next one.
+ */
+#define BK_SAVER_INDEX_PACKS 64
+struct bk_saver;
+struct bk_saver *bk_saver_new(struct bk_repo *r, int threads,
+			      struct sov_err *e);
+/*
+ * Save a blob unless the repository or this saver already has it: 1 when
+ * queued as new, 0 when known. data is copied (len bytes).
+ */
+int bk_saver_add(struct bk_saver *s, int type,
+		 const unsigned char id[BK_ID_LEN], const void *data,
+		 size_t len, struct sov_err *e);
+/* Bytes of new blobs queued (before compression), blobs, packs written. */
+struct bk_saver_stats {
+	uint64_t new_bytes, new_blobs, stored_bytes, packs;
+};
+void bk_saver_stats(struct bk_saver *s, struct bk_saver_stats *st);
+/* Wait for the workers, write the last packs and index. */
+int bk_saver_finish(struct bk_saver *s, struct sov_err *e);
+void bk_saver_free(struct bk_saver *s);
+
+/* Snapshots: save (sealed JSON), and every snapshot as an array of the
+ * snapshot objects with "id" added, oldest first. */
+int bk_repo_save_snapshot(struct bk_repo *r, jv snap,
+			  unsigned char id_out[BK_ID_LEN], struct sov_err *e);
+jv bk_repo_snapshots(struct bk_repo *r, struct sov_err *e);
+
+/* One snapshot by "latest", a full id or a unique prefix (>= 4 hex). */
+jv bk_repo_find_snapshot(struct bk_repo *r, const char *which,
+			 struct sov_err *e);
+
+/* A tree blob's nodes (array), validated. */
+jv bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
+		     struct sov_err *e);
+
+#endif
