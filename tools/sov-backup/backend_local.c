@@ -406,7 +406,7 @@ local_get_range(struct bk_backend *b, const char *name, uint64_t off,
 				    root_of(b), name, len, off);
 			goto out;
 		}
-		if (n == 0) { break;
+		if (n == 0) {
 			sov_err_set(e, SOV_EXIT_FAIL,
 				    "read %s/%s: short object: %zu bytes at "
 				    "offset %" PRIu64 " wanted, it has %jd "

@@ -81,22 +81,21 @@ bk_chunker_init(struct bk_chunker *c,
 		goto out;
 	}
 	if (p->min < BK_CHUNK_MIN_LIMIT) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "chunker: min %u is below %u", p->min,
-			    BK_CHUNK_MIN_LIMIT);
+		sov_err_set(e, SOV_EXIT_USAGE, "chunker: min %u is below %u",
+			    p->min, BK_CHUNK_MIN_LIMIT);
 		goto out;
 	}
 	if (p->max > BK_CHUNK_MAX_LIMIT) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "chunker: max %u is above %u", p->max,
-			    BK_CHUNK_MAX_LIMIT);
+		sov_err_set(e, SOV_EXIT_USAGE, "chunker: max %u is above %u",
+			    p->max, BK_CHUNK_MAX_LIMIT);
 		goto out;
 	}
 	if (p->min > p->avg || p->avg > p->max) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "chunker: need min <= avg <= max, got min %u avg %u "
-			    "max %u",
-			    p->min, p->avg, p->max);
+		sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "chunker: need min <= avg <= max, got min %u avg %u "
+		    "max %u",
+		    p->min, p->avg, p->max);
 		goto out;
 	}
 
@@ -131,8 +130,8 @@ out:
  * cut is the same as byte by byte.
  */
 static size_t
-scan(const uint64_t *restrict gear, const unsigned char *restrict buf,
-     size_t i, size_t end, uint64_t mask, uint64_t *hp)
+scan(const uint64_t *restrict gear, const unsigned char *restrict buf, size_t i,
+     size_t end, uint64_t mask, uint64_t *hp)
 {
 	uint64_t h = *hp;
 

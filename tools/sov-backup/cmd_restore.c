@@ -27,7 +27,7 @@
 #define MAX_INCLUDES 256
 
 struct hardlink {
-	double dev, ino;
+	uint64_t dev, ino;
 	char *path; /* relative to the target */
 };
 
@@ -188,23 +188,15 @@ restore_database(struct rctx *c, jv node, const char *path, const char *src,
 static int
 remember_link(struct rctx *c, jv node, const char *path, const char **have)
 {
-	jv l = jv_object_get(jv_copy(node), jv_string("links"));
-	jv d = jv_object_get(jv_copy(node), jv_string("device"));
-	jv i = jv_object_get(jv_copy(node), jv_string("inode"));
-	int multi = jv_get_kind(l) == JV_KIND_NUMBER &&
-		    jv_number_value(l) > 1 && jv_get_kind(d) == JV_KIND_NUMBER &&
-		    jv_get_kind(i) == JV_KIND_NUMBER;
-	double dv = multi ? jv_number_value(d) : 0;
-	double iv = multi ? jv_number_value(i) : 0;
+	uint64_t links = 0, dev = 0, ino = 0;
 
-	jv_free(l);
-	jv_free(d);
-	jv_free(i);
 	*have = NULL;
-	if (!multi)
+	if (bk_node_u64(node, "links", &links, NULL) != 1 || links < 2 ||
+	    bk_node_u64(node, "device", &dev, NULL) != 1 ||
+	    bk_node_u64(node, "inode", &ino, NULL) != 1)
 		return 0;
 	for (size_t k = 0; k < c->nlinks; k++)
-		if (c->links[k].dev == dv && c->links[k].ino == iv) {
+		if (c->links[k].dev == dev && c->links[k].ino == ino) {
 			*have = c->links[k].path;
 			return 0;
 		}
@@ -217,8 +209,8 @@ remember_link(struct rctx *c, jv node, const char *path, const char **have)
 		c->links = nl;
 		c->caplinks = nc;
 	}
-	c->links[c->nlinks].dev = dv;
-	c->links[c->nlinks].ino = iv;
+	c->links[c->nlinks].dev = dev;
+	c->links[c->nlinks].ino = ino;
 	c->links[c->nlinks].path = strdup(path + 1); /* relative */
 	if (!c->links[c->nlinks].path)
 		return -1;
@@ -293,7 +285,7 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 		goto out;
 	}
 	if (strcmp(type, "dir") == 0) {
-		if (c->target_fd >= 0 && bk_node_create(dirfd, node, 0, e) < 0)
+		if (c->target_fd >= 0 && bk_node_create(dirfd, node, 1, e) < 0)
 			goto out;
 		fd = c->target_fd >= 0
 			 ? openat(dirfd, name,

@@ -203,9 +203,9 @@ time_parse(const char *s, size_t len, struct timespec *ts)
 	mdays_mo = mo == 2 && leap ? 29 : mdays[mo - 1];
 	if (d < 1 || d > mdays_mo)
 		return -1;
-	ts->tv_sec = (time_t)(((days_from_civil(y, mo, d) * 24 + h) * 60 +
-			       mi) * 60 +
-			      sec);
+	ts->tv_sec =
+	    (time_t)(((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 +
+		     sec);
 	ts->tv_nsec = ns;
 	return 0;
 }
@@ -296,7 +296,8 @@ jv_to_u64(jv v, uint64_t max, int strings, uint64_t *out)
 	if (jv_get_kind(v) == JV_KIND_NUMBER) {
 		double d = jv_number_value(v);
 
-		if (!(d >= 0 && d <= (double)EXACT_MAX) || d != (double)(uint64_t)d)
+		if (!(d >= 0 && d <= (double)EXACT_MAX) ||
+		    d != (double)(uint64_t)d)
 			return -1;
 		*out = (uint64_t)d;
 	} else if (strings && jv_get_kind(v) == JV_KIND_STRING) {
@@ -321,14 +322,13 @@ jv_to_u64(jv v, uint64_t max, int strings, uint64_t *out)
 
 /* The integer member field: 1 present, 0 absent (or null), -1 malformed. */
 static int
-get_uint(jv node, const char *field, const char *who, uint64_t max,
-	 int strings, uint64_t *out, struct sov_err *e)
+get_uint(jv node, const char *field, const char *who, uint64_t max, int strings,
+	 uint64_t *out, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(node), jv_string(field));
 	int rc = 1;
 
-	if (jv_get_kind(v) == JV_KIND_INVALID ||
-	    jv_get_kind(v) == JV_KIND_NULL)
+	if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL)
 		rc = 0;
 	else if (jv_to_u64(v, max, strings, out) < 0)
 		rc = sov_err_set(e, SOV_EXIT_USAGE,
@@ -461,7 +461,8 @@ owner_id(int group, const char *name, size_t len, uint32_t *id)
 		return 0;
 	for (unsigned i = 0; i < OWNER_CACHE_SLOTS; i++) {
 		s = &by_name[i];
-		if (s->used && s->group == group && strcmp(s->name, name) == 0) {
+		if (s->used && s->group == group &&
+		    strcmp(s->name, name) == 0) {
 			*id = s->id;
 			return s->found;
 		}
@@ -640,8 +641,8 @@ static const struct {
 	const char *name;
 	mode_t fmt;
 } types[] = {
-    {"file", S_IFREG},	   {"dir", S_IFDIR},	   {"symlink", S_IFLNK},
-    {"fifo", S_IFIFO},	   {"chardev", S_IFCHR},   {"blockdev", S_IFBLK},
+    {"file", S_IFREG},    {"dir", S_IFDIR},     {"symlink", S_IFLNK},
+    {"fifo", S_IFIFO},    {"chardev", S_IFCHR}, {"blockdev", S_IFBLK},
     {"socket", S_IFSOCK},
 };
 
@@ -713,10 +714,9 @@ put_target(jv node, int dirfd, const char *name, const char *who, int *gone,
 
 		if (err == ENOENT && gone) /* vanished since the lstat */
 			*gone = 1;
-		sov_err_sys(e,
-			    err == ENOENT ? SOV_EXIT_FAIL
-					  : sov_exit_code_errno(err),
-			    "readlink %s", who);
+		sov_err_sys(
+		    e, err == ENOENT ? SOV_EXIT_FAIL : sov_exit_code_errno(err),
+		    "readlink %s", who);
 		goto bad;
 	}
 	if ((size_t)len > TARGET_BYTES_MAX) {
@@ -748,8 +748,8 @@ bk_node_from_entry(int dirfd, const char *name, const char *path,
 
 	if (gone)
 		*gone = 0;
-	if (name == NULL || (n = strlen(name)) == 0 ||
-	    n > BK_NAME_BYTES_MAX || strchr(name, '/') != NULL) {
+	if (name == NULL || (n = strlen(name)) == 0 || n > BK_NAME_BYTES_MAX ||
+	    strchr(name, '/') != NULL) {
 		struct shown sh;
 
 		sov_err_set(e, SOV_EXIT_USAGE,
@@ -790,11 +790,10 @@ bk_node_from_entry(int dirfd, const char *name, const char *path,
 	node = jv_object_set(node, jv_string("gid"),
 			     jv_number((double)st->st_gid));
 	if ((owner = owner_name(0, (uint32_t)st->st_uid)) != NULL)
-		node = jv_object_set(node, jv_string("user"),
-				     jv_string(owner));
+		node = jv_object_set(node, jv_string("user"), jv_string(owner));
 	if ((owner = owner_name(1, (uint32_t)st->st_gid)) != NULL)
-		node = jv_object_set(node, jv_string("group"),
-				     jv_string(owner));
+		node =
+		    jv_object_set(node, jv_string("group"), jv_string(owner));
 	node = put_time(node, "mtime", &st->st_mtim);
 	node = put_time(node, "atime", &st->st_atim);
 	node = put_time(node, "ctime", &st->st_ctim);
@@ -886,8 +885,8 @@ make_or_replace(int dirfd, const char *name, const char *who, const char *t,
 	}
 	if (S_ISDIR(st.st_mode))
 		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "create %s %s: a directory is in the way",
-				   t, who);
+				   "create %s %s: a directory is in the way", t,
+				   who);
 	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
 		what = "unlink ";
 		goto sys;
@@ -932,8 +931,8 @@ bk_node_create(int dirfd, jv node, int replace, struct sov_err *e)
 		      &target, &tlen, e) < 0)
 		goto out;
 	if (fmt == S_IFCHR || fmt == S_IFBLK) {
-		if ((r = get_uint(node, "rdev", who, UINT64_MAX, 1, &rdev, e)) ==
-		    0)
+		if ((r = get_uint(node, "rdev", who, UINT64_MAX, 1, &rdev,
+				  e)) == 0)
 			sov_err_set(e, SOV_EXIT_USAGE, "%s: rdev: missing",
 				    who);
 		if (r <= 0)
@@ -950,8 +949,8 @@ out:
 /* uid or gid to apply: by name when asked and known here, else the number.
  */
 static int
-node_owner(jv node, int group, unsigned flags, const char *who,
-	   uint32_t *id, struct sov_err *e)
+node_owner(jv node, int group, unsigned flags, const char *who, uint32_t *id,
+	   struct sov_err *e)
 {
 	const char *nfield = group ? "group" : "user";
 	const char *ifield = group ? "gid" : "uid";
@@ -963,10 +962,9 @@ node_owner(jv node, int group, unsigned flags, const char *who,
 		int found = 0;
 
 		if (jv_get_kind(s) == JV_KIND_STRING)
-			found = owner_id(group, jv_string_value(s),
-					 (size_t)jv_string_length_bytes(
-					     jv_copy(s)),
-					 id);
+			found = owner_id(
+			    group, jv_string_value(s),
+			    (size_t)jv_string_length_bytes(jv_copy(s)), id);
 		else if (jv_get_kind(s) != JV_KIND_INVALID &&
 			 jv_get_kind(s) != JV_KIND_NULL) {
 			jv_free(s);
@@ -1031,8 +1029,8 @@ bk_node_apply_meta(int dirfd, jv node, unsigned flags, struct sov_err *e)
 	if ((st.st_mode & S_IFMT) != fmt) {
 		const char *t = type_name(st.st_mode);
 
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: is a %s, the node a %s",
-			    who, t ? t : "thing of unknown type",
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: is a %s, the node a %s", who,
+			    t ? t : "thing of unknown type",
 			    bk_node_type(node));
 		goto out;
 	}

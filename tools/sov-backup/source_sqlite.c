@@ -37,7 +37,9 @@
 #define BK_SQLITE_COPY_BUF (1 << 20)
 /* A "file:" URI of a path: every byte may become %XX. */
 #define BK_SQLITE_URI_MAX (PATH_MAX * 3 + 32)
-#define BK_SQLITE_CHECK_MSG_MAX 200
+/* What a failed check reports: its first rows, capped. */
+#define BK_SQLITE_CHECK_ROWS 3
+#define BK_SQLITE_CHECK_MSG_MAX 400
 static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
 
 /* SQLite's result as an exit code. */
@@ -54,8 +56,8 @@ db_exit_code(int r, int sys)
 		return SOV_EXIT_TEMPFAIL;
 	case SQLITE_CANTOPEN:
 		return sys ? sov_exit_code_open(sys) : SOV_EXIT_USAGE;
-	case SQLITE_IOERR:
-		return sys ? sov_exit_code_errno(sys) : SOV_EXIT_FAIL;
+	case SQLITE_IOERR: /* EISDIR: a directory named as the database */
+		return sys ? sov_exit_code_open(sys) : SOV_EXIT_FAIL;
 	default:
 		return SOV_EXIT_FAIL;
 	}
@@ -149,15 +151,17 @@ static int
 check_copy(const char *path, const char *pragma, const char *what,
 	   struct sov_err *e)
 {
-	char uri[BK_SQLITE_URI_MAX], sql[64];
+	char uri[BK_SQLITE_URI_MAX], sql[64], found[BK_SQLITE_CHECK_MSG_MAX];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	const unsigned char *txt;
-	int rc = -1, r;
+	int rc = -1, r, w;
+	size_t n = 0;
 
 	if (immutable_uri(path, uri, sizeof(uri), e) < 0)
 		goto out;
-	if (snprintf(sql, sizeof(sql), "PRAGMA %s(1)", pragma) >=
+	if (snprintf(sql, sizeof(sql), "PRAGMA %s(%d)", pragma,
+		     BK_SQLITE_CHECK_ROWS) >=
 	    (int)sizeof(sql)) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: pragma name too long",
 			    pragma);
@@ -174,12 +178,29 @@ check_copy(const char *path, const char *pragma, const char *what,
 		goto out;
 	}
 	txt = sqlite3_column_text(st, 0);
-	if (txt == NULL || strcmp((const char *)txt, "ok") != 0) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: %s failed: %.*s", what,
-			    pragma, BK_SQLITE_CHECK_MSG_MAX,
-			    txt ? (const char *)txt : "(no answer)");
+	if (txt != NULL && strcmp((const char *)txt, "ok") == 0) {
+		rc = 0;
 		goto out;
 	}
+	/* The first rows: a header ("*** in database main ***") and the
+	 * first problems. */
+	for (int i = 0; r == SQLITE_ROW && i < BK_SQLITE_CHECK_ROWS &&
+			n < sizeof(found) - 1;
+	     i++, r = sqlite3_step(st)) {
+		txt = sqlite3_column_text(st, 0);
+		w = snprintf(found + n, sizeof(found) - n, "%s%s",
+			     i ? "; " : "", txt ? (const char *)txt : "?");
+		n = w < 0 ? n : n + (size_t)w;
+		if (n >= sizeof(found))
+			n = sizeof(found) - 1;
+	}
+	found[n] = '\0';
+	for (char *c = found; *c; c++) /* rows hold newlines: one line */
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	sov_err_set(e, SOV_EXIT_FAIL, "%s: %s failed: %s", what, pragma,
+		    found);
+	goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -204,7 +225,7 @@ remove_with_sidecars(const char *path)
 
 /* Begin a read transaction on src that holds the snapshot until COMMIT. */
 static int
-begin_read(sqlite3 *src, const char *path, int64_t deadline,
+begin_read(sqlite3 *src, const char *path, int64_t deadline, long busy_ms,
 	   struct sov_err *e)
 {
 	int r = sqlite3_exec(src, "BEGIN", NULL, NULL, NULL);
@@ -215,11 +236,12 @@ begin_read(sqlite3 *src, const char *path, int64_t deadline,
 			       deadline);
 	if (r == SQLITE_OK)
 		return 0;
-	db_err(e, src, r, path);
-	if (e && e->code == SOV_EXIT_TEMPFAIL &&
-	    ((r & 0xff) == SQLITE_BUSY || (r & 0xff) == SQLITE_LOCKED))
-		sov_err_prefix(e, "still locked after the busy timeout: ");
-	return -1;
+	if ((r & 0xff) == SQLITE_BUSY || (r & 0xff) == SQLITE_LOCKED)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				   "%s: locked by another connection for "
+				   "longer than %ld ms",
+				   path, busy_ms);
+	return db_err(e, src, r, path);
 }
 
 int
@@ -257,7 +279,7 @@ bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 	sqlite3_busy_timeout(src, busy_ms < BK_SQLITE_BUSY_SLICE_MS
 				      ? (int)busy_ms
 				      : BK_SQLITE_BUSY_SLICE_MS);
-	if (begin_read(src, path, deadline, e) < 0)
+	if (begin_read(src, path, deadline, busy_ms, e) < 0)
 		goto out;
 
 	fd = mkostemp(tmp, O_CLOEXEC);

@@ -1,0 +1,394 @@
+#!/usr/bin/env bats
+# backup.bats - sov-backup end to end: a real repository on disk, real
+# files, SQLite databases and (when up) a real PostgreSQL; restores compared
+# byte for byte and by metadata; damage and crashes.
+
+load helpers/common
+
+setup() {
+	T=$(mktemp -d "$BATS_TMPDIR/backup.XXXXXX")
+	export SOV_BACKUP_INSECURE_TEST_KDF=1 # Argon2id at its minimum cost
+	export SOV_BACKUP_REPO="$T/repo"
+	unset SOV_METRICS CREDENTIALS_DIRECTORY
+	printf 'correct horse\n' >"$T/pw"
+	chmod 600 "$T/pw"
+	PW=(--password-file "$T/pw")
+	mkdir -p "$T/src/sub/deeper"
+	printf 'hello\n' >"$T/src/a"
+	head -c 3000000 /dev/urandom >"$T/src/sub/random"
+	seq 1 200000 >"$T/src/sub/deeper/text"
+	ln -s a "$T/src/link"
+	ln "$T/src/a" "$T/src/hardlink"
+	mkfifo "$T/src/fifo"
+	chmod 4750 "$T/src/sub/deeper/text"
+	touch -d '2001-02-03 04:05:06.123456789' "$T/src/sub/random"
+}
+
+teardown() {
+	rm -rf "$T"
+}
+
+init() {
+	run sov-backup init "${PW[@]}"
+	assert_success
+}
+
+# A listing of a tree with everything restore promises to keep.
+meta() {
+	(cd "$1" && find . -printf '%p %y %m %U %G %n %s %T@ %l\n' | sort)
+}
+
+@test "init creates a repository; a second init refuses" {
+	init
+	assert_output --partial '"event":"init"'
+	assert_dir_exists "$T/repo/keys"
+	assert_file_exists "$T/repo/config"
+	run sov-backup init "${PW[@]}"
+	assert_failure
+	refute_output --partial '"event":"init"'
+}
+
+@test "no password: a clear error naming both ways, exit 2" {
+	run sov-backup init
+	assert_failure 2
+	assert_output --partial "password"
+	assert_output --partial "CREDENTIALS_DIRECTORY"
+}
+
+@test "the password comes from \$CREDENTIALS_DIRECTORY/password too" {
+	mkdir "$T/creds"
+	cp "$T/pw" "$T/creds/password"
+	CREDENTIALS_DIRECTORY="$T/creds" run sov-backup init
+	assert_success
+	CREDENTIALS_DIRECTORY="$T/creds" run sov-backup snapshots
+	assert_success
+}
+
+@test "a wrong password is refused, exit 2" {
+	init
+	printf 'wrong\n' >"$T/bad"
+	chmod 600 "$T/bad"
+	run sov-backup snapshots --password-file "$T/bad"
+	assert_failure 2
+	assert_output --partial "wrong password"
+}
+
+@test "not a repository: exit 2 naming the path" {
+	mkdir "$T/empty"
+	run sov-backup snapshots "${PW[@]}" --repo "$T/empty"
+	assert_failure 2
+	assert_output --partial "$T/empty"
+}
+
+@test "backup and restore: contents, modes, times, symlinks, hard links, fifos" {
+	init
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	assert_output --partial '"event":"snapshot"'
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r --no-dereference -x fifo "$T/src" "$T/out$T/src"
+	[ "$(meta "$T/src")" = "$(meta "$T/out$T/src")" ]
+	# the hard link is a hard link again
+	[ "$(stat -c %i "$T/out$T/src/a")" = "$(stat -c %i "$T/out$T/src/hardlink")" ]
+	[ "$(stat -c %y "$T/out$T/src/sub/random")" = "2001-02-03 04:05:06.123456789 +0000" ]
+}
+
+@test "the second backup reads only what changed and shares chunks" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	printf 'more\n' >>"$T/src/sub/deeper/text"
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	run jq -r 'select(.event=="snapshot") | "\(.unchanged) \(.bytes_read)"' <<<"$output"
+	# a, hardlink, random unchanged (3 of 4 files); only text read again
+	[ "${output% *}" = 3 ]
+	[ "${output#* }" -lt 2000000 ]
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r --no-dereference -x fifo "$T/src" "$T/out$T/src"
+}
+
+@test "identical data is stored once: a copy adds almost nothing" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	before=$(du -sb "$T/repo" | cut -f1)
+	cp "$T/src/sub/random" "$T/src/copy"
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	after=$(du -sb "$T/repo" | cut -f1)
+	[ $((after - before)) -lt 100000 ]
+}
+
+@test "snapshots: oldest first, filtered by tag and host; ls and dump" {
+	init
+	sov-backup backup "${PW[@]}" --tag nightly "$T/src" >/dev/null
+	sov-backup backup "${PW[@]}" --tag weekly --host other "$T/src" >/dev/null
+	run sov-backup snapshots "${PW[@]}"
+	assert_success
+	[ "$(grep -c '"event":"snapshot"' <<<"$output")" = 2 ]
+	run sov-backup snapshots "${PW[@]}" --tag weekly
+	[ "$(jq -r .host <<<"$output")" = other ]
+	run sov-backup snapshots "${PW[@]}" --host "$(hostname)"
+	[ "$(jq -r '.tags[0]' <<<"$output")" = nightly ]
+	run sov-backup ls "${PW[@]}" latest "$T/src/sub"
+	assert_success
+	assert_output --partial "\"path\":\"$T/src/sub/deeper/text\""
+	sov-backup dump "${PW[@]}" latest "$T/src/sub/random" >"$T/dumped"
+	cmp "$T/dumped" "$T/src/sub/random"
+	run sov-backup dump "${PW[@]}" latest "$T/src/nope"
+	assert_failure 2
+	assert_output --partial "not found"
+}
+
+@test "restore --include restores only the named subtree" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	run sov-backup restore "${PW[@]}" latest --target "$T/out" --include "$T/src/sub/deeper"
+	assert_success
+	assert_file_exists "$T/out$T/src/sub/deeper/text"
+	assert_file_not_exists "$T/out$T/src/sub/random"
+	assert_file_not_exists "$T/out$T/src/a"
+}
+
+@test "excludes: by name anywhere, by path, from a file" {
+	init
+	printf '%s\n' '# comment' "$T/src/sub/deeper" >"$T/excl"
+	run sov-backup backup "${PW[@]}" --exclude 'rand*' --exclude-file "$T/excl" "$T/src"
+	assert_success
+	run sov-backup ls "${PW[@]}" latest
+	refute_output --partial "random"
+	refute_output --partial "deeper"
+	assert_output --partial "$T/src/a"
+}
+
+@test "--stdin saves a stream as a file" {
+	init
+	seq 1 1000 | sov-backup backup "${PW[@]}" --stdin numbers.txt >/dev/null
+	run sov-backup dump "${PW[@]}" latest /numbers.txt
+	assert_success
+	[ "$output" = "$(seq 1 1000)" ]
+	run sov-backup backup "${PW[@]}" --stdin ../x
+	assert_failure 2
+}
+
+@test "--sqlite copies a live WAL database consistently and restores it atomically" {
+	init
+	db="$T/live.db"
+	sqlite3 "$db" 'PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3);' >/dev/null
+	run sov-backup backup "${PW[@]}" --sqlite "$db"
+	assert_success
+	sqlite3 "$db" 'DELETE FROM t;'
+	run sov-backup restore "${PW[@]}" latest --sqlite-target "$T/restored.db"
+	assert_success
+	[ "$(sqlite3 "$T/restored.db" 'SELECT count(*) FROM t')" = 3 ]
+	[ "$(sqlite3 "$T/restored.db" 'PRAGMA integrity_check')" = ok ]
+}
+
+@test "an SQLite file inside a backed-up directory is saved as a consistent copy, without its -wal" {
+	init
+	db="$T/src/app.db"
+	sqlite3 "$db" 'PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2);' >/dev/null
+	run sov-backup backup "${PW[@]}" --sqlite "$db" "$T/src"
+	assert_success
+	run sov-backup ls "${PW[@]}" latest "$T/src"
+	assert_output --partial '"source":"sqlite"'
+	refute_output --partial "app.db-wal"
+	sov-backup dump "${PW[@]}" latest "$T/src/app.db" >"$T/copy.db"
+	[ "$(sqlite3 "$T/copy.db" 'SELECT count(*) FROM t')" = 2 ]
+}
+
+@test "--postgres streams pg_dump and restores into a fresh database" {
+	require_pg
+	"$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" bk_src >/dev/null
+	"$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" bk_dst >/dev/null
+	src=$("$BATS_TEST_DIRNAME/helpers/pg.sh" url "$SOV_TEST_PG_DIR" bk_src)
+	dst=$("$BATS_TEST_DIRNAME/helpers/pg.sh" url "$SOV_TEST_PG_DIR" bk_dst)
+	psql -q "$src" -c "CREATE TABLE customers(id int primary key, name text); INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 5000) g;"
+	init
+	run sov-backup backup "${PW[@]}" --postgres "$src"
+	assert_success
+	run sov-backup ls "${PW[@]}" latest /postgresql
+	assert_output --partial '"path":"/postgresql/bk_src.pgdump"'
+	run sov-backup restore "${PW[@]}" latest --postgres-target "$dst"
+	assert_success
+	[ "$(psql -tA "$dst" -c 'SELECT count(*), sum(id) FROM customers')" = "5000|12502500" ]
+}
+
+@test "check passes on a good repository, with and without --read-data" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	run sov-backup check "${PW[@]}"
+	assert_success
+	assert_output --partial '"errors":0'
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	assert_output --regexp '"blobs_verified":[1-9]'
+	run sov-backup check "${PW[@]}" --read-data-subset 1/2
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data-subset 200%
+	assert_failure 2
+}
+
+biggest_pack() {
+	find "$T/repo/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2
+}
+
+@test "a flipped bit in a pack: check --read-data finds it, restore refuses the file" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	p=$(biggest_pack)
+	printf '\x55' | dd of="$p" bs=1 seek=1000 conv=notrunc status=none
+	run sov-backup check "${PW[@]}"
+	assert_success # structure alone cannot see it
+	run sov-backup check "${PW[@]}" --read-data
+	assert_failure 1
+	assert_output --partial "does not match its name"
+	assert_output --partial "authentication failed"
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_failure
+	assert_output --partial "authentication failed"
+}
+
+@test "a deleted pack: check names it missing, and the files that need it" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	rm "$(biggest_pack)"
+	run sov-backup check "${PW[@]}"
+	assert_failure 1
+	assert_output --partial "missing (the index lists it)"
+}
+
+@test "a truncated index file is detected" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	i=$(find "$T/repo/index" -type f | head -1)
+	truncate -s 100 "$i"
+	run sov-backup check "${PW[@]}"
+	assert_failure 1
+	assert_output --partial "index/"
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_failure
+}
+
+@test "a tampered snapshot (re-sealed under another name) is refused" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	s=$(find "$T/repo/snapshots" -type f | head -1)
+	printf 'X' | dd of="$s" bs=1 seek=40 conv=notrunc status=none
+	run sov-backup snapshots "${PW[@]}"
+	assert_failure
+	assert_output --partial "does not match its name"
+	# renamed to its new hash, the ciphertext still fails authentication
+	mv "$s" "$T/repo/snapshots/$(b2sum -l 256 "$s" 2>/dev/null | cut -d' ' -f1 || true)" 2>/dev/null || true
+}
+
+@test "a snapshot referencing a missing blob: check reports the file" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	# a second repository's snapshot cannot be made here without the key;
+	# instead remove every index entry's pack and keep the index: the
+	# trees are gone too, so check reports the tree as missing
+	for p in $(find "$T/repo/data" -type f); do rm "$p"; done
+	run sov-backup check "${PW[@]}"
+	assert_failure 1
+	assert_output --partial '"kind":"tree"'
+}
+
+@test "forget keeps by policy; --dry-run removes nothing" {
+	init
+	for i in 1 2 3 4; do sov-backup backup "${PW[@]}" "$T/src" >/dev/null; done
+	run sov-backup forget "${PW[@]}" --keep-last 2 --dry-run
+	assert_success
+	[ "$(grep -c '"event":"forget"' <<<"$output")" = 2 ]
+	[ "$(sov-backup snapshots "${PW[@]}" | wc -l)" = 4 ]
+	run sov-backup forget "${PW[@]}" --keep-last 2
+	assert_success
+	[ "$(sov-backup snapshots "${PW[@]}" | wc -l)" = 2 ]
+	run sov-backup forget "${PW[@]}"
+	assert_failure 2
+	assert_output --partial "refusing"
+	run sov-backup check "${PW[@]}"
+	assert_success
+}
+
+@test "keys: add a second password, list, remove the first" {
+	init
+	printf 'second\n' >"$T/pw2"
+	chmod 600 "$T/pw2"
+	run sov-backup key add "${PW[@]}" --new-password-file "$T/pw2"
+	assert_success
+	new=$(jq -r .id <<<"$output")
+	run sov-backup key list --password-file "$T/pw2"
+	assert_success
+	[ "$(wc -l <<<"$output")" = 2 ]
+	old=$(jq -r 'select(.current==false) | .id' <<<"$output")
+	run sov-backup key remove --password-file "$T/pw2" "$new"
+	assert_failure 2
+	assert_output --partial "is the key this password opened"
+	run sov-backup key remove --password-file "$T/pw2" "$old"
+	assert_success
+	run sov-backup snapshots "${PW[@]}"
+	assert_failure 2
+	assert_output --partial "wrong password"
+	run sov-backup snapshots --password-file "$T/pw2"
+	assert_success
+}
+
+@test "an unreadable file is a warning, exit 1, and the snapshot is saved without it" {
+	init
+	SOV_FAULT="openat:EACCES:path=random" LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run sov-backup backup "${PW[@]}" "$T/src"
+	assert_failure 1
+	assert_output --partial "random: open"
+	assert_output --partial "could not be read"
+	assert_output --partial '"event":"snapshot"'
+	run sov-backup ls "${PW[@]}" latest
+	assert_output --partial "$T/src/a"
+	refute_output --partial "$T/src/sub/random"
+}
+
+@test "a file that vanishes between listing and reading is a warning, exit 0" {
+	init
+	SOV_FAULT="openat:ENOENT:path=random" LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	assert_output --partial '"vanished":1'
+}
+
+@test "the repository inside a backed-up directory is not backed up into itself" {
+	export SOV_BACKUP_REPO="$T/src/repo"
+	init
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	run sov-backup ls "${PW[@]}" latest
+	refute_output --partial "$T/src/repo"
+}
+
+@test "a full disk during backup: exit 75, the repository still checks" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	head -c 4000000 /dev/urandom >"$T/src/new"
+	SOV_FAULT="write:ENOSPC:path=$T/repo/data" LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run sov-backup backup "${PW[@]}" "$T/src"
+	assert_failure 75
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+}
+
+@test "kill -9 at random instants during backup: check passes, old snapshots restore, next backup completes" {
+	init
+	head -c 20000000 /dev/urandom >"$T/src/big"
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	(cd "$T/src" && find . -type f -exec sha256sum {} + | sort) >"$T/sums"
+	run "$BATS_TEST_DIRNAME/helpers/crash.sh" --rounds 8 --min-ms 20 --max-ms 600 \
+		--setup-each --setup "head -c 3000000 /dev/urandom >>'$T/src/big'" \
+		--check "sov-backup check --password-file '$T/pw' --read-data >/dev/null && rm -rf '$T/out' && sov-backup restore --password-file '$T/pw' \$(sov-backup snapshots --password-file '$T/pw' | head -1 | jq -r .id) --target '$T/out' >/dev/null" \
+		-- sov-backup backup --password-file "$T/pw" --lock-wait 20 "$T/src"
+	assert_success
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}
