@@ -21,3 +21,5 @@ sqlite3 -column -header "$state/metrics.db" "
 	from measurements where name = 'demo.probe.seconds'
 	group by 1 order by 1 desc limit 3" 2>/dev/null ||
 	echo "(sqlite3 not installed)"
+echo
+"$(dirname "$0")/backup-demo.sh"
