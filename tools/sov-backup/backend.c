@@ -16,7 +16,8 @@
 /* Other tools' backend prefixes: refused, so "s3:bucket" never becomes a
  * local directory by mistake. */
 static const char *const foreign_schemes[] = {
-    "s3", "sftp", "rest", "b2", "azure", "gs", "swift", "rclone", "http", "https",
+    "s3", "sftp",  "rest",   "b2",   "azure",
+    "gs", "swift", "rclone", "http", "https",
 };
 
 static int
@@ -169,8 +170,8 @@ bk_put(struct bk_backend *b, const char *name, const void *data, size_t len,
 }
 
 int
-bk_get(struct bk_backend *b, const char *name, size_t max,
-       unsigned char **out, size_t *len, int *missing, struct sov_err *e)
+bk_get(struct bk_backend *b, const char *name, size_t max, unsigned char **out,
+       size_t *len, int *missing, struct sov_err *e)
 {
 	if (out != NULL)
 		*out = NULL;
@@ -184,8 +185,8 @@ bk_get(struct bk_backend *b, const char *name, size_t max,
 }
 
 int
-bk_get_range(struct bk_backend *b, const char *name, uint64_t off,
-	     size_t len, unsigned char *buf, struct sov_err *e)
+bk_get_range(struct bk_backend *b, const char *name, uint64_t off, size_t len,
+	     unsigned char *buf, struct sov_err *e)
 {
 	if (check(b, "read", name, e) != 0)
 		return -1;

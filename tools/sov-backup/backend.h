@@ -85,14 +85,14 @@ struct bk_backend *bk_backend_open(const char *location, int create,
 				   struct sov_err *e);
 
 /* Shorthands for b->ops->...; bk_backend_close accepts NULL. */
-int bk_put(struct bk_backend *b, const char *name, const void *data,
-	   size_t len, struct sov_err *e);
+int bk_put(struct bk_backend *b, const char *name, const void *data, size_t len,
+	   struct sov_err *e);
 int bk_get(struct bk_backend *b, const char *name, size_t max,
 	   unsigned char **out, size_t *len, int *missing, struct sov_err *e);
 int bk_get_range(struct bk_backend *b, const char *name, uint64_t off,
 		 size_t len, unsigned char *buf, struct sov_err *e);
-int bk_stat(struct bk_backend *b, const char *name, uint64_t *size,
-	    int *exists, struct sov_err *e);
+int bk_stat(struct bk_backend *b, const char *name, uint64_t *size, int *exists,
+	    struct sov_err *e);
 int bk_list(struct bk_backend *b, const char *dir,
 	    int (*fn)(const char *name, uint64_t size, void *arg), void *arg,
 	    struct sov_err *e);

@@ -175,8 +175,8 @@ write_all(int fd, const unsigned char *p, size_t len)
 }
 
 static int
-local_put(struct bk_backend *b, const char *name, const void *data,
-	  size_t len, struct sov_err *e)
+local_put(struct bk_backend *b, const char *name, const void *data, size_t len,
+	  struct sov_err *e)
 {
 	char dir[BK_NAME_MAX + 1], tmp[LOCAL_PATH_MAX];
 	int fd = -1, tmp_exists = 0, rc = -1, made_dirs = 0, tries = 0, n;
@@ -190,10 +190,10 @@ local_put(struct bk_backend *b, const char *name, const void *data,
 	for (;;) {
 		if (tmp_name(dir, tmp, sizeof(tmp), e) != 0)
 			goto out;
-		fd = openat(L(b)->rootfd, tmp,
-			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-				O_NOFOLLOW,
-			    LOCAL_FILE_MODE);
+		fd =
+		    openat(L(b)->rootfd, tmp,
+			   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			   LOCAL_FILE_MODE);
 		if (fd >= 0)
 			break;
 		if (errno == ENOENT && !made_dirs) {
@@ -341,8 +341,8 @@ local_get(struct bk_backend *b, const char *name, size_t max,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			sov_err_sys(e, sov_exit_code_errno(errno),
-				    "get %s/%s", root_of(b), name);
+			sov_err_sys(e, sov_exit_code_errno(errno), "get %s/%s",
+				    root_of(b), name);
 			goto out;
 		}
 		if (n == 0)
@@ -395,8 +395,8 @@ local_get_range(struct bk_backend *b, const char *name, uint64_t off,
 	if (fd < 0)
 		goto out;
 	while (total < len) {
-		ssize_t n = pread(fd, buf + total, len - total,
-				  (off_t)(off + total));
+		ssize_t n =
+		    pread(fd, buf + total, len - total, (off_t)(off + total));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -425,8 +425,8 @@ out:
 }
 
 static int
-local_stat(struct bk_backend *b, const char *name, uint64_t *size,
-	   int *exists, struct sov_err *e)
+local_stat(struct bk_backend *b, const char *name, uint64_t *size, int *exists,
+	   struct sov_err *e)
 {
 	struct stat st;
 
@@ -439,13 +439,13 @@ local_stat(struct bk_backend *b, const char *name, uint64_t *size,
 	if (fstatat(L(b)->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return sov_err_sys(e, sov_exit_code_errno(errno),
-				   "stat %s/%s", root_of(b), name);
+		return sov_err_sys(e, sov_exit_code_errno(errno), "stat %s/%s",
+				   root_of(b), name);
 	}
 	if (!S_ISREG(st.st_mode))
 		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "stat %s/%s: not a regular file",
-				   root_of(b), name);
+				   "stat %s/%s: not a regular file", root_of(b),
+				   name);
 	if (size != NULL)
 		*size = (uint64_t)st.st_size;
 	if (exists != NULL)
@@ -658,8 +658,8 @@ create_layout(const char *path, int *rootfd, struct sov_err *e)
 			return sov_err_set(e, SOV_EXIT_USAGE,
 					   "%s: path too long", path);
 		if (sov_mkdir_p(parent, LOCAL_DIR_MODE, e) != 0)
-			return sov_err_prefix(e, "create repository %s: ",
-					      path);
+			return sov_err_prefix(e,
+					      "create repository %s: ", path);
 		if (mkdir(path, LOCAL_DIR_MODE) != 0)
 			return sov_err_sys(e, sov_exit_code_errno(errno),
 					   "create repository %s", path);
@@ -673,8 +673,8 @@ create_layout(const char *path, int *rootfd, struct sov_err *e)
 			return sov_err_set(e, SOV_EXIT_USAGE,
 					   "%s: path too long", path);
 		if (sov_dir_fsync(parent, e) != 0)
-			return sov_err_prefix(e, "create repository %s: ",
-					      path);
+			return sov_err_prefix(e,
+					      "create repository %s: ", path);
 	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

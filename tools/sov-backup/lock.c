@@ -77,7 +77,7 @@ struct bk_lock {
 
 /* What a lock object says, as far as it could be read. */
 struct holder {
-	int parsed; /* all fields valid */
+	int parsed;    /* all fields valid */
 	char why[256]; /* when not parsed: what was wrong */
 	int has_time;
 	int64_t time_ms;
@@ -258,8 +258,7 @@ lock_write(struct bk_lock *l, int64_t *t0, struct sov_err *e)
 
 /* A whole non-negative integer from a JSON number field. */
 static int
-get_uint(jv o, const char *key, unsigned long long max,
-	 unsigned long long *out)
+get_uint(jv o, const char *key, unsigned long long max, unsigned long long *out)
 {
 	jv v = jv_object_get(jv_copy(o), jv_string(key));
 	double d;
@@ -344,8 +343,7 @@ holder_parse(const char *text, size_t len, struct holder *h)
 		bad = "\"host\" missing or not a string";
 	else if (get_uint(o, "pid", INT_MAX, &pid) != 0 || pid == 0)
 		bad = "\"pid\" missing or not a process ID";
-	else if (get_uint(o, "pid_start", ULLONG_MAX >> 11, &h->pid_start) !=
-		 0)
+	else if (get_uint(o, "pid_start", ULLONG_MAX >> 11, &h->pid_start) != 0)
 		bad = "\"pid_start\" missing or not a whole number";
 	else if (get_str(o, "purpose", h->purpose, LOCK_FIELD_MAX) != 0)
 		bad = "\"purpose\" missing or not a string";
@@ -507,8 +505,7 @@ renew_main(void *arg)
 			break;
 		/* Someone removed our lock ("unlock --all", or a host that
 		 * thought us gone): writing it again would hide that. */
-		if (bk_stat(l->b, l->name, NULL, &exists, &e) == 0 &&
-		    !exists) {
+		if (bk_stat(l->b, l->name, NULL, &exists, &e) == 0 && !exists) {
 			__atomic_store_n(&l->lost, 1, __ATOMIC_SEQ_CST);
 			break;
 		}
@@ -734,8 +731,8 @@ stale_one(const char *name, uint64_t size, void *arg)
 
 	(void)size;
 	if (!s->all) {
-		if (bk_get(s->b, name, BK_LOCK_MAX_BYTES, &text, &len,
-			   &missing, s->e) != 0) {
+		if (bk_get(s->b, name, BK_LOCK_MAX_BYTES, &text, &len, &missing,
+			   s->e) != 0) {
 			if (missing)
 				return 0;
 			s->failed = 1;

@@ -33,11 +33,19 @@ enum { R_LAST, R_HOURLY, R_DAILY, R_WEEKLY, R_MONTHLY, R_YEARLY, R_N };
 static const char *const rule_name[R_N] = {"last",   "hourly",  "daily",
 					   "weekly", "monthly", "yearly"};
 
+/*
+ * One snapshot. The jv fields share the input's storage where they can
+ * (jv_copy costs no allocation): memory per snapshot is what limits a
+ * repository with tens of thousands of snapshots.
+ */
 struct snap {
 	size_t idx; /* in the input */
 	int64_t ms;
 	int year, mon, mday, hour, isoyear, isoweek; /* local time */
-	jv id, tags, group, key, reasons;
+	unsigned group_by;
+	jv id, host, paths, tags; /* paths and tags sorted, without dups */
+	jv group;                 /* shared by the group */
+	jv reasons;               /* jv_null() until the first one */
 };
 
 int
@@ -127,21 +135,40 @@ bad_string(jv v, size_t max)
 	return NULL;
 }
 
+/* Whether an array of strings is in strictly ascending byte order. */
+static int
+is_set(jv a, int n)
+{
+	for (int k = 1; k < n; k++) {
+		jv x = jv_array_get(jv_copy(a), k - 1);
+		jv y = jv_array_get(jv_copy(a), k);
+		int c = strcmp(jv_string_value(x), jv_string_value(y));
+
+		jv_free(x);
+		jv_free(y);
+		if (c >= 0)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * obj[field] as an array of strings, sorted, without duplicates, into *out
- * (owned by the caller). Missing or null is [] when null_ok.
+ * (owned by the caller). Missing or null is none (a shared []) when none
+ * is an array.
  */
 static int
 string_set(jv obj, size_t i, jv id, const char *field, size_t max_n,
-	   size_t max_len, int null_ok, jv *out, struct sov_err *e)
+	   size_t max_len, jv none, jv *out, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(obj), jv_string(field)), set;
 	int rc = -1, n;
 
-	if (null_ok && (jv_get_kind(v) == JV_KIND_INVALID ||
-			jv_get_kind(v) == JV_KIND_NULL)) {
+	if (jv_get_kind(none) == JV_KIND_ARRAY &&
+	    (jv_get_kind(v) == JV_KIND_INVALID ||
+	     jv_get_kind(v) == JV_KIND_NULL)) {
 		jv_free(v);
-		*out = jv_array();
+		*out = jv_copy(none);
 		return 0;
 	}
 	if (jv_get_kind(v) != JV_KIND_ARRAY) {
@@ -164,6 +191,11 @@ string_set(jv obj, size_t i, jv id, const char *field, size_t max_n,
 			goto out;
 		}
 	}
+	if (is_set(v, n)) { /* the usual case: keep the input's array */
+		*out = v;
+		return 0;
+	}
+	/* jv_sort's string order is byte order, as strcmp's */
 	v = jv_sort(v, jv_copy(v));
 	set = jv_array();
 	for (int k = 0; k < n; k++) {
@@ -246,11 +278,10 @@ local_fields(struct snap *s)
 
 /* Check snaps[i] and fill *s; s's jv fields are jv_null() on entry. */
 static int
-load_snap(jv item, size_t i, unsigned group_by, struct snap *s,
-	  struct sov_err *e)
+load_snap(jv item, size_t i, jv none, struct snap *s, struct sov_err *e)
 {
 	char q[BK_POLICY_QUOTE_MAX];
-	jv v = jv_null(), paths = jv_null(), group = jv_object();
+	jv v = jv_null();
 	const char *why;
 	int rc = -1;
 
@@ -290,37 +321,75 @@ load_snap(jv item, size_t i, unsigned group_by, struct snap *s,
 			 jv_get_kind(v) == JV_KIND_INVALID ? "missing" : why);
 		goto out;
 	}
+	s->host = v;
+	v = jv_null();
+	jv_free(s->paths);
 	if (string_set(item, i, s->id, "paths", BK_POLICY_PATHS_MAX,
-		       BK_POLICY_PATH_MAX, 0, &paths, e) < 0)
+		       BK_POLICY_PATH_MAX, jv_null(), &s->paths, e) < 0) {
+		s->paths = jv_null();
 		goto out;
+	}
 	jv_free(s->tags);
 	if (string_set(item, i, s->id, "tags", BK_POLICY_TAGS_MAX,
-		       BK_POLICY_TAG_MAX, 1, &s->tags, e) < 0) {
+		       BK_POLICY_TAG_MAX, none, &s->tags, e) < 0) {
 		s->tags = jv_null();
 		goto out;
 	}
-	if (group_by & BK_GROUP_HOST)
-		group = jv_object_set(group, jv_string("host"), jv_copy(v));
-	if (group_by & BK_GROUP_PATHS)
-		group =
-		    jv_object_set(group, jv_string("paths"), jv_copy(paths));
-	if (group_by & BK_GROUP_TAGS)
-		group =
-		    jv_object_set(group, jv_string("tags"), jv_copy(s->tags));
-	jv_free(s->key);
-	s->key = jv_dump_string(jv_copy(group), JV_PRINT_SORTED);
-	jv_free(s->group);
-	s->group = group;
-	group = jv_null();
-	jv_free(s->reasons);
-	s->reasons = jv_array();
 	rc = 0;
 out:
 	jv_free(item);
 	jv_free(v);
-	jv_free(paths);
-	jv_free(group);
 	return rc;
+}
+
+/* Order of two sets of strings: element by element, then by length. */
+static int
+cmp_set(jv a, jv b)
+{
+	int na = jv_array_length(jv_copy(a)), nb = jv_array_length(jv_copy(b));
+
+	for (int k = 0; k < na && k < nb; k++) {
+		jv x = jv_array_get(jv_copy(a), k);
+		jv y = jv_array_get(jv_copy(b), k);
+		int c = strcmp(jv_string_value(x), jv_string_value(y));
+
+		jv_free(x);
+		jv_free(y);
+		if (c != 0)
+			return c;
+	}
+	return na < nb ? -1 : na > nb;
+}
+
+/* Order of the groups of two snapshots: host, paths, tags, as grouped. */
+static int
+cmp_group(const struct snap *x, const struct snap *y)
+{
+	int c;
+
+	if ((x->group_by & BK_GROUP_HOST) &&
+	    (c = strcmp(jv_string_value(x->host), jv_string_value(y->host))))
+		return c;
+	if ((x->group_by & BK_GROUP_PATHS) && (c = cmp_set(x->paths, y->paths)))
+		return c;
+	if ((x->group_by & BK_GROUP_TAGS) && (c = cmp_set(x->tags, y->tags)))
+		return c;
+	return 0;
+}
+
+/* The "group" object of a snapshot: the fields it is grouped by. */
+static jv
+group_of(const struct snap *s)
+{
+	jv g = jv_object();
+
+	if (s->group_by & BK_GROUP_HOST)
+		g = jv_object_set(g, jv_string("host"), jv_copy(s->host));
+	if (s->group_by & BK_GROUP_PATHS)
+		g = jv_object_set(g, jv_string("paths"), jv_copy(s->paths));
+	if (s->group_by & BK_GROUP_TAGS)
+		g = jv_object_set(g, jv_string("tags"), jv_copy(s->tags));
+	return g;
 }
 
 static int
@@ -432,6 +501,14 @@ bucket_of(const struct snap *s, int rule, size_t nr)
 	}
 }
 
+static void
+push_reason(struct snap *s, jv r)
+{
+	if (jv_get_kind(s->reasons) != JV_KIND_ARRAY)
+		s->reasons = jv_array_sized(R_N);
+	s->reasons = jv_array_append(s->reasons, r);
+}
+
 static int add_reason(struct snap *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -447,7 +524,7 @@ add_reason(struct snap *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -1;
-	s->reasons = jv_array_append(s->reasons, jv_string(buf));
+	push_reason(s, jv_string(buf));
 	return 0;
 }
 
@@ -553,12 +630,11 @@ apply_group(const struct bk_policy *p, int empty, struct snap **g, size_t n,
 			jv t = jv_array_get(jv_copy(p->keep_tags), k);
 
 			if (tags_match(s->tags, jv_string_value(t)))
-				s->reasons = jv_array_append(
-				    s->reasons,
-				    jv_string_length_bytes(jv_copy(t)) == 0
-					? jv_string("untagged")
-					: jv_string_concat(jv_string("tag "),
-							   jv_copy(t)));
+				push_reason(
+				    s, jv_string_length_bytes(jv_copy(t)) == 0
+					   ? jv_string("untagged")
+					   : jv_string_concat(jv_string("tag "),
+							      jv_copy(t)));
 			jv_free(t);
 		}
 	}
@@ -573,7 +649,7 @@ cmp_snap(const void *a, const void *b)
 {
 	const struct snap *x = *(struct snap *const *)a;
 	const struct snap *y = *(struct snap *const *)b;
-	int c = strcmp(jv_string_value(x->key), jv_string_value(y->key));
+	int c = cmp_group(x, y);
 
 	if (c != 0)
 		return c;
@@ -587,7 +663,7 @@ bk_policy_apply(const struct bk_policy *p, jv snaps, struct sov_err *e)
 {
 	char within[BK_POLICY_REASON_MAX] = "";
 	struct snap *all = NULL, **order = NULL;
-	jv res = jv_invalid();
+	jv res = jv_invalid(), none = jv_array();
 	size_t n = 0;
 	int empty, len;
 
@@ -622,47 +698,55 @@ bk_policy_apply(const struct bk_policy *p, jv snaps, struct sov_err *e)
 	for (; n < (size_t)len; n++) {
 		struct snap *s = &all[n];
 
-		s->id = s->tags = s->group = s->key = s->reasons = jv_null();
+		s->id = s->host = s->paths = s->tags = jv_null();
+		s->group = s->reasons = jv_null();
+		s->group_by = p->group_by;
 		order[n] = s;
-		if (load_snap(jv_array_get(jv_copy(snaps), (int)n), n,
-			      p->group_by, s, e) < 0) {
+		if (load_snap(jv_array_get(jv_copy(snaps), (int)n), n, none, s,
+			      e) < 0) {
 			n++; /* its fields are freed below */
 			goto out;
 		}
 	}
+	jv_free(snaps); /* what is still needed is shared by all[] */
+	snaps = jv_null();
 	qsort(order, n, sizeof(*order), cmp_snap);
 	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i + 1;
-		     j < n && strcmp(jv_string_value(order[i]->key),
-				     jv_string_value(order[j]->key)) == 0;
+		jv g = group_of(order[i]);
+
+		for (j = i;
+		     j < n && (j == i || cmp_group(order[i], order[j]) == 0);
 		     j++)
-			;
+			order[j]->group = jv_copy(g);
+		jv_free(g);
 		if (apply_group(p, empty, order + i, j - i, within, e) < 0)
 			goto out;
 	}
-	res = jv_array();
+	res = jv_array_sized(len);
 	for (size_t i = 0; i < n; i++) {
 		struct snap *s = &all[i];
+		int keep = jv_get_kind(s->reasons) == JV_KIND_ARRAY;
 		jv o = jv_object();
 
 		o = jv_object_set(o, jv_string("id"), jv_copy(s->id));
-		o = jv_object_set(
-		    o, jv_string("keep"),
-		    jv_bool(jv_array_length(jv_copy(s->reasons)) > 0));
+		o = jv_object_set(o, jv_string("keep"), jv_bool(keep));
 		o = jv_object_set(o, jv_string("group"), jv_copy(s->group));
-		o = jv_object_set(o, jv_string("reasons"), jv_copy(s->reasons));
+		o = jv_object_set(o, jv_string("reasons"),
+				  keep ? jv_copy(s->reasons) : jv_copy(none));
 		res = jv_array_append(res, o);
 	}
 out:
 	for (size_t i = 0; i < n; i++) {
 		jv_free(all[i].id);
+		jv_free(all[i].host);
+		jv_free(all[i].paths);
 		jv_free(all[i].tags);
 		jv_free(all[i].group);
-		jv_free(all[i].key);
 		jv_free(all[i].reasons);
 	}
 	free(all);
 	free(order);
+	jv_free(none);
 	jv_free(snaps);
 	return res;
 }

@@ -55,12 +55,11 @@ int bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
  * may have checkpointed it, and when only the final directory fsync fails
  * (then the message says "replaced, but").
  */
-int bk_sqlite_restore(int fd, const char *target, int force,
-		      struct sov_err *e);
+int bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e);
 
 struct bk_child {
 	pid_t pid;     /* -1 when none */
-	int fd;	       /* our end: read (dump) or write (restore), CLOEXEC */
+	int fd;        /* our end: read (dump) or write (restore), CLOEXEC */
 	int err_fd;    /* the child's stderr, an unlinked file read on finish */
 	char what[64]; /* "pg_dump" / "pg_restore", for messages */
 };
@@ -99,8 +98,8 @@ enum {
 	BK_PG_NO_OWNER = 1 << 2,
 	BK_PG_SINGLE_TXN = 1 << 3,
 };
-int bk_pg_restore_start(const char *url, unsigned flags,
-			struct bk_child *child, struct sov_err *e);
+int bk_pg_restore_start(const char *url, unsigned flags, struct bk_child *child,
+			struct sov_err *e);
 
 /*
  * Close our end of the stream, wait for the child, and turn a non-zero

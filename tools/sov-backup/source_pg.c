@@ -2,10 +2,8 @@
  * source_pg.c - pg_dump and pg_restore as child processes, and the
  * database name of a connection string; see source.h.
  *
- * The child runs the binary directly (fork and execve, never a shell), with
- * stdin, stdout and stderr set up by us and every other descriptor closed.
- * Its stderr goes to an unlinked temporary file rather than a pipe: a pipe
- * we do not read while we read the dump could fill and stall the child.
+ * The tool runs as a child (source_child.c): found in $SOV_PG_BINDIR or
+ * on PATH, its stdin or stdout a pipe to us, its stderr a file.
  *
  * A password in the URL never reaches the child's argv (which any local
  * user may read in /proc): the connection string is rebuilt without it and
@@ -25,127 +23,29 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "timestamp.h"
+#include "source_child.h"
 
 #define BK_PG_URL_MAX 4096
 #define BK_PG_DBNAME_MAX 63 /* NAMEDATALEN - 1 */
 #define BK_PG_ARGV_MAX 16
 /* A larger pipe: fewer switches between pg_dump and us per MiB. */
 #define BK_PG_PIPE_BYTES (1 << 20)
-/* The end of the child's stderr that we read, and what fits a message. */
-#define BK_CHILD_ERR_TAIL 4096
-#define BK_CHILD_MSG_MAX 700
-/* After SIGTERM on abort, how long before SIGKILL. */
-#define BK_CHILD_GRACE_MS 5000
-/* Where the child parks descriptors before moving them to 0..3. */
-#define BK_CHILD_PARK_FD 64
-/* Without close_range(2), the descriptors closed one by one. */
-#define BK_CHILD_CLOSE_MAX 65536
-#define BK_CHILD_PASS_ENV "PGPASSFILE=/dev/fd/3"
+#define BK_PG_PASS_ENV "PGPASSFILE=/dev/fd/3"
 
 extern char **environ;
-
-/* What the child's stderr says, as an exit code (first match wins). */
-static const struct {
-	const char *needle;
-	int code;
-} child_errors[] = {
-    /* The server is not there, or not yet, or too busy: retry later. */
-    {"Connection refused", SOV_EXIT_TEMPFAIL},
-    {"No such file or directory", SOV_EXIT_TEMPFAIL}, /* the socket */
-    {"the database system is starting up", SOV_EXIT_TEMPFAIL},
-    {"the database system is shutting down", SOV_EXIT_TEMPFAIL},
-    {"the database system is in recovery mode", SOV_EXIT_TEMPFAIL},
-    {"the database system is not yet accepting connections",
-     SOV_EXIT_TEMPFAIL},
-    {"too many connections", SOV_EXIT_TEMPFAIL},
-    {"remaining connection slots are reserved", SOV_EXIT_TEMPFAIL},
-    {"server closed the connection unexpectedly", SOV_EXIT_TEMPFAIL},
-    {"Connection timed out", SOV_EXIT_TEMPFAIL},
-    {"timeout expired", SOV_EXIT_TEMPFAIL},
-    {"Temporary failure in name resolution", SOV_EXIT_TEMPFAIL},
-    /* What the caller named is wrong: credentials, names, the input. */
-    {"password authentication failed", SOV_EXIT_USAGE},
-    {"authentication failed", SOV_EXIT_USAGE},
-    {"no password supplied", SOV_EXIT_USAGE},
-    {"no pg_hba.conf entry", SOV_EXIT_USAGE},
-    {"does not exist", SOV_EXIT_USAGE},
-    {"permission denied", SOV_EXIT_USAGE},
-    {"invalid connection option", SOV_EXIT_USAGE},
-    {"invalid URI", SOV_EXIT_USAGE},
-    {"missing \"=\" after", SOV_EXIT_USAGE},
-    {"does not appear to be a valid archive", SOV_EXIT_USAGE},
-    {"appears to be a text format dump", SOV_EXIT_USAGE},
-    {"did not find magic string", SOV_EXIT_USAGE},
-};
 
 /* How the connection string reaches the child. */
 struct conn {
 	char *arg;   /* "--dbname=..." (malloc'ed), no password in it */
 	int pass_fd; /* the unlinked password file, or -1 */
 };
-
-/*
- * One line of text from a child or libpq: control characters become
- * spaces, runs of spaces one, no space at either end. In place.
- */
-static void
-one_line(char *s)
-{
-	char *w = s;
-	int space = 1;
-
-	for (char *r = s; *r; r++) {
-		unsigned char c = (unsigned char)*r;
-
-		if (c < 0x20 || c == 0x7f || c == ' ') {
-			if (!space)
-				*w++ = ' ';
-			space = 1;
-		} else {
-			*w++ = (char)c;
-			space = 0;
-		}
-	}
-	if (w > s && w[-1] == ' ')
-		w--;
-	*w = '\0';
-}
-
-/* An unlinked temporary file in $TMPDIR (close-on-exec), or -1. */
-static int
-unnamed_file(const char *what, struct sov_err *e)
-{
-	const char *dir = getenv("TMPDIR");
-	char path[PATH_MAX];
-	int fd;
-
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	if (snprintf(path, sizeof(path), "%s/sov-backup-%s.XXXXXX", dir,
-		     what) >= (int)sizeof(path))
-		return sov_err_set(e, SOV_EXIT_USAGE, "TMPDIR %s: too long",
-				   dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return sov_err_sys(e, sov_exit_code_open(errno), "%s", path);
-	if (unlink(path) != 0) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "unlink %s", path);
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Write all of buf to fd. */
 static int
@@ -191,7 +91,7 @@ password_file(const char *pw, struct sov_err *e)
 		line[n++] = *p;
 	}
 	line[n++] = '\n';
-	fd = unnamed_file("pgpass", e);
+	fd = bk_child_tmpfile("pgpass", e);
 	if (fd < 0)
 		goto out;
 	if (write_all(fd, line, n) < 0) {
@@ -232,9 +132,8 @@ parse_conninfo(const char *url, struct sov_err *e)
 	if (opts == NULL) {
 		/* libpq's message quotes the bad part, never the password. */
 		if (msg != NULL)
-			one_line(msg);
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "postgres connection string: %s",
+			bk_child_one_line(msg);
+		sov_err_set(e, SOV_EXIT_USAGE, "postgres connection string: %s",
 			    msg ? msg : "out of memory");
 		PQfreemem(msg);
 	}
@@ -399,98 +298,9 @@ child_env(int pass, struct sov_err *e)
 		env[k++] = environ[i];
 	}
 	if (pass)
-		env[k++] = (char *)BK_CHILD_PASS_ENV;
+		env[k++] = (char *)BK_PG_PASS_ENV;
 	env[k] = NULL;
 	return env;
-}
-
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child_exec(const char *path, char *const argv[], char *const envp[],
-	   const int fds[], int nfds, int errpipe)
-{
-	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
-	struct sigaction sa;
-	sigset_t none;
-	int parked[4], ew, err;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		(void)sigaction(sigs[i], &sa, NULL);
-	(void)sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Park first: a source may itself be one of 0..3. */
-	ew = fcntl(errpipe, F_DUPFD_CLOEXEC, BK_CHILD_PARK_FD);
-	if (ew < 0)
-		_exit(127);
-	for (int i = 0; i < nfds; i++) {
-		parked[i] = fcntl(fds[i], F_DUPFD, BK_CHILD_PARK_FD);
-		if (parked[i] < 0)
-			goto fail;
-	}
-	for (int i = 0; i < nfds; i++)
-		if (dup2(parked[i], i) < 0)
-			goto fail;
-	if (close_range((unsigned)nfds, (unsigned)ew - 1, 0) != 0 ||
-	    close_range((unsigned)ew + 1, ~0U, 0) != 0) {
-		if (errno != ENOSYS) /* a kernel before 5.9: one by one */
-			goto fail;
-		for (int fd = nfds; fd < BK_CHILD_CLOSE_MAX; fd++)
-			if (fd != ew)
-				(void)close(fd);
-	}
-	execve(path, argv, envp);
-fail:
-	err = errno;
-	if (write(ew, &err, sizeof(err)) < 0) /* nobody left to tell */
-		_exit(126);
-	_exit(127);
-}
-
-/*
- * Run path with argv; fds[i] becomes the child's descriptor i (nfds of
- * them), everything else is closed. An exec that fails is reported here.
- */
-static int
-spawn(const char *path, char *const argv[], char *const envp[],
-      const int fds[], int nfds, pid_t *pid_out, struct sov_err *e)
-{
-	int ep[2], err = 0, rc = -1, status;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(ep, O_CLOEXEC) != 0)
-		return sov_err_sys(e, sov_exit_code_errno(errno), "pipe");
-	pid = fork();
-	if (pid < 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "fork for %s",
-			    path);
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(path, argv, envp, fds, nfds, ep[1]);
-	(void)close(ep[1]);
-	ep[1] = -1;
-	do
-		n = read(ep[0], &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		*pid_out = pid;
-		rc = 0;
-		goto out;
-	}
-	if (n != (ssize_t)sizeof(err)) /* no word from it: do not wait */
-		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	errno = n == (ssize_t)sizeof(err) ? err : EIO;
-	sov_err_sys(e, SOV_EXIT_FAIL, "exec %s", path);
-out:
-	(void)close(ep[0]);
-	if (ep[1] >= 0)
-		(void)close(ep[1]);
-	return rc;
 }
 
 /* Start tool with args, then --dbname; dump: we read, else we write. */
@@ -502,7 +312,8 @@ start(const char *tool, const char *const args[], const char *url, int dump,
 	const char *argv[BK_PG_ARGV_MAX];
 	struct conn c = {NULL, -1};
 	char **envp = NULL;
-	int p[2] = {-1, -1}, errfd = -1, nullfd = -1, fds[4], nfds = 3;
+	int p[2] = {-1, -1}, errfd = -1, nullfd = -1, fds[BK_CHILD_FDS_MAX],
+	    nfds = 3;
 	int rc = -1, argc = 0;
 
 	child->pid = -1;
@@ -513,7 +324,7 @@ start(const char *tool, const char *const args[], const char *url, int dump,
 		goto out;
 	if (conn_prepare(url, &c, e) < 0)
 		goto out;
-	errfd = unnamed_file("stderr", e);
+	errfd = bk_child_tmpfile("stderr", e);
 	if (errfd < 0)
 		goto out;
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -540,8 +351,8 @@ start(const char *tool, const char *const args[], const char *url, int dump,
 	fds[2] = errfd;
 	if (c.pass_fd >= 0)
 		fds[nfds++] = c.pass_fd;
-	if (spawn(path, (char *const *)argv, envp, fds, nfds, &child->pid, e) <
-	    0)
+	if (bk_child_spawn(path, (char *const *)argv, envp, fds, nfds,
+			   &child->pid, e) < 0)
 		goto out;
 	child->fd = dump ? p[0] : p[1];
 	if (dump)
@@ -611,133 +422,6 @@ bk_pg_restore_start(const char *url, unsigned flags, struct bk_child *child,
 		args[n++] = "--single-transaction";
 	args[n] = NULL;
 	return start("pg_restore", args, url, 0, child, e);
-}
-
-/* Wait for pid; on abort give it BK_CHILD_GRACE_MS, then SIGKILL. */
-static int
-reap(pid_t pid, int abort, int *status)
-{
-	int64_t deadline = sov_time_mono_ms() + BK_CHILD_GRACE_MS;
-	struct timespec pause = {0, 10 * 1000 * 1000};
-	pid_t r;
-
-	while (abort) {
-		r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (sov_time_mono_ms() >= deadline) {
-			(void)kill(pid, SIGKILL);
-			break;
-		}
-		(void)nanosleep(&pause, NULL);
-	}
-	while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR)
-		;
-	return r == pid ? 0 : -1;
-}
-
-/* The last lines of the child's stderr as one line, at most cap bytes. */
-static void
-err_tail(int fd, char *buf, size_t size)
-{
-	struct stat st;
-	off_t from = 0;
-	ssize_t n = 0;
-	char *s = buf, *nl;
-	size_t len;
-
-	buf[0] = '\0';
-	if (fd < 0 || fstat(fd, &st) != 0)
-		return;
-	if (st.st_size > (off_t)(size - 1))
-		from = st.st_size - (off_t)(size - 1);
-	do
-		n = pread(fd, buf, size - 1, from);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[n] = '\0';
-	/* Cut in the middle of a line: start at the next one. */
-	if (from > 0 && (nl = strchr(buf, '\n')) != NULL && nl[1] != '\0')
-		s = nl + 1;
-	one_line(s);
-	len = strlen(s);
-	if (len > BK_CHILD_MSG_MAX) {
-		/* At least 4 bytes on: room for "..." before s. */
-		s += len - BK_CHILD_MSG_MAX + 3;
-		while ((*s & 0xc0) == 0x80) /* not inside a UTF-8 character */
-			s++;
-		s -= 3;
-		memcpy(s, "...", 3);
-	}
-	memmove(buf, s, strlen(s) + 1);
-}
-
-static int
-classify(const char *tail)
-{
-	for (size_t i = 0; i < sizeof(child_errors) / sizeof(*child_errors);
-	     i++)
-		if (strstr(tail, child_errors[i].needle) != NULL)
-			return child_errors[i].code;
-	return SOV_EXIT_FAIL;
-}
-
-int
-bk_child_finish(struct bk_child *child, int abort, struct sov_err *e)
-{
-	char tail[BK_CHILD_ERR_TAIL + 1];
-	int rc = -1, status = 0;
-
-	if (child->pid <= 0) {
-		rc = 0;
-		goto out;
-	}
-	if (abort)
-		(void)kill(child->pid, SIGTERM);
-	/* Reading: the child may now get EPIPE. Writing: its end of input. */
-	if (child->fd >= 0 && close(child->fd) != 0 && !abort) {
-		child->fd = -1;
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s: close its pipe",
-			    child->what);
-		(void)reap(child->pid, 1, &status);
-		child->pid = -1;
-		goto out;
-	}
-	child->fd = -1;
-	if (reap(child->pid, abort, &status) < 0) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s: wait for pid %ld",
-			    child->what, (long)child->pid);
-		child->pid = -1;
-		goto out;
-	}
-	child->pid = -1;
-	if (abort || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		rc = 0;
-		goto out;
-	}
-	err_tail(child->err_fd, tail, sizeof(tail));
-	if (WIFSIGNALED(status))
-		sov_err_set(e, SOV_EXIT_FAIL, "%s killed by signal %d (%s)%s%s",
-			    child->what, WTERMSIG(status),
-			    strsignal(WTERMSIG(status)), *tail ? ": " : "",
-			    tail);
-	else
-		sov_err_set(e, classify(tail), "%s failed (exit status %d): %s",
-			    child->what, WEXITSTATUS(status),
-			    *tail ? tail : "no message");
-out:
-	if (child->fd >= 0)
-		(void)close(child->fd);
-	child->fd = -1;
-	if (child->err_fd >= 0)
-		(void)close(child->err_fd);
-	child->err_fd = -1;
-	return rc;
 }
 
 char *

@@ -74,8 +74,9 @@ db_err(struct sov_err *e, sqlite3 *db, int r, const char *what)
 	/* errmsg may lag behind r (sqlite3_backup_step sets no message). */
 	if (db && sqlite3_errcode(db) != r)
 		msg = sqlite3_errstr(r);
-	if (sys != 0 && ((r & 0xff) == SQLITE_CANTOPEN ||
-			 (r & 0xff) == SQLITE_IOERR || (r & 0xff) == SQLITE_FULL))
+	if (sys != 0 &&
+	    ((r & 0xff) == SQLITE_CANTOPEN || (r & 0xff) == SQLITE_IOERR ||
+	     (r & 0xff) == SQLITE_FULL))
 		return sov_err_set(e, code, "%s: %s: %s", what, msg,
 				   strerror(sys));
 	return sov_err_set(e, code, "%s: %s", what, msg);
@@ -161,8 +162,7 @@ check_copy(const char *path, const char *pragma, const char *what,
 	if (immutable_uri(path, uri, sizeof(uri), e) < 0)
 		goto out;
 	if (snprintf(sql, sizeof(sql), "PRAGMA %s(%d)", pragma,
-		     BK_SQLITE_CHECK_ROWS) >=
-	    (int)sizeof(sql)) {
+		     BK_SQLITE_CHECK_ROWS) >= (int)sizeof(sql)) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: pragma name too long",
 			    pragma);
 		goto out;
@@ -198,8 +198,7 @@ check_copy(const char *path, const char *pragma, const char *what,
 	for (char *c = found; *c; c++) /* rows hold newlines: one line */
 		if ((unsigned char)*c < 0x20)
 			*c = ' ';
-	sov_err_set(e, SOV_EXIT_FAIL, "%s: %s failed: %s", what, pragma,
-		    found);
+	sov_err_set(e, SOV_EXIT_FAIL, "%s: %s failed: %s", what, pragma, found);
 	goto out;
 	rc = 0;
 out:
@@ -264,8 +263,8 @@ bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 	if (busy_ms > INT32_MAX)
 		busy_ms = INT32_MAX;
 	deadline = sov_time_mono_ms() + busy_ms;
-	if (snprintf(tmp, sizeof(tmp), "%s/sov-backup-sqlite.XXXXXX",
-		     tmpdir) >= (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s/sov-backup-sqlite.XXXXXX", tmpdir) >=
+	    (int)sizeof(tmp)) {
 		sov_err_set(e, SOV_EXIT_USAGE, "%s: path too long", tmpdir);
 		goto out;
 	}
@@ -572,8 +571,8 @@ remove_target_sidecars(const char *target, struct sov_err *e)
 	char side[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(sidecars) / sizeof(*sidecars); i++) {
-		if (snprintf(side, sizeof(side), "%s%s", target,
-			     sidecars[i]) >= (int)sizeof(side))
+		if (snprintf(side, sizeof(side), "%s%s", target, sidecars[i]) >=
+		    (int)sizeof(side))
 			return sov_err_set(e, SOV_EXIT_USAGE,
 					   "%s: path too long", target);
 		if (unlink(side) != 0 && errno != ENOENT)
@@ -613,8 +612,8 @@ bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e)
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			sov_err_set(e, SOV_EXIT_USAGE,
-				    "%s: not a regular file", target);
+			sov_err_set(e, SOV_EXIT_USAGE, "%s: not a regular file",
+				    target);
 			goto out;
 		}
 		old = 1;
