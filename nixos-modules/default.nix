@@ -5,6 +5,7 @@
     ./lib.nix
     ./host.nix
     ./mesh-port.nix
+    ./backup.nix
     ./profiles/base.nix
   ];
 }

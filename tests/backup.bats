@@ -392,3 +392,64 @@ biggest_pack() {
 	run sov-backup check "${PW[@]}" --read-data
 	assert_success
 }
+
+@test "forget --prune frees space, repacks partly used packs, keeps what is needed byte for byte" {
+	init
+	mkdir "$T/many"
+	for i in $(seq 1 60); do head -c 200000 /dev/urandom >"$T/many/f$i"; done
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	rm "$T"/many/f[1-4]*
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	before=$(du -sb "$T/repo" | cut -f1)
+	run sov-backup forget "${PW[@]}" --keep-last 1 --prune
+	assert_success
+	assert_output --regexp '"packs_repacked":[1-9]'
+	after=$(du -sb "$T/repo" | cut -f1)
+	[ "$after" -lt $((before * 8 / 10)) ]
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r "$T/many" "$T/out$T/many"
+	# nothing left to do
+	run sov-backup prune "${PW[@]}"
+	assert_output --partial '"packs_deleted":0,"packs_repacked":0'
+}
+
+@test "prune deletes nothing when a snapshot needs data the index does not have" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	rm "$T/repo/index"/*
+	n=$(find "$T/repo/data" -type f | wc -l)
+	run sov-backup prune "${PW[@]}"
+	assert_failure 1
+	assert_output --partial "prune stops here and deletes nothing"
+	[ "$(find "$T/repo/data" -type f | wc -l)" = "$n" ]
+}
+
+@test "check --read-data-subset reads at least one pack" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	run sov-backup check "${PW[@]}" --read-data-subset 1%
+	assert_success
+	assert_output --regexp '"packs_read":[1-9]'
+}
+
+@test "kill -9 at random instants during prune: check passes and every kept snapshot restores" {
+	init
+	mkdir "$T/many"
+	for i in $(seq 1 40); do head -c 300000 /dev/urandom >"$T/many/f$i"; done
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	rm "$T"/many/f[1-2]*
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	sov-backup forget "${PW[@]}" --keep-last 1 >/dev/null
+	(cd "$T/many" && sha256sum f* | sort) >"$T/sums"
+	run "$BATS_TEST_DIRNAME/helpers/crash.sh" --rounds 10 --min-ms 5 --max-ms 300 \
+		--check "sov-backup check --password-file '$T/pw' --read-data >/dev/null && rm -rf '$T/out' && sov-backup restore --password-file '$T/pw' latest --target '$T/out' >/dev/null && (cd '$T/out$T/many' && sha256sum f* | sort) | cmp - '$T/sums'" \
+		-- sov-backup prune --password-file "$T/pw" --lock-wait 20
+	assert_success
+	run sov-backup prune "${PW[@]}"
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}

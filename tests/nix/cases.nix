@@ -202,6 +202,132 @@ let
   otherPort = extend "heart" [ { sov.mesh.port = 51821; } ];
   baseOff = extend "heart" [ { sov.base.enable = false; } ];
   sovWarnings = cfg: filter (hasInfix "sov:") cfg.warnings;
+  sovFailed = cfg: filter (hasInfix "sov:") (failedAssertions cfg);
+
+  # services.sov.backup (nixos-modules/backup.nix), evaluated on heart.
+  repo = "/var/lib/backup-repo";
+  passwordFile = "/run/keys/sov-backup-password";
+  job = {
+    paths = [
+      "/srv/files"
+      "/srv/shared docs"
+    ];
+    exclude = [
+      "*.tmp"
+      "*.100%"
+    ];
+    sqlite = [ "/var/lib/app/app.db" ];
+    postgresql.databases = [ "shop" ];
+    repository = repo;
+    inherit passwordFile;
+    tags = [ "nightly" ];
+  };
+  pgOn = {
+    services.postgresql.enable = true;
+  };
+  withJobs = jobs: modules: extend "heart" ([ { services.sov.backup.jobs = jobs; } ] ++ modules);
+  bk = withJobs { nightly = job; } [ pgOn ];
+  bkUnit = bk.systemd.services.sov-backup-nightly;
+  bkSc = bkUnit.serviceConfig;
+  bkExec = lib.toList bkSc.ExecStart;
+  bkLine = lib.head bkExec;
+  bkCheck = bk.systemd.services.sov-backup-nightly-check;
+  bkCheckExec = lib.toList bkCheck.serviceConfig.ExecStart;
+  bkTimer = bk.systemd.timers.sov-backup-nightly;
+  bkCheckTimer = bk.systemd.timers.sov-backup-nightly-check;
+  bkBin = "${bk.services.sov.backup.package}/bin/sov-backup";
+  bkGrant = bk.systemd.services.sov-backup-pg-grant or { };
+  bkWant = [
+    "${bkBin} backup --repo ${repo} --host heart "
+    "--tag nightly"
+    "--exclude *.tmp"
+    # % doubled: systemd would read %1 as a specifier.
+    "--exclude *.100%%"
+    "--sqlite /var/lib/app/app.db"
+    "--postgres postgresql:///shop?host=/run/postgresql&port=5432"
+  ];
+  # ... and the paths last, the one with a blank quoted.
+  bkTail = ''/srv/files "/srv/shared docs"'';
+
+  kept =
+    relaxedKeys: sc:
+    filter (k: !(sc ? ${k}) || sc.${k} != requiredHardening.${k}) (
+      lib.subtractLists relaxedKeys (builtins.attrNames requiredHardening)
+    );
+  bkRelaxed = [
+    "DynamicUser"
+    "PrivateUsers"
+    "ProtectHome"
+    "CapabilityBoundingSet"
+    "AmbientCapabilities"
+  ];
+  capability = [ "CAP_DAC_READ_SEARCH" ];
+
+  retained = withJobs {
+    nightly = job // {
+      retention = {
+        daily = 7;
+        weekly = 4;
+        within = "2d";
+      };
+    };
+  } [ pgOn ];
+  retainedExec = lib.toList retained.systemd.services.sov-backup-nightly.serviceConfig.ExecStart;
+
+  noCheckTimer = withJobs {
+    nightly = job // {
+      check.timerConfig = null;
+      check.readDataSubset = null;
+    };
+  } [ pgOn ];
+
+  filesOnly = withJobs {
+    docs = {
+      paths = [
+        "/srv/files"
+        "/var/lib"
+      ];
+      repository = repo;
+      inherit passwordFile;
+      metrics = "sqlite:/var/lib/sov/measurements.sqlite";
+    };
+  } [ ];
+  docsUnit = filesOnly.systemd.services.sov-backup-docs;
+
+  initialized = withJobs { nightly = job // { initialize = true; }; } [ pgOn ];
+  initUnit = initialized.systemd.services.sov-backup-nightly-init or { };
+
+  # Every command line, environment value and Environment= of a config's
+  # sov-backup units: where a password must never be.
+  exposed =
+    cfg:
+    lib.concatLists (
+      mapAttrsToList (
+        n: u:
+        lib.optionals (lib.hasPrefix "sov-backup" n) (
+          lib.toList (u.serviceConfig.ExecStart or [ ])
+          ++ map toString (lib.toList (u.serviceConfig.ExecStartPre or [ ]))
+          ++ map toString (builtins.attrValues u.environment)
+          ++ map toString (lib.toList (u.serviceConfig.Environment or [ ]))
+          ++ map toString (lib.toList (u.serviceConfig.EnvironmentFile or [ ]))
+        )
+      ) cfg.systemd.services
+    );
+  leaks = filter (v: hasInfix passwordFile v || hasInfix "password" v) (exposed initialized);
+
+  badJob = name: attrs: withJobs { ${name} = job // attrs; } [ pgOn ];
+  emptyJob = withJobs {
+    empty = {
+      repository = repo;
+      inherit passwordFile;
+    };
+  } [ ];
+  relativeRepo = badJob "rel" { repository = "backups/repo"; };
+  storePassword = badJob "store" {
+    passwordFile = "/nix/store/00000000000000000000000000000000-password";
+  };
+  noPostgres = withJobs { db = job; } [ ];
+  metricsPassword = badJob "metrics" { metrics = "postgresql://sov:hunter2@db.example/metrics"; };
 
   moduleCases = hardeningCases ++ [
     (case "sov.lib.hardening is read-only: a host cannot redefine it" (!readOnly.success)
@@ -241,6 +367,149 @@ let
     (case "sov.base.enable = false leaves the base profile out" (
       baseOff.time.timeZone == null && !baseOff.services.openssh.enable
     ) "time.timeZone ${show baseOff.time.timeZone}, openssh.enable ${show baseOff.services.openssh.enable}")
+
+    (case "backup: no jobs, no sov-backup user, units or PostgreSQL role" (
+      !(hosts.heart.config.users.users ? sov-backup)
+      && !(any (lib.hasPrefix "sov-backup") (builtins.attrNames hosts.heart.config.systemd.services))
+    ) "users ${show (builtins.attrNames hosts.heart.config.users.users)}")
+    (case "backup: a valid job fails no sov assertion" (sovFailed bk == [ ] && sovFailed filesOnly == [ ])
+      "failing: ${show (sovFailed bk ++ sovFailed filesOnly)}"
+    )
+    (case "backup: ExecStart is sov-backup backup with repository, host, tags, excludes, SQLite, databases, paths" (
+      all (w: hasInfix w bkLine) bkWant && lib.hasPrefix bkBin bkLine && lib.hasSuffix bkTail bkLine
+    ) "ExecStart ${show bkSc.ExecStart}, wanted ${show bkWant} and the tail ${show bkTail}")
+    (case "backup: no retention, no forget" (lib.length bkExec == 1) "ExecStart ${show bkExec}")
+    (case "backup: retention runs forget --prune with the keep flags after the backup" (
+      lib.length retainedExec == 2
+      && hasInfix "backup --repo" (lib.head retainedExec)
+      && all (w: hasInfix w (lib.last retainedExec)) [
+        "${bkBin} forget --repo ${repo} --host heart --prune"
+        "--keep-daily 7"
+        "--keep-weekly 4"
+        "--keep-within 2d"
+      ]
+      && !(hasInfix "--keep-last" (lib.last retainedExec))
+    ) "ExecStart ${show retainedExec}")
+    (case "backup: the password only by LoadCredential, never in argv or the environment" (
+      bkSc.LoadCredential == [ "password:${passwordFile}" ]
+      && initUnit.serviceConfig.LoadCredential or null == [ "password:${passwordFile}" ]
+      && bkCheck.serviceConfig.LoadCredential == [ "password:${passwordFile}" ]
+      && leaks == [ ]
+      && exposed initialized != [ ]
+    ) "LoadCredential ${show bkSc.LoadCredential}; found the password in ${show leaks}")
+    (case "backup: the timer is daily, Persistent, randomized, wanted by timers.target" (
+      bkTimer.timerConfig == {
+        OnCalendar = "daily";
+        Persistent = true;
+        RandomizedDelaySec = "1h";
+      }
+      && lib.elem "timers.target" bkTimer.wantedBy
+    ) "timer ${show { inherit (bkTimer) timerConfig wantedBy; }}")
+    (case "backup: the check reads a 5% subset, weekly and Persistent" (
+      bkCheckExec == [ "${bkBin} check --repo ${repo} --read-data-subset 5%%" ]
+      && bkCheckTimer.timerConfig.OnCalendar == "weekly"
+      && bkCheckTimer.timerConfig.Persistent
+      && lib.elem "timers.target" bkCheckTimer.wantedBy
+    ) "ExecStart ${show bkCheckExec}, timer ${show bkCheckTimer.timerConfig}")
+    (case "backup: check.timerConfig = null drops the check timer; readDataSubset = null checks the structure" (
+      !(noCheckTimer.systemd.timers ? sov-backup-nightly-check)
+      && noCheckTimer.systemd.services.sov-backup-nightly-check.serviceConfig.ExecStart == "${bkBin} check --repo ${repo}"
+    ) "timers ${show (builtins.attrNames noCheckTimer.systemd.timers)}")
+    (case "backup: the backup unit keeps the shared hardening but the user, PrivateUsers, ProtectHome and the capability" (
+      kept bkRelaxed bkSc == [ ] && bkSc.ProtectSystem == "strict" && bkSc.ProtectHome == "read-only"
+    ) "settings lost or changed: ${show (kept bkRelaxed bkSc)}")
+    (case "backup: the check and init units keep the shared hardening but the user and ProtectHome" (
+      kept [ "DynamicUser" "ProtectHome" ] bkCheck.serviceConfig == [ ]
+      && kept [ "DynamicUser" "ProtectHome" ] (initUnit.serviceConfig or { }) == [ ]
+    ) "check: ${show (kept [ "DynamicUser" "ProtectHome" ] bkCheck.serviceConfig)}, init: ${show (kept [ "DynamicUser" "ProtectHome" ] (initUnit.serviceConfig or { }))}")
+    (case "backup: runs as the system user sov-backup with CAP_DAC_READ_SEARCH alone" (
+      bkSc.User == "sov-backup"
+      && bkSc.Group == "sov-backup"
+      && !bkSc.DynamicUser
+      && !bkSc.PrivateUsers
+      && bkSc.CapabilityBoundingSet == capability
+      && bkSc.AmbientCapabilities == capability
+      && bk.users.users.sov-backup.isSystemUser
+      && bk.users.users.sov-backup.group == "sov-backup"
+      && bk.users.groups ? sov-backup
+    ) "${show { inherit (bkSc) User Group DynamicUser PrivateUsers CapabilityBoundingSet AmbientCapabilities; }}")
+    (case "backup: writes only its repository and state directory; the repository exists, owned by sov-backup" (
+      bkSc.ReadWritePaths == [ repo ]
+      && bkSc.StateDirectory == "sov-backup/nightly"
+      && lib.elem "d ${repo} 0700 sov-backup sov-backup - -" bk.systemd.tmpfiles.rules
+      && lib.elem repo (lib.toList bkUnit.unitConfig.RequiresMountsFor)
+    ) "ReadWritePaths ${show bkSc.ReadWritePaths}, StateDirectory ${show bkSc.StateDirectory}, tmpfiles ${show bk.systemd.tmpfiles.rules}")
+    (case "backup: PostgreSQL role sov-backup, granted pg_read_all_data as postgres before the backup" (
+      lib.elem "sov-backup" (map (u: u.name) bk.services.postgresql.ensureUsers)
+      && bkGrant.serviceConfig.User or null == "postgres"
+      && hasInfix ''-h /run/postgresql'' (bkGrant.serviceConfig.ExecStart or "")
+      && hasInfix ''-c "GRANT pg_read_all_data TO \"sov-backup\""'' (bkGrant.serviceConfig.ExecStart or "")
+      && lib.elem "postgresql.service" (bkGrant.after or [ ])
+      && all (u: lib.elem u bkUnit.after) [
+        "postgresql.service"
+        "sov-backup-pg-grant.service"
+      ]
+      && lib.elem "sov-backup-pg-grant.service" bkUnit.requires
+      && lib.hasSuffix "/bin" (bkUnit.environment.SOV_PG_BINDIR or "")
+    ) "grant ${show (bkGrant.serviceConfig or null)}, backup after ${show bkUnit.after}, requires ${show bkUnit.requires}")
+    (case "backup: a repository inside the backed-up paths is excluded, one outside is not" (
+      hasInfix "--exclude ${repo} " (lib.head (lib.toList docsUnit.serviceConfig.ExecStart))
+      && !(hasInfix "--exclude ${repo}" bkLine)
+    ) "docs: ${show docsUnit.serviceConfig.ExecStart}; nightly: ${show bkLine}")
+    (case "backup: a job without databases leaves PostgreSQL alone" (
+      !(filesOnly.systemd.services ? sov-backup-pg-grant)
+      && !(lib.elem "sov-backup" (map (u: u.name) filesOnly.services.postgresql.ensureUsers))
+      && !(lib.elem "postgresql.service" docsUnit.after)
+    ) "services ${show (builtins.attrNames filesOnly.systemd.services)}")
+    (case "backup: metrics sets SOV_METRICS, opens the SQLite store's directory, joins the group sov" (
+      docsUnit.environment.SOV_METRICS or null == "sqlite:/var/lib/sov/measurements.sqlite"
+      && docsUnit.serviceConfig.ReadWritePaths == [
+        repo
+        "-/var/lib/sov"
+      ]
+      && docsUnit.serviceConfig.SupplementaryGroups or null == [ "sov" ]
+      && !(bkUnit.environment ? SOV_METRICS)
+      && !(bkSc ? SupplementaryGroups)
+    ) "environment ${show docsUnit.environment}, ReadWritePaths ${show docsUnit.serviceConfig.ReadWritePaths}, SupplementaryGroups ${show (docsUnit.serviceConfig.SupplementaryGroups or null)}")
+    (case "backup: initialize adds an init unit, skipped once the repository has a config" (
+      initUnit.unitConfig.ConditionPathExists or null == "!${repo}/config"
+      && initUnit.serviceConfig.ExecStart or null == "${bkBin} init --repo ${repo}"
+      && lib.elem "sov-backup-nightly-init.service" initialized.systemd.services.sov-backup-nightly.requires
+      && lib.elem "sov-backup-nightly-init.service" initialized.systemd.services.sov-backup-nightly.after
+      && !(bk.systemd.services ? sov-backup-nightly-init)
+    ) "init ${show initUnit}")
+    (case "backup: a job with nothing to back up fails an assertion" (
+      someFailedMentions emptyJob [
+        "services.sov.backup.jobs.empty"
+        "nothing to back up"
+      ]
+    ) "failing: ${show (failedAssertions emptyJob)}")
+    (case "backup: a relative repository fails an assertion" (
+      someFailedMentions relativeRepo [
+        "jobs.rel.repository"
+        "absolute path"
+        "backups/repo"
+      ]
+    ) "failing: ${show (failedAssertions relativeRepo)}")
+    (case "backup: a passwordFile in the Nix store fails an assertion saying why" (
+      someFailedMentions storePassword [
+        "jobs.store.passwordFile"
+        "Nix store"
+        "not be secret"
+      ]
+    ) "failing: ${show (failedAssertions storePassword)}")
+    (case "backup: databases without services.postgresql fail an assertion" (
+      someFailedMentions noPostgres [
+        "jobs.db.postgresql.databases"
+        "services.postgresql.enable is false"
+      ]
+    ) "failing: ${show (failedAssertions noPostgres)}")
+    (case "backup: a password in the metrics URL fails an assertion" (
+      someFailedMentions metricsPassword [
+        "jobs.metrics.metrics"
+        "password"
+      ]
+    ) "failing: ${show (failedAssertions metricsPassword)}")
   ];
 in
 map (name: {

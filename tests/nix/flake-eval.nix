@@ -86,6 +86,7 @@ let
     "eval-modules"
     "sov"
     "standin"
+    "vm-backup"
     "vm-brain"
     "vm-gateway"
     "vm-heart"
@@ -112,11 +113,26 @@ let
     && (vm h).nodes.${h}.networking.hostName == h
     && elem "sov" (map (p: p.pname) (vm h).nodes.${h}.environment.systemPackages)
     && lib.hasInfix "${h}.wait_for_unit(\"sshd.service\")" (vm h).testScript;
+  # tests/nix/vm-backup.nix: heart with PostgreSQL and one backup job.
+  vmBackup = (checksOf "x86_64-linux").vm-backup;
+  backupNode = vmBackup.nodes.heart;
+  backupFailed = map (a: a.message) (lib.filter (a: !a.assertion) backupNode.assertions);
   hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
   overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
 in
 {
-  testScripts = lib.genAttrs hostNames (h: (vm h).testScript);
+  # Each VM test's Python and the names of its nodes (the driver's globals).
+  testScripts =
+    lib.genAttrs hostNames (h: {
+      script = (vm h).testScript;
+      nodes = attrNames (vm h).nodes;
+    })
+    // {
+      backup = {
+        script = vmBackup.testScript;
+        nodes = attrNames vmBackup.nodes;
+      };
+    };
 
   cases = [
     (case "outputs: packages, overlays, devShells, nixosModules, nixosConfigurations, checks, formatter" (
@@ -218,6 +234,17 @@ in
     (case "VM tests boot each host without its hardware file, next to an outside node" (
       all vmOk hostNames
     ) "ports ${show (lib.genAttrs hostNames vmPorts)}")
+    (case "vm-backup boots heart without its hardware file, with PostgreSQL and a valid backup job" (
+      attrNames vmBackup.nodes == [ "heart" ]
+      && backupNode.fileSystems == { }
+      && backupNode.networking.hostName == "heart"
+      && backupNode.services.postgresql.enable
+      && backupNode.systemd.services ? sov-backup-nightly
+      && backupNode.systemd.timers ? sov-backup-nightly
+      && backupFailed == [ ]
+      && lib.hasInfix "heart.succeed(\"systemctl start sov-backup-nightly.service\")" vmBackup.testScript
+      && lib.hasInfix "--postgres-target" vmBackup.testScript
+    ) "nodes ${show (attrNames vmBackup.nodes)}, failing assertions ${show backupFailed}")
     (case "formatter is nixfmt on both systems" (
       all (s: outputs.formatter.${s}.name == "nixfmt") systems
     ) "formatter ${show (map (s: outputs.formatter.${s}.name) systems)}")

@@ -1,11 +1,20 @@
 # The `pkgs` the modules see in the stand-in evaluation (tests/nix/eval.nix):
-# only what they use, nothing built. `sov` looks like a derivation to the
-# module system (types.package) and carries the pname the cases look for.
+# only what they use, nothing built. Each package looks like a derivation to
+# the module system (types.package) and carries the pname the cases look for.
 {
   sov = {
     type = "derivation";
     pname = "sov";
     name = "sov-standin";
     outPath = "/nix/store/00000000000000000000000000000000-sov-standin";
+  };
+  # services.postgresql.package's default (its version is what the backup
+  # module checks).
+  postgresql = {
+    type = "derivation";
+    pname = "postgresql";
+    version = "17.6";
+    name = "postgresql-17.6";
+    outPath = "/nix/store/00000000000000000000000000000000-postgresql-17.6";
   };
 }

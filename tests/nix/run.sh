@@ -164,8 +164,9 @@ if [ -n "$lint" ] && nixi --eval --strict --json tests/nix/eval.nix --argstr nix
 		py="$work/vm-$h.py"
 		{
 			echo "from typing import Any"
-			echo "start_all: Any = None; subtest: Any = None; outside: Any = None; $h: Any = None"
-			jq -r --arg h "$h" '.[$h]' "$work/scripts.json"
+			echo "start_all: Any = None; subtest: Any = None"
+			jq -r --arg h "$h" '.[$h].nodes[] | . + ": Any = None"' "$work/scripts.json"
+			jq -r --arg h "$h" '.[$h].script' "$work/scripts.json"
 		} >"$py"
 		if $lint "$py" >"$work/lint" 2>&1; then
 			ok "lint vm-$h testScript ($lint)"

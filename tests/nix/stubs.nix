@@ -11,7 +11,12 @@
 #
 # The flake's eval checks run the same cases against the real NixOS modules
 # (tests/nix/cases.nix), so a stand-in that drifts from NixOS shows there.
-{ config, lib, ... }:
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
 let
   inherit (lib) mkOption types;
 
@@ -131,6 +136,23 @@ let
     allowedUDPPortRanges = rangeList;
   };
 
+  # services.postgresql.ensureUsers.* (ensurePermissions is gone since 24.05).
+  pgUserModule = {
+    options = {
+      name = mkOption { type = types.str; };
+      ensureDBOwnership = bool false;
+      ensureClauses = lib.genAttrs [
+        "superuser"
+        "createrole"
+        "createdb"
+        "inherit"
+        "login"
+        "replication"
+        "bypassrls"
+      ] (_: opt (types.nullOr types.bool) null "");
+    };
+  };
+
   ssh = config.services.openssh;
 in
 {
@@ -204,6 +226,29 @@ in
 
     services.journald.extraConfig = opt types.lines "" "";
 
+    services.postgresql = {
+      enable = bool false;
+      # NixOS picks the default from system.stateVersion (17 for 25.11).
+      package = opt types.package pkgs.postgresql "";
+      ensureDatabases = strList;
+      ensureUsers = opt (types.listOf (types.submodule pgUserModule)) [ ] "";
+      settings = mkOption {
+        default = { };
+        description = "";
+        type = types.submodule {
+          freeformType = types.attrsOf (
+            types.oneOf [
+              types.bool
+              types.float
+              types.int
+              types.str
+            ]
+          );
+          options.port = opt types.port 5432 "";
+        };
+      };
+    };
+
     nix.settings = mkOption {
       default = { };
       description = "";
@@ -235,6 +280,7 @@ in
 
     systemd.services = opt (types.attrsOf (types.submodule serviceModule)) { } "";
     systemd.timers = opt (types.attrsOf (types.submodule timerModule)) { } "";
+    systemd.tmpfiles.rules = strList;
   };
 
   config = {

@@ -1271,8 +1271,10 @@ bk_cmd_backup(int argc, char **argv)
 			goto fail;
 		m = sov_metrics_open(co.metrics, NULL, &e);
 		if (m) {
-			jv tg = jv_object_set(jv_object(), jv_string("repo"),
-					      jv_string(c.r->be->display));
+			jv tg = jv_object_set(
+			    jv_object_set(jv_object(), jv_string("repo"),
+					  jv_string(c.r->be->display)),
+			    jv_string("host"), jv_string(host));
 			struct {
 				const char *name;
 				double v;

@@ -297,6 +297,13 @@ bk_cmd_check(int argc, char **argv)
 		uint32_t np = bk_index_npacks(c.r->idx);
 		uint64_t *need = calloc(np ? np : 1, sizeof(*need));
 		char msg[SOV_ERR_MSG_MAX], name[BK_NAME_MAX];
+		/* PERCENT%: that share of packs, at least one, a random
+		 * contiguous run of pack numbers (a different one each time) */
+		uint32_t pick = (uint32_t)((double)np * pct / 100.0 + 0.999999);
+		uint32_t start = np ? randombytes_uniform(np) : 0;
+
+		if (pick < 1)
+			pick = 1;
 
 		if (!need) {
 			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "check");
@@ -328,8 +335,7 @@ bk_cmd_check(int argc, char **argv)
 			} else if (read_data ||
 				   (subset &&
 				    (den ? (long)(p % (uint32_t)den) == num - 1
-					 : randombytes_uniform(10000) <
-					       pct * 100))) {
+					 : (p + start) % np < pick))) {
 				read_pack(&c, p, ps.sizes[have->en.offset]);
 			}
 		}

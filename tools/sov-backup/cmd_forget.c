@@ -54,10 +54,12 @@ bk_cmd_forget(int argc, char **argv)
 	    {"tag", required_argument, NULL, 't'},
 	    {"group-by", required_argument, NULL, 'g'},
 	    {"dry-run", no_argument, NULL, 'n'},
+	    {"prune", no_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct bk_policy p;
+	int prune = 0;
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	struct bk_lock *lock = NULL;
@@ -70,6 +72,7 @@ bk_cmd_forget(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	p.keep_tags = jv_array();
 	p.group_by = BK_GROUP_HOST | BK_GROUP_PATHS;
+	p.now_ms = sov_time_now_ms(); /* a snapshot dated in the future is never "the newest" */
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 		int *dst = NULL;
@@ -105,6 +108,7 @@ bk_cmd_forget(int argc, char **argv)
 				goto fail;
 			break;
 		case 'n': dry = 1; break;
+		case 'P': prune = 1; break;
 		default:
 			rc = sov_cli_usage_error("unknown option");
 			goto out;
@@ -207,6 +211,36 @@ bk_cmd_forget(int argc, char **argv)
 			goto fail;
 	}
 	rc = SOV_EXIT_OK;
+	if (prune && !dry) {
+		/* The same process, so the lock is handed over without a gap
+		 * another writer could use. */
+		static char pname[] = "sov-backup prune", orepo[] = "--repo",
+			    opw[] = "--password-file", owait[] = "--lock-wait";
+		char *pargv[12], wait[32], repo[4096], pwf[4096];
+		int pargc = 0;
+
+		snprintf(wait, sizeof(wait), "%ld", co.lock_wait_s);
+		pargv[pargc++] = pname;
+		if (co.repo) {
+			snprintf(repo, sizeof(repo), "%s", co.repo);
+			pargv[pargc++] = orepo;
+			pargv[pargc++] = repo;
+		}
+		if (co.password_file) {
+			snprintf(pwf, sizeof(pwf), "%s", co.password_file);
+			pargv[pargc++] = opw;
+			pargv[pargc++] = pwf;
+		}
+		pargv[pargc++] = owait;
+		pargv[pargc++] = wait;
+		pargv[pargc] = NULL;
+		bk_lock_release(lock, NULL);
+		lock = NULL;
+		bk_repo_close(r);
+		r = NULL;
+		optind = 0; /* getopt_long starts afresh */
+		rc = bk_cmd_prune(pargc, pargv);
+	}
 	goto out;
 fail:
 	rc = sov_cli_fail(&e);

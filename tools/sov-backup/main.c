@@ -58,7 +58,14 @@ static const struct sov_cmd cmds[] = {
      "  --keep-tag TAG        all with this tag (repeatable)\n"
      "  --host H, --tag T     consider only these snapshots\n"
      "  --group-by LIST       host,paths,tags (default host,paths)\n"
-     "  --dry-run             say what would go, remove nothing\n"},
+     "  --dry-run             say what would go, remove nothing\n"
+     "  --prune               then prune (as `sov-backup prune`)\n"},
+    {"prune", bk_cmd_prune, "[--max-unused PERCENT] [--dry-run]",
+     "delete data no snapshot needs; repack partly used packs",
+     REPO_HELP
+     "  --max-unused PERCENT  repack a pack when more than this share of\n"
+     "                        it is unused (default 5)\n"
+     "  --dry-run             count, change nothing\n"},
     {"key", bk_cmd_key, "add --new-password-file FILE | list | remove ID",
      "manage the passwords that open the repository",
      REPO_HELP "  --new-password-file F the password of the new key\n"},

@@ -141,6 +141,39 @@ out:
 	return rc;
 }
 
+static int
+reserve_entry(struct bk_packer *p, struct sov_err *e)
+{
+	uint32_t nc;
+	struct bk_pack_entry *ne;
+
+	if (p->n < p->cap_ents)
+		return 0;
+	nc = p->cap_ents ? p->cap_ents * 2 : 256;
+	ne = realloc(p->ents, nc * sizeof(*ne));
+	if (!ne)
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack entries");
+	p->ents = ne;
+	p->cap_ents = nc;
+	return 0;
+}
+
+int
+bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
+		     const unsigned char *sealed, struct sov_err *e)
+{
+	if (p->n >= BK_PACK_MAX_ENTRIES || p->len > BK_PACK_MAX / 2)
+		return sov_err_set(e, SOV_EXIT_FAIL, "pack full");
+	if (reserve(p, en->length, e) < 0 || reserve_entry(p, e) < 0)
+		return -1;
+	memcpy(p->buf + p->len, sealed, en->length);
+	p->ents[p->n] = *en;
+	p->ents[p->n].offset = (uint32_t)p->len;
+	p->len += en->length;
+	p->n++;
+	return 0;
+}
+
 int
 bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,
 		 unsigned char id[BK_ID_LEN], struct sov_err *e)

@@ -62,6 +62,11 @@ int bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
 		  size_t len, int level, struct bk_pack_entry *out,
 		  struct sov_err *e);
 
+/* Append a blob that is already sealed (prune copies blobs between packs
+ * without opening them: the associated data travels with the entry). */
+int bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
+			 const unsigned char *sealed, struct sov_err *e);
+
 /* Append the sealed header and trailer; the pack's storage id in id. The
  * packer keeps buf/ents for the caller to write and index, then reset. */
 int bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,

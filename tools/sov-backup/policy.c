@@ -167,9 +167,9 @@ string_set(jv obj, size_t i, jv id, const char *field, size_t max_n,
 	if (jv_get_kind(none) == JV_KIND_ARRAY &&
 	    (jv_get_kind(v) == JV_KIND_INVALID ||
 	     jv_get_kind(v) == JV_KIND_NULL)) {
-		jv_free(v);
 		*out = jv_copy(none);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (jv_get_kind(v) != JV_KIND_ARRAY) {
 		snap_err(e, i, id, "%s: missing or not an array of strings",
@@ -193,7 +193,9 @@ string_set(jv obj, size_t i, jv id, const char *field, size_t max_n,
 	}
 	if (is_set(v, n)) { /* the usual case: keep the input's array */
 		*out = v;
-		return 0;
+		v = jv_null();
+		rc = 0;
+		goto out;
 	}
 	/* jv_sort's string order is byte order, as strcmp's */
 	v = jv_sort(v, jv_copy(v));
@@ -419,7 +421,9 @@ check_policy(const struct bk_policy *p, int *empty, struct sov_err *e)
 		return sov_err_set(e, SOV_EXIT_USAGE,
 				   "policy: group-by: unknown bits 0x%x",
 				   p->group_by);
-	if (jv_get_kind(p->keep_tags) == JV_KIND_NULL)
+	/* null, or a zeroed struct's jv (invalid): no tag rule */
+	if (jv_get_kind(p->keep_tags) == JV_KIND_NULL ||
+	    jv_get_kind(p->keep_tags) == JV_KIND_INVALID)
 		return 0;
 	if (jv_get_kind(p->keep_tags) != JV_KIND_ARRAY)
 		return sov_err_set(e, SOV_EXIT_USAGE,

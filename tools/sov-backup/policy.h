@@ -15,7 +15,7 @@
  * everything (forget then refuses to run without --keep-*, see main).
  * Ties in time keep the order given.
  *
- * The details, as restic 0.17 does them:
+ * The details, as restic's current forget does them:
  * - A bucket rule (last, hourly ... yearly) that still has count left when
  *   it reaches the oldest snapshot of the group keeps that one too, even in
  *   a bucket already kept ("oldest daily 2026-11-01"): with fewer days of
@@ -29,6 +29,8 @@
  *   them.
  * - Paths and tags in the group key are compared as sets (sorted, without
  *   duplicates) and shown that way in "group".
+ * - A group can lose every snapshot (keep_tags alone, and none carries
+ *   them): restic's forget then refuses to run; main decides.
  *
  * Reasons: "last", "hourly 2026-11-22T03", "daily 2026-11-22",
  * "weekly 2026-W47", "monthly 2026-11", "yearly 2026" (local time, the
@@ -48,7 +50,7 @@ struct bk_policy {
 	int last, hourly, daily, weekly, monthly, yearly; /* 0: rule off;
 							     -1: unlimited */
 	int64_t within_ms;                                /* 0: off */
-	jv keep_tags;      /* array of strings, or jv_null() */
+	jv keep_tags;      /* array of strings, or jv_null() (or zeroed) */
 	unsigned group_by; /* BK_GROUP_* bits; 0 groups everything together */
 	int64_t now_ms;    /* ms since the epoch, sov_time_now_ms(); 0: every
 			      snapshot may be the newest (see above) */

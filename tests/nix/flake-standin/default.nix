@@ -94,6 +94,13 @@ let
     "sqlite"
     "valgrind"
     "zstd"
-  ] fake;
+  ] fake
+  // {
+    # services.postgresql.package's default in the stand-in options; the
+    # backup module checks its version.
+    postgresql = fake "postgresql" // {
+      version = "17.6";
+    };
+  };
 in
 lib.fix (lib.foldl' (acc: overlay: lib.extends overlay acc) base overlays)
