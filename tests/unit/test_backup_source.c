@@ -28,6 +28,7 @@
 
 #define DUMP_MAX (64 << 20)
 #define PG_TESTS 20
+#define OWNER 65534      /* nobody, the owner of an application's database */
 #define TEST_ALARM_S 600 /* valgrind included */
 
 static char tmp[PATH_MAX];      /* scratch directory */
@@ -527,6 +528,8 @@ test_restore_replace(void)
 	for (int force = 0; force <= 1; force++) {
 		make_db(target, "WAL", 50, "old");
 		chmod(target, 0640);
+		if (geteuid() == 0 && chown(target, OWNER, OWNER) != 0)
+			exit(99);
 		/* A process that dies with rows only in the WAL. */
 		pid = holder(target,
 			     "PRAGMA wal_autocheckpoint=0; "
@@ -556,6 +559,11 @@ test_restore_replace(void)
 		free(got);
 		ok(stat(target, &st) == 0 && (st.st_mode & 07777) == 0640,
 		   "[force=%d] the old mode is kept", force);
+		if (geteuid() == 0)
+			ok(st.st_uid == OWNER && st.st_gid == OWNER,
+			   "[force=%d] and the old owner", force);
+		else
+			skip(1, "the owner: not root");
 		(void)unlink(wal);
 		(void)unlink(shm);
 	}

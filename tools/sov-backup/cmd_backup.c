@@ -128,14 +128,18 @@ is_page_file(const unsigned char *b, size_t n)
 	       (n >= 5 && memcmp(b, "PGDMP", 5) == 0);
 }
 
-/* Chunk everything readable from fd into content ids. */
+/*
+ * Chunk everything readable from fd into content ids. The buffer holds
+ * [pos, have); it is compacted only before a read, so a chunk costs no
+ * copy of the bytes after it.
+ */
 static jv
 save_content(struct ctx *c, int fd, const char *path, int pages,
 	     uint64_t *size, struct sov_err *e)
 {
 	const struct bk_chunker *ck = pages ? &c->ck_pages : &c->ck_files;
 	jv content = jv_array();
-	size_t have = 0, need = c->ck_files.p.max;
+	size_t have = 0, pos = 0, need = c->ck_files.p.max;
 	int eof = 0, first = 1;
 
 	*size = 0;
@@ -144,7 +148,12 @@ save_content(struct ctx *c, int fd, const char *path, int pages,
 	for (;;) {
 		size_t cut;
 
-		while (!eof && have < need) {
+		if (!eof && have - pos < need) {
+			memmove(c->buf, c->buf + pos, have - pos);
+			have -= pos;
+			pos = 0;
+		}
+		while (!eof && have - pos < need) {
 			ssize_t n = read(fd, c->buf + have, c->bufcap - have);
 
 			if (n < 0 && errno == EINTR)
@@ -165,16 +174,16 @@ save_content(struct ctx *c, int fd, const char *path, int pages,
 			if (!pages && is_page_file(c->buf, have))
 				ck = &c->ck_pages;
 		}
-		cut = bk_chunker_next(ck, c->buf, have, eof);
+		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
 		if (cut == 0)
 			break;
 		{
 			unsigned char id[BK_ID_LEN];
 			char hex[BK_ID_HEX_LEN];
 
-			bk_blob_id(c->r->keys, c->buf, cut, id);
-			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf, cut,
-					 e) < 0) {
+			bk_blob_id(c->r->keys, c->buf + pos, cut, id);
+			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf + pos,
+					 cut, e) < 0) {
 				jv_free(content);
 				return jv_invalid();
 			}
@@ -182,8 +191,7 @@ save_content(struct ctx *c, int fd, const char *path, int pages,
 			content = jv_array_append(content, jv_string(hex));
 		}
 		*size += cut;
-		memmove(c->buf, c->buf + cut, have - cut);
-		have -= cut;
+		pos += cut;
 		progress(c, 0);
 	}
 	return content;

@@ -154,8 +154,16 @@ restore_database(struct rctx *c, jv node, const char *path, const char *src,
 		if (bk_pg_restore_start(c->pg_url, c->pg_flags, &ch, e) < 0)
 			return -1;
 		rc = write_content(c->r, node, ch.fd, path, &b, e);
-		if (bk_child_finish(&ch, rc < 0, rc < 0 ? NULL : e) < 0)
+		if (rc < 0) {
+			/* pg_restore stopping early makes our write fail
+			 * (EPIPE): its own error says why, so prefer it. */
+			struct sov_err ce = {0};
+
+			if (bk_child_finish(&ch, 0, &ce) < 0 && e)
+				*e = ce;
+		} else if (bk_child_finish(&ch, 0, e) < 0) {
 			rc = -1;
+		}
 		c->bytes += b;
 	} else {
 		uint64_t b = 0;

@@ -37,6 +37,8 @@ static const struct sov_cmd cmds[] = {
      "  --pg-clean            drop objects before recreating them\n"
      "  --sqlite-target PATH  restore the SQLite database atomically to PATH\n"
      "  --no-owner            do not restore owners (files and PostgreSQL)\n"},
+    {"diff", bk_cmd_diff, "SNAPSHOT SNAPSHOT",
+     "what was added, removed, modified between two snapshots", REPO_HELP},
     {"dump", bk_cmd_dump, "SNAPSHOT PATH", "write one file to stdout",
      REPO_HELP},
     {"check", bk_cmd_check, "[--read-data | --read-data-subset N%|N/M]",
@@ -69,6 +71,9 @@ static const struct sov_cmd cmds[] = {
     {"key", bk_cmd_key, "add --new-password-file FILE | list | remove ID",
      "manage the passwords that open the repository",
      REPO_HELP "  --new-password-file F the password of the new key\n"},
+    {"stats", bk_cmd_stats, "",
+     "snapshots, packs, unique and stored bytes of the repository",
+     REPO_HELP},
     {"unlock", bk_cmd_unlock, "[--all]",
      "remove locks whose holder is gone (--all: every lock)", REPO_HELP},
     {NULL, NULL, NULL, NULL, NULL},

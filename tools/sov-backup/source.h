@@ -5,8 +5,11 @@
  * application may keep writing; the copy is one consistent state of the
  * database, WAL included). PostgreSQL through `pg_dump --format=custom`
  * streamed from a child process (one REPEATABLE READ snapshot, pg_dump's
- * own guarantee), uncompressed (-Z0) so that chunks deduplicate between
- * nights and zstd compresses them once.
+ * own guarantee), uncompressed (--compress=0) so that chunks deduplicate
+ * between nights and zstd compresses them once.
+ *
+ * Children are started with fork and execve, calling only async-signal-safe
+ * functions in between, so a process with other threads may use these.
  */
 #ifndef BK_SOURCE_H
 #define BK_SOURCE_H
@@ -27,7 +30,10 @@
  * read-only and never written. A path that is not an SQLite database is
  * SOV_EXIT_USAGE naming it, so is a missing one; a source locked for
  * longer than busy_ms is SOV_EXIT_TEMPFAIL. The copy's header keeps the
- * source's journal mode (a WAL database restores as one).
+ * source's journal mode (a WAL database restores as one). The copy takes
+ * as much room in tmpdir as the database: on a tmpfs, that much memory.
+ * A WAL source without -wal/-shm files gets them (empty, owned like the
+ * database), as from any reader.
  */
 int bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 		       int *fd_out, struct sov_err *e);
@@ -85,9 +91,11 @@ int bk_pg_dump_start(const char *url, struct bk_child *child,
  * Start `pg_restore --format=custom --no-password --exit-on-error [flags]
  * --dbname=URL` reading the dump from child->fd (our write end; the caller
  * writes the dump, ignoring SIGPIPE, then calls bk_child_finish(), which
- * closes it as end of input). flags: BK_PG_CLEAN (--clean --if-exists:
- * drop what the dump creates first), BK_PG_CREATE (--create: URL names the
- * maintenance database, the dump's database is created), BK_PG_NO_OWNER
+ * closes it as end of input; a write failing with EPIPE means pg_restore
+ * stopped: finish with abort 0 to learn why). flags: BK_PG_CLEAN (--clean
+ * --if-exists: drop what the dump creates first), BK_PG_CREATE (--create: URL
+ * names the maintenance database, the dump's database is created),
+ * BK_PG_NO_OWNER
  * (--no-owner: objects belong to the restoring user), BK_PG_SINGLE_TXN
  * (--single-transaction: all or nothing; not with BK_PG_CREATE). The first
  * error stops it (--exit-on-error), so that error ends its stderr.
@@ -103,8 +111,8 @@ int bk_pg_restore_start(const char *url, unsigned flags, struct bk_child *child,
 
 /*
  * Close our end of the stream, wait for the child, and turn a non-zero
- * exit into an error carrying the end of its stderr (the last
- * BK_CHILD_ERR_TAIL bytes read, shown on one line, capped). A server that
+ * exit into an error carrying the end of its stderr (its last 4 KiB read,
+ * shown on one line, cut to what fits a message). A server that
  * is not there or not ready (connection refused, no socket, starting up,
  * too many connections) is SOV_EXIT_TEMPFAIL; bad credentials, a missing
  * database or role, or an input that is no dump SOV_EXIT_USAGE; a signal

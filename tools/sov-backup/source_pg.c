@@ -181,8 +181,10 @@ conn_prepare(const char *url, struct conn *c, struct sov_err *e)
 	if (pw == NULL) {
 		size = sizeof("--dbname=") + strlen(url);
 		c->arg = malloc(size);
-		if (c->arg == NULL)
-			goto nomem;
+		if (c->arg == NULL) {
+			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "connection string");
+			goto out;
+		}
 		(void)snprintf(c->arg, size, "--dbname=%s", url);
 		rc = 0;
 		goto out;
@@ -191,8 +193,10 @@ conn_prepare(const char *url, struct conn *c, struct sov_err *e)
 	if (c->pass_fd < 0)
 		goto out;
 	c->arg = malloc(size);
-	if (c->arg == NULL)
-		goto nomem;
+	if (c->arg == NULL) {
+		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "connection string");
+		goto out;
+	}
 	w = c->arg + sizeof("--dbname=") - 1;
 	memcpy(c->arg, "--dbname=", sizeof("--dbname=") - 1);
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
@@ -212,9 +216,6 @@ conn_prepare(const char *url, struct conn *c, struct sov_err *e)
 	}
 	*w = '\0';
 	rc = 0;
-	goto out;
-nomem:
-	sov_err_sys(e, SOV_EXIT_TEMPFAIL, "postgres connection string");
 out:
 	free_conninfo(opts);
 	if (rc < 0) {

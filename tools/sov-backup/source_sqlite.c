@@ -583,6 +583,50 @@ remove_target_sidecars(const char *target, struct sov_err *e)
 	return 0;
 }
 
+/*
+ * Fill the temp file tfd (at tmp) from fd, give it mode and, when old is
+ * not NULL, old's owner; fsync and close it. tfd is closed either way.
+ */
+static int
+fill_temp(int fd, int tfd, const char *tmp, mode_t mode, const struct stat *old,
+	  struct sov_err *e)
+{
+	int rc = -1;
+	int64_t len;
+
+	if (copy_in(fd, tfd, tmp, &len, e) < 0)
+		goto out;
+	if (len == 0) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "the input is empty, not an SQLite database");
+		goto out;
+	}
+	if (fchmod(tfd, mode) != 0) {
+		sov_err_sys(e, SOV_EXIT_FAIL, "chmod %s", tmp);
+		goto out;
+	}
+	/* The old owner keeps access to the new file (a restore runs as
+	 * root, the application as its own user). */
+	if (old && (old->st_uid != geteuid() || old->st_gid != getegid()) &&
+	    fchown(tfd, old->st_uid, old->st_gid) != 0) {
+		sov_err_sys(e, SOV_EXIT_FAIL,
+			    "give %s the owner of the old database (%ld:%ld)",
+			    tmp, (long)old->st_uid, (long)old->st_gid);
+		goto out;
+	}
+	/* Durable before SQLite reads it, so the check sees what is on disk. */
+	if (fsync(tfd) != 0) {
+		sov_err_sys(e, sov_exit_code_errno(errno), "fsync %s", tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (close(tfd) != 0 && rc == 0)
+		rc =
+		    sov_err_sys(e, sov_exit_code_errno(errno), "close %s", tmp);
+	return rc;
+}
+
 int
 bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e)
 {
@@ -590,18 +634,19 @@ bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e)
 	const char *base = target;
 	struct stat st, dst;
 	mode_t mode = 0600;
-	int rc = -1, tfd = -1, made = 0, old = 0;
-	int64_t len;
+	int rc = -1, tfd, made = 0, old = 0;
 
 	if (split_target(target, dir, sizeof(dir), &base, e) < 0)
 		goto out;
 	if (stat(dir, &dst) != 0) {
-		sov_err_sys(e, sov_exit_code_open(errno), "%s", dir);
-		goto prefixed;
+		sov_err_sys(e, sov_exit_code_open(errno), "restore %s: %s",
+			    target, dir);
+		goto out;
 	}
 	if (!S_ISDIR(dst.st_mode)) {
-		sov_err_set(e, SOV_EXIT_USAGE, "%s: not a directory", dir);
-		goto prefixed;
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "restore %s: %s: not a directory", target, dir);
+		goto out;
 	}
 	if (lstat(target, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
@@ -639,39 +684,11 @@ bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e)
 		goto out;
 	}
 	made = 1;
-	if (copy_in(fd, tfd, tmp, &len, e) < 0)
-		goto prefixed;
-	if (len == 0) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "the input is empty, not an SQLite database");
-		goto prefixed;
+	if (fill_temp(fd, tfd, tmp, mode, old ? &st : NULL, e) < 0 ||
+	    check_copy(tmp, "integrity_check", "the input", e) < 0) {
+		sov_err_prefix(e, "restore %s: ", target);
+		goto out;
 	}
-	if (fchmod(tfd, mode) != 0) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "chmod %s", tmp);
-		goto prefixed;
-	}
-	/* The old owner keeps access to the new file (a restore runs as
-	 * root, the application as its own user). */
-	if (old && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(tfd, st.st_uid, st.st_gid) != 0) {
-		sov_err_sys(e, SOV_EXIT_FAIL,
-			    "give %s the owner of the old database (%ld:%ld)",
-			    tmp, (long)st.st_uid, (long)st.st_gid);
-		goto prefixed;
-	}
-	/* Durable before SQLite reads it, so the check sees what is on disk. */
-	if (fsync(tfd) != 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "fsync %s", tmp);
-		goto prefixed;
-	}
-	if (close(tfd) != 0) {
-		tfd = -1;
-		sov_err_sys(e, sov_exit_code_errno(errno), "close %s", tmp);
-		goto prefixed;
-	}
-	tfd = -1;
-	if (check_copy(tmp, "integrity_check", "the input", e) < 0)
-		goto prefixed;
 	if (old && !force && in_use(target, &st, e) < 0)
 		goto out;
 	/* Replayed onto the new file they would corrupt it. */
@@ -688,12 +705,7 @@ bk_sqlite_restore(int fd, const char *target, int force, struct sov_err *e)
 		goto out;
 	}
 	rc = 0;
-	goto out;
-prefixed:
-	sov_err_prefix(e, "restore %s: ", target);
 out:
-	if (tfd >= 0)
-		(void)close(tfd);
 	if (made)
 		remove_with_sidecars(tmp);
 	return rc;
