@@ -453,3 +453,31 @@ biggest_pack() {
 	run sov-backup check "${PW[@]}" --read-data
 	assert_success
 }
+
+@test "diff names what was added, removed, modified, and changed only in metadata" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	printf 'new\n' >"$T/src/added"
+	rm "$T/src/sub/deeper/text"
+	printf 'changed\n' >"$T/src/a"
+	chmod 600 "$T/src/sub/random"
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	first=$(sov-backup snapshots "${PW[@]}" | head -1 | jq -r .id)
+	run sov-backup diff "${PW[@]}" "${first:0:8}" latest
+	assert_success
+	assert_line --partial "\"change\":\"added\",\"path\":\"$T/src/added\""
+	assert_line --partial "\"change\":\"removed\",\"path\":\"$T/src/sub/deeper/text\""
+	assert_line --partial "\"change\":\"modified\",\"path\":\"$T/src/a\""
+	assert_line --partial "\"change\":\"metadata\",\"path\":\"$T/src/sub/random\""
+	run sov-backup diff "${PW[@]}" latest latest
+	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
+}
+
+@test "stats: unique and stored bytes" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	run sov-backup stats "${PW[@]}"
+	assert_success
+	[ "$(jq -r .snapshots <<<"$output")" = 1 ]
+	[ "$(jq -r '.bytes_unique > 3000000' <<<"$output")" = true ]
+}
