@@ -481,3 +481,29 @@ biggest_pack() {
 	[ "$(jq -r .snapshots <<<"$output")" = 1 ]
 	[ "$(jq -r '.bytes_unique > 3000000' <<<"$output")" = true ]
 }
+
+@test "a backup user with only CAP_DAC_READ_SEARCH reads a live WAL database in a 0700 directory" {
+	[ "$(id -u)" = 0 ] || skip "needs root to drop to another user with a capability"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+	mkdir -m 0700 "$T/app"
+	sqlite3 "$T/app/app.db" 'PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3);' >/dev/null
+	# a writer stays open, so -wal and -shm exist, as with a running app
+	(printf 'PRAGMA wal_autocheckpoint=0;\nINSERT INTO t VALUES (4);\n'; sleep 20) |
+		sqlite3 "$T/app/app.db" >/dev/null &
+	writer=$!
+	for _ in $(seq 50); do [ -e "$T/app/app.db-wal" ] && break; sleep 0.1; done
+	mkdir "$T/repo"
+	init
+	chown -R 65534:65534 "$T/repo"
+	chmod 755 "$T"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=+dac_read_search --ambient-caps=+dac_read_search \
+		env TMPDIR="$T/repo" "$SOV_BUILD/sov-backup" backup "${PW[@]}" --sqlite "$T/app/app.db"
+	assert_success
+	run sov-backup dump "${PW[@]}" latest "$T/app/app.db"
+	assert_success
+	sov-backup dump "${PW[@]}" latest "$T/app/app.db" >"$T/copy.db"
+	[ "$(sqlite3 "$T/copy.db" 'SELECT count(*) FROM t')" = 4 ]
+	pkill -P "$writer" sqlite3 || true
+	kill "$writer" 2>/dev/null || true
+}

@@ -243,6 +243,35 @@ begin_read(sqlite3 *src, const char *path, int64_t deadline, long busy_ms,
 	return db_err(e, src, r, path);
 }
 
+/*
+ * SQLite's unix VFS asks access(2) whether a -wal file exists. access()
+ * checks with the real uid and ignores capabilities, so a backup user
+ * holding only CAP_DAC_READ_SEARCH (the NixOS unit) is told "no" inside a
+ * 0700 directory and then fails with "attempt to write a readonly
+ * database". The effective ids (AT_EACCESS) are what open() will use.
+ */
+static int
+effective_access(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
+}
+
+static void
+use_effective_access(void)
+{
+	static int done;
+	sqlite3_vfs *vfs;
+
+	if (done)
+		return;
+	vfs = sqlite3_vfs_find(NULL);
+	if (vfs && vfs->iVersion >= 3 && vfs->xSetSystemCall &&
+	    strcmp(vfs->zName, "unix") == 0)
+		vfs->xSetSystemCall(vfs, "access",
+				    (sqlite3_syscall_ptr)effective_access);
+	done = 1;
+}
+
 int
 bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 		   int *fd_out, struct sov_err *e)
@@ -269,6 +298,7 @@ bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 		goto out;
 	}
 
+	use_effective_access();
 	r = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
 	if (r != SQLITE_OK) {
 		db_err(e, src, r, path);
