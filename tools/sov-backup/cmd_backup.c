@@ -1040,9 +1040,10 @@ bk_cmd_backup(int argc, char **argv)
 		0 ||
 	    bk_chunker_init(&c.ck_pages, c.r->keys->chunker, &c.r->pages, &e) < 0)
 		goto fail;
-	c.bufcap = (size_t)c.ck_files.p.max * 2;
-	if (c.ck_pages.p.max * 2 > c.bufcap)
-		c.bufcap = (size_t)c.ck_pages.p.max * 2;
+	/* The largest chunk, and room to read ahead in 1 MiB steps. */
+	c.bufcap = (size_t)c.ck_files.p.max + (1u << 20);
+	if (c.ck_pages.p.max + (1u << 20) > c.bufcap)
+		c.bufcap = (size_t)c.ck_pages.p.max + (1u << 20);
 	c.buf = malloc(c.bufcap);
 	if (!c.buf) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "read buffer");

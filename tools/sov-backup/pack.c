@@ -65,9 +65,12 @@ reserve(struct bk_packer *p, size_t more, struct sov_err *e)
 
 	if (p->len + more <= p->cap)
 		return 0;
+	/* Grow to what is needed (plus 1 MiB), not by doubling: a pack
+	 * closes just past BK_PACK_TARGET, and doubling would keep 32 MiB
+	 * per thread for the one blob that crosses the line. */
 	cap = p->cap ? p->cap : (size_t)BK_PACK_TARGET + (1u << 20);
-	while (cap < p->len + more)
-		cap *= 2;
+	if (cap < p->len + more)
+		cap = p->len + more + (1u << 20);
 	nb = realloc(p->buf, cap);
 	if (!nb)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack buffer");

@@ -624,7 +624,9 @@ struct job {
 	int type;
 };
 
-#define QUEUE_LEN 8
+/* Blobs waiting for a worker: enough to keep both cores busy; each may be
+ * a whole chunk (up to 8 MiB), so not more. */
+#define QUEUE_LEN 4
 
 struct bk_saver {
 	struct bk_repo *r;
