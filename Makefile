@@ -111,7 +111,11 @@ $$($(1)_AR): $$(filter-out %/main.o,$$($(1)_OBJ))
 $(B)/tests/test_$(1:sov-%=%)_%: tests/unit/test_$(1:sov-%=%)_%.c tests/unit/tap.h $$($(1)_HDR) $$($(1)_AR) $(LIBSOV)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -iquote tools/$(1) $$(ALL_CFLAGS) $$(ALL_LDFLAGS) -o $$@ $$< $$($(1)_AR) $(LIBSOV) $$(LIBS_$(1)) $$(LIBS)
-build/fuzz/fuzz_$(1:sov-%=%)_%: tests/fuzz/fuzz_$(1:sov-%=%)_%.c $$(patsubst %.c,build/fuzz/obj/%.o,$$(filter-out %/main.c,$$($(1)_SRC))) $(FUZZ_LIB_OBJ)
+$(1)_FUZZ_OBJ := $$(patsubst %.c,build/fuzz/obj/%.o,$$(filter-out %/main.c,$$($(1)_SRC)))
+$$($(1)_FUZZ_OBJ): build/fuzz/obj/%.o: %.c $(LIB_HDR) $$($(1)_HDR)
+	@mkdir -p $$(@D)
+	$(CLANG) $(FUZZ_FLAGS) -iquote tools/$(1) -c -o $$@ $$<
+build/fuzz/fuzz_$(1:sov-%=%)_%: tests/fuzz/fuzz_$(1:sov-%=%)_%.c $$($(1)_FUZZ_OBJ) $(FUZZ_LIB_OBJ)
 	$(CLANG) $(FUZZ_FLAGS) -iquote tools/$(1) -fsanitize=fuzzer -o $$@ $$^ $$(LIBS_$(1)) $(LIBS)
 endef
 
@@ -152,10 +156,6 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
 	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
-
-build/fuzz/obj/tools/%.o: tools/%.c $(LIB_HDR)
-	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -iquote $(dir $<) -c -o $@ $<
 
 fuzz-build:
 	@if command -v $(CLANG) >/dev/null 2>&1; then \

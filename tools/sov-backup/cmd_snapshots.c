@@ -180,12 +180,14 @@ ls_tree(struct bk_repo *r, jv node, const char *path, int depth,
 			break;
 		}
 		free(nm);
-		rec = sov_record_new("node");
-		rec = jv_object_set(rec, jv_string("path"), jv_string(sub));
+		/* The node first, then our fields: a node's own "path" or
+		 * "event" member must not pass for ours. */
 		rec = jv_object_merge(
-		    rec, jv_object_delete(jv_object_delete(jv_copy(nd),
-						     jv_string("content")),
-				       jv_string("subtree")));
+		    jv_object_delete(
+			jv_object_delete(jv_copy(nd), jv_string("content")),
+			jv_string("subtree")),
+		    sov_record_new("node"));
+		rec = jv_object_set(rec, jv_string("path"), jv_string(sub));
 		rc = bk_emit(rec, e);
 		if (rc == 0)
 			rc = ls_tree(r, nd, sub, depth + 1, e);
@@ -228,12 +230,12 @@ bk_cmd_ls(int argc, char **argv)
 		if (!jv_is_valid(node))
 			goto fail;
 		if (strcmp(bk_node_type(node), "dir") != 0) {
-			jv rec = sov_record_new("node");
+			jv rec = jv_object_merge(
+			    jv_object_delete(node, jv_string("content")),
+			    sov_record_new("node"));
 
 			rec = jv_object_set(rec, jv_string("path"),
 					    jv_string(p));
-			rec = jv_object_merge(
-			    rec, jv_object_delete(node, jv_string("content")));
 			if (bk_emit(rec, &e) < 0)
 				goto fail;
 			continue;

@@ -119,7 +119,9 @@ int
 bk_node_id(jv node, const char *member, unsigned char id[BK_ID_LEN],
 	   struct sov_err *e)
 {
-	jv v = jv_object_get(jv_copy(node), jv_string(member));
+	jv v = jv_get_kind(node) == JV_KIND_OBJECT
+		   ? jv_object_get(jv_copy(node), jv_string(member))
+		   : jv_invalid();
 	int rc = 0;
 
 	if (jv_get_kind(v) != JV_KIND_STRING ||

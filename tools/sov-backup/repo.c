@@ -100,7 +100,7 @@ params_parse(jv cfg, const char *which, struct bk_chunk_params *p,
 							    : -1;
 
 		jv_free(v);
-		if (!(d >= 0 && d <= BK_CHUNK_MAX_LIMIT)) {
+		if (!(d >= 0 && d <= BK_CHUNK_MAX_LIMIT) || d != (uint32_t)d) {
 			sov_err_set(e, SOV_EXIT_FAIL,
 				    "config: chunker.%s.%s: not a size", which,
 				    names[i]);
@@ -378,6 +378,7 @@ bk_repo_open(const char *location, const unsigned char *pw, size_t pwlen,
 			goto fail;
 		}
 		r->keys = bk_keyfile_open(kf, pw, pwlen, kl->names[i], e);
+		jv_free(kf);
 		if (!r->keys) {
 			if (e && e->code == SOV_EXIT_USAGE) {
 				wrong++;
@@ -445,7 +446,8 @@ list_names(struct bk_repo *r, const char *dir, struct name_list *l,
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "list %s", dir);
 	if (rc < 0)
 		return -1;
-	qsort(l->names, l->n, BK_NAME_MAX, cmp_names);
+	if (l->n)
+		qsort(l->names, l->n, BK_NAME_MAX, cmp_names);
 	return 0;
 }
 
