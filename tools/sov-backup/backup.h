@@ -45,6 +45,21 @@ struct bk_common {
 	"  --password-file FILE  its password (default "                      \
 	"$CREDENTIALS_DIRECTORY/password)\n"                                  \
 	"  --lock-wait SECONDS   wait this long for a lock (default 60)\n"
+#define BK_BACKUP_HELP                                                        \
+	"  --tag TAG             a tag for the snapshot (repeatable)\n"        \
+	"  --host NAME           the host name recorded (default: this host)\n" \
+	"  --exclude GLOB        skip matching paths: a GLOB without / matches\n" \
+	"                        a name anywhere, with / the whole path\n"     \
+	"  --exclude-file FILE   excludes, one per line, # comments\n"         \
+	"  --one-file-system     do not cross into other mounted file systems\n" \
+	"  --stdin NAME          save stdin as the file /NAME\n"               \
+	"  --sqlite PATH         an SQLite database, copied consistently\n"    \
+	"  --postgres URL        a PostgreSQL database, by pg_dump\n"          \
+	"  --threads N           compressing and encrypting threads (default:\n" \
+	"                        one per core)\n"                              \
+	"  --compression LEVEL   zstd level 0 (off) to 19 (default 1)\n"       \
+	"  --force               read every file, ignore the parent snapshot\n" \
+	"  --metrics URL         where measurements go (default $SOV_METRICS)\n"
 int bk_common_opt(struct bk_common *c, int opt, const char *arg);
 
 /* Open the repository named by c (password, keys, config). */

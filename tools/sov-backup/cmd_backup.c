@@ -880,29 +880,6 @@ add_stream(struct ctx *c, const char *path, const char *source, int fd,
 	return t;
 }
 
-static const char backup_help[] =
-    "  --tag TAG             a tag for the snapshot (repeatable)\n"
-    "  --host NAME           the host name recorded (default: this host)\n"
-    "  --exclude GLOB        skip matching paths: a GLOB without / matches\n"
-    "                        a name anywhere, with / the whole path\n"
-    "  --exclude-file FILE   excludes, one per line, # comments\n"
-    "  --one-file-system     do not cross into other mounted file systems\n"
-    "  --stdin NAME          save stdin as the file /NAME\n"
-    "  --sqlite PATH         an SQLite database, copied consistently\n"
-    "  --postgres URL        a PostgreSQL database, by pg_dump\n"
-    "  --threads N           compressing and encrypting threads (default:\n"
-    "                        one per core)\n"
-    "  --compression LEVEL   zstd level 0 (off) to 19 (default 1)\n"
-    "  --force               read every file, ignore the parent snapshot\n"
-    "  --metrics URL         where measurements go (default $SOV_METRICS)\n";
-
-const char *bk_backup_help(void);
-const char *
-bk_backup_help(void)
-{
-	return backup_help;
-}
-
 int
 bk_cmd_backup(int argc, char **argv)
 {

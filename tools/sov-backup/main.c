@@ -5,7 +5,6 @@
 #include "backup.h"
 #include "cli.h"
 
-const char *bk_backup_help(void);
 
 #define REPO_HELP BK_COMMON_HELP
 
@@ -14,7 +13,7 @@ static const struct sov_cmd cmds[] = {
      "create a repository and its first key", REPO_HELP},
     {"backup", bk_cmd_backup,
      "[OPTIONS] [PATH...] [--sqlite DB]... [--postgres URL]... [--stdin NAME]",
-     "save paths and databases as a new snapshot", NULL},
+     "save paths and databases as a new snapshot", REPO_HELP BK_BACKUP_HELP},
     {"snapshots", bk_cmd_snapshots,
      "[--host H] [--tag T] [--path P] [--latest N]",
      "list snapshots, oldest first",
