@@ -196,6 +196,8 @@ parse_config(struct bk_repo *r, const unsigned char *p, size_t n,
 
 	if (!jv_is_valid(v)) {
 		jv_free(v);
+		if (e)
+			e->code = SOV_EXIT_FAIL; /* damage, not the caller's input */
 		return sov_err_prefix(e, "config: ");
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
@@ -341,7 +343,7 @@ bk_repo_open(const char *location, const unsigned char *pw, size_t pwlen,
 	struct key_list *kl = NULL;
 	unsigned char *buf = NULL, *cfg = NULL;
 	size_t n = 0;
-	int wrong = 0;
+	int wrong = 0, damaged = 0;
 
 	if (bk_crypto_init(e) < 0)
 		return NULL;
@@ -362,43 +364,99 @@ bk_repo_open(const char *location, const unsigned char *pw, size_t pwlen,
 			    r->be->display);
 		goto fail;
 	}
+	if (kl->over) {
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: more than %d key files in keys/; remove the "
+			    "ones no longer used (key remove)",
+			    r->be->display, KEYS_MAX);
+		goto fail;
+	}
 	qsort(kl->names, (size_t)kl->n, BK_NAME_MAX, cmp_names);
+	/*
+	 * Try every key file: one that is damaged, or that wraps another
+	 * repository's key under the same password (config does not open),
+	 * must not hide the one that works. The first such problem is
+	 * reported when none works.
+	 */
 	for (int i = 0; i < kl->n && !r->keys; i++) {
+		struct sov_err le = {0};
 		jv kf;
 
 		free(buf);
 		buf = NULL;
 		if (bk_get(r->be, kl->names[i], BK_KEYFILE_MAX, &buf, &n, NULL,
-			   e) < 0)
-			goto fail;
-		kf = sov_json_parse((const char *)buf, n, e);
+			   &le) < 0) {
+			if (le.code == SOV_EXIT_TEMPFAIL) {
+				if (e)
+					*e = le;
+				goto fail;
+			}
+			goto bad_key;
+		}
+		kf = sov_json_parse((const char *)buf, n, &le);
 		if (!jv_is_valid(kf)) {
 			jv_free(kf);
-			sov_err_prefix(e, "%s: ", kl->names[i]);
-			goto fail;
+			sov_err_prefix(&le, "%s: ", kl->names[i]);
+			goto bad_key;
 		}
-		r->keys = bk_keyfile_open(kf, pw, pwlen, kl->names[i], e);
+		r->keys = bk_keyfile_open(kf, pw, pwlen, kl->names[i], &le);
 		jv_free(kf);
 		if (!r->keys) {
-			if (e && e->code == SOV_EXIT_USAGE) {
+			if (le.code == SOV_EXIT_USAGE) {
 				wrong++;
 				continue;
 			}
-			goto fail;
+			goto bad_key;
+		}
+		free(cfg);
+		cfg = NULL;
+		if (bk_repo_get_sealed(r, "config", CONFIG_AD, BK_CONFIG_MAX,
+				       &cfg, &n, &le) < 0) {
+			int missing = strstr(le.msg, "authentication") == NULL;
+
+			bk_keys_free(r->keys);
+			r->keys = NULL;
+			if (missing) { /* config itself is unreadable */
+				if (e)
+					*e = le;
+				goto fail;
+			}
+			sov_err_prefix(&le, "%s opens, but: ", kl->names[i]);
+			goto bad_key;
 		}
 		snprintf(r->key_name, sizeof(r->key_name), "%s",
 			 kl->names[i]);
+		continue;
+	bad_key:
+		le.code = SOV_EXIT_FAIL;
+		if (!damaged++ && e)
+			*e = le;
 	}
 	if (!r->keys) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "%s: wrong password (no key file of %d opens "
-			    "with it)",
-			    r->be->display, wrong);
+		if (damaged && !wrong)
+			goto fail; /* e holds the first damaged key file */
+		if (damaged) {
+			/* A damaged key may be the one this password is
+			 * for: damage (1), with the first one named. */
+			char first[SOV_ERR_MSG_MAX / 2];
+
+			/* cut, so the whole message fits */
+			snprintf(first, sizeof(first), "%.400s",
+				 e ? e->msg : "");
+			sov_err_set(e, SOV_EXIT_FAIL,
+				    "%s: no key file opens with this password: "
+				    "%d do not, %d are damaged or belong to "
+				    "another repository (%s)",
+				    r->be->display, wrong, damaged, first);
+		}
+		else
+			sov_err_set(e, SOV_EXIT_USAGE,
+				    "%s: wrong password (no key file of %d "
+				    "opens with it)",
+				    r->be->display, wrong);
 		goto fail;
 	}
-	if (bk_repo_get_sealed(r, "config", CONFIG_AD, BK_CONFIG_MAX, &cfg, &n,
-			       e) < 0 ||
-	    parse_config(r, cfg, n, e) < 0)
+	if (parse_config(r, cfg, n, e) < 0)
 		goto fail;
 	free(buf);
 	free(cfg);
@@ -834,7 +892,8 @@ bk_saver_add(struct bk_saver *s, int type, const unsigned char id[BK_ID_LEN],
 	while (s->qlen == QUEUE_LEN && !s->failed)
 		pthread_cond_wait(&s->can_put, &s->mu);
 	if (s->failed) {
-		*e = s->err;
+		if (e)
+			*e = s->err;
 		pthread_mutex_unlock(&s->mu);
 		free(j.data);
 		return -1;
@@ -914,16 +973,21 @@ bk_repo_save_snapshot(struct bk_repo *r, jv snap,
 	return rc;
 }
 
+/* Oldest first by the instant (times may carry offsets), then by id. */
 static int
 cmp_time(const void *a, const void *b)
 {
 	const jv *x = a, *y = b;
 	jv tx = jv_object_get(jv_copy(*x), jv_string("time"));
 	jv ty = jv_object_get(jv_copy(*y), jv_string("time"));
-	int c = strcmp(jv_string_value(tx), jv_string_value(ty));
+	int64_t mx = 0, my = 0;
+	int c;
 
+	sov_time_parse(jv_string_value(tx), &mx, NULL);
+	sov_time_parse(jv_string_value(ty), &my, NULL);
 	jv_free(tx);
 	jv_free(ty);
+	c = (mx > my) - (mx < my);
 	if (c == 0) {
 		tx = jv_object_get(jv_copy(*x), jv_string("id"));
 		ty = jv_object_get(jv_copy(*y), jv_string("id"));
@@ -991,6 +1055,8 @@ bk_repo_snapshots(struct bk_repo *r, struct sov_err *e)
 		free(p);
 		if (!jv_is_valid(s)) {
 			jv_free(s);
+			if (e)
+				e->code = SOV_EXIT_FAIL;
 			sov_err_prefix(e, "%s: ", l.names[i]);
 			goto out;
 		}
@@ -1080,6 +1146,8 @@ bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 	t = sov_json_parse((const char *)p, len, e);
 	free(p);
 	if (!jv_is_valid(t)) {
+		if (e)
+			e->code = SOV_EXIT_FAIL;
 		sov_err_prefix(e, "tree %.16s: ", hex);
 		return t;
 	}
