@@ -22,6 +22,10 @@ setup() {
 	mkfifo "$T/src/fifo"
 	chmod 4750 "$T/src/sub/deeper/text"
 	touch -d '2001-02-03 04:05:06.123456789' "$T/src/sub/random"
+	mkdir "$T/src/ro"
+	printf 'inside a read-only directory\n' >"$T/src/ro/f"
+	chmod 555 "$T/src/ro"
+	touch -d '2002-03-04 05:06:07' "$T/src/ro"
 }
 
 teardown() {
@@ -101,8 +105,8 @@ meta() {
 	run sov-backup backup "${PW[@]}" "$T/src"
 	assert_success
 	run jq -r 'select(.event=="snapshot") | "\(.unchanged) \(.bytes_read)"' <<<"$output"
-	# a, hardlink, random unchanged (3 of 4 files); only text read again
-	[ "${output% *}" = 3 ]
+	# a, hardlink, random, ro/f unchanged (4 of 5 files); text read again
+	[ "${output% *}" = 4 ]
 	[ "${output#* }" -lt 2000000 ]
 	run sov-backup restore "${PW[@]}" latest --target "$T/out"
 	assert_success

@@ -22,6 +22,7 @@
 #include "jsonl.h"
 #include "lock.h"
 #include "node.h"
+#include "restorer.h"
 #include "source.h"
 
 #define MAX_INCLUDES 256
@@ -40,6 +41,8 @@ struct rctx {
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	uint64_t files, dirs, bytes, warnings;
+	struct bk_restorer *pool; /* writes file contents */
+	jv pending; /* [relative path, node]: metadata to apply at the end */
 	/* database targets */
 	const char *pg_url, *sqlite_target;
 	unsigned pg_flags;
@@ -96,6 +99,56 @@ write_content(struct bk_repo *r, jv node, int fd, const char *path,
 	}
 	jv_free(content);
 	return rc;
+}
+
+/* A file node's chunk ids as a malloc'ed array. */
+static int
+content_ids(jv node, const char *path, unsigned char (**ids)[BK_ID_LEN],
+	    size_t *n, struct sov_err *e)
+{
+	jv content = jv_object_get(jv_copy(node), jv_string("content"));
+	int m;
+
+	*ids = NULL;
+	*n = 0;
+	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		jv_free(content);
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: no content list",
+				   path);
+	}
+	m = jv_array_length(jv_copy(content));
+	*ids = malloc((size_t)(m ? m : 1) * BK_ID_LEN);
+	if (!*ids) {
+		jv_free(content);
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+	}
+	for (int i = 0; i < m; i++) {
+		jv h = jv_array_get(jv_copy(content), i);
+		int bad = jv_get_kind(h) != JV_KIND_STRING ||
+			  bk_unhex(jv_string_value(h), (*ids)[i]) < 0;
+
+		jv_free(h);
+		if (bad) {
+			free(*ids);
+			*ids = NULL;
+			jv_free(content);
+			return sov_err_set(e, SOV_EXIT_FAIL,
+					   "%s: content %d is not an id", path,
+					   i);
+		}
+	}
+	jv_free(content);
+	*n = (size_t)m;
+	return 0;
+}
+
+static void
+defer_meta(struct rctx *c, const char *path, jv node)
+{
+	c->pending = jv_array_append(
+	    c->pending,
+	    jv_array_append(jv_array_append(jv_array(), jv_string(path + 1)),
+			    jv_copy(node)));
 }
 
 /* 1: path is included; 2: path leads to an include; 0: neither. */
@@ -268,24 +321,32 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 			/* The first one may have been outside --include:
 			 * write this one whole. */
 		}
-		unlinkat(dirfd, name, 0);
-		fd = openat(dirfd, name,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
-		if (fd < 0) {
-			sov_err_sys(e, sov_exit_code_errno(errno), "%s", path);
-			goto out;
-		}
-		if (write_content(c->r, node, fd, path, &c->bytes, e) < 0)
-			goto out;
-		if (close(fd) < 0) {
+		{
+			unsigned char(*ids)[BK_ID_LEN] = NULL;
+			size_t nids = 0;
+
+			if (content_ids(node, path, &ids, &nids, e) < 0)
+				goto out;
+			unlinkat(dirfd, name, 0);
+			fd = openat(dirfd, name,
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+					O_CLOEXEC,
+				    0600);
+			if (fd < 0) {
+				free(ids);
+				sov_err_sys(e, sov_exit_code_errno(errno), "%s",
+					    path);
+				goto out;
+			}
+			/* the pool owns fd and ids from here */
+			rc = bk_restorer_add(c->pool, fd, ids, nids, path, e);
 			fd = -1;
-			sov_err_sys(e, SOV_EXIT_FAIL, "%s: close", path);
-			goto out;
+			if (rc < 0)
+				goto out;
 		}
-		fd = -1;
 		c->files++;
-		rc = bk_node_apply_meta(dirfd, node, c->meta, e);
+		defer_meta(c, path, node);
+		rc = 0;
 		goto out;
 	}
 	if (c->target_fd < 0 && strcmp(type, "dir") != 0) {
@@ -307,8 +368,9 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+		/* after its contents: a read-only directory, its times */
 		if (rc == 0 && c->target_fd >= 0 && included(c, path) == 1)
-			rc = bk_node_apply_meta(dirfd, node, c->meta, e);
+			defer_meta(c, path, node);
 		c->dirs++;
 		goto out;
 	}
@@ -381,6 +443,76 @@ restore_dir(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 	return rc;
 }
 
+/*
+ * Open the directory holding rel (relative to the target) one component at
+ * a time, never following a symlink, so metadata lands inside the target
+ * whatever was restored. The last directory is cached: entries arrive
+ * grouped by directory.
+ */
+static int
+open_parent(struct rctx *c, const char *rel, char *cached, int *cfd,
+	    const char **base, struct sov_err *e)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t dl = slash ? (size_t)(slash - rel) : 0;
+	char dir[PATH_MAX];
+	int fd;
+
+	*base = slash ? slash + 1 : rel;
+	if (dl >= sizeof(dir))
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: path too long", rel);
+	memcpy(dir, rel, dl);
+	dir[dl] = '\0';
+	if (*cfd >= 0 && strcmp(dir, cached) == 0)
+		return *cfd;
+	if (*cfd >= 0)
+		close(*cfd);
+	*cfd = -1;
+	fd = fcntl(c->target_fd, F_DUPFD_CLOEXEC, 0);
+	for (char *save = NULL, *p = strtok_r(dir, "/", &save); fd >= 0 && p;
+	     p = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, p,
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		close(fd);
+		fd = next;
+	}
+	if (fd < 0)
+		return sov_err_sys(e, SOV_EXIT_FAIL, "%s: open its directory",
+				   rel);
+	memcpy(cached, rel, dl);
+	cached[dl] = '\0';
+	*cfd = fd;
+	return fd;
+}
+
+static int
+apply_pending(struct rctx *c, struct sov_err *e)
+{
+	int n = jv_array_length(jv_copy(c->pending)), rc = 0, cfd = -1;
+	char cached[PATH_MAX] = "";
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		jv it = jv_array_get(jv_copy(c->pending), i);
+		jv rel = jv_array_get(jv_copy(it), 0);
+		jv node = jv_array_get(jv_copy(it), 1);
+		const char *base;
+		int pfd = open_parent(c, jv_string_value(rel), cached, &cfd,
+				      &base, e);
+
+		if (pfd < 0)
+			rc = -1;
+		else
+			rc = bk_node_apply_meta(pfd, node, c->meta, e);
+		jv_free(node);
+		jv_free(rel);
+		jv_free(it);
+	}
+	if (cfd >= 0)
+		close(cfd);
+	return rc;
+}
+
 int
 bk_cmd_restore(int argc, char **argv)
 {
@@ -404,6 +536,7 @@ bk_cmd_restore(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.target_fd = -1;
+	c.pending = jv_array();
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 
@@ -478,9 +611,24 @@ bk_cmd_restore(int argc, char **argv)
 	root = jv_object_set(jv_object(), jv_string("type"), jv_string("dir"));
 	root = jv_object_set(root, jv_string("subtree"),
 			     jv_object_get(jv_copy(snap), jv_string("tree")));
+	if (c.target_fd >= 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c.pool = bk_restorer_new(c.r, ncpu > 0 ? (int)ncpu : 1, &e);
+		if (!c.pool)
+			goto fail;
+	}
 	if (restore_dir(&c, c.target_fd >= 0 ? c.target_fd : -1, root, "/", 0,
 			&e) < 0)
 		goto fail;
+	if (c.pool) {
+		uint64_t b = 0;
+		int prc = bk_restorer_finish(c.pool, &b, &e);
+
+		c.bytes += b;
+		if (prc < 0 || apply_pending(&c, &e) < 0)
+			goto fail;
+	}
 	if ((c.pg_url || c.sqlite_target) && !c.db_done) {
 		sov_err_set(&e, SOV_EXIT_USAGE,
 			    "the snapshot has no %s database%s",
@@ -509,6 +657,8 @@ bk_cmd_restore(int argc, char **argv)
 fail:
 	rc = sov_cli_fail(&e);
 out:
+	bk_restorer_free(c.pool);
+	jv_free(c.pending);
 	for (size_t i = 0; i < c.nlinks; i++)
 		free(c.links[i].path);
 	free(c.links);
