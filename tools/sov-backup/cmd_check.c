@@ -11,6 +11,8 @@
  * there is any.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,18 +30,24 @@ struct cctx {
 	uint64_t errors, trees, blobs_checked, packs_read, bytes_read;
 	struct sov_err *e; /* fatal: output failed */
 	int fatal;
+	pthread_mutex_t mu; /* --read-data threads: output and counters */
+	uint32_t *to_read;  /* pack numbers, and the next one to take */
+	size_t nto_read, next;
 };
 
 static void
 problem(struct cctx *c, const char *kind, const char *msg)
 {
-	jv rec = sov_record_new("error");
+	jv rec;
 
+	pthread_mutex_lock(&c->mu);
+	rec = sov_record_new("error");
 	c->errors++;
 	rec = jv_object_set(rec, jv_string("kind"), jv_string(kind));
 	rec = jv_object_set(rec, jv_string("message"), jv_string(msg));
 	if (bk_emit(rec, c->e) < 0)
 		c->fatal = 1;
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void
@@ -171,8 +179,10 @@ read_pack(struct cctx *c, uint32_t pn, uint64_t size)
 		return 0;
 	}
 	(void)size;
+	pthread_mutex_lock(&c->mu);
 	c->packs_read++;
 	c->bytes_read += len;
+	pthread_mutex_unlock(&c->mu);
 	bk_storage_id(buf, len, got);
 	if (memcmp(got, pid, BK_ID_LEN) != 0) {
 		snprintf(msg, sizeof(msg),
@@ -203,15 +213,56 @@ read_pack(struct cctx *c, uint32_t pn, uint64_t size)
 			problem(c, "index", msg);
 		}
 		if (bk_blob_open(c->r->keys, &ents[i], buf + ents[i].offset,
-				 &data, what, &e) < 0)
+				 &data, what, &e) < 0) {
 			problem(c, "blob", e.msg);
-		else
+		} else {
+			pthread_mutex_lock(&c->mu);
 			c->blobs_checked++;
+			pthread_mutex_unlock(&c->mu);
+		}
 		free(data);
 	}
 	free(ents);
 	free(buf);
 	return 0;
+}
+
+/* A --read-data thread: take the next pack until none is left. */
+static void *
+reader(void *arg)
+{
+	struct cctx *c = arg;
+
+	for (;;) {
+		uint32_t p;
+
+		pthread_mutex_lock(&c->mu);
+		if (c->next >= c->nto_read || c->fatal) {
+			pthread_mutex_unlock(&c->mu);
+			return NULL;
+		}
+		p = c->to_read[c->next++];
+		pthread_mutex_unlock(&c->mu);
+		read_pack(c, p, 0);
+	}
+}
+
+/* Read the chosen packs with one thread per core: each pack is read,
+ * hashed, and every blob decrypted, decompressed and verified. */
+static void
+read_packs(struct cctx *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[64];
+	int n = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (int)ncpu, started = 0;
+
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[started], NULL, reader, c) == 0)
+			started++;
+	if (started == 0)
+		reader(c);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
 }
 
 static int
@@ -275,6 +326,7 @@ bk_cmd_check(int argc, char **argv)
 		    "--read-data-subset %s: want PERCENT%% (e.g. 5%%) or N/M "
 		    "(e.g. 1/7)",
 		    subset);
+	pthread_mutex_init(&c.mu, NULL);
 	c.r = bk_open(&co, &e);
 	if (!c.r)
 		goto fail;
@@ -305,7 +357,9 @@ bk_cmd_check(int argc, char **argv)
 		if (pick < 1)
 			pick = 1;
 
-		if (!need) {
+		c.to_read = calloc(np ? np : 1, sizeof(*c.to_read));
+		if (!need || !c.to_read) {
+			free(need);
 			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "check");
 			goto fail;
 		}
@@ -336,10 +390,11 @@ bk_cmd_check(int argc, char **argv)
 				   (subset &&
 				    (den ? (long)(p % (uint32_t)den) == num - 1
 					 : (p + start) % np < pick))) {
-				read_pack(&c, p, ps.sizes[have->en.offset]);
+				c.to_read[c.nto_read++] = p;
 			}
 		}
 		free(need);
+		read_packs(&c);
 	}
 	snaps = bk_repo_snapshots(c.r, &e);
 	if (!jv_is_valid(snaps)) {
@@ -390,6 +445,8 @@ summary:
 fail:
 	rc = sov_cli_fail(&e);
 out:
+	free(c.to_read);
+	pthread_mutex_destroy(&c.mu);
 	jv_free(snaps);
 	bk_index_free(c.seen_trees);
 	bk_index_free(ps.present);
