@@ -279,7 +279,12 @@ find_tool(const char *tool, char *buf, size_t size, struct sov_err *e)
 			   "or set SOV_PG_BINDIR");
 }
 
-/* The child's environment: ours, with PGPASSFILE pointing at fd 3. */
+/*
+ * The child's environment: ours, with PGPASSFILE pointing at fd 3, and its
+ * messages in English (LC_MESSAGES=C, without LC_ALL or LANGUAGE, which
+ * would override it): bk_child_finish tells a retryable failure from the
+ * others by their text.
+ */
 static char **
 child_env(int pass, struct sov_err *e)
 {
@@ -288,7 +293,7 @@ child_env(int pass, struct sov_err *e)
 
 	while (environ != NULL && environ[n] != NULL)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (env == NULL)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "environment"), NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -296,8 +301,13 @@ child_env(int pass, struct sov_err *e)
 		if (pass && (strncmp(environ[i], "PGPASSFILE=", 11) == 0 ||
 			     strncmp(environ[i], "PGPASSWORD=", 11) == 0))
 			continue;
+		if (strncmp(environ[i], "LC_ALL=", 7) == 0 ||
+		    strncmp(environ[i], "LC_MESSAGES=", 12) == 0 ||
+		    strncmp(environ[i], "LANGUAGE=", 9) == 0)
+			continue;
 		env[k++] = environ[i];
 	}
+	env[k++] = (char *)"LC_MESSAGES=C";
 	if (pass)
 		env[k++] = (char *)BK_PG_PASS_ENV;
 	env[k] = NULL;
