@@ -27,39 +27,47 @@ int bk_cmd_stats(int argc, char **argv);
 
 /* Options every command that opens a repository takes. */
 struct bk_common {
-	const char *repo;	   /* --repo, else $SOV_BACKUP_REPO */
+	const char *repo;          /* --repo, else $SOV_BACKUP_REPO */
 	const char *password_file; /* --password-file */
-	const char *metrics;	   /* --metrics, else $SOV_METRICS */
-	long lock_wait_s;	   /* --lock-wait SECONDS */
+	const char *metrics;       /* --metrics, else $SOV_METRICS */
+	long lock_wait_s;          /* --lock-wait SECONDS */
 };
 
 /* getopt_long entries for the common options and their handler: returns 1
  * when opt was one of them, -1 on a bad value (message printed). */
-#define BK_COMMON_LONGOPTS                                                    \
-	{"repo", required_argument, NULL, 0x1001},                            \
-	    {"password-file", required_argument, NULL, 0x1002},               \
-	    {"metrics", required_argument, NULL, 0x1003},                     \
-	    {"lock-wait", required_argument, NULL, 0x1004}
-#define BK_COMMON_HELP                                                        \
-	"  --repo DIR            the repository (default $SOV_BACKUP_REPO)\n" \
-	"  --password-file FILE  its password (default "                      \
-	"$CREDENTIALS_DIRECTORY/password)\n"                                  \
+#define BK_COMMON_LONGOPTS                                                     \
+	{"repo", required_argument, NULL, 0x1001},                             \
+	    {"password-file", required_argument, NULL, 0x1002},                \
+	    {"metrics", required_argument, NULL, 0x1003},                      \
+	{                                                                      \
+		"lock-wait", required_argument, NULL, 0x1004                   \
+	}
+#define BK_COMMON_HELP                                                         \
+	"  --repo DIR            the repository (default $SOV_BACKUP_REPO)\n"  \
+	"  --password-file FILE  its password (default "                       \
+	"$CREDENTIALS_DIRECTORY/password)\n"                                   \
 	"  --lock-wait SECONDS   wait this long for a lock (default 60)\n"
-#define BK_BACKUP_HELP                                                        \
+#define BK_BACKUP_HELP                                                         \
 	"  --tag TAG             a tag for the snapshot (repeatable)\n"        \
-	"  --host NAME           the host name recorded (default: this host)\n" \
-	"  --exclude GLOB        skip matching paths: a GLOB without / matches\n" \
+	"  --host NAME           the host name recorded (default: this "       \
+	"host)\n"                                                              \
+	"  --exclude GLOB        skip matching paths: a GLOB without / "       \
+	"matches\n"                                                            \
 	"                        a name anywhere, with / the whole path\n"     \
 	"  --exclude-file FILE   excludes, one per line, # comments\n"         \
-	"  --one-file-system     do not cross into other mounted file systems\n" \
+	"  --one-file-system     do not cross into other mounted file "        \
+	"systems\n"                                                            \
 	"  --stdin NAME          save stdin as the file /NAME\n"               \
 	"  --sqlite PATH         an SQLite database, copied consistently\n"    \
 	"  --postgres URL        a PostgreSQL database, by pg_dump\n"          \
-	"  --threads N           compressing and encrypting threads (default:\n" \
+	"  --threads N           compressing and encrypting threads "          \
+	"(default:\n"                                                          \
 	"                        one per core)\n"                              \
 	"  --compression LEVEL   zstd level 0 (off) to 19 (default 1)\n"       \
-	"  --force               read every file, ignore the parent snapshot\n" \
-	"  --metrics URL         where measurements go (default $SOV_METRICS)\n"
+	"  --force               read every file, ignore the parent "          \
+	"snapshot\n"                                                           \
+	"  --metrics URL         where measurements go (default "              \
+	"$SOV_METRICS)\n"
 int bk_common_opt(struct bk_common *c, int opt, const char *arg);
 
 /* Open the repository named by c (password, keys, config). */

@@ -14,10 +14,8 @@
  * the same host and paths) keeps its chunk list, when every chunk is still
  * in the index.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -37,802 +35,14 @@
 #include "node.h"
 #include "source.h"
 #include "timestamp.h"
+#include "walk.h"
 
-#define MAX_EXCLUDES 1024
-#define MAX_TARGETS 256
 #define EXCLUDE_FILE_MAX (1u << 20)
-
-enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
-
-/* The tree of what to save: every PATH and source, and the directories on
- * the way to them. */
-struct target {
-	char *name;
-	enum target_kind kind;
-	int fd;		 /* T_STREAM, T_SQLITE: the bytes to save */
-	char *srcpath; /* T_PATH, T_SQLITE, T_DIR: the real path, or NULL */
-	const char *source; /* "sqlite", "postgres", "stdin" */
-	struct bk_child child; /* postgres */
-	struct target **kids;
-	size_t nkids;
-};
-
-struct ctx {
-	struct bk_repo *r;
-	struct bk_saver *sv;
-	struct bk_chunker ck_files, ck_pages;
-	const char *excludes[MAX_EXCLUDES];
-	size_t nexcludes;
-	int one_fs;
-	dev_t dev; /* of the PATH being walked, for --one-file-system */
-	dev_t repo_dev;
-	ino_t repo_ino;
-	int have_repo_stat;
-	unsigned char *buf;
-	size_t bufcap;
-	uint64_t files, dirs, bytes_read, warnings, vanished, unchanged;
-	int64_t last_progress;
-	int progress;
-	struct target *root;
-	/* SQLite sources by path, so a walk meeting one saves the copy */
-	struct target *sqlite[MAX_TARGETS];
-	size_t nsqlite;
-	struct target *loose[MAX_TARGETS]; /* sources inside a PATH */
-	size_t nloose;
-};
-
-static void
-warn_path(struct ctx *c, const struct sov_err *e)
-{
-	c->warnings++;
-	sov_cli_warn("%s", e->msg);
-}
-
-static void
-progress(struct ctx *c, int final)
-{
-	struct bk_saver_stats st;
-	int64_t now;
-
-	if (!c->progress)
-		return;
-	now = sov_time_mono_ms();
-	if (!final && now - c->last_progress < 500)
-		return;
-	c->last_progress = now;
-	bk_saver_stats(c->sv, &st);
-	fprintf(stderr,
-		"\r%llu files, %.1f MiB read, %.1f MiB new, %llu unchanged%s",
-		(unsigned long long)c->files, c->bytes_read / 1048576.0,
-		st.new_bytes / 1048576.0, (unsigned long long)c->unchanged,
-		final ? "\n" : "");
-}
-
-static int
-excluded(struct ctx *c, const char *path, const char *name)
-{
-	for (size_t i = 0; i < c->nexcludes; i++) {
-		const char *p = c->excludes[i];
-
-		if (strchr(p, '/') ? fnmatch(p, path, 0) == 0
-				   : fnmatch(p, name, FNM_PERIOD) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
-is_page_file(const unsigned char *b, size_t n)
-{
-	return (n >= 16 && memcmp(b, "SQLite format 3", 16) == 0) ||
-	       (n >= 5 && memcmp(b, "PGDMP", 5) == 0);
-}
-
-/*
- * Chunk everything readable from fd into content ids. The buffer holds
- * [pos, have); it is compacted only before a read, so a chunk costs no
- * copy of the bytes after it.
- */
-static jv
-save_content(struct ctx *c, int fd, const char *path, int pages,
-	     uint64_t *size, struct sov_err *e)
-{
-	const struct bk_chunker *ck = pages ? &c->ck_pages : &c->ck_files;
-	jv content = jv_array();
-	size_t have = 0, pos = 0, need = c->ck_files.p.max;
-	int eof = 0, first = 1;
-
-	*size = 0;
-	if (c->ck_pages.p.max > need)
-		need = c->ck_pages.p.max;
-	for (;;) {
-		size_t cut;
-
-		if (!eof && have - pos < need) {
-			memmove(c->buf, c->buf + pos, have - pos);
-			have -= pos;
-			pos = 0;
-		}
-		while (!eof && have - pos < need) {
-			ssize_t n = read(fd, c->buf + have, c->bufcap - have);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				sov_err_sys(e, sov_exit_code_errno(errno),
-					    "%s: read", path);
-				jv_free(content);
-				return jv_invalid();
-			}
-			if (n == 0)
-				eof = 1;
-			have += (size_t)n;
-			c->bytes_read += (uint64_t)n;
-		}
-		if (first) {
-			first = 0;
-			if (!pages && is_page_file(c->buf, have))
-				ck = &c->ck_pages;
-		}
-		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
-		if (cut == 0)
-			break;
-		{
-			unsigned char id[BK_ID_LEN];
-			char hex[BK_ID_HEX_LEN];
-
-			bk_blob_id(c->r->keys, c->buf + pos, cut, id);
-			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf + pos,
-					 cut, e) < 0) {
-				jv_free(content);
-				return jv_invalid();
-			}
-			bk_hex(id, hex);
-			content = jv_array_append(content, jv_string(hex));
-		}
-		*size += cut;
-		pos += cut;
-		progress(c, 0);
-	}
-	return content;
-}
-
-/* A parent's node of the same name, when unchanged: its content. */
-static jv
-unchanged_content(struct ctx *c, jv node, jv pnode)
-{
-	static const char *same[] = {"type", "size", "mtime", "ctime",
-				     "inode", "device"};
-	jv content;
-	int n;
-
-	if (!jv_is_valid(pnode) || jv_get_kind(pnode) != JV_KIND_OBJECT)
-		return jv_invalid();
-	for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
-		jv a = jv_object_get(jv_copy(node), jv_string(same[i]));
-		jv b = jv_object_get(jv_copy(pnode), jv_string(same[i]));
-		int eq = jv_equal(a, b);
-
-		if (!eq)
-			return jv_invalid();
-	}
-	content = jv_object_get(jv_copy(pnode), jv_string("content"));
-	if (jv_get_kind(content) != JV_KIND_ARRAY) {
-		jv_free(content);
-		return jv_invalid();
-	}
-	n = jv_array_length(jv_copy(content));
-	for (int i = 0; i < n; i++) {
-		jv h = jv_array_get(jv_copy(content), i);
-		unsigned char id[BK_ID_LEN];
-		int ok = jv_get_kind(h) == JV_KIND_STRING &&
-			 bk_unhex(jv_string_value(h), id) == 0 &&
-			 bk_index_get(c->r->idx, id) != NULL;
-
-		jv_free(h);
-		if (!ok) {
-			jv_free(content);
-			return jv_invalid();
-		}
-	}
-	return content;
-}
-
-/*
- * The parent tree's nodes as an object by name (consumes nodes), so each
- * entry of a directory finds its parent node in constant time: a linear
- * scan per entry made large directories quadratic. A name that is not
- * UTF-8 is left out (its file is read again); a wrong match cannot reuse
- * content, since inode, device, size and times must match too.
- */
-static jv
-by_name(jv nodes)
-{
-	jv m = jv_object();
-	int n;
-
-	if (jv_get_kind(nodes) != JV_KIND_ARRAY) {
-		jv_free(nodes);
-		jv_free(m);
-		return jv_invalid();
-	}
-	n = jv_array_length(jv_copy(nodes));
-	for (int i = 0; i < n; i++) {
-		jv nd = jv_array_get(jv_copy(nodes), i);
-		char *nm = bk_node_name(nd, NULL);
-
-		if (nm && sov_utf8_check(nm, strlen(nm)) < 0)
-			m = jv_object_set(m, jv_string(nm), nd);
-		else
-			jv_free(nd);
-		free(nm);
-	}
-	jv_free(nodes);
-	return m;
-}
-
-/* The parent tree's node called name, from by_name's map (or invalid). */
-static jv
-parent_node(jv pmap, const char *name)
-{
-	if (jv_get_kind(pmap) != JV_KIND_OBJECT ||
-	    sov_utf8_check(name, strlen(name)) >= 0)
-		return jv_invalid();
-	return jv_object_get(jv_copy(pmap), jv_string(name));
-}
-
-static jv
-parent_subtree(struct ctx *c, jv pnode)
-{
-	unsigned char id[BK_ID_LEN];
-
-	if (!jv_is_valid(pnode) || strcmp(bk_node_type(pnode), "dir") != 0 ||
-	    bk_node_id(pnode, "subtree", id, NULL) < 0)
-		return jv_invalid();
-	return by_name(bk_repo_read_tree(c->r, id, NULL));
-}
-
-static int
-save_tree(struct ctx *c, jv nodes, char hex[BK_ID_HEX_LEN], struct sov_err *e)
-{
-	jv t = jv_object_set(jv_object(), jv_string("nodes"), nodes);
-	jv s = jv_dump_string(t, JV_PRINT_SORTED);
-	unsigned char id[BK_ID_LEN];
-	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-	int rc;
-
-	if (n > BK_TREE_MAX) {
-		jv_free(s);
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "a directory of %zu bytes of metadata: over "
-				   "the limit",
-				   n);
-	}
-	bk_blob_id(c->r->keys, jv_string_value(s), n, id);
-	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, jv_string_value(s), n, e);
-	jv_free(s);
-	if (rc < 0)
-		return -1;
-	bk_hex(id, hex);
-	c->dirs++;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static struct target *sqlite_source(struct ctx *c, const char *path)
-{
-	for (size_t i = 0; i < c->nsqlite; i++)
-		if (strcmp(c->sqlite[i]->srcpath, path) == 0)
-			return c->sqlite[i];
-	return NULL;
-}
-
-static int is_sqlite_companion(struct ctx *c, const char *path)
-{
-	static const char *sfx[] = {"-wal", "-shm", "-journal"};
-
-	for (size_t i = 0; i < c->nsqlite; i++) {
-		size_t n = strlen(c->sqlite[i]->srcpath);
-
-		for (size_t j = 0; j < 3; j++)
-			if (strncmp(path, c->sqlite[i]->srcpath, n) == 0 &&
-			    strcmp(path + n, sfx[j]) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-static int save_entry(struct ctx *c, int dirfd, const char *name,
-		      const char *path, jv pnodes, jv *nodes,
-		      struct sov_err *e);
-
-/* Save the directory open at fd (path for messages) as a tree. */
-static int
-save_dir(struct ctx *c, int fd, const char *path, jv pnodes,
-	 char hex[BK_ID_HEX_LEN], struct sov_err *e)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	jv nodes = jv_array();
-	int rc = -1;
-
-	if (!d) {
-		close(fd);
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s: opendir", path);
-		goto out;
-	}
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nn = realloc(names, nc * sizeof(*nn));
-
-			if (!nn) {
-				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-				goto out;
-			}
-			names = nn;
-			cap = nc;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-			goto out;
-		}
-		n++;
-		errno = 0;
-	}
-	if (errno) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s: readdir", path);
-		goto out;
-	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		char sub[PATH_MAX];
-
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     names[i]) >= (int)sizeof(sub)) {
-			struct sov_err w = {0};
-
-			sov_err_set(&w, SOV_EXIT_FAIL,
-				    "%s/%s: path too long, skipped", path,
-				    names[i]);
-			warn_path(c, &w);
-			continue;
-		}
-		if (excluded(c, sub, names[i]) || is_sqlite_companion(c, sub))
-			continue;
-		if (c->have_repo_stat) {
-			struct stat st;
-
-			if (fstatat(dirfd(d), names[i], &st,
-				    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    st.st_dev == c->repo_dev &&
-			    st.st_ino == c->repo_ino)
-				continue; /* never back up the repository */
-		}
-		if (save_entry(c, dirfd(d), names[i], sub, pnodes, &nodes, e) <
-		    0)
-			goto out;
-	}
-	rc = save_tree(c, nodes, hex, e);
-	nodes = jv_invalid();
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	jv_free(nodes);
-	if (d)
-		closedir(d);
-	return rc;
-}
-
-static int
-save_file_node(struct ctx *c, int fd, jv node, jv pnode, const char *path,
-	       int pages, jv *nodes, struct sov_err *e)
-{
-	jv content = unchanged_content(c, node, pnode);
-	uint64_t size = 0;
-
-	c->files++;
-	if (jv_is_valid(content)) {
-		c->unchanged++;
-	} else {
-		content = save_content(c, fd, path, pages, &size, e);
-		if (!jv_is_valid(content)) {
-			jv_free(node);
-			return -1;
-		}
-		node = jv_object_set(node, jv_string("size"),
-				     jv_number((double)size));
-	}
-	node = jv_object_set(node, jv_string("content"), content);
-	*nodes = jv_array_append(*nodes, node);
-	return 0;
-}
-
-static int
-save_entry(struct ctx *c, int dirfd, const char *name, const char *path,
-	   jv pnodes, jv *nodes, struct sov_err *e)
-{
-	struct sov_err w = {0};
-	int gone = 0, rc = -1, fd = -1;
-	jv node = bk_node_from_entry(dirfd, name, path, NULL, &gone, &w);
-	jv pnode = jv_invalid();
-	const char *type;
-	struct target *sq;
-
-	if (!jv_is_valid(node)) {
-		jv_free(node);
-		if (gone)
-			c->vanished++;
-		warn_path(c, &w);
-		return 0;
-	}
-	pnode = parent_node(pnodes, name);
-	type = bk_node_type(node);
-	sq = strcmp(type, "file") == 0 ? sqlite_source(c, path) : NULL;
-	if (sq) {
-		node = jv_object_set(node, jv_string("source"),
-				     jv_string("sqlite"));
-		node = jv_object_delete(node, jv_string("inode"));
-		node = jv_object_delete(node, jv_string("links"));
-		rc = save_file_node(c, sq->fd, node, jv_invalid(), path, 1,
-				    nodes, e);
-		goto out;
-	}
-	if (strcmp(type, "file") == 0) {
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
-					     O_CLOEXEC);
-		if (fd < 0 && errno == EPERM)
-			fd = openat(dirfd, name,
-				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT)
-				c->vanished++;
-			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
-			warn_path(c, &w);
-			jv_free(node);
-			rc = 0;
-			goto out;
-		}
-		rc = save_file_node(c, fd, node, jv_copy(pnode), path, 0,
-				    nodes, e);
-		goto out;
-	}
-	if (strcmp(type, "dir") == 0) {
-		char hex[BK_ID_HEX_LEN];
-		struct stat st;
-		jv psub;
-
-		fd = openat(dirfd, name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT)
-				c->vanished++;
-			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
-			warn_path(c, &w);
-			jv_free(node);
-			rc = 0;
-			goto out;
-		}
-		if (c->one_fs && fstat(fd, &st) == 0 && st.st_dev != c->dev) {
-			/* A mount point: kept, its contents are not. */
-			close(fd);
-			fd = -1;
-			rc = save_tree(c, jv_array(), hex, e);
-		} else {
-			psub = parent_subtree(c, pnode);
-			rc = save_dir(c, fd, path, psub, hex, e);
-			fd = -1; /* save_dir owns it */
-			jv_free(psub);
-		}
-		if (rc < 0) {
-			jv_free(node);
-			goto out;
-		}
-		node = jv_object_set(node, jv_string("subtree"),
-				     jv_string(hex));
-	}
-	*nodes = jv_array_append(*nodes, node);
-	rc = 0;
-out:
-	jv_free(pnode);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* The target tree. */
-
-static struct target *
-target_new(const char *name, enum target_kind kind)
-{
-	struct target *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->name = strdup(name);
-	if (!t->name) {
-		free(t);
-		return NULL;
-	}
-	t->kind = kind;
-	t->fd = -1;
-	t->child.fd = t->child.err_fd = -1;
-	return t;
-}
-
-static void
-target_free(struct target *t)
-{
-	if (!t)
-		return;
-	for (size_t i = 0; i < t->nkids; i++)
-		target_free(t->kids[i]);
-	free(t->kids);
-	if (t->child.pid > 0)
-		bk_child_finish(&t->child, 1, NULL);
-	else if (t->fd > 0)
-		close(t->fd);
-	free(t->name);
-	free(t->srcpath);
-	free(t);
-}
-
-/*
- * Add a target at an absolute path. Directories on the way become T_DIR.
- * A target inside a PATH target is dropped (the walk saves it) unless it
- * is a stream, which would collide: an error.
- */
-static struct target *
-target_add(struct target *root, const char *abspath, enum target_kind kind,
-	   struct sov_err *e)
-{
-	jv parts = bk_path_split(abspath, e);
-	struct target *t = root, *r = NULL;
-	char prefix[PATH_MAX] = "";
-	int n;
-
-	if (!jv_is_valid(parts))
-		return NULL;
-	n = jv_array_length(jv_copy(parts));
-	if (n == 0) {
-		if (kind != T_PATH) {
-			sov_err_set(e, SOV_EXIT_USAGE, "%s: not a file",
-				    abspath);
-			goto out;
-		}
-		root->kind = T_PATH;
-		r = root;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		jv p = jv_array_get(jv_copy(parts), i);
-		const char *nm = jv_string_value(p);
-		struct target *k = NULL;
-		size_t pl = strlen(prefix);
-
-		if (snprintf(prefix + pl, sizeof(prefix) - pl, "/%s", nm) >=
-		    (int)(sizeof(prefix) - pl)) {
-			jv_free(p);
-			sov_err_set(e, SOV_EXIT_USAGE, "%s: too long", abspath);
-			goto out;
-		}
-		if (t->kind == T_PATH) {
-			jv_free(p);
-			if (kind == T_STREAM) {
-				sov_err_set(e, SOV_EXIT_USAGE,
-					    "%s: collides with the files "
-					    "saved from %s",
-					    abspath, t->srcpath);
-				goto out;
-			}
-			r = t; /* already inside a saved path */
-			goto out;
-		}
-		for (size_t j = 0; j < t->nkids; j++)
-			if (strcmp(t->kids[j]->name, nm) == 0)
-				k = t->kids[j];
-		if (!k) {
-			struct target **nk =
-			    realloc(t->kids, (t->nkids + 1) * sizeof(*nk));
-
-			k = nk ? target_new(nm, T_DIR) : NULL;
-			if (nk)
-				t->kids = nk;
-			if (!k || !(k->srcpath = strdup(prefix))) {
-				target_free(k);
-				jv_free(p);
-				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "targets");
-				goto out;
-			}
-			t->kids[t->nkids++] = k;
-		} else if (i == n - 1 && (kind == T_STREAM ||
-					  k->kind == T_STREAM)) {
-			jv_free(p);
-			sov_err_set(e, SOV_EXIT_USAGE,
-				    "%s: named twice in one backup", abspath);
-			goto out;
-		}
-		jv_free(p);
-		t = k;
-	}
-	if (kind == T_PATH) {
-		/* Everything below is saved by the walk now. */
-		for (size_t j = 0; j < t->nkids; j++) {
-			if (t->kids[j]->kind == T_STREAM) {
-				sov_err_set(e, SOV_EXIT_USAGE,
-					    "%s: collides with the stream "
-					    "saved as %s/%s",
-					    abspath, abspath, t->kids[j]->name);
-				goto out;
-			}
-		}
-	}
-	if (t->kind == T_DIR || kind == T_PATH)
-		t->kind = kind;
-	r = t;
-out:
-	jv_free(parts);
-	return r;
-}
-
-static int
-cmp_target(const void *a, const void *b)
-{
-	return strcmp((*(struct target *const *)a)->name,
-		      (*(struct target *const *)b)->name);
-}
-
-static jv
-synth_node(const char *name, const char *type, mode_t mode)
-{
-	char ts[40];
-	int64_t now = sov_time_now_ms();
-	jv n = jv_object();
-
-	/* RFC 3339 with nanoseconds, as node.c writes them. */
-	sov_time_format(now, ts);
-	ts[23] = '\0';
-	snprintf(ts + 23, sizeof(ts) - 23, "000000Z");
-	n = bk_node_set_name(n, name);
-	n = jv_object_set(n, jv_string("type"), jv_string(type));
-	n = jv_object_set(n, jv_string("mode"), jv_number(mode));
-	n = jv_object_set(n, jv_string("uid"), jv_number(getuid()));
-	n = jv_object_set(n, jv_string("gid"), jv_number(getgid()));
-	n = jv_object_set(n, jv_string("mtime"), jv_string(ts));
-	n = jv_object_set(n, jv_string("atime"), jv_string(ts));
-	n = jv_object_set(n, jv_string("ctime"), jv_string(ts));
-	return n;
-}
-
-static int save_target(struct ctx *c, struct target *t, jv pnodes, jv *nodes,
-		       struct sov_err *e);
-
-static int
-save_target_kids(struct ctx *c, struct target *t, jv pnodes,
-		 char hex[BK_ID_HEX_LEN], struct sov_err *e)
-{
-	jv nodes = jv_array();
-
-	qsort(t->kids, t->nkids, sizeof(*t->kids), cmp_target);
-	for (size_t i = 0; i < t->nkids; i++)
-		if (save_target(c, t->kids[i], pnodes, &nodes, e) < 0) {
-			jv_free(nodes);
-			return -1;
-		}
-	return save_tree(c, nodes, hex, e);
-}
-
-static int
-open_parent(const char *path, const char **base, struct sov_err *e)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
-
-	*base = slash ? slash + 1 : path;
-	if (!slash || slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sov_err_sys(e, sov_exit_code_open(errno), "%s", dir);
-	return fd;
-}
-
-static int
-save_target(struct ctx *c, struct target *t, jv pnodes, jv *nodes,
-	    struct sov_err *e)
-{
-	jv pnode = parent_node(pnodes, t->name), node;
-	char hex[BK_ID_HEX_LEN];
-	int rc = -1;
-
-	if (t->kind == T_PATH || t->kind == T_SQLITE) {
-		const char *base;
-		int pfd = open_parent(t->srcpath, &base, e);
-		struct stat st;
-
-		if (pfd < 0)
-			goto out;
-		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			c->dev = st.st_dev;
-		rc = save_entry(c, pfd, base, t->srcpath, pnodes, nodes, e);
-		close(pfd);
-		goto out;
-	}
-	if (t->kind == T_STREAM) {
-		node = synth_node(t->name, "file", 0600);
-		node = jv_object_set(node, jv_string("source"),
-				     jv_string(t->source));
-		rc = save_file_node(c, t->fd, node, jv_invalid(), t->srcpath,
-				    strcmp(t->source, "stdin") != 0, nodes, e);
-		if (rc == 0 && t->child.pid > 0) {
-			t->fd = -1; /* bk_child_finish closes child.fd */
-			rc = bk_child_finish(&t->child, 0, e);
-			t->child.pid = 0;
-		}
-		goto out;
-	}
-	/* T_DIR: a directory on the way to targets. */
-	{
-		struct sov_err w = {0};
-		int gone = 0;
-
-		const char *base;
-		int pfd = open_parent(t->srcpath, &base, &w);
-
-		node = pfd >= 0 ? bk_node_from_entry(pfd, base, t->srcpath,
-						     NULL, &gone, &w)
-				: jv_invalid();
-		if (pfd >= 0)
-			close(pfd);
-		if (jv_is_valid(node) &&
-		    strcmp(bk_node_type(node), "dir") == 0) {
-			node = bk_node_set_name(
-			    jv_object_delete(
-				jv_object_delete(node, jv_string("name")),
-				jv_string("name_b64")),
-			    t->name);
-		} else {
-			jv_free(node);
-			node = synth_node(t->name, "dir", 0755);
-		}
-	}
-	{
-		jv psub = parent_subtree(c, pnode);
-
-		rc = save_target_kids(c, t, psub, hex, e);
-		jv_free(psub);
-	}
-	if (rc < 0) {
-		jv_free(node);
-		goto out;
-	}
-	node = jv_object_set(node, jv_string("subtree"), jv_string(hex));
-	*nodes = jv_array_append(*nodes, node);
-out:
-	jv_free(pnode);
-	return rc;
-}
 
 /* The command. */
 
 static int
-load_exclude_file(struct ctx *c, const char *file, char **keep,
+load_exclude_file(struct bk_walk *c, const char *file, char **keep,
 		  struct sov_err *e)
 {
 	char *buf = NULL, *p, *save = NULL;
@@ -840,7 +50,8 @@ load_exclude_file(struct ctx *c, const char *file, char **keep,
 
 	if (sov_file_read(file, EXCLUDE_FILE_MAX, &buf, &len, e) < 0)
 		return -1;
-	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+	for (p = strtok_r(buf, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(p);
 
 		if (n && p[n - 1] == '\r')
@@ -889,10 +100,10 @@ find_parent(struct bk_repo *r, const char *host, jv paths)
 }
 
 static struct target *
-add_stream(struct ctx *c, const char *path, const char *source, int fd,
+add_stream(struct bk_walk *c, const char *path, const char *source, int fd,
 	   struct sov_err *e)
 {
-	struct target *t = target_add(c->root, path, T_STREAM, e);
+	struct target *t = bk_target_add(c->root, path, T_STREAM, e);
 
 	if (!t)
 		return NULL;
@@ -920,7 +131,7 @@ bk_cmd_backup(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct bk_common co = {.lock_wait_s = 60};
-	struct ctx c;
+	struct bk_walk c;
 	struct sov_err e = {0};
 	struct bk_lock *lock = NULL;
 	struct sov_metrics *m = NULL;
@@ -955,15 +166,16 @@ bk_cmd_backup(int argc, char **argv)
 			break;
 		case 'e':
 			if (c.nexcludes == MAX_EXCLUDES)
-				return sov_cli_usage_error("too many --exclude");
+				return sov_cli_usage_error(
+				    "too many --exclude");
 			c.excludes[c.nexcludes++] = optarg;
 			break;
 		case 'E':
 			if (nexbuf == 8)
 				return sov_cli_usage_error(
 				    "too many --exclude-file");
-			if (load_exclude_file(&c, optarg,
-					      &exclude_bufs[nexbuf], &e) < 0) {
+			if (load_exclude_file(&c, optarg, &exclude_bufs[nexbuf],
+					      &e) < 0) {
 				rc = sov_cli_fail(&e);
 				goto out;
 			}
@@ -1010,7 +222,7 @@ bk_cmd_backup(int argc, char **argv)
 	if (threads < 1)
 		threads = 1;
 	c.progress = isatty(2);
-	c.root = target_new("/", T_DIR);
+	c.root = bk_target_new("/", T_DIR);
 	if (!c.root || !(c.root->srcpath = strdup("/"))) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "targets");
 		goto fail;
@@ -1036,7 +248,8 @@ bk_cmd_backup(int argc, char **argv)
 	}
 	if (bk_chunker_init(&c.ck_files, c.r->keys->chunker, &c.r->files, &e) <
 		0 ||
-	    bk_chunker_init(&c.ck_pages, c.r->keys->chunker, &c.r->pages, &e) < 0)
+	    bk_chunker_init(&c.ck_pages, c.r->keys->chunker, &c.r->pages, &e) <
+		0)
 		goto fail;
 	/* The largest chunk, and room to read ahead in 1 MiB steps. */
 	c.bufcap = (size_t)c.ck_files.p.max + (1u << 20);
@@ -1047,8 +260,7 @@ bk_cmd_backup(int argc, char **argv)
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "read buffer");
 		goto fail;
 	}
-	lock = bk_lock_acquire(c.r->be, 0, "backup", co.lock_wait_s * 1000,
-			       &e);
+	lock = bk_lock_acquire(c.r->be, 0, "backup", co.lock_wait_s * 1000, &e);
 	if (!lock)
 		goto fail;
 	if (bk_repo_load_index(c.r, &e) < 0)
@@ -1069,7 +281,7 @@ bk_cmd_backup(int argc, char **argv)
 				    argv[i]);
 			goto fail;
 		}
-		t = target_add(c.root, abs, T_PATH, &e);
+		t = bk_target_add(c.root, abs, T_PATH, &e);
 		if (!t)
 			goto fail;
 		paths = jv_array_append(paths, jv_string(abs));
@@ -1080,16 +292,16 @@ bk_cmd_backup(int argc, char **argv)
 		int fd = -1;
 
 		if (!realpath(sqlite[i], abs)) {
-			sov_err_sys(&e, sov_exit_code_open(errno), "--sqlite %s",
-				    sqlite[i]);
+			sov_err_sys(&e, sov_exit_code_open(errno),
+				    "--sqlite %s", sqlite[i]);
 			goto fail;
 		}
 		if (bk_sqlite_snapshot(abs, NULL, 30000, &fd, &e) < 0)
 			goto fail;
-		t = target_add(c.root, abs, T_SQLITE, &e);
+		t = bk_target_add(c.root, abs, T_SQLITE, &e);
 		if (t && t->kind != T_SQLITE) {
 			/* Inside a PATH: the walk meets it by its path. */
-			t = target_new(abs, T_SQLITE);
+			t = bk_target_new(abs, T_SQLITE);
 			if (t)
 				c.loose[c.nloose++] = t;
 			else
@@ -1163,7 +375,7 @@ bk_cmd_backup(int argc, char **argv)
 			unsigned char pid[BK_ID_LEN];
 
 			if (bk_node_id(parent, "tree", pid, NULL) == 0)
-				proot = by_name(
+				proot = bk_walk_by_name(
 				    bk_repo_read_tree(c.r, pid, NULL));
 		}
 	}
@@ -1180,14 +392,14 @@ bk_cmd_backup(int argc, char **argv)
 		}
 		if (fstat(fd, &rst) == 0)
 			c.dev = rst.st_dev;
-		if (save_dir(&c, fd, "/", proot, hex, &e) < 0)
+		if (bk_walk_save_dir(&c, fd, "/", proot, hex, &e) < 0)
 			goto fail;
-	} else if (save_target_kids(&c, c.root, proot, hex, &e) < 0) {
+	} else if (bk_target_save_kids(&c, c.root, proot, hex, &e) < 0) {
 		goto fail;
 	}
 	if (bk_saver_finish(c.sv, &e) < 0)
 		goto fail;
-	progress(&c, 1);
+	bk_walk_progress(&c, 1);
 	bk_saver_stats(c.sv, &st);
 
 	sov_time_format(started, ts);
@@ -1196,7 +408,8 @@ bk_cmd_backup(int argc, char **argv)
 	snap = jv_object_set(snap, jv_string("time"), jv_string(ts));
 	snap = jv_object_set(snap, jv_string("host"), jv_string(host));
 	snap = jv_object_set(snap, jv_string("paths"), jv_copy(paths));
-	snap = jv_object_set(snap, jv_string("tags"), jv_sort(jv_copy(tags), jv_copy(tags)));
+	snap = jv_object_set(snap, jv_string("tags"),
+			     jv_sort(jv_copy(tags), jv_copy(tags)));
 	snap = jv_object_set(snap, jv_string("tree"), jv_string(hex));
 	snap = jv_object_set(snap, jv_string("sources"), jv_copy(sources));
 	snap = jv_object_set(snap, jv_string("program"),
@@ -1229,8 +442,7 @@ bk_cmd_backup(int argc, char **argv)
 				    jv_number((double)c.warnings));
 		sum = jv_object_set(sum, jv_string("vanished"),
 				    jv_number((double)c.vanished));
-		sum = jv_object_set(sum, jv_string("seconds"),
-				    jv_number(secs));
+		sum = jv_object_set(sum, jv_string("seconds"), jv_number(secs));
 		snap = jv_object_set(snap, jv_string("summary"), sum);
 	}
 	if (bk_lock_lost(lock)) {
@@ -1247,9 +459,9 @@ bk_cmd_backup(int argc, char **argv)
 		jv sum = jv_object_get(jv_copy(snap), jv_string("summary"));
 		double secs = jv_number_value(
 		    jv_object_get(jv_copy(sum), jv_string("seconds")));
-		double ratio = st.new_bytes ? (double)c.bytes_read /
-						  (double)st.new_bytes
-					    : 0;
+		double ratio = st.new_bytes
+				   ? (double)c.bytes_read / (double)st.new_bytes
+				   : 0;
 
 		bk_hex(sid, shex);
 		rec = jv_object_set(rec, jv_string("id"), jv_string(shex));
@@ -1329,9 +541,9 @@ out:
 		bk_saver_finish(c.sv, NULL);
 		bk_saver_free(c.sv);
 	}
-	target_free(c.root);
+	bk_target_free(c.root);
 	for (size_t i = 0; i < c.nloose; i++)
-		target_free(c.loose[i]);
+		bk_target_free(c.loose[i]);
 	bk_lock_release(lock, NULL);
 	bk_repo_close(c.r);
 	free(c.buf);

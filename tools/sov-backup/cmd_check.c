@@ -92,7 +92,8 @@ check_tree(struct cctx *c, const unsigned char id[BK_ID_LEN], int depth)
 			else
 				check_tree(c, sub, depth + 1);
 		} else if (strcmp(type, "file") == 0) {
-			jv ct = jv_object_get(jv_copy(nd), jv_string("content"));
+			jv ct =
+			    jv_object_get(jv_copy(nd), jv_string("content"));
 			int m = jv_get_kind(ct) == JV_KIND_ARRAY
 				    ? jv_array_length(jv_copy(ct))
 				    : -1;
@@ -114,8 +115,7 @@ check_tree(struct cctx *c, const unsigned char id[BK_ID_LEN], int depth)
 					snprintf(msg, sizeof(msg),
 						 "file %s: chunk %d (%.16s) is "
 						 "missing from the repository",
-						 nm,
-						 j,
+						 nm, j,
 						 jv_get_kind(h) ==
 							 JV_KIND_STRING
 						     ? jv_string_value(h)
@@ -371,8 +371,8 @@ bk_cmd_check(int argc, char **argv)
 				need[b->pack] = end;
 		}
 		for (uint32_t p = 0; p < np && !c.fatal; p++) {
-			const struct bk_blob *have =
-			    bk_index_get(ps.present, bk_index_pack_id(c.r->idx, p));
+			const struct bk_blob *have = bk_index_get(
+			    ps.present, bk_index_pack_id(c.r->idx, p));
 
 			bk_pack_name(bk_index_pack_id(c.r->idx, p), name);
 			if (!have) {
@@ -423,8 +423,8 @@ summary:
 			    jv_is_valid(snaps)
 				? jv_number(jv_array_length(jv_copy(snaps)))
 				: jv_null());
-	rec = jv_object_set(rec, jv_string("trees"),
-			    jv_number((double)c.trees));
+	rec =
+	    jv_object_set(rec, jv_string("trees"), jv_number((double)c.trees));
 	rec = jv_object_set(rec, jv_string("blobs"),
 			    jv_number((double)bk_index_count(c.r->idx)));
 	rec = jv_object_set(rec, jv_string("packs"),

@@ -20,8 +20,8 @@ struct dstat {
 	uint64_t added, removed, modified, metadata;
 };
 
-static int emit_change(const char *change, const char *path, jv node,
-		       struct sov_err *e)
+static int
+emit_change(const char *change, const char *path, jv node, struct sov_err *e)
 {
 	jv rec = sov_record_new("diff");
 
@@ -211,8 +211,8 @@ bk_cmd_diff(int argc, char **argv)
 	if (diff_nodes(r, t1, t2, "/", 0, &st, &e) < 0)
 		goto fail;
 	rec = sov_record_new("summary");
-	rec = jv_object_set(rec, jv_string("added"),
-			    jv_number((double)st.added));
+	rec =
+	    jv_object_set(rec, jv_string("added"), jv_number((double)st.added));
 	rec = jv_object_set(rec, jv_string("removed"),
 			    jv_number((double)st.removed));
 	rec = jv_object_set(rec, jv_string("modified"),

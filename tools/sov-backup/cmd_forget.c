@@ -72,7 +72,8 @@ bk_cmd_forget(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	p.keep_tags = jv_array();
 	p.group_by = BK_GROUP_HOST | BK_GROUP_PATHS;
-	p.now_ms = sov_time_now_ms(); /* a snapshot dated in the future is never "the newest" */
+	p.now_ms = sov_time_now_ms(); /* a snapshot dated in the future is never
+					 "the newest" */
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 		int *dst = NULL;
@@ -84,31 +85,51 @@ bk_cmd_forget(int argc, char **argv)
 		if (k)
 			continue;
 		switch (opt) {
-		case 'l': dst = &p.last; break;
-		case 'h': dst = &p.hourly; break;
-		case 'd': dst = &p.daily; break;
-		case 'w': dst = &p.weekly; break;
-		case 'm': dst = &p.monthly; break;
-		case 'y': dst = &p.yearly; break;
+		case 'l':
+			dst = &p.last;
+			break;
+		case 'h':
+			dst = &p.hourly;
+			break;
+		case 'd':
+			dst = &p.daily;
+			break;
+		case 'w':
+			dst = &p.weekly;
+			break;
+		case 'm':
+			dst = &p.monthly;
+			break;
+		case 'y':
+			dst = &p.yearly;
+			break;
 		case 'W':
 			if (sov_duration_parse(optarg, &p.within_ms, &e) < 0)
 				goto fail;
 			any = 1;
 			break;
 		case 'K':
-			p.keep_tags = jv_array_append(p.keep_tags,
-						      jv_string(optarg));
+			p.keep_tags =
+			    jv_array_append(p.keep_tags, jv_string(optarg));
 			any = 1;
 			break;
-		case 'H': host = optarg; break;
-		case 't': tag = optarg; break;
+		case 'H':
+			host = optarg;
+			break;
+		case 't':
+			tag = optarg;
+			break;
 		case 'g':
 			if (bk_policy_parse_group_by(optarg, &p.group_by, &e) <
 			    0)
 				goto fail;
 			break;
-		case 'n': dry = 1; break;
-		case 'P': prune = 1; break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'P':
+			prune = 1;
+			break;
 		default:
 			rc = sov_cli_usage_error("unknown option");
 			goto out;
@@ -177,8 +198,8 @@ bk_cmd_forget(int argc, char **argv)
 		jv rec = sov_record_new(k ? "keep" : "forget");
 		char name[BK_NAME_MAX];
 
-		rec = jv_object_merge(rec, jv_object_delete(jv_copy(d),
-							 jv_string("keep")));
+		rec = jv_object_merge(
+		    rec, jv_object_delete(jv_copy(d), jv_string("keep")));
 		rec = jv_object_set(rec, jv_string("dry_run"), jv_bool(dry));
 		jv_free(keep);
 		jv_free(d);

@@ -30,7 +30,7 @@
 
 struct pctx {
 	struct bk_repo *r;
-	unsigned char *used; /* bit per blob, by index position */
+	unsigned char *used;   /* bit per blob, by index position */
 	struct bk_index *seen; /* tree ids visited */
 	uint64_t trees;
 };
@@ -93,7 +93,8 @@ mark_tree(struct pctx *c, const unsigned char id[BK_ID_LEN], int depth,
 			if (rc == 0)
 				rc = mark_tree(c, sub, depth + 1, e);
 		} else if (strcmp(type, "file") == 0) {
-			jv ct = jv_object_get(jv_copy(nd), jv_string("content"));
+			jv ct =
+			    jv_object_get(jv_copy(nd), jv_string("content"));
 			int m = jv_get_kind(ct) == JV_KIND_ARRAY
 				    ? jv_array_length(jv_copy(ct))
 				    : 0;
@@ -154,8 +155,7 @@ collect(const char *name, uint64_t size, void *arg)
 }
 
 static int
-list_dir(struct bk_repo *r, const char *dir, struct names *l,
-	 struct sov_err *e)
+list_dir(struct bk_repo *r, const char *dir, struct names *l, struct sov_err *e)
 {
 	int rc = bk_list(r->be, dir, collect, l, e);
 
@@ -183,9 +183,8 @@ keep_pack(struct bk_pack_info **v, size_t *n, size_t *cap,
 }
 
 static int
-flush_packer(struct bk_repo *r, struct bk_packer *pk,
-	     struct bk_pack_info **v, size_t *n, size_t *cap,
-	     uint64_t *written, struct sov_err *e)
+flush_packer(struct bk_repo *r, struct bk_packer *pk, struct bk_pack_info **v,
+	     size_t *n, size_t *cap, uint64_t *written, struct sov_err *e)
 {
 	struct bk_pack_info pi;
 	char name[BK_NAME_MAX];
@@ -238,7 +237,7 @@ bk_cmd_prune(int argc, char **argv)
 	int64_t t0 = sov_time_mono_ms();
 	jv snaps = jv_invalid(), rec;
 	uint32_t np;
-	unsigned char (*sup)[BK_ID_LEN] = NULL;
+	unsigned char(*sup)[BK_ID_LEN] = NULL;
 
 	memset(&c, 0, sizeof(c));
 	memset(&pk, 0, sizeof(pk));
@@ -303,8 +302,8 @@ bk_cmd_prune(int argc, char **argv)
 
 		if (ps[p].used == 0)
 			ps[p].action = 1;
-		else if (ps[p].unused &&
-			 ps[p].unused_bytes * 100 > total * (uint64_t)max_unused)
+		else if (ps[p].unused && ps[p].unused_bytes * 100 >
+					     total * (uint64_t)max_unused)
 			ps[p].action = 2;
 		if (ps[p].action == 1)
 			del_packs++, freed += total;
@@ -449,8 +448,8 @@ report:
 	rec = jv_object_set(rec, jv_string("dry_run"), jv_bool(dry));
 	rec = jv_object_set(rec, jv_string("snapshots"),
 			    jv_number(jv_array_length(jv_copy(snaps))));
-	rec = jv_object_set(rec, jv_string("trees"),
-			    jv_number((double)c.trees));
+	rec =
+	    jv_object_set(rec, jv_string("trees"), jv_number((double)c.trees));
 	rec = jv_object_set(rec, jv_string("packs"), jv_number(np));
 	rec = jv_object_set(rec, jv_string("packs_deleted"),
 			    jv_number((double)del_packs));

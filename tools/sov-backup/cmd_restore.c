@@ -71,8 +71,9 @@ write_content(struct bk_repo *r, jv node, int fd, const char *path,
 		if (jv_get_kind(h) != JV_KIND_STRING ||
 		    bk_unhex(jv_string_value(h), id) < 0) {
 			jv_free(h);
-			rc = sov_err_set(e, SOV_EXIT_FAIL,
-					 "%s: content %d is not an id", path, i);
+			rc =
+			    sov_err_set(e, SOV_EXIT_FAIL,
+					"%s: content %d is not an id", path, i);
 			break;
 		}
 		jv_free(h);
@@ -181,8 +182,8 @@ static int
 tmpfile_fd(struct sov_err *e)
 {
 	const char *t = getenv("TMPDIR");
-	int fd = open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
-		      0600);
+	int fd =
+	    open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "temporary file");
@@ -356,10 +357,10 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 	if (strcmp(type, "dir") == 0) {
 		if (c->target_fd >= 0 && bk_node_create(dirfd, node, 1, e) < 0)
 			goto out;
-		fd = c->target_fd >= 0
-			 ? openat(dirfd, name,
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-			 : -2;
+		fd = c->target_fd >= 0 ? openat(dirfd, name,
+						O_RDONLY | O_DIRECTORY |
+						    O_NOFOLLOW | O_CLOEXEC)
+				       : -2;
 		if (fd == -1) {
 			sov_err_sys(e, SOV_EXIT_FAIL, "%s", path);
 			goto out;
@@ -471,8 +472,8 @@ open_parent(struct rctx *c, const char *rel, char *cached, int *cfd,
 	fd = fcntl(c->target_fd, F_DUPFD_CLOEXEC, 0);
 	for (char *save = NULL, *p = strtok_r(dir, "/", &save); fd >= 0 && p;
 	     p = strtok_r(NULL, "/", &save)) {
-		int next = openat(fd, p,
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int next = openat(
+		    fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		close(fd);
 		fd = next;
@@ -550,7 +551,8 @@ bk_cmd_restore(int argc, char **argv)
 			break;
 		case 'i':
 			if (c.nincludes == MAX_INCLUDES)
-				return sov_cli_usage_error("too many --include");
+				return sov_cli_usage_error(
+				    "too many --include");
 			if (optarg[0] != '/')
 				return sov_cli_usage_error(
 				    "--include %s: want an absolute path in "
@@ -584,15 +586,15 @@ bk_cmd_restore(int argc, char **argv)
 		return sov_cli_usage_error(
 		    "restore: --target restores files; restore a database "
 		    "in a separate run");
-	c.meta = (geteuid() == 0 && !no_owner ? BK_META_OWNER : 0) |
-		 BK_META_BY_NAME;
+	c.meta =
+	    (geteuid() == 0 && !no_owner ? BK_META_OWNER : 0) | BK_META_BY_NAME;
 	if (no_owner)
 		c.pg_flags |= BK_PG_NO_OWNER;
 	c.r = bk_open(&co, &e);
 	if (!c.r)
 		goto fail;
-	lock = bk_lock_acquire(c.r->be, 0, "restore", co.lock_wait_s * 1000,
-			       &e);
+	lock =
+	    bk_lock_acquire(c.r->be, 0, "restore", co.lock_wait_s * 1000, &e);
 	if (!lock || bk_repo_load_index(c.r, &e) < 0)
 		goto fail;
 	snap = bk_repo_find_snapshot(c.r, argv[optind], &e);
@@ -643,11 +645,11 @@ bk_cmd_restore(int argc, char **argv)
 	rec = sov_record_new("summary");
 	rec = jv_object_set(rec, jv_string("snapshot"),
 			    jv_object_get(jv_copy(snap), jv_string("id")));
-	rec = jv_object_set(rec, jv_string("files"),
-			    jv_number((double)c.files));
+	rec =
+	    jv_object_set(rec, jv_string("files"), jv_number((double)c.files));
 	rec = jv_object_set(rec, jv_string("dirs"), jv_number((double)c.dirs));
-	rec = jv_object_set(rec, jv_string("bytes"),
-			    jv_number((double)c.bytes));
+	rec =
+	    jv_object_set(rec, jv_string("bytes"), jv_number((double)c.bytes));
 	rec = jv_object_set(rec, jv_string("warnings"),
 			    jv_number((double)c.warnings));
 	if (bk_emit(rec, &e) < 0 || bk_emit_close(&e) < 0)

@@ -234,15 +234,15 @@ bk_cmd_ls(int argc, char **argv)
 			    jv_object_delete(node, jv_string("content")),
 			    sov_record_new("node"));
 
-			rec = jv_object_set(rec, jv_string("path"),
-					    jv_string(p));
+			rec =
+			    jv_object_set(rec, jv_string("path"), jv_string(p));
 			if (bk_emit(rec, &e) < 0)
 				goto fail;
 			continue;
 		}
 		{
-			int r2 = ls_tree(r, node, strcmp(p, "/") ? p : "/", 0,
-					 &e);
+			int r2 =
+			    ls_tree(r, node, strcmp(p, "/") ? p : "/", 0, &e);
 
 			jv_free(node);
 			if (r2 < 0)

@@ -64,8 +64,7 @@ int
 bk_emit(jv rec, struct sov_err *e)
 {
 	if (!out_w) {
-		out_w = sov_jsonl_writer_new(stdout, "stdout",
-					     SOV_JSONL_FLUSH);
+		out_w = sov_jsonl_writer_new(stdout, "stdout", SOV_JSONL_FLUSH);
 		if (!out_w) {
 			jv_free(rec);
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "stdout");
@@ -105,8 +104,8 @@ bk_path_split(const char *path, struct sov_err *e)
 					    path);
 				return jv_invalid();
 			}
-			parts = jv_array_append(parts,
-						jv_string_sized(p, (int)n));
+			parts =
+			    jv_array_append(parts, jv_string_sized(p, (int)n));
 		}
 		p += n;
 		if (*p == '/')
@@ -133,8 +132,7 @@ bk_node_id(jv node, const char *member, unsigned char id[BK_ID_LEN],
 }
 
 jv
-bk_tree_lookup(struct bk_repo *r, jv snap, const char *path,
-	       struct sov_err *e)
+bk_tree_lookup(struct bk_repo *r, jv snap, const char *path, struct sov_err *e)
 {
 	jv parts = bk_path_split(path, e), node = jv_invalid();
 	unsigned char id[BK_ID_LEN];

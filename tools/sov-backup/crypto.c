@@ -72,8 +72,7 @@ bk_seal(const struct bk_keys *k, const void *ad, size_t adlen,
 {
 	randombytes_buf(out, BK_NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    out + BK_NONCE_LEN, NULL, plain, len, ad, adlen, NULL, out,
-	    k->enc);
+	    out + BK_NONCE_LEN, NULL, plain, len, ad, adlen, NULL, out, k->enc);
 }
 
 int
@@ -133,7 +132,8 @@ kdf_cost(unsigned long long *ops, size_t *mem)
 static jv
 b64(const unsigned char *p, size_t n)
 {
-	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	size_t cap =
+	    sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 	char *s = malloc(cap);
 	jv r;
 
@@ -147,8 +147,8 @@ b64(const unsigned char *p, size_t n)
 
 /* Decode base64 member name of o into exactly want bytes. */
 static int
-unb64(jv o, const char *name, unsigned char *out, size_t want,
-      const char *file, struct sov_err *e)
+unb64(jv o, const char *name, unsigned char *out, size_t want, const char *file,
+      struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(o), jv_string(name));
 	size_t n = 0;
@@ -163,9 +163,8 @@ unb64(jv o, const char *name, unsigned char *out, size_t want,
 			      (size_t)jv_string_length_bytes(jv_copy(v)), NULL,
 			      &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    n != want) {
-		sov_err_set(e, SOV_EXIT_FAIL,
-			    "%s: %s: not base64 of %zu bytes", file, name,
-			    want);
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: %s: not base64 of %zu bytes",
+			    file, name, want);
 		goto out;
 	}
 	rc = 0;
@@ -209,8 +208,8 @@ bk_keyfile_new(const struct bk_keys *k, const unsigned char *password,
 	if (derive(kek, password, pwlen, salt, ops, mem, e) < 0)
 		goto out;
 	memcpy(wrapkey.enc, kek, BK_KEY_LEN);
-	bk_seal(&wrapkey, KEYFILE_AD, strlen(KEYFILE_AD), k->master,
-		BK_KEY_LEN, wrapped);
+	bk_seal(&wrapkey, KEYFILE_AD, strlen(KEYFILE_AD), k->master, BK_KEY_LEN,
+		wrapped);
 	sodium_memzero(&wrapkey, sizeof(wrapkey));
 	sov_time_format(sov_time_now_ms(), ts);
 	if (gethostname(host, sizeof(host) - 1) != 0)

@@ -12,7 +12,7 @@ struct bk_index {
 	struct bk_blob *blobs;
 	size_t n, cap;
 	uint32_t *slots; /* blob number + 1; 0 is empty */
-	size_t nslots;	 /* a power of two, at most half full */
+	size_t nslots;   /* a power of two, at most half full */
 	unsigned char (*packs)[BK_ID_LEN];
 	uint32_t npacks, cap_packs;
 	uint32_t *pslots; /* pack number + 1 */

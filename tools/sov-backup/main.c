@@ -5,7 +5,6 @@
 #include "backup.h"
 #include "cli.h"
 
-
 #define REPO_HELP BK_COMMON_HELP
 
 static const struct sov_cmd cmds[] = {
@@ -22,8 +21,7 @@ static const struct sov_cmd cmds[] = {
 	       "  --path P              only snapshots that saved P\n"
 	       "  --latest N            only the newest N\n"},
     {"ls", bk_cmd_ls, "SNAPSHOT [PATH...]",
-     "list the files of a snapshot (SNAPSHOT: id prefix or latest)",
-     REPO_HELP},
+     "list the files of a snapshot (SNAPSHOT: id prefix or latest)", REPO_HELP},
     {"restore", bk_cmd_restore,
      "SNAPSHOT (--target DIR | --postgres-target URL | --sqlite-target PATH) "
      "[--include PATH]...",
@@ -71,8 +69,7 @@ static const struct sov_cmd cmds[] = {
      "manage the passwords that open the repository",
      REPO_HELP "  --new-password-file F the password of the new key\n"},
     {"stats", bk_cmd_stats, "",
-     "snapshots, packs, unique and stored bytes of the repository",
-     REPO_HELP},
+     "snapshots, packs, unique and stored bytes of the repository", REPO_HELP},
     {"unlock", bk_cmd_unlock, "[--all]",
      "remove locks whose holder is gone (--all: every lock)", REPO_HELP},
     {NULL, NULL, NULL, NULL, NULL},

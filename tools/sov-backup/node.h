@@ -77,7 +77,8 @@ jv bk_node_set_name(jv node, const char *name);
 int bk_node_create(int dirfd, jv node, int replace, struct sov_err *e);
 
 enum {
-	BK_META_OWNER = 1 << 0, /* chown to uid/gid (needs root; else skipped) */
+	BK_META_OWNER =
+	    1 << 0, /* chown to uid/gid (needs root; else skipped) */
 	BK_META_BY_NAME = 1 << 1, /* prefer user/group names over numbers */
 };
 

@@ -92,8 +92,10 @@ bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
 	int rc = -1;
 
 	if (len > BK_BLOB_MAX)
-		return sov_err_set(e, SOV_EXIT_FAIL, "blob of %zu bytes: over "
-				   "the limit of %u", len, BK_BLOB_MAX);
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "blob of %zu bytes: over "
+				   "the limit of %u",
+				   len, BK_BLOB_MAX);
 	if (p->n >= BK_PACK_MAX_ENTRIES || p->len > BK_PACK_MAX / 2)
 		return sov_err_set(e, SOV_EXIT_FAIL, "pack full");
 	memset(&en, 0, sizeof(en));
@@ -266,15 +268,16 @@ bk_pack_parse_header(const struct bk_keys *k, const unsigned char *tail,
 		goto out;
 	}
 	if (memcmp(h, BK_PACK_MAGIC, 8) != 0) {
-		sov_err_set(e, SOV_EXIT_FAIL, "pack %s: bad header magic", name);
+		sov_err_set(e, SOV_EXIT_FAIL, "pack %s: bad header magic",
+			    name);
 		goto out;
 	}
 	count = bk_get_u32(h + 8);
 	if (count > BK_PACK_MAX_ENTRIES ||
 	    plen != BK_PACK_HEADER_FIXED + (size_t)count * BK_PACK_ENTRY_LEN) {
 		sov_err_set(e, SOV_EXIT_FAIL,
-			    "pack %s: header says %u entries in %zu bytes", name,
-			    count, plen);
+			    "pack %s: header says %u entries in %zu bytes",
+			    name, count, plen);
 		goto out;
 	}
 	en = calloc(count ? count : 1, sizeof(*en));

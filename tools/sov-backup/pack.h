@@ -42,7 +42,8 @@ struct bk_pack_entry {
 
 /* The associated data of a blob: type, compression, id. */
 #define BK_BLOB_AD_LEN (2 + BK_ID_LEN)
-void bk_blob_ad(const struct bk_pack_entry *en, unsigned char ad[BK_BLOB_AD_LEN]);
+void bk_blob_ad(const struct bk_pack_entry *en,
+		unsigned char ad[BK_BLOB_AD_LEN]);
 
 /* A pack being filled in memory. */
 struct bk_packer {
@@ -84,8 +85,8 @@ void bk_packer_free(struct bk_packer *p);
  */
 int bk_pack_parse_header(const struct bk_keys *k, const unsigned char *tail,
 			 size_t tail_len, uint64_t pack_size,
-			 struct bk_pack_entry **ents, uint32_t *n,
-			 size_t *need, const char *name, struct sov_err *e);
+			 struct bk_pack_entry **ents, uint32_t *n, size_t *need,
+			 const char *name, struct sov_err *e);
 
 /*
  * Open one blob read from a pack (sealed bytes of en->length): unseal,

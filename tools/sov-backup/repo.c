@@ -96,8 +96,8 @@ params_parse(jv cfg, const char *which, struct bk_chunk_params *p,
 	}
 	for (int i = 0; i < 3; i++) {
 		jv v = jv_object_get(jv_copy(o), jv_string(names[i]));
-		double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v)
-							    : -1;
+		double d =
+		    jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
 
 		jv_free(v);
 		if (!(d >= 0 && d <= BK_CHUNK_MAX_LIMIT) || d != (uint32_t)d) {
@@ -197,7 +197,8 @@ parse_config(struct bk_repo *r, const unsigned char *p, size_t n,
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		if (e)
-			e->code = SOV_EXIT_FAIL; /* damage, not the caller's input */
+			e->code =
+			    SOV_EXIT_FAIL; /* damage, not the caller's input */
 		return sov_err_prefix(e, "config: ");
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
@@ -424,8 +425,7 @@ bk_repo_open(const char *location, const unsigned char *pw, size_t pwlen,
 			sov_err_prefix(&le, "%s opens, but: ", kl->names[i]);
 			goto bad_key;
 		}
-		snprintf(r->key_name, sizeof(r->key_name), "%s",
-			 kl->names[i]);
+		snprintf(r->key_name, sizeof(r->key_name), "%s", kl->names[i]);
 		continue;
 	bad_key:
 		le.code = SOV_EXIT_FAIL;
@@ -448,8 +448,7 @@ bk_repo_open(const char *location, const unsigned char *pw, size_t pwlen,
 				    "%d do not, %d are damaged or belong to "
 				    "another repository (%s)",
 				    r->be->display, wrong, damaged, first);
-		}
-		else
+		} else
 			sov_err_set(e, SOV_EXIT_USAGE,
 				    "%s: wrong password (no key file of %d "
 				    "opens with it)",
@@ -560,7 +559,7 @@ int
 bk_repo_load_index(struct bk_repo *r, struct sov_err *e)
 {
 	struct name_list l = {0};
-	unsigned char (*sup)[BK_ID_LEN] = NULL;
+	unsigned char(*sup)[BK_ID_LEN] = NULL;
 	size_t nsup = 0;
 	unsigned char id[BK_ID_LEN];
 	int rc = -1;
@@ -602,8 +601,7 @@ out:
 
 int
 bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
-		  int type, unsigned char **out, size_t *len,
-		  struct sov_err *e)
+		  int type, unsigned char **out, size_t *len, struct sov_err *e)
 {
 	const struct bk_blob *b = bk_index_get(r->idx, id);
 	char name[BK_NAME_MAX], hex[BK_ID_HEX_LEN], what[BK_NAME_MAX + 96];
@@ -662,7 +660,8 @@ bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
 		uint32_t pn = bk_index_pack(r->idx, packs[i].id);
 
 		if (pn == UINT32_MAX) {
-			sov_err_set(e, SOV_EXIT_TEMPFAIL, "index: out of memory");
+			sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				    "index: out of memory");
 			goto out;
 		}
 		for (uint32_t j = 0; j < packs[i].n; j++)
@@ -772,7 +771,8 @@ saver_worker(void *arg)
 		if (!failed &&
 		    (bk_packer_add(&p, s->r->keys, j.type, j.id, j.data, j.len,
 				   s->r->zstd_level, NULL, &e) < 0 ||
-		     (p.len >= BK_PACK_TARGET && saver_pack_done(s, &p, &e) < 0)))
+		     (p.len >= BK_PACK_TARGET &&
+		      saver_pack_done(s, &p, &e) < 0)))
 			failed = 1;
 		free(j.data);
 		if (failed) {
@@ -964,10 +964,9 @@ bk_repo_save_snapshot(struct bk_repo *r, jv snap,
 		      unsigned char id_out[BK_ID_LEN], struct sov_err *e)
 {
 	jv s = jv_dump_string(snap, 0);
-	int rc = bk_repo_put_sealed(r, "snapshots", SNAPSHOT_AD,
-				    jv_string_value(s),
-				    (size_t)jv_string_length_bytes(jv_copy(s)),
-				    id_out, e);
+	int rc = bk_repo_put_sealed(
+	    r, "snapshots", SNAPSHOT_AD, jv_string_value(s),
+	    (size_t)jv_string_length_bytes(jv_copy(s)), id_out, e);
 
 	jv_free(s);
 	return rc;
@@ -1006,8 +1005,7 @@ snapshot_valid(jv s, const char *name, struct sov_err *e)
 	unsigned char id[BK_ID_LEN];
 
 	if (jv_get_kind(s) != JV_KIND_OBJECT)
-		return sov_err_set(e, SOV_EXIT_FAIL, "%s: not an object",
-				   name);
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: not an object", name);
 	for (size_t i = 0; i < 3; i++) {
 		jv v = jv_object_get(jv_copy(s), jv_string(strs[i]));
 		int bad = jv_get_kind(v) != JV_KIND_STRING;

@@ -151,9 +151,8 @@ bk_restorer_new(struct bk_repo *r, int threads, struct sov_err *e)
 }
 
 int
-bk_restorer_add(struct bk_restorer *w, int fd,
-		unsigned char (*ids)[BK_ID_LEN], size_t nids, const char *path,
-		struct sov_err *e)
+bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
+		size_t nids, const char *path, struct sov_err *e)
 {
 	struct rjob j = {fd, ids, nids, strdup(path)};
 

@@ -1,0 +1,498 @@
+/*
+ * walk.c - directories into tree blobs, files into chunks; unchanged files
+ * (same type, size, times, inode and device as in the parent snapshot)
+ * keep their chunk list without being read.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "cli.h"
+#include "jsonl.h"
+#include "node.h"
+#include "timestamp.h"
+#include "walk.h"
+
+static void
+warn_path(struct bk_walk *c, const struct sov_err *e)
+{
+	c->warnings++;
+	sov_cli_warn("%s", e->msg);
+}
+
+void
+bk_walk_progress(struct bk_walk *c, int final)
+{
+	struct bk_saver_stats st;
+	int64_t now;
+
+	if (!c->progress)
+		return;
+	now = sov_time_mono_ms();
+	if (!final && now - c->last_progress < 500)
+		return;
+	c->last_progress = now;
+	bk_saver_stats(c->sv, &st);
+	fprintf(stderr,
+		"\r%llu files, %.1f MiB read, %.1f MiB new, %llu unchanged%s",
+		(unsigned long long)c->files, c->bytes_read / 1048576.0,
+		st.new_bytes / 1048576.0, (unsigned long long)c->unchanged,
+		final ? "\n" : "");
+}
+
+static int
+excluded(struct bk_walk *c, const char *path, const char *name)
+{
+	for (size_t i = 0; i < c->nexcludes; i++) {
+		const char *p = c->excludes[i];
+
+		if (strchr(p, '/') ? fnmatch(p, path, 0) == 0
+				   : fnmatch(p, name, FNM_PERIOD) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+is_page_file(const unsigned char *b, size_t n)
+{
+	return (n >= 16 && memcmp(b, "SQLite format 3", 16) == 0) ||
+	       (n >= 5 && memcmp(b, "PGDMP", 5) == 0);
+}
+
+/*
+ * Chunk everything readable from fd into content ids. The buffer holds
+ * [pos, have); it is compacted only before a read, so a chunk costs no
+ * copy of the bytes after it.
+ */
+static jv
+save_content(struct bk_walk *c, int fd, const char *path, int pages,
+	     uint64_t *size, struct sov_err *e)
+{
+	const struct bk_chunker *ck = pages ? &c->ck_pages : &c->ck_files;
+	jv content = jv_array();
+	size_t have = 0, pos = 0, need = c->ck_files.p.max;
+	int eof = 0, first = 1;
+
+	*size = 0;
+	if (c->ck_pages.p.max > need)
+		need = c->ck_pages.p.max;
+	for (;;) {
+		size_t cut;
+
+		if (!eof && have - pos < need) {
+			memmove(c->buf, c->buf + pos, have - pos);
+			have -= pos;
+			pos = 0;
+		}
+		while (!eof && have - pos < need) {
+			ssize_t n = read(fd, c->buf + have, c->bufcap - have);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				sov_err_sys(e, sov_exit_code_errno(errno),
+					    "%s: read", path);
+				jv_free(content);
+				return jv_invalid();
+			}
+			if (n == 0)
+				eof = 1;
+			have += (size_t)n;
+			c->bytes_read += (uint64_t)n;
+		}
+		if (first) {
+			first = 0;
+			if (!pages && is_page_file(c->buf, have))
+				ck = &c->ck_pages;
+		}
+		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
+		if (cut == 0)
+			break;
+		{
+			unsigned char id[BK_ID_LEN];
+			char hex[BK_ID_HEX_LEN];
+
+			bk_blob_id(c->r->keys, c->buf + pos, cut, id);
+			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf + pos,
+					 cut, e) < 0) {
+				jv_free(content);
+				return jv_invalid();
+			}
+			bk_hex(id, hex);
+			content = jv_array_append(content, jv_string(hex));
+		}
+		*size += cut;
+		pos += cut;
+		bk_walk_progress(c, 0);
+	}
+	return content;
+}
+
+/* A parent's node of the same name, when unchanged: its content. */
+static jv
+unchanged_content(struct bk_walk *c, jv node, jv pnode)
+{
+	static const char *same[] = {"type",  "size",  "mtime",
+				     "ctime", "inode", "device"};
+	jv content;
+	int n;
+
+	if (!jv_is_valid(pnode) || jv_get_kind(pnode) != JV_KIND_OBJECT)
+		return jv_invalid();
+	for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
+		jv a = jv_object_get(jv_copy(node), jv_string(same[i]));
+		jv b = jv_object_get(jv_copy(pnode), jv_string(same[i]));
+		int eq = jv_equal(a, b);
+
+		if (!eq)
+			return jv_invalid();
+	}
+	content = jv_object_get(jv_copy(pnode), jv_string("content"));
+	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		jv_free(content);
+		return jv_invalid();
+	}
+	n = jv_array_length(jv_copy(content));
+	for (int i = 0; i < n; i++) {
+		jv h = jv_array_get(jv_copy(content), i);
+		unsigned char id[BK_ID_LEN];
+		int ok = jv_get_kind(h) == JV_KIND_STRING &&
+			 bk_unhex(jv_string_value(h), id) == 0 &&
+			 bk_index_get(c->r->idx, id) != NULL;
+
+		jv_free(h);
+		if (!ok) {
+			jv_free(content);
+			return jv_invalid();
+		}
+	}
+	return content;
+}
+
+/*
+ * The parent tree's nodes as an object by name (consumes nodes), so each
+ * entry of a directory finds its parent node in constant time: a linear
+ * scan per entry made large directories quadratic. A name that is not
+ * UTF-8 is left out (its file is read again); a wrong match cannot reuse
+ * content, since inode, device, size and times must match too.
+ */
+jv
+bk_walk_by_name(jv nodes)
+{
+	jv m = jv_object();
+	int n;
+
+	if (jv_get_kind(nodes) != JV_KIND_ARRAY) {
+		jv_free(nodes);
+		jv_free(m);
+		return jv_invalid();
+	}
+	n = jv_array_length(jv_copy(nodes));
+	for (int i = 0; i < n; i++) {
+		jv nd = jv_array_get(jv_copy(nodes), i);
+		char *nm = bk_node_name(nd, NULL);
+
+		if (nm && sov_utf8_check(nm, strlen(nm)) < 0)
+			m = jv_object_set(m, jv_string(nm), nd);
+		else
+			jv_free(nd);
+		free(nm);
+	}
+	jv_free(nodes);
+	return m;
+}
+
+/* The parent tree's node called name, from by_name's map (or invalid). */
+jv
+bk_walk_parent_node(jv pmap, const char *name)
+{
+	if (jv_get_kind(pmap) != JV_KIND_OBJECT ||
+	    sov_utf8_check(name, strlen(name)) >= 0)
+		return jv_invalid();
+	return jv_object_get(jv_copy(pmap), jv_string(name));
+}
+
+jv
+bk_walk_parent_subtree(struct bk_walk *c, jv pnode)
+{
+	unsigned char id[BK_ID_LEN];
+
+	if (!jv_is_valid(pnode) || strcmp(bk_node_type(pnode), "dir") != 0 ||
+	    bk_node_id(pnode, "subtree", id, NULL) < 0)
+		return jv_invalid();
+	return bk_walk_by_name(bk_repo_read_tree(c->r, id, NULL));
+}
+
+int
+bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
+		  struct sov_err *e)
+{
+	jv t = jv_object_set(jv_object(), jv_string("nodes"), nodes);
+	jv s = jv_dump_string(t, JV_PRINT_SORTED);
+	unsigned char id[BK_ID_LEN];
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	int rc;
+
+	if (n > BK_TREE_MAX) {
+		jv_free(s);
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "a directory of %zu bytes of metadata: over "
+				   "the limit",
+				   n);
+	}
+	bk_blob_id(c->r->keys, jv_string_value(s), n, id);
+	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, jv_string_value(s), n, e);
+	jv_free(s);
+	if (rc < 0)
+		return -1;
+	bk_hex(id, hex);
+	c->dirs++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static struct target *
+sqlite_source(struct bk_walk *c, const char *path)
+{
+	for (size_t i = 0; i < c->nsqlite; i++)
+		if (strcmp(c->sqlite[i]->srcpath, path) == 0)
+			return c->sqlite[i];
+	return NULL;
+}
+
+static int
+is_sqlite_companion(struct bk_walk *c, const char *path)
+{
+	static const char *sfx[] = {"-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < c->nsqlite; i++) {
+		size_t n = strlen(c->sqlite[i]->srcpath);
+
+		for (size_t j = 0; j < 3; j++)
+			if (strncmp(path, c->sqlite[i]->srcpath, n) == 0 &&
+			    strcmp(path + n, sfx[j]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
+		       const char *path, jv pnodes, jv *nodes,
+		       struct sov_err *e);
+
+/* Save the directory open at fd (path for messages) as a tree. */
+int
+bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
+		 char hex[BK_ID_HEX_LEN], struct sov_err *e)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	jv nodes = jv_array();
+	int rc = -1;
+
+	if (!d) {
+		close(fd);
+		sov_err_sys(e, SOV_EXIT_FAIL, "%s: opendir", path);
+		goto out;
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char **nn = realloc(names, nc * sizeof(*nn));
+
+			if (!nn) {
+				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+				goto out;
+			}
+			names = nn;
+			cap = nc;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+			goto out;
+		}
+		n++;
+		errno = 0;
+	}
+	if (errno) {
+		sov_err_sys(e, SOV_EXIT_FAIL, "%s: readdir", path);
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		char sub[PATH_MAX];
+
+		if (snprintf(sub, sizeof(sub), "%s/%s",
+			     strcmp(path, "/") == 0 ? "" : path,
+			     names[i]) >= (int)sizeof(sub)) {
+			struct sov_err w = {0};
+
+			sov_err_set(&w, SOV_EXIT_FAIL,
+				    "%s/%s: path too long, skipped", path,
+				    names[i]);
+			warn_path(c, &w);
+			continue;
+		}
+		if (excluded(c, sub, names[i]) || is_sqlite_companion(c, sub))
+			continue;
+		if (c->have_repo_stat) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), names[i], &st,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    st.st_dev == c->repo_dev &&
+			    st.st_ino == c->repo_ino)
+				continue; /* never back up the repository */
+		}
+		if (bk_walk_save_entry(c, dirfd(d), names[i], sub, pnodes,
+				       &nodes, e) < 0)
+			goto out;
+	}
+	rc = bk_walk_save_tree(c, nodes, hex, e);
+	nodes = jv_invalid();
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	jv_free(nodes);
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+int
+bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
+		       const char *path, int pages, jv *nodes,
+		       struct sov_err *e)
+{
+	jv content = unchanged_content(c, node, pnode);
+	uint64_t size = 0;
+
+	c->files++;
+	if (jv_is_valid(content)) {
+		c->unchanged++;
+	} else {
+		content = save_content(c, fd, path, pages, &size, e);
+		if (!jv_is_valid(content)) {
+			jv_free(node);
+			return -1;
+		}
+		node = jv_object_set(node, jv_string("size"),
+				     jv_number((double)size));
+	}
+	node = jv_object_set(node, jv_string("content"), content);
+	*nodes = jv_array_append(*nodes, node);
+	return 0;
+}
+
+int
+bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
+		   const char *path, jv pnodes, jv *nodes, struct sov_err *e)
+{
+	struct sov_err w = {0};
+	int gone = 0, rc = -1, fd = -1;
+	jv node = bk_node_from_entry(dirfd, name, path, NULL, &gone, &w);
+	jv pnode = jv_invalid();
+	const char *type;
+	struct target *sq;
+
+	if (!jv_is_valid(node)) {
+		jv_free(node);
+		if (gone)
+			c->vanished++;
+		warn_path(c, &w);
+		return 0;
+	}
+	pnode = bk_walk_parent_node(pnodes, name);
+	type = bk_node_type(node);
+	sq = strcmp(type, "file") == 0 ? sqlite_source(c, path) : NULL;
+	if (sq) {
+		node = jv_object_set(node, jv_string("source"),
+				     jv_string("sqlite"));
+		node = jv_object_delete(node, jv_string("inode"));
+		node = jv_object_delete(node, jv_string("links"));
+		rc = bk_walk_save_file_node(c, sq->fd, node, jv_invalid(), path,
+					    1, nodes, e);
+		goto out;
+	}
+	if (strcmp(type, "file") == 0) {
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
+		if (fd < 0 && errno == EPERM)
+			fd = openat(dirfd, name,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				c->vanished++;
+			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
+			warn_path(c, &w);
+			jv_free(node);
+			rc = 0;
+			goto out;
+		}
+		rc = bk_walk_save_file_node(c, fd, node, jv_copy(pnode), path,
+					    0, nodes, e);
+		goto out;
+	}
+	if (strcmp(type, "dir") == 0) {
+		char hex[BK_ID_HEX_LEN];
+		struct stat st;
+		jv psub;
+
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				c->vanished++;
+			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
+			warn_path(c, &w);
+			jv_free(node);
+			rc = 0;
+			goto out;
+		}
+		if (c->one_fs && fstat(fd, &st) == 0 && st.st_dev != c->dev) {
+			/* A mount point: kept, its contents are not. */
+			close(fd);
+			fd = -1;
+			rc = bk_walk_save_tree(c, jv_array(), hex, e);
+		} else {
+			psub = bk_walk_parent_subtree(c, pnode);
+			rc = bk_walk_save_dir(c, fd, path, psub, hex, e);
+			fd = -1; /* save_dir owns it */
+			jv_free(psub);
+		}
+		if (rc < 0) {
+			jv_free(node);
+			goto out;
+		}
+		node =
+		    jv_object_set(node, jv_string("subtree"), jv_string(hex));
+	}
+	*nodes = jv_array_append(*nodes, node);
+	rc = 0;
+out:
+	jv_free(pnode);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

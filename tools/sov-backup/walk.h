@@ -1,0 +1,90 @@
+/*
+ * walk.h - what `sov-backup backup` saves and how: the tree of targets
+ * (PATHs, database sources, the directories on the way to them) and the
+ * walk that turns files into chunks and directories into tree blobs.
+ *
+ *   cmd_backup.c  the command: options, sources, parent, snapshot
+ *   targets.c     the target tree, from "/" down to every PATH and source
+ *   walk.c        directories, files, chunks, the parent snapshot's nodes
+ */
+#ifndef BK_WALK_H
+#define BK_WALK_H
+
+#include <sys/types.h>
+
+#include <jv.h>
+
+#include "chunker.h"
+#include "crypto.h"
+#include "err.h"
+#include "repo.h"
+#include "source.h"
+
+#define MAX_EXCLUDES 1024
+#define MAX_TARGETS 256
+
+enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
+
+/* The tree of what to save: every PATH and source, and the directories on
+ * the way to them. */
+struct target {
+	char *name;
+	enum target_kind kind;
+	int fd;        /* T_STREAM, T_SQLITE: the bytes to save */
+	char *srcpath; /* T_PATH, T_SQLITE, T_DIR: the real path, or NULL */
+	const char *source;    /* "sqlite", "postgres", "stdin" */
+	struct bk_child child; /* postgres */
+	struct target **kids;
+	size_t nkids;
+};
+
+struct bk_walk {
+	struct bk_repo *r;
+	struct bk_saver *sv;
+	struct bk_chunker ck_files, ck_pages;
+	const char *excludes[MAX_EXCLUDES];
+	size_t nexcludes;
+	int one_fs;
+	dev_t dev; /* of the PATH being walked, for --one-file-system */
+	dev_t repo_dev;
+	ino_t repo_ino;
+	int have_repo_stat;
+	unsigned char *buf;
+	size_t bufcap;
+	uint64_t files, dirs, bytes_read, warnings, vanished, unchanged;
+	int64_t last_progress;
+	int progress;
+	struct target *root;
+	/* SQLite sources by path, so a walk meeting one saves the copy */
+	struct target *sqlite[MAX_TARGETS];
+	size_t nsqlite;
+	struct target *loose[MAX_TARGETS]; /* sources inside a PATH */
+	size_t nloose;
+};
+
+/* walk.c */
+void bk_walk_progress(struct bk_walk *c, int final);
+/* The parent tree's nodes as an object by name (consumes nodes). */
+jv bk_walk_by_name(jv nodes);
+jv bk_walk_parent_node(jv pmap, const char *name);
+jv bk_walk_parent_subtree(struct bk_walk *c, jv pnode);
+int bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
+		      struct sov_err *e);
+int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
+		       const char *path, jv pnodes, jv *nodes,
+		       struct sov_err *e);
+int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
+		     char hex[BK_ID_HEX_LEN], struct sov_err *e);
+int bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
+			   const char *path, int pages, jv *nodes,
+			   struct sov_err *e);
+
+/* targets.c */
+struct target *bk_target_new(const char *name, enum target_kind kind);
+void bk_target_free(struct target *t);
+struct target *bk_target_add(struct target *root, const char *abspath,
+			     enum target_kind kind, struct sov_err *e);
+int bk_target_save_kids(struct bk_walk *c, struct target *t, jv pnodes,
+			char hex[BK_ID_HEX_LEN], struct sov_err *e);
+
+#endif
