@@ -511,3 +511,49 @@ biggest_pack() {
 	pkill -P "$writer" sqlite3 || true
 	kill "$writer" 2>/dev/null || true
 }
+
+@test "repair index rebuilds a lost or truncated index from the packs" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	printf 'second\n' >"$T/src/new"
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	i=$(find "$T/repo/index" -type f | head -1)
+	truncate -s 100 "$i"
+	run sov-backup check "${PW[@]}"
+	assert_failure 1
+	run sov-backup repair index "${PW[@]}" --dry-run
+	assert_success
+	[ "$(find "$T/repo/index" -type f | wc -l)" = 2 ] # dry run: untouched
+	run sov-backup repair index "${PW[@]}"
+	assert_success
+	assert_output --regexp '"blobs":[1-9]'
+	[ "$(find "$T/repo/index" -type f | wc -l)" = 1 ]
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r --no-dereference -x fifo "$T/src" "$T/out$T/src"
+	# with no index at all, too
+	rm "$T/repo/index"/*
+	run sov-backup repair index "${PW[@]}"
+	assert_success
+	run sov-backup prune "${PW[@]}"
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}
+
+@test "repair index reports a pack whose header is damaged, and indexes the others" {
+	init
+	sov-backup backup "${PW[@]}" --threads 1 "$T/src" >/dev/null
+	head -c 2000000 /dev/urandom >"$T/src/more"
+	sov-backup backup "${PW[@]}" --threads 1 "$T/src" >/dev/null
+	p=$(find "$T/repo/data" -type f -printf '%s %p\n' | sort -n | head -1 | cut -d' ' -f2)
+	size=$(stat -c %s "$p")
+	printf 'XX' | dd of="$p" bs=1 seek=$((size - 10)) conv=notrunc status=none
+	run sov-backup repair index "${PW[@]}"
+	assert_failure 1
+	assert_output --partial '"kind":"pack"'
+	assert_output --partial "$(basename "$p")"
+	assert_output --partial '"event":"summary"'
+}

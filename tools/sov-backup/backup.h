@@ -24,6 +24,7 @@ int bk_cmd_unlock(int argc, char **argv);
 int bk_cmd_prune(int argc, char **argv);
 int bk_cmd_diff(int argc, char **argv);
 int bk_cmd_stats(int argc, char **argv);
+int bk_cmd_repair(int argc, char **argv);
 
 /* Options every command that opens a repository takes. */
 struct bk_common {

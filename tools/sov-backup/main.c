@@ -22,6 +22,9 @@ static const struct sov_cmd cmds[] = {
 	       "  --latest N            only the newest N\n"},
     {"ls", bk_cmd_ls, "SNAPSHOT [PATH...]",
      "list the files of a snapshot (SNAPSHOT: id prefix or latest)", REPO_HELP},
+    {"repair", bk_cmd_repair, "index [--dry-run]",
+     "rebuild the index from the packs' own headers",
+     REPO_HELP "  --dry-run             read the packs, write nothing\n"},
     {"restore", bk_cmd_restore,
      "SNAPSHOT (--target DIR | --postgres-target URL | --sqlite-target PATH) "
      "[--include PATH]...",

@@ -1,0 +1,210 @@
+/*
+ * cmd_repair.c - `sov-backup repair index`: rebuild the index from the
+ * packs themselves.
+ *
+ * Every pack carries its own sealed header, so the index is redundant: when
+ * an index file is damaged or lost (check says so, and prune refuses to
+ * run), this reads the tail of every pack, writes one index of every blob
+ * found, superseding all existing index files, and then removes those.
+ * Packs whose header does not open are reported and left out (and left in
+ * place: an operator may still want them). Under the exclusive lock.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "cli.h"
+#include "jsonl.h"
+#include "lock.h"
+
+/* Enough for the header of a typical pack in one read. */
+#define TAIL_GUESS (64u << 10)
+
+struct plist {
+	char (*names)[BK_NAME_MAX];
+	uint64_t *sizes;
+	size_t n, cap;
+};
+
+static int
+collect(const char *name, uint64_t size, void *arg)
+{
+	struct plist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 256;
+		void *nn = realloc(l->names, nc * BK_NAME_MAX);
+		uint64_t *ns;
+
+		if (!nn)
+			return -1;
+		l->names = nn;
+		ns = realloc(l->sizes, nc * sizeof(*ns));
+		if (!ns)
+			return -1;
+		l->sizes = ns;
+		l->cap = nc;
+	}
+	snprintf(l->names[l->n], BK_NAME_MAX, "%s", name);
+	l->sizes[l->n++] = size;
+	return 0;
+}
+
+/* The entries of one pack from its tail; -1 with e set when unreadable. */
+static int
+pack_entries(struct bk_repo *r, const char *name, uint64_t size,
+	     struct bk_pack_info *pi, struct sov_err *e)
+{
+	size_t want = size < TAIL_GUESS ? (size_t)size : TAIL_GUESS, need = 0;
+	unsigned char *tail = NULL;
+	int rc = -1;
+
+	for (int round = 0; round < 2; round++) {
+		free(tail);
+		tail = malloc(want ? want : 1);
+		if (!tail)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", name);
+		if (bk_get_range(r->be, name, size - want, want, tail, e) < 0)
+			goto out;
+		if (bk_pack_parse_header(r->keys, tail, want, size, &pi->ents,
+					 &pi->n, &need, name, e) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (!need || need > size)
+			goto out;
+		want = need;
+	}
+out:
+	free(tail);
+	return rc;
+}
+
+int
+bk_cmd_repair(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    BK_COMMON_LONGOPTS,
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct bk_common co = {.lock_wait_s = 60};
+	struct sov_err e = {0};
+	struct bk_repo *r = NULL;
+	struct bk_lock *lock = NULL;
+	struct plist packs = {0}, idx = {0};
+	struct bk_pack_info *pi = NULL;
+	unsigned char(*sup)[BK_ID_LEN] = NULL;
+	size_t npi = 0, nsup = 0;
+	uint64_t blobs = 0, bad = 0;
+	int dry = 0, opt, rc = SOV_EXIT_FAIL;
+	jv rec;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int k = bk_common_opt(&co, opt, optarg);
+
+		if (k < 0)
+			return SOV_EXIT_USAGE;
+		if (k)
+			continue;
+		if (opt == 'n')
+			dry = 1;
+		else
+			return sov_cli_usage_error("unknown option");
+	}
+	if (optind + 1 != argc || strcmp(argv[optind], "index") != 0)
+		return sov_cli_usage_error("repair: want \"index\"");
+	r = bk_open(&co, &e);
+	if (!r)
+		goto fail;
+	lock = bk_lock_acquire(r->be, 1, "repair", co.lock_wait_s * 1000, &e);
+	if (!lock)
+		goto fail;
+	if (bk_list(r->be, "data", collect, &packs, &e) != 0 ||
+	    bk_list(r->be, "index", collect, &idx, &e) != 0) {
+		if (!e.code)
+			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "list");
+		goto fail;
+	}
+	pi = calloc(packs.n ? packs.n : 1, sizeof(*pi));
+	sup = malloc((idx.n ? idx.n : 1) * BK_ID_LEN);
+	if (!pi || !sup) {
+		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "repair");
+		goto fail;
+	}
+	for (size_t i = 0; i < idx.n; i++)
+		if (bk_unhex(strrchr(idx.names[i], '/') + 1, sup[nsup]) == 0)
+			nsup++;
+	for (size_t i = 0; i < packs.n; i++) {
+		struct sov_err pe = {0};
+		unsigned char id[BK_ID_LEN];
+
+		if (bk_unhex(strrchr(packs.names[i], '/') + 1, id) < 0)
+			continue;
+		if (pack_entries(r, packs.names[i], packs.sizes[i], &pi[npi],
+				 &pe) < 0) {
+			jv err;
+
+			if (pe.code == SOV_EXIT_TEMPFAIL) {
+				e = pe;
+				goto fail;
+			}
+			bad++;
+			err = sov_record_new("error");
+			err = jv_object_set(err, jv_string("kind"),
+					    jv_string("pack"));
+			err = jv_object_set(err, jv_string("message"),
+					    jv_string(pe.msg));
+			if (bk_emit(err, &e) < 0)
+				goto fail;
+			continue;
+		}
+		memcpy(pi[npi].id, id, BK_ID_LEN);
+		pi[npi].size = packs.sizes[i];
+		blobs += pi[npi].n;
+		npi++;
+	}
+	if (!dry) {
+		if (bk_lock_lost(lock)) {
+			sov_err_set(&e, SOV_EXIT_TEMPFAIL,
+				    "the repository lock was lost: nothing "
+				    "written");
+			goto fail;
+		}
+		/* The new index first; only then are the old ones removed. */
+		if (bk_repo_write_index(r, pi, npi,
+					(const unsigned char(*)[BK_ID_LEN])sup,
+					nsup, &e) < 0)
+			goto fail;
+		for (size_t i = 0; i < idx.n; i++)
+			if (bk_remove(r->be, idx.names[i], &e) < 0)
+				goto fail;
+	}
+	rec = sov_record_new("summary");
+	rec = jv_object_set(rec, jv_string("dry_run"), jv_bool(dry));
+	rec = jv_object_set(rec, jv_string("packs"), jv_number((double)npi));
+	rec = jv_object_set(rec, jv_string("packs_unreadable"),
+			    jv_number((double)bad));
+	rec = jv_object_set(rec, jv_string("blobs"), jv_number((double)blobs));
+	rec = jv_object_set(rec, jv_string("index_files_replaced"),
+			    jv_number((double)(dry ? 0 : idx.n)));
+	if (bk_emit(rec, &e) < 0 || bk_emit_close(&e) < 0)
+		goto fail;
+	rc = bad ? SOV_EXIT_FAIL : SOV_EXIT_OK;
+	goto out;
+fail:
+	rc = sov_cli_fail(&e);
+out:
+	for (size_t i = 0; i < npi; i++)
+		free(pi[i].ents);
+	free(pi);
+	free(sup);
+	free(packs.names);
+	free(packs.sizes);
+	free(idx.names);
+	free(idx.sizes);
+	bk_lock_release(lock, NULL);
+	bk_repo_close(r);
+	return rc;
+}
