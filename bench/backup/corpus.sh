@@ -9,7 +9,7 @@
 #                      accounts + a generated events table), 25%
 #     bin/random/      pseudo-random files from fixed AES-CTR keys, 8%
 #     bin/packed/      .tar.gz / .tar.xz of more system files, 8%
-#     bin/data/        /work/shared/data (real data sets), if present
+#     bin/data/        ../shared/data beside the repository (real data sets), if present
 #     bin/native/      shared libraries and compilers (ELF), the rest
 #   DIR/v2/            v1 with about 1% changed: text edited in the middle
 #                      and appended to, files deleted and added, database
@@ -176,9 +176,10 @@ done
 rm -f "$tmp"/grp.*
 
 # --- real data sets and native binaries fill the rest ----------------------
-if [ -d /work/shared/data ]; then
+shared_data=$(cd "$(dirname "$0")/../.." && pwd)/../shared/data
+if [ -d "$shared_data" ]; then
 	mkdir -p "$tmp/v1/bin/data"
-	cp -a /work/shared/data/. "$tmp/v1/bin/data/"
+	cp -a "$shared_data/." "$tmp/v1/bin/data/"
 	chmod -R u+w "$tmp/v1/bin/data"
 fi
 rest=$((total - $(bytes "$tmp/v1")))
