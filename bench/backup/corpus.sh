@@ -176,7 +176,7 @@ done
 rm -f "$tmp"/grp.*
 
 # --- real data sets and native binaries fill the rest ----------------------
-shared_data=$(cd "$(dirname "$0")/../.." && pwd)/../shared/data
+shared_data=$here/../../../shared/data
 if [ -d "$shared_data" ]; then
 	mkdir -p "$tmp/v1/bin/data"
 	cp -a "$shared_data/." "$tmp/v1/bin/data/"
