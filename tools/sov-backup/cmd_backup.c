@@ -153,8 +153,10 @@ bk_cmd_backup(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 
-		if (k < 0)
-			return SOV_EXIT_USAGE;
+		if (k < 0) {
+			rc = SOV_EXIT_USAGE;
+			goto out;
+		}
 		if (k)
 			continue;
 		switch (opt) {
@@ -165,15 +167,18 @@ bk_cmd_backup(int argc, char **argv)
 			hostopt = optarg;
 			break;
 		case 'e':
-			if (c.nexcludes == MAX_EXCLUDES)
-				return sov_cli_usage_error(
-				    "too many --exclude");
+			if (c.nexcludes == MAX_EXCLUDES) {
+				rc = sov_cli_usage_error("too many --exclude");
+				goto out;
+			}
 			c.excludes[c.nexcludes++] = optarg;
 			break;
 		case 'E':
-			if (nexbuf == 8)
-				return sov_cli_usage_error(
+			if (nexbuf == 8) {
+				rc = sov_cli_usage_error(
 				    "too many --exclude-file");
+				goto out;
+			}
 			if (load_exclude_file(&c, optarg, &exclude_bufs[nexbuf],
 					      &e) < 0) {
 				rc = sov_cli_fail(&e);
@@ -189,8 +194,10 @@ bk_cmd_backup(int argc, char **argv)
 			break;
 		case 'q':
 		case 'p':
-			if ((opt == 'q' ? nsq : npg) == MAX_TARGETS)
-				return sov_cli_usage_error("too many sources");
+			if ((opt == 'q' ? nsq : npg) == MAX_TARGETS) {
+				rc = sov_cli_usage_error("too many sources");
+				goto out;
+			}
 			if (opt == 'q')
 				sqlite[nsq++] = optarg;
 			else
@@ -198,19 +205,25 @@ bk_cmd_backup(int argc, char **argv)
 			break;
 		case 'T':
 			if (sov_cli_parse_long("--threads", optarg, 1, 64,
-					       &threads, &e) < 0)
-				return sov_cli_fail(&e);
+					       &threads, &e) < 0) {
+				rc = sov_cli_fail(&e);
+				goto out;
+			}
 			break;
 		case 'z':
 			if (sov_cli_parse_long("--compression", optarg, 0, 19,
-					       &level, &e) < 0)
-				return sov_cli_fail(&e);
+					       &level, &e) < 0) {
+				rc = sov_cli_fail(&e);
+				goto out;
+			}
 			break;
 		case 'f':
 			force = 1;
 			break;
-		default:
-			return sov_cli_usage_error("unknown option");
+		default: {
+			rc = sov_cli_usage_error("unknown option");
+			goto out;
+		}
 		}
 	}
 	if (optind == argc && !stdin_name && nsq == 0 && npg == 0) {
