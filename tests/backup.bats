@@ -557,3 +557,22 @@ biggest_pack() {
 	assert_output --partial "$(basename "$p")"
 	assert_output --partial '"event":"summary"'
 }
+
+@test "a backup whose lock lease runs out writes no index and no snapshot, exit 75" {
+	init
+	head -c 60000000 /dev/urandom >"$T/src/big"
+	# The lock's first three openat calls under locks/ succeed (write the
+	# lock, sync its directory, list the locks); every renewal then fails,
+	# and with a 300 ms lease the lock is lost long before the backup ends.
+	SOV_BACKUP_LOCK_LEASE_MS=300 SOV_FAULT="openat:EIO:after=3:path=locks" \
+		LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run sov-backup backup "${PW[@]}" --threads 1 --compression 19 "$T/src"
+	assert_failure 75
+	assert_output --partial "lock was lost"
+	[ -z "$(ls "$T/repo/index")" ]
+	[ -z "$(ls "$T/repo/snapshots")" ]
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}

@@ -395,6 +395,7 @@ bk_cmd_backup(int argc, char **argv)
 	c.sv = bk_saver_new(c.r, (int)threads, &e);
 	if (!c.sv)
 		goto fail;
+	bk_saver_set_lock(c.sv, lock);
 	if (c.root->kind == T_PATH) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat rst;

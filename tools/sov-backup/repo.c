@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "jsonl.h"
+#include "lock.h"
 #include "repo.h"
 #include "secret.h"
 #include "timestamp.h"
@@ -702,7 +703,14 @@ struct bk_saver {
 	int failed;
 	struct bk_index *pending; /* ids queued in this run */
 	struct bk_saver_stats st;
+	const struct bk_lock *lock;
 };
+
+void
+bk_saver_set_lock(struct bk_saver *s, const struct bk_lock *l)
+{
+	s->lock = l;
+}
 
 static int
 saver_pack_done(struct bk_saver *s, struct bk_packer *p, struct sov_err *e)
@@ -860,8 +868,15 @@ static int
 write_done(struct bk_saver *s, struct sov_err *e)
 {
 	size_t n = 0;
-	struct bk_pack_info *d = take_done(s, &n);
-	int rc = bk_repo_write_index(s->r, d, n, NULL, 0, e);
+	struct bk_pack_info *d;
+	int rc;
+
+	if (s->lock && bk_lock_lost(s->lock))
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				   "the repository lock was lost (its lease "
+				   "could not be renewed): no index written");
+	d = take_done(s, &n);
+	rc = bk_repo_write_index(s->r, d, n, NULL, 0, e);
 
 	free_packs(d, n);
 	return rc;

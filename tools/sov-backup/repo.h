@@ -97,6 +97,13 @@ struct bk_saver *bk_saver_new(struct bk_repo *r, int threads,
 int bk_saver_add(struct bk_saver *s, int type,
 		 const unsigned char id[BK_ID_LEN], const void *data,
 		 size_t len, struct sov_err *e);
+/*
+ * While a lock is set, no index file is written once it is lost: a prune
+ * that took the repository over may be deleting the packs not yet
+ * indexed, and an index naming them would point at nothing.
+ */
+struct bk_lock;
+void bk_saver_set_lock(struct bk_saver *s, const struct bk_lock *l);
 /* Bytes of new blobs queued (before compression), blobs, packs written. */
 struct bk_saver_stats {
 	uint64_t new_bytes, new_blobs, stored_bytes, packs;
