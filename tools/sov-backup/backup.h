@@ -71,6 +71,16 @@ struct bk_common {
 	"$SOV_METRICS)\n"
 int bk_common_opt(struct bk_common *c, int opt, const char *arg);
 
+/* Parse argv for a command that takes only the common options: 0, or the
+ * exit code after a usage error (printed). Leaves optind at the first
+ * argument. */
+int bk_common_only(int argc, char **argv, struct bk_common *c);
+
+/* prune itself (also run by forget --prune); returns the exit code and
+ * prints its error. */
+#define BK_PRUNE_MAX_UNUSED 5 /* percent: --max-unused by default */
+int bk_prune_run(const struct bk_common *co, long max_unused, int dry);
+
 /* Open the repository named by c (password, keys, config). */
 struct bk_repo *bk_open(const struct bk_common *c, struct sov_err *e);
 
@@ -82,6 +92,10 @@ int bk_emit_close(struct sov_err *e);
  * "/"), with the parent directory's name path. */
 jv bk_tree_lookup(struct bk_repo *r, jv snap, const char *path,
 		  struct sov_err *e);
+
+/* Whether arr (an array, not consumed; anything else is empty) holds the
+ * string s: tag and path filters. */
+int bk_has_string(jv arr, const char *s);
 
 /* Cut a path into its components, validating ("/a/b" and "a/b" alike). */
 jv bk_path_split(const char *path, struct sov_err *e);

@@ -132,38 +132,29 @@ check_tree(struct cctx *c, const unsigned char id[BK_ID_LEN], int depth)
 	jv_free(nodes);
 }
 
-struct pack_sizes {
-	struct bk_index *present; /* pack ids found in data/, as a set */
-	uint64_t *sizes;
-	size_t n, cap;
-};
-
+/* The packs in data/, as a set of ids whose entry offset is the position
+ * of its size in files.sizes. */
 static int
-collect_pack(const char *name, uint64_t size, void *arg)
+present_packs(struct bk_repo *r, struct bk_names *files,
+	      struct bk_index *present, struct sov_err *e)
 {
-	struct pack_sizes *ps = arg;
-	struct bk_pack_entry en;
-	const char *hex = strrchr(name, '/');
+	if (bk_repo_list(r, "data", files, e) < 0)
+		return -1;
+	for (size_t i = 0; i < files->n; i++) {
+		struct bk_pack_entry en;
 
-	memset(&en, 0, sizeof(en));
-	if (!hex || bk_unhex(hex + 1, en.id) < 0)
-		return 0;
-	if (ps->n == ps->cap) {
-		size_t nc = ps->cap ? ps->cap * 2 : 256;
-		uint64_t *ns = realloc(ps->sizes, nc * sizeof(*ns));
-
-		if (!ns)
+		memset(&en, 0, sizeof(en));
+		if (bk_unhex(strrchr(files->names[i], '/') + 1, en.id) < 0)
+			continue;
+		en.offset = (uint32_t)i;
+		if (bk_index_add(present, &en, 0, e) < 0)
 			return -1;
-		ps->sizes = ns;
-		ps->cap = nc;
 	}
-	ps->sizes[ps->n] = size;
-	en.offset = (uint32_t)ps->n++;
-	return bk_index_add(ps->present, &en, 0, NULL) < 0 ? -1 : 0;
+	return 0;
 }
 
 static int
-read_pack(struct cctx *c, uint32_t pn, uint64_t size)
+read_pack(struct cctx *c, uint32_t pn)
 {
 	struct sov_err e = {0};
 	const unsigned char *pid = bk_index_pack_id(c->r->idx, pn);
@@ -178,7 +169,6 @@ read_pack(struct cctx *c, uint32_t pn, uint64_t size)
 		problem(c, "pack", e.msg);
 		return 0;
 	}
-	(void)size;
 	pthread_mutex_lock(&c->mu);
 	c->packs_read++;
 	c->bytes_read += len;
@@ -243,7 +233,7 @@ reader(void *arg)
 		}
 		p = c->to_read[c->next++];
 		pthread_mutex_unlock(&c->mu);
-		read_pack(c, p, 0);
+		read_pack(c, p);
 	}
 }
 
@@ -296,7 +286,8 @@ bk_cmd_check(int argc, char **argv)
 	struct cctx c;
 	struct sov_err e = {0};
 	struct bk_lock *lock = NULL;
-	struct pack_sizes ps = {0};
+	struct bk_names packfiles = {0};
+	struct bk_index *present = NULL;
 	const char *subset = NULL;
 	double pct = 0;
 	long num = 0, den = 0;
@@ -334,15 +325,15 @@ bk_cmd_check(int argc, char **argv)
 	if (!lock)
 		goto fail;
 	c.seen_trees = bk_index_new(&e);
-	ps.present = bk_index_new(&e);
-	if (!c.seen_trees || !ps.present)
+	present = bk_index_new(&e);
+	if (!c.seen_trees || !present)
 		goto fail;
 	if (bk_repo_load_index(c.r, &e) < 0) {
 		/* Nothing else can be checked without the index. */
 		problem(&c, "index", e.msg);
 		goto summary;
 	}
-	if (bk_list(c.r->be, "data", collect_pack, &ps, &e) < 0)
+	if (present_packs(c.r, &packfiles, present, &e) < 0)
 		goto fail;
 	{
 		/* The furthest byte each pack must have, from the index. */
@@ -372,7 +363,7 @@ bk_cmd_check(int argc, char **argv)
 		}
 		for (uint32_t p = 0; p < np && !c.fatal; p++) {
 			const struct bk_blob *have = bk_index_get(
-			    ps.present, bk_index_pack_id(c.r->idx, p));
+			    present, bk_index_pack_id(c.r->idx, p));
 
 			bk_pack_name(bk_index_pack_id(c.r->idx, p), name);
 			if (!have) {
@@ -380,11 +371,12 @@ bk_cmd_check(int argc, char **argv)
 					 "%s: missing (the index lists it)",
 					 name);
 				problem(&c, "pack", msg);
-			} else if (ps.sizes[have->en.offset] < need[p] + 4) {
+			} else if (packfiles.sizes[have->en.offset] <
+				   need[p] + 4) {
 				snprintf(msg, sizeof(msg),
 					 "%s: truncated (%llu bytes)", name,
 					 (unsigned long long)
-					     ps.sizes[have->en.offset]);
+					     packfiles.sizes[have->en.offset]);
 				problem(&c, "pack", msg);
 			} else if (read_data ||
 				   (subset &&
@@ -449,8 +441,8 @@ out:
 	pthread_mutex_destroy(&c.mu);
 	jv_free(snaps);
 	bk_index_free(c.seen_trees);
-	bk_index_free(ps.present);
-	free(ps.sizes);
+	bk_index_free(present);
+	bk_names_free(&packfiles);
 	bk_lock_release(lock, NULL);
 	bk_repo_close(c.r);
 	return rc;

@@ -166,33 +166,31 @@ out:
 int
 bk_cmd_diff(int argc, char **argv)
 {
-	static const struct option lo[] = {BK_COMMON_LONGOPTS,
-					   {NULL, 0, NULL, 0}};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	struct dstat st = {0};
 	jv s1 = jv_invalid(), s2 = jv_invalid(), t1, t2, rec;
 	unsigned char id[BK_ID_LEN];
-	int opt, rc = SOV_EXIT_FAIL;
+	int rc = SOV_EXIT_FAIL;
 
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
+	{
+		int urc = bk_common_only(argc, argv, &co);
 
-		if (k <= 0)
-			return k < 0 ? SOV_EXIT_USAGE
-				     : sov_cli_usage_error("unknown option");
+		if (urc)
+			return urc;
 	}
 	if (optind + 2 != argc)
 		return sov_cli_usage_error("diff: want SNAPSHOT SNAPSHOT");
 	r = bk_open(&co, &e);
 	if (!r || bk_repo_load_index(r, &e) < 0)
 		goto fail;
-	s1 = bk_repo_find_snapshot(r, argv[optind], &e);
+	s1 = bk_repo_snapshots(r, &e);
 	if (!jv_is_valid(s1))
 		goto fail;
-	s2 = bk_repo_find_snapshot(r, argv[optind + 1], &e);
-	if (!jv_is_valid(s2))
+	s2 = bk_snapshot_pick(jv_copy(s1), argv[optind + 1], &e);
+	s1 = jv_is_valid(s2) ? bk_snapshot_pick(s1, argv[optind], &e) : s1;
+	if (!jv_is_valid(s1) || !jv_is_valid(s2))
 		goto fail;
 	if (bk_node_id(s1, "tree", id, &e) < 0)
 		goto fail;
@@ -235,21 +233,18 @@ out:
 int
 bk_cmd_stats(int argc, char **argv)
 {
-	static const struct option lo[] = {BK_COMMON_LONGOPTS,
-					   {NULL, 0, NULL, 0}};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	uint64_t raw = 0, stored = 0, data = 0, trees = 0;
 	jv snaps = jv_invalid(), rec;
-	int opt, rc = SOV_EXIT_FAIL;
+	int rc = SOV_EXIT_FAIL;
 
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
+	{
+		int urc = bk_common_only(argc, argv, &co);
 
-		if (k <= 0)
-			return k < 0 ? SOV_EXIT_USAGE
-				     : sov_cli_usage_error("unknown option");
+		if (urc)
+			return urc;
 	}
 	if (optind != argc)
 		return sov_cli_usage_error("stats takes no arguments");

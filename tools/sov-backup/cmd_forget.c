@@ -17,26 +17,6 @@
 #include "policy.h"
 #include "timestamp.h"
 
-static int
-has_tag(jv s, const char *tag)
-{
-	jv tags = jv_object_get(jv_copy(s), jv_string("tags"));
-	int n = jv_get_kind(tags) == JV_KIND_ARRAY
-		    ? jv_array_length(jv_copy(tags))
-		    : 0,
-	    hit = 0;
-
-	for (int i = 0; i < n && !hit; i++) {
-		jv t = jv_array_get(jv_copy(tags), i);
-
-		hit = jv_get_kind(t) == JV_KIND_STRING &&
-		      strcmp(jv_string_value(t), tag) == 0;
-		jv_free(t);
-	}
-	jv_free(tags);
-	return hit;
-}
-
 int
 bk_cmd_forget(int argc, char **argv)
 {
@@ -177,10 +157,12 @@ bk_cmd_forget(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(all), i);
 		jv h = jv_object_get(jv_copy(s), jv_string("host"));
+		jv tg = jv_object_get(jv_copy(s), jv_string("tags"));
 		int pick = (!host || strcmp(jv_string_value(h), host) == 0) &&
-			   (!tag || has_tag(s, tag));
+			   (!tag || bk_has_string(tg, tag));
 
 		jv_free(h);
+		jv_free(tg);
 		if (pick)
 			sel = jv_array_append(sel, s);
 		else
@@ -233,34 +215,12 @@ bk_cmd_forget(int argc, char **argv)
 	}
 	rc = SOV_EXIT_OK;
 	if (prune && !dry) {
-		/* The same process, so the lock is handed over without a gap
-		 * another writer could use. */
-		static char pname[] = "sov-backup prune", orepo[] = "--repo",
-			    opw[] = "--password-file", owait[] = "--lock-wait";
-		char *pargv[12], wait[32], repo[4096], pwf[4096];
-		int pargc = 0;
-
-		snprintf(wait, sizeof(wait), "%ld", co.lock_wait_s);
-		pargv[pargc++] = pname;
-		if (co.repo) {
-			snprintf(repo, sizeof(repo), "%s", co.repo);
-			pargv[pargc++] = orepo;
-			pargv[pargc++] = repo;
-		}
-		if (co.password_file) {
-			snprintf(pwf, sizeof(pwf), "%s", co.password_file);
-			pargv[pargc++] = opw;
-			pargv[pargc++] = pwf;
-		}
-		pargv[pargc++] = owait;
-		pargv[pargc++] = wait;
-		pargv[pargc] = NULL;
+		/* Our exclusive lock goes first: prune takes its own. */
 		bk_lock_release(lock, NULL);
 		lock = NULL;
 		bk_repo_close(r);
 		r = NULL;
-		optind = 0; /* getopt_long starts afresh */
-		rc = bk_cmd_prune(pargc, pargv);
+		rc = bk_prune_run(&co, BK_PRUNE_MAX_UNUSED, 0);
 	}
 	goto out;
 fail:

@@ -16,22 +16,19 @@
 int
 bk_cmd_init(int argc, char **argv)
 {
-	static const struct option lo[] = {BK_COMMON_LONGOPTS,
-					   {NULL, 0, NULL, 0}};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_secret pw = {0};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	const char *loc;
 	jv rec;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
+	{
+		int urc = bk_common_only(argc, argv, &co);
 
-		if (k <= 0)
-			return k < 0 ? SOV_EXIT_USAGE
-				     : sov_cli_usage_error("unknown option");
+		if (urc)
+			return urc;
 	}
 	if (optind != argc)
 		return sov_cli_usage_error("init takes no arguments");

@@ -130,40 +130,6 @@ struct packstat {
 	int action; /* 0 keep, 1 delete, 2 repack */
 };
 
-struct names {
-	char (*v)[BK_NAME_MAX];
-	size_t n, cap;
-};
-
-static int
-collect(const char *name, uint64_t size, void *arg)
-{
-	struct names *l = arg;
-
-	(void)size;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 256;
-		void *nv = realloc(l->v, nc * BK_NAME_MAX);
-
-		if (!nv)
-			return -1;
-		l->v = nv;
-		l->cap = nc;
-	}
-	snprintf(l->v[l->n++], BK_NAME_MAX, "%s", name);
-	return 0;
-}
-
-static int
-list_dir(struct bk_repo *r, const char *dir, struct names *l, struct sov_err *e)
-{
-	int rc = bk_list(r->be, dir, collect, l, e);
-
-	if (rc > 0)
-		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "list %s", dir);
-	return rc;
-}
-
 /* Append one finished pack to the list that goes into the new index. */
 static int
 keep_pack(struct bk_pack_info **v, size_t *n, size_t *cap,
@@ -213,15 +179,8 @@ flush_packer(struct bk_repo *r, struct bk_packer *pk, struct bk_pack_info **v,
 }
 
 int
-bk_cmd_prune(int argc, char **argv)
+bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 {
-	static const struct option lo[] = {
-	    BK_COMMON_LONGOPTS,
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"max-unused", required_argument, NULL, 'u'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_err e = {0};
 	struct pctx c;
 	struct bk_lock *lock = NULL;
@@ -229,11 +188,10 @@ bk_cmd_prune(int argc, char **argv)
 	struct bk_pack_info *keep = NULL;
 	size_t nkeep = 0, capkeep = 0;
 	struct bk_packer pk;
-	struct names idxfiles = {0}, packfiles = {0};
+	struct bk_names idxfiles = {0}, packfiles = {0};
 	uint64_t del_packs = 0, rep_packs = 0, freed = 0, written = 0;
 	uint64_t unindexed = 0;
-	long max_unused = 5;
-	int dry = 0, opt, rc = SOV_EXIT_FAIL;
+	int rc = SOV_EXIT_FAIL;
 	int64_t t0 = sov_time_mono_ms();
 	jv snaps = jv_invalid(), rec;
 	uint32_t np;
@@ -241,28 +199,10 @@ bk_cmd_prune(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	memset(&pk, 0, sizeof(pk));
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
-
-		if (k < 0)
-			return SOV_EXIT_USAGE;
-		if (k)
-			continue;
-		if (opt == 'n')
-			dry = 1;
-		else if (opt == 'u') {
-			if (sov_cli_parse_long("--max-unused", optarg, 0, 100,
-					       &max_unused, &e) < 0)
-				return sov_cli_fail(&e);
-		} else
-			return sov_cli_usage_error("unknown option");
-	}
-	if (optind != argc)
-		return sov_cli_usage_error("prune takes no arguments");
-	c.r = bk_open(&co, &e);
+	c.r = bk_open(co, &e);
 	if (!c.r)
 		goto fail;
-	lock = bk_lock_acquire(c.r->be, 1, "prune", co.lock_wait_s * 1000, &e);
+	lock = bk_lock_acquire(c.r->be, 1, "prune", co->lock_wait_s * 1000, &e);
 	if (!lock || bk_repo_load_index(c.r, &e) < 0)
 		goto fail;
 	c.used = calloc(bk_index_count(c.r->idx) / 8 + 1, 1);
@@ -310,13 +250,13 @@ bk_cmd_prune(int argc, char **argv)
 		if (ps[p].action == 2)
 			rep_packs++, freed += ps[p].unused_bytes;
 	}
-	if (list_dir(c.r, "data", &packfiles, &e) < 0 ||
-	    list_dir(c.r, "index", &idxfiles, &e) < 0)
+	if (bk_repo_list(c.r, "data", &packfiles, &e) < 0 ||
+	    bk_repo_list(c.r, "index", &idxfiles, &e) < 0)
 		goto fail;
 	for (size_t i = 0; i < packfiles.n; i++) {
 		unsigned char id[BK_ID_LEN];
 
-		if (bk_unhex(strrchr(packfiles.v[i], '/') + 1, id) == 0 &&
+		if (bk_unhex(strrchr(packfiles.names[i], '/') + 1, id) == 0 &&
 		    bk_index_pack(c.r->idx, id) >= np)
 			unindexed++;
 	}
@@ -407,7 +347,7 @@ bk_cmd_prune(int argc, char **argv)
 		size_t ns = 0;
 
 		for (size_t i = 0; i < idxfiles.n; i++)
-			if (bk_unhex(strrchr(idxfiles.v[i], '/') + 1,
+			if (bk_unhex(strrchr(idxfiles.names[i], '/') + 1,
 				     sup[ns]) == 0)
 				ns++;
 		if (bk_lock_lost(lock)) {
@@ -424,7 +364,7 @@ bk_cmd_prune(int argc, char **argv)
 	}
 	/* 3. old index files */
 	for (size_t i = 0; i < idxfiles.n; i++)
-		if (bk_remove(c.r->be, idxfiles.v[i], &e) < 0)
+		if (bk_remove(c.r->be, idxfiles.names[i], &e) < 0)
 			goto fail;
 	/* 4. packs no index names: deleted, repacked, unindexed leftovers */
 	for (size_t i = 0; i < packfiles.n; i++) {
@@ -432,7 +372,7 @@ bk_cmd_prune(int argc, char **argv)
 		uint32_t p;
 		int live = 0;
 
-		if (bk_unhex(strrchr(packfiles.v[i], '/') + 1, id) < 0)
+		if (bk_unhex(strrchr(packfiles.names[i], '/') + 1, id) < 0)
 			continue;
 		p = bk_index_pack(c.r->idx, id);
 		if (p < np && ps[p].action == 0)
@@ -440,7 +380,7 @@ bk_cmd_prune(int argc, char **argv)
 		for (size_t k = 0; k < nkeep && !live; k++)
 			if (memcmp(keep[k].id, id, BK_ID_LEN) == 0)
 				live = 1;
-		if (!live && bk_remove(c.r->be, packfiles.v[i], &e) < 0)
+		if (!live && bk_remove(c.r->be, packfiles.names[i], &e) < 0)
 			goto fail;
 	}
 report:
@@ -474,8 +414,8 @@ out:
 		free(keep[k].ents);
 	free(keep);
 	free(sup);
-	free(idxfiles.v);
-	free(packfiles.v);
+	bk_names_free(&idxfiles);
+	bk_names_free(&packfiles);
 	bk_packer_free(&pk);
 	free(ps);
 	free(c.used);
@@ -484,4 +424,39 @@ out:
 	bk_lock_release(lock, NULL);
 	bk_repo_close(c.r);
 	return rc;
+}
+
+int
+bk_cmd_prune(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	    BK_COMMON_LONGOPTS,
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"max-unused", required_argument, NULL, 'u'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct bk_common co = {.lock_wait_s = 60};
+	struct sov_err e = {0};
+	long max_unused = BK_PRUNE_MAX_UNUSED;
+	int dry = 0, opt;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int k = bk_common_opt(&co, opt, optarg);
+
+		if (k < 0)
+			return SOV_EXIT_USAGE;
+		if (k)
+			continue;
+		if (opt == 'n')
+			dry = 1;
+		else if (opt == 'u') {
+			if (sov_cli_parse_long("--max-unused", optarg, 0, 100,
+					       &max_unused, &e) < 0)
+				return sov_cli_fail(&e);
+		} else
+			return sov_cli_usage_error("unknown option");
+	}
+	if (optind != argc)
+		return sov_cli_usage_error("prune takes no arguments");
+	return bk_prune_run(&co, max_unused, dry);
 }

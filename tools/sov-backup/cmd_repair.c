@@ -21,36 +21,6 @@
 /* Enough for the header of a typical pack in one read. */
 #define TAIL_GUESS (64u << 10)
 
-struct plist {
-	char (*names)[BK_NAME_MAX];
-	uint64_t *sizes;
-	size_t n, cap;
-};
-
-static int
-collect(const char *name, uint64_t size, void *arg)
-{
-	struct plist *l = arg;
-
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 256;
-		void *nn = realloc(l->names, nc * BK_NAME_MAX);
-		uint64_t *ns;
-
-		if (!nn)
-			return -1;
-		l->names = nn;
-		ns = realloc(l->sizes, nc * sizeof(*ns));
-		if (!ns)
-			return -1;
-		l->sizes = ns;
-		l->cap = nc;
-	}
-	snprintf(l->names[l->n], BK_NAME_MAX, "%s", name);
-	l->sizes[l->n++] = size;
-	return 0;
-}
-
 /* The entries of one pack from its tail; -1 with e set when unreadable. */
 static int
 pack_entries(struct bk_repo *r, const char *name, uint64_t size,
@@ -93,7 +63,7 @@ bk_cmd_repair(int argc, char **argv)
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	struct bk_lock *lock = NULL;
-	struct plist packs = {0}, idx = {0};
+	struct bk_names packs = {0}, idx = {0};
 	struct bk_pack_info *pi = NULL;
 	unsigned char(*sup)[BK_ID_LEN] = NULL;
 	size_t npi = 0, nsup = 0;
@@ -121,12 +91,9 @@ bk_cmd_repair(int argc, char **argv)
 	lock = bk_lock_acquire(r->be, 1, "repair", co.lock_wait_s * 1000, &e);
 	if (!lock)
 		goto fail;
-	if (bk_list(r->be, "data", collect, &packs, &e) != 0 ||
-	    bk_list(r->be, "index", collect, &idx, &e) != 0) {
-		if (!e.code)
-			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "list");
+	if (bk_repo_list(r, "data", &packs, &e) < 0 ||
+	    bk_repo_list(r, "index", &idx, &e) < 0)
 		goto fail;
-	}
 	pi = calloc(packs.n ? packs.n : 1, sizeof(*pi));
 	sup = malloc((idx.n ? idx.n : 1) * BK_ID_LEN);
 	if (!pi || !sup) {
@@ -200,10 +167,8 @@ out:
 		free(pi[i].ents);
 	free(pi);
 	free(sup);
-	free(packs.names);
-	free(packs.sizes);
-	free(idx.names);
-	free(idx.sizes);
+	bk_names_free(&packs);
+	bk_names_free(&idx);
 	bk_lock_release(lock, NULL);
 	bk_repo_close(r);
 	return rc;

@@ -49,59 +49,6 @@ struct rctx {
 	int db_done;
 };
 
-/* Write a file node's content to fd. */
-static int
-write_content(struct bk_repo *r, jv node, int fd, const char *path,
-	      uint64_t *bytes, struct sov_err *e)
-{
-	jv content = jv_object_get(jv_copy(node), jv_string("content"));
-	int n, rc = 0;
-
-	if (jv_get_kind(content) != JV_KIND_ARRAY) {
-		jv_free(content);
-		return sov_err_set(e, SOV_EXIT_FAIL, "%s: no content list",
-				   path);
-	}
-	n = jv_array_length(jv_copy(content));
-	for (int i = 0; i < n && rc == 0; i++) {
-		jv h = jv_array_get(jv_copy(content), i);
-		unsigned char id[BK_ID_LEN], *data = NULL;
-		size_t len = 0, off = 0;
-
-		if (jv_get_kind(h) != JV_KIND_STRING ||
-		    bk_unhex(jv_string_value(h), id) < 0) {
-			jv_free(h);
-			rc =
-			    sov_err_set(e, SOV_EXIT_FAIL,
-					"%s: content %d is not an id", path, i);
-			break;
-		}
-		jv_free(h);
-		if (bk_repo_read_blob(r, id, BK_BLOB_DATA, &data, &len, e) <
-		    0) {
-			sov_err_prefix(e, "%s: ", path);
-			rc = -1;
-			break;
-		}
-		while (off < len) {
-			ssize_t w = write(fd, data + off, len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = sov_err_sys(e, sov_exit_code_errno(errno),
-						 "%s: write", path);
-				break;
-			}
-			off += (size_t)w;
-		}
-		*bytes += off;
-		free(data);
-	}
-	jv_free(content);
-	return rc;
-}
-
 /* A file node's chunk ids as a malloc'ed array. */
 static int
 content_ids(jv node, const char *path, unsigned char (**ids)[BK_ID_LEN],
@@ -150,6 +97,22 @@ defer_meta(struct rctx *c, const char *path, jv node)
 	    c->pending,
 	    jv_array_append(jv_array_append(jv_array(), jv_string(path + 1)),
 			    jv_copy(node)));
+}
+
+/* Write a file node's content to fd. */
+static int
+write_content(struct bk_repo *r, jv node, int fd, const char *path,
+	      uint64_t *bytes, struct sov_err *e)
+{
+	unsigned char(*ids)[BK_ID_LEN] = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (content_ids(node, path, &ids, &n, e) < 0)
+		return -1;
+	rc = bk_write_blobs(r, ids, n, fd, path, bytes, e);
+	free(ids);
+	return rc;
 }
 
 /* 1: path is included; 2: path leads to an include; 0: neither. */
@@ -676,21 +639,18 @@ out:
 int
 bk_cmd_dump(int argc, char **argv)
 {
-	static const struct option lo[] = {BK_COMMON_LONGOPTS,
-					   {NULL, 0, NULL, 0}};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	jv snap = jv_invalid(), node = jv_invalid();
 	uint64_t bytes = 0;
-	int opt, rc = SOV_EXIT_FAIL;
+	int rc = SOV_EXIT_FAIL;
 
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
+	{
+		int urc = bk_common_only(argc, argv, &co);
 
-		if (k <= 0)
-			return k < 0 ? SOV_EXIT_USAGE
-				     : sov_cli_usage_error("unknown option");
+		if (urc)
+			return urc;
 	}
 	if (optind + 2 != argc)
 		return sov_cli_usage_error("dump: want SNAPSHOT PATH");

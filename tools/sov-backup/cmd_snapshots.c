@@ -12,24 +12,6 @@
 #include "lock.h"
 #include "node.h"
 
-static int
-has_string(jv arr, const char *s)
-{
-	int n = jv_get_kind(arr) == JV_KIND_ARRAY
-		    ? jv_array_length(jv_copy(arr))
-		    : 0,
-	    hit = 0;
-
-	for (int i = 0; i < n && !hit; i++) {
-		jv v = jv_array_get(jv_copy(arr), i);
-
-		hit = jv_get_kind(v) == JV_KIND_STRING &&
-		      strcmp(jv_string_value(v), s) == 0;
-		jv_free(v);
-	}
-	return hit;
-}
-
 /* A snapshot as a record: the snapshot's members and its short id. */
 jv bk_snapshot_record(jv snap);
 jv
@@ -108,8 +90,8 @@ bk_cmd_snapshots(int argc, char **argv)
 		jv tg = jv_object_get(jv_copy(s), jv_string("tags"));
 		jv ps = jv_object_get(jv_copy(s), jv_string("paths"));
 		int keep = (!host || strcmp(jv_string_value(h), host) == 0) &&
-			   (!tag || has_string(tg, tag)) &&
-			   (!path || has_string(ps, path));
+			   (!tag || bk_has_string(tg, tag)) &&
+			   (!path || bk_has_string(ps, path));
 
 		jv_free(h);
 		jv_free(tg);
@@ -200,20 +182,17 @@ ls_tree(struct bk_repo *r, jv node, const char *path, int depth,
 int
 bk_cmd_ls(int argc, char **argv)
 {
-	static const struct option lo[] = {BK_COMMON_LONGOPTS,
-					   {NULL, 0, NULL, 0}};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	jv snap = jv_invalid();
-	int opt, rc = SOV_EXIT_FAIL;
+	int rc = SOV_EXIT_FAIL;
 
-	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int k = bk_common_opt(&co, opt, optarg);
+	{
+		int urc = bk_common_only(argc, argv, &co);
 
-		if (k <= 0)
-			return k < 0 ? SOV_EXIT_USAGE
-				     : sov_cli_usage_error("unknown option");
+		if (urc)
+			return urc;
 	}
 	if (optind >= argc)
 		return sov_cli_usage_error("ls: want SNAPSHOT [PATH...]");

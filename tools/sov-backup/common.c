@@ -40,6 +40,23 @@ bk_common_opt(struct bk_common *c, int opt, const char *arg)
 	return 0;
 }
 
+int
+bk_common_only(int argc, char **argv, struct bk_common *c)
+{
+	static const struct option lo[] = {BK_COMMON_LONGOPTS,
+					   {NULL, 0, NULL, 0}};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int k = bk_common_opt(c, opt, optarg);
+
+		if (k <= 0)
+			return k < 0 ? SOV_EXIT_USAGE
+				     : sov_cli_usage_error("unknown option");
+	}
+	return 0;
+}
+
 struct bk_repo *
 bk_open(const struct bk_common *c, struct sov_err *e)
 {
@@ -82,6 +99,24 @@ bk_emit_close(struct sov_err *e)
 		rc = sov_jsonl_writer_close(out_w, e);
 	out_w = NULL;
 	return rc;
+}
+
+int
+bk_has_string(jv arr, const char *s)
+{
+	int n = jv_get_kind(arr) == JV_KIND_ARRAY
+		    ? jv_array_length(jv_copy(arr))
+		    : 0,
+	    hit = 0;
+
+	for (int i = 0; i < n && !hit; i++) {
+		jv v = jv_array_get(jv_copy(arr), i);
+
+		hit = jv_get_kind(v) == JV_KIND_STRING &&
+		      strcmp(jv_string_value(v), s) == 0;
+		jv_free(v);
+	}
+	return hit;
 }
 
 jv

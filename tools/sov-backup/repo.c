@@ -470,43 +470,90 @@ fail:
 	return NULL;
 }
 
-struct name_list {
-	char (*names)[BK_NAME_MAX];
-	size_t n, cap;
-};
-
 static int
 collect_name(const char *name, uint64_t size, void *arg)
 {
-	struct name_list *l = arg;
+	struct bk_names *l = arg;
 
-	(void)size;
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
 		void *nn = realloc(l->names, nc * BK_NAME_MAX);
+		uint64_t *ns;
 
 		if (!nn)
 			return -1;
 		l->names = nn;
+		ns = realloc(l->sizes, nc * sizeof(*ns));
+		if (!ns)
+			return -1;
+		l->sizes = ns;
 		l->cap = nc;
 	}
-	snprintf(l->names[l->n++], BK_NAME_MAX, "%s", name);
+	snprintf(l->names[l->n], BK_NAME_MAX, "%s", name);
+	l->sizes[l->n++] = size;
 	return 0;
 }
 
+/* Sort names and sizes together: an index by name, then permute. */
+struct name_at {
+	const char *name;
+	size_t i;
+};
+
 static int
-list_names(struct bk_repo *r, const char *dir, struct name_list *l,
-	   struct sov_err *e)
+cmp_name_at(const void *a, const void *b)
 {
+	return strcmp(((const struct name_at *)a)->name,
+		      ((const struct name_at *)b)->name);
+}
+
+int
+bk_repo_list(struct bk_repo *r, const char *dir, struct bk_names *l,
+	     struct sov_err *e)
+{
+	struct name_at *at = NULL;
+	char(*names)[BK_NAME_MAX] = NULL;
+	uint64_t *sizes = NULL;
 	int rc = bk_list(r->be, dir, collect_name, l, e);
 
-	if (rc > 0 || (rc < 0 && e && e->code == 0))
+	/* collect_name stops the listing only when out of memory */
+	if (rc != 0 && (rc > 0 || !e || e->code == 0))
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "list %s", dir);
 	if (rc < 0)
 		return -1;
-	if (l->n)
-		qsort(l->names, l->n, BK_NAME_MAX, cmp_names);
+	if (l->n < 2)
+		return 0;
+	at = malloc(l->n * sizeof(*at));
+	names = malloc(l->n * BK_NAME_MAX);
+	sizes = malloc(l->n * sizeof(*sizes));
+	if (!at || !names || !sizes) {
+		free(at);
+		free(names);
+		free(sizes);
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "list %s", dir);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		at[i] = (struct name_at){l->names[i], i};
+	qsort(at, l->n, sizeof(*at), cmp_name_at);
+	for (size_t i = 0; i < l->n; i++) {
+		memcpy(names[i], l->names[at[i].i], BK_NAME_MAX);
+		sizes[i] = l->sizes[at[i].i];
+	}
+	free(at);
+	free(l->names);
+	free(l->sizes);
+	l->names = names;
+	l->sizes = sizes;
+	l->cap = l->n;
 	return 0;
+}
+
+void
+bk_names_free(struct bk_names *l)
+{
+	free(l->names);
+	free(l->sizes);
+	memset(l, 0, sizeof(*l));
 }
 
 static int
@@ -559,7 +606,7 @@ superseded(unsigned char (*sup)[BK_ID_LEN], size_t nsup,
 int
 bk_repo_load_index(struct bk_repo *r, struct sov_err *e)
 {
-	struct name_list l = {0};
+	struct bk_names l = {0};
 	unsigned char(*sup)[BK_ID_LEN] = NULL;
 	size_t nsup = 0;
 	unsigned char id[BK_ID_LEN];
@@ -567,7 +614,7 @@ bk_repo_load_index(struct bk_repo *r, struct sov_err *e)
 
 	if (r->index_loaded)
 		return 0;
-	if (list_names(r, "index", &l, e) < 0)
+	if (bk_repo_list(r, "index", &l, e) < 0)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
 		if (bk_unhex(strrchr(l.names[i], '/') + 1, id) < 0)
@@ -596,7 +643,7 @@ bk_repo_load_index(struct bk_repo *r, struct sov_err *e)
 	rc = 0;
 out:
 	free(sup);
-	free(l.names);
+	bk_names_free(&l);
 	return rc;
 }
 
@@ -1042,11 +1089,11 @@ snapshot_valid(jv s, const char *name, struct sov_err *e)
 jv
 bk_repo_snapshots(struct bk_repo *r, struct sov_err *e)
 {
-	struct name_list l = {0};
+	struct bk_names l = {0};
 	jv *arr = NULL, out = jv_invalid();
 	size_t n = 0;
 
-	if (list_names(r, "snapshots", &l, e) < 0)
+	if (bk_repo_list(r, "snapshots", &l, e) < 0)
 		goto out;
 	arr = calloc(l.n ? l.n : 1, sizeof(*arr));
 	if (!arr) {
@@ -1089,19 +1136,27 @@ out:
 	for (size_t i = 0; i < n; i++)
 		jv_free(arr[i]);
 	free(arr);
-	free(l.names);
+	bk_names_free(&l);
 	return out;
 }
 
 jv
 bk_repo_find_snapshot(struct bk_repo *r, const char *which, struct sov_err *e)
 {
-	jv all = bk_repo_snapshots(r, e), found = jv_invalid();
-	size_t wl = strlen(which);
-	int n, matches = 0;
+	jv all = bk_repo_snapshots(r, e);
 
 	if (!jv_is_valid(all))
 		return all;
+	return bk_snapshot_pick(all, which, e);
+}
+
+jv
+bk_snapshot_pick(jv all, const char *which, struct sov_err *e)
+{
+	jv found = jv_invalid();
+	size_t wl = strlen(which);
+	int n, matches = 0;
+
 	n = jv_array_length(jv_copy(all));
 	if (strcmp(which, "latest") == 0) {
 		if (n == 0) {

@@ -56,6 +56,17 @@ void bk_repo_close(struct bk_repo *r);
 /* Load every index file (once); superseded ones are skipped. */
 int bk_repo_load_index(struct bk_repo *r, struct sov_err *e);
 
+/* Every object under dir ("data", "index", ...) with its size, sorted by
+ * name. A failed listing (out of memory too) is an error. */
+struct bk_names {
+	char (*names)[BK_NAME_MAX];
+	uint64_t *sizes;
+	size_t n, cap;
+};
+int bk_repo_list(struct bk_repo *r, const char *dir, struct bk_names *l,
+		 struct sov_err *e);
+void bk_names_free(struct bk_names *l);
+
 /* "data/ab/abcd..." for a pack id. */
 void bk_pack_name(const unsigned char id[BK_ID_LEN], char name[BK_NAME_MAX]);
 
@@ -122,6 +133,9 @@ jv bk_repo_snapshots(struct bk_repo *r, struct sov_err *e);
 /* One snapshot by "latest", a full id or a unique prefix (>= 4 hex). */
 jv bk_repo_find_snapshot(struct bk_repo *r, const char *which,
 			 struct sov_err *e);
+/* The same within an array bk_repo_snapshots returned (consumed), so a
+ * command naming two snapshots lists the repository once. */
+jv bk_snapshot_pick(jv all, const char *which, struct sov_err *e);
 
 /* A tree blob's nodes (array), validated. */
 jv bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],

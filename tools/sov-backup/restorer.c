@@ -42,19 +42,19 @@ job_free(struct rjob *j)
 	j->path = NULL;
 }
 
-static int
-write_job(struct bk_restorer *w, struct rjob *j, uint64_t *bytes,
-	  struct sov_err *e)
+int
+bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
+	       int fd, const char *path, uint64_t *bytes, struct sov_err *e)
 {
-	for (size_t i = 0; i < j->nids; i++) {
+	for (size_t i = 0; i < nids; i++) {
 		unsigned char *data = NULL;
 		size_t len = 0, off = 0;
 
-		if (bk_repo_read_blob(w->r, j->ids[i], BK_BLOB_DATA, &data,
-				      &len, e) < 0)
-			return sov_err_prefix(e, "%s: ", j->path);
+		if (bk_repo_read_blob(r, ids[i], BK_BLOB_DATA, &data, &len, e) <
+		    0)
+			return sov_err_prefix(e, "%s: ", path);
 		while (off < len) {
-			ssize_t n = write(j->fd, data + off, len - off);
+			ssize_t n = write(fd, data + off, len - off);
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -62,13 +62,22 @@ write_job(struct bk_restorer *w, struct rjob *j, uint64_t *bytes,
 				free(data);
 				return sov_err_sys(e,
 						   sov_exit_code_errno(errno),
-						   "%s: write", j->path);
+						   "%s: write", path);
 			}
 			off += (size_t)n;
 		}
 		*bytes += len;
 		free(data);
 	}
+	return 0;
+}
+
+static int
+write_job(struct bk_restorer *w, struct rjob *j, uint64_t *bytes,
+	  struct sov_err *e)
+{
+	if (bk_write_blobs(w->r, j->ids, j->nids, j->fd, j->path, bytes, e) < 0)
+		return -1;
 	if (close(j->fd) < 0) {
 		j->fd = -1;
 		return sov_err_sys(e, SOV_EXIT_FAIL, "%s: close", j->path);

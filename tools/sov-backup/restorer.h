@@ -19,6 +19,12 @@
 
 struct bk_restorer;
 
+/* Read, open and verify each blob of ids in turn and write it to fd;
+ * *bytes counts what was written. path names the file in errors. */
+int bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN],
+		   size_t nids, int fd, const char *path, uint64_t *bytes,
+		   struct sov_err *e);
+
 struct bk_restorer *bk_restorer_new(struct bk_repo *r, int threads,
 				    struct sov_err *e);
 
