@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "repo.h"
+#include "saver.h"
 #include "secret.h"
 #include "tap.h"
 

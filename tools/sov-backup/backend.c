@@ -224,6 +224,40 @@ bk_remove(struct bk_backend *b, const char *name, struct sov_err *e)
 	return b->ops->remove(b, name, e);
 }
 
+int
+bk_writer_open(struct bk_backend *b, const char *dir, struct bk_writer **w,
+	       struct sov_err *e)
+{
+	*w = NULL;
+	if (check(b, "write", dir, e) != 0)
+		return -1;
+	return b->ops->writer_open(b, dir, w, e);
+}
+
+int
+bk_writer_write(struct bk_writer *w, const void *data, size_t len,
+		struct sov_err *e)
+{
+	return w->b->ops->writer_write(w, data, len, e);
+}
+
+int
+bk_writer_commit(struct bk_writer *w, const char *name, struct sov_err *e)
+{
+	if (bk_name_check("put", name, e) != 0) {
+		w->b->ops->writer_abort(w);
+		return -1;
+	}
+	return w->b->ops->writer_commit(w, name, e);
+}
+
+void
+bk_writer_abort(struct bk_writer *w)
+{
+	if (w != NULL)
+		w->b->ops->writer_abort(w);
+}
+
 void
 bk_backend_close(struct bk_backend *b)
 {

@@ -32,6 +32,7 @@
 int bk_name_check(const char *what, const char *name, struct sov_err *e);
 
 struct bk_backend;
+struct bk_writer;
 
 struct bk_backend_ops {
 	/* Store data under name atomically and durably (temp, fsync, rename,
@@ -60,6 +61,18 @@ struct bk_backend_ops {
 	int (*list)(struct bk_backend *b, const char *dir,
 		    int (*fn)(const char *name, uint64_t size, void *arg),
 		    void *arg, struct sov_err *e);
+	/* An object written piece by piece whose name is known only at the
+	 * end (a pack is named by the hash of its bytes): open under dir
+	 * ("data"), write any number of times, then commit under name (in
+	 * dir or below it) with put's atomicity and durability, or abort.
+	 * commit and abort free the writer, whatever they return. */
+	int (*writer_open)(struct bk_backend *b, const char *dir,
+			   struct bk_writer **w, struct sov_err *e);
+	int (*writer_write)(struct bk_writer *w, const void *data, size_t len,
+			    struct sov_err *e);
+	int (*writer_commit)(struct bk_writer *w, const char *name,
+			     struct sov_err *e);
+	void (*writer_abort)(struct bk_writer *w);
 	/* Remove durably; a missing object is not an error. */
 	int (*remove)(struct bk_backend *b, const char *name,
 		      struct sov_err *e);
@@ -97,7 +110,19 @@ int bk_list(struct bk_backend *b, const char *dir,
 	    int (*fn)(const char *name, uint64_t size, void *arg), void *arg,
 	    struct sov_err *e);
 int bk_remove(struct bk_backend *b, const char *name, struct sov_err *e);
+/* A writer of the backend b; bk_writer_abort accepts NULL. */
+int bk_writer_open(struct bk_backend *b, const char *dir, struct bk_writer **w,
+		   struct sov_err *e);
+int bk_writer_write(struct bk_writer *w, const void *data, size_t len,
+		    struct sov_err *e);
+int bk_writer_commit(struct bk_writer *w, const char *name, struct sov_err *e);
+void bk_writer_abort(struct bk_writer *w);
 void bk_backend_close(struct bk_backend *b);
+
+/* Every writer starts with this, so the shorthands find its backend. */
+struct bk_writer {
+	struct bk_backend *b;
+};
 
 /*
  * The local directory backend (backend_local.c). Layout made by create:

@@ -174,12 +174,137 @@ write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* A pack or any other object on its way: a temp file in dir. */
+struct local_writer {
+	struct bk_writer base; /* first: the interface casts back */
+	int fd;
+	char dir[BK_NAME_MAX + 1];
+	char tmp[LOCAL_PATH_MAX];
+};
+
+static void
+local_writer_abort(struct bk_writer *bw)
+{
+	struct local_writer *w = (struct local_writer *)bw;
+
+	if (w->fd >= 0)
+		(void)close(w->fd); /* failing already: the temp goes anyway */
+	(void)unlinkat(L(w->base.b)->rootfd, w->tmp, 0);
+	free(w);
+}
+
+static int
+local_writer_open(struct bk_backend *b, const char *dir, struct bk_writer **out,
+		  struct sov_err *e)
+{
+	struct local_writer *w = calloc(1, sizeof(*w));
+	int made_dirs = 0, tries = 0;
+
+	if (w == NULL)
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "write %s/%s",
+				   root_of(b), dir);
+	w->base.b = b;
+	w->fd = -1;
+	if (strlen(dir) >= sizeof(w->dir)) {
+		free(w);
+		return sov_err_set(e, SOV_EXIT_USAGE, "write: name too long");
+	}
+	strcpy(w->dir, dir);
+	for (;;) {
+		if (tmp_name(dir, w->tmp, sizeof(w->tmp), e) != 0)
+			break;
+		w->fd = openat(L(b)->rootfd, w->tmp,
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+				   O_NOFOLLOW,
+			       LOCAL_FILE_MODE);
+		if (w->fd >= 0) {
+			*out = &w->base;
+			return 0;
+		}
+		if (errno == ENOENT && !made_dirs) {
+			/* A parent directory went missing: make it again. */
+			made_dirs = 1;
+			if (mkdir_parents(b, dir, e) != 0)
+				break;
+			continue;
+		}
+		if (errno == EEXIST && ++tries < LOCAL_TMP_TRIES)
+			continue;
+		sov_err_sys(e, sov_exit_code_errno(errno),
+			    "create temp file %s", w->tmp);
+		break;
+	}
+	free(w);
+	return -1;
+}
+
+static int
+local_writer_write(struct bk_writer *bw, const void *data, size_t len,
+		   struct sov_err *e)
+{
+	struct local_writer *w = (struct local_writer *)bw;
+
+	if (write_all(w->fd, data, len) != 0)
+		return sov_err_sys(e, sov_exit_code_errno(errno),
+				   "write temp file %s", w->tmp);
+	return 0;
+}
+
+/* fsync, close, rename to name (making its directory again if it went
+ * missing), fsync the directory; the temp file goes on any failure. */
+static int
+local_writer_commit(struct bk_writer *bw, const char *name, struct sov_err *e)
+{
+	struct local_writer *w = (struct local_writer *)bw;
+	struct bk_backend *b = w->base.b;
+	char dir[BK_NAME_MAX + 1];
+	int n, made_dirs = 0;
+
+	while (fsync(w->fd) != 0) {
+		if (errno == EINTR)
+			continue;
+		sov_err_sys(e, sov_exit_code_errno(errno),
+			    "fsync temp file %s", w->tmp);
+		goto fail;
+	}
+	n = close(w->fd);
+	w->fd = -1; /* gone even when close fails (Linux) */
+	if (n != 0) {
+		sov_err_sys(e, sov_exit_code_errno(errno),
+			    "close temp file %s", w->tmp);
+		goto fail;
+	}
+	parent_of(name, dir);
+	while (renameat(L(b)->rootfd, w->tmp, L(b)->rootfd, name) != 0) {
+		if (errno == ENOENT && !made_dirs &&
+		    faccessat(L(b)->rootfd, w->tmp, F_OK, AT_EACCESS) == 0) {
+			made_dirs = 1;
+			if (mkdir_parents(b, dir, e) != 0)
+				goto fail;
+			continue;
+		}
+		sov_err_sys(e, sov_exit_code_errno(errno),
+			    "rename temp file %s", w->tmp);
+		goto fail;
+	}
+	free(w);
+	if (fsync_dir_at(b, dir, e) != 0) {
+		/* In place, but the name may not survive a crash. */
+		sov_err_prefix(e, "replaced, but ");
+		return -1;
+	}
+	return 0;
+fail:
+	local_writer_abort(bw);
+	return -1;
+}
+
 static int
 local_put(struct bk_backend *b, const char *name, const void *data, size_t len,
 	  struct sov_err *e)
 {
-	char dir[BK_NAME_MAX + 1], tmp[LOCAL_PATH_MAX];
-	int fd = -1, tmp_exists = 0, rc = -1, made_dirs = 0, tries = 0, n;
+	char dir[BK_NAME_MAX + 1];
+	struct bk_writer *w = NULL;
 
 	if (bk_name_check("put", name, e) != 0)
 		return -1;
@@ -187,75 +312,18 @@ local_put(struct bk_backend *b, const char *name, const void *data, size_t len,
 		return sov_err_set(e, SOV_EXIT_USAGE, "put %s/%s: no data",
 				   root_of(b), name);
 	parent_of(name, dir);
-	for (;;) {
-		if (tmp_name(dir, tmp, sizeof(tmp), e) != 0)
-			goto out;
-		fd =
-		    openat(L(b)->rootfd, tmp,
-			   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			   LOCAL_FILE_MODE);
-		if (fd >= 0)
-			break;
-		if (errno == ENOENT && !made_dirs) {
-			/* A parent directory went missing: make it again. */
-			made_dirs = 1;
-			if (mkdir_parents(b, dir, e) != 0) {
-				sov_err_prefix(e, "put %s/%s: ", root_of(b),
-					       name);
-				goto out;
-			}
-			continue;
-		}
-		if (errno == EEXIST && ++tries < LOCAL_TMP_TRIES)
-			continue;
-		sov_err_sys(e, sov_exit_code_errno(errno),
-			    "put %s/%s: create temp file %s", root_of(b), name,
-			    tmp);
-		goto out;
+	if (local_writer_open(b, dir, &w, e) != 0)
+		goto fail;
+	if (local_writer_write(w, data, len, e) != 0) {
+		local_writer_abort(w);
+		goto fail;
 	}
-	tmp_exists = 1;
-	if (write_all(fd, data, len) != 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno),
-			    "put %s/%s: write temp file %s", root_of(b), name,
-			    tmp);
-		goto out;
-	}
-	while (fsync(fd) != 0) {
-		if (errno == EINTR)
-			continue;
-		sov_err_sys(e, sov_exit_code_errno(errno),
-			    "put %s/%s: fsync temp file %s", root_of(b), name,
-			    tmp);
-		goto out;
-	}
-	n = close(fd);
-	fd = -1; /* gone even when close fails (Linux) */
-	if (n != 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno),
-			    "put %s/%s: close temp file %s", root_of(b), name,
-			    tmp);
-		goto out;
-	}
-	if (renameat(L(b)->rootfd, tmp, L(b)->rootfd, name) != 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno),
-			    "put %s/%s: rename temp file %s", root_of(b), name,
-			    tmp);
-		goto out;
-	}
-	tmp_exists = 0;
-	if (fsync_dir_at(b, dir, e) != 0) {
-		/* In place, but the name may not survive a crash. */
-		sov_err_prefix(e, "put %s/%s: replaced, but ", root_of(b),
-			       name);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		(void)close(fd); /* failing already: the temp goes anyway */
-	if (tmp_exists)
-		(void)unlinkat(L(b)->rootfd, tmp, 0);
-	return rc;
+	if (local_writer_commit(w, name, e) != 0)
+		goto fail;
+	return 0;
+fail:
+	sov_err_prefix(e, "put %s/%s: ", root_of(b), name);
+	return -1;
 }
 
 /* Open an object for reading; *missing (when not NULL) says ENOENT. The
@@ -576,6 +644,10 @@ static const struct bk_backend_ops local_ops = {
     .get_range = local_get_range,
     .stat = local_stat,
     .list = local_list,
+    .writer_open = local_writer_open,
+    .writer_write = local_writer_write,
+    .writer_commit = local_writer_commit,
+    .writer_abort = local_writer_abort,
     .remove = local_remove,
     .close = local_close,
 };

@@ -264,10 +264,12 @@ bk_cmd_backup(int argc, char **argv)
 	    bk_chunker_init(&c.ck_pages, c.r->keys->chunker, &c.r->pages, &e) <
 		0)
 		goto fail;
-	/* The largest chunk, and room to read ahead in 1 MiB steps. */
-	c.bufcap = (size_t)c.ck_files.p.max + (1u << 20);
-	if (c.ck_pages.p.max + (1u << 20) > c.bufcap)
-		c.bufcap = (size_t)c.ck_pages.p.max + (1u << 20);
+	/* The largest chunk twice: the tail left when the buffer runs low
+	 * (under one largest chunk) moves to the front once per largest
+	 * chunk read, so the bytes moved stay under the bytes read. */
+	c.bufcap = 2 * (size_t)c.ck_files.p.max;
+	if (2 * (size_t)c.ck_pages.p.max > c.bufcap)
+		c.bufcap = 2 * (size_t)c.ck_pages.p.max;
 	c.buf = malloc(c.bufcap);
 	if (!c.buf) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "read buffer");

@@ -67,6 +67,24 @@ bk_storage_id(const void *data, size_t len, unsigned char out[BK_ID_LEN])
 }
 
 void
+bk_storage_hash_init(bk_storage_hash *h)
+{
+	crypto_generichash_init(h, NULL, 0, BK_ID_LEN);
+}
+
+void
+bk_storage_hash_update(bk_storage_hash *h, const void *data, size_t len)
+{
+	crypto_generichash_update(h, data, len);
+}
+
+void
+bk_storage_hash_final(bk_storage_hash *h, unsigned char out[BK_ID_LEN])
+{
+	crypto_generichash_final(h, out, BK_ID_LEN);
+}
+
+void
 bk_seal(const struct bk_keys *k, const void *ad, size_t adlen,
 	const void *plain, size_t len, unsigned char *out)
 {

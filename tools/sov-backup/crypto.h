@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include <jv.h>
+#include <sodium.h>
 
 #include "err.h"
 
@@ -46,6 +47,11 @@ void bk_blob_id(const struct bk_keys *k, const void *data, size_t len,
 /* A storage id (an object's name): unkeyed BLAKE2b-256 of its bytes, so
  * that check can verify a file against its name without the key. */
 void bk_storage_id(const void *data, size_t len, unsigned char out[BK_ID_LEN]);
+/* The same, fed piece by piece (a pack while it is written). */
+typedef crypto_generichash_state bk_storage_hash;
+void bk_storage_hash_init(bk_storage_hash *h);
+void bk_storage_hash_update(bk_storage_hash *h, const void *data, size_t len);
+void bk_storage_hash_final(bk_storage_hash *h, unsigned char out[BK_ID_LEN]);
 
 /* Seal: out = nonce || ciphertext || tag, len + BK_SEAL_OVERHEAD bytes. */
 void bk_seal(const struct bk_keys *k, const void *ad, size_t adlen,

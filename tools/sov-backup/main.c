@@ -2,6 +2,11 @@
  * sov-backup - encrypted, deduplicated, verifiable backups of files and
  * databases into a repository (docs/repository-format.md).
  */
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "backup.h"
 #include "cli.h"
 
@@ -87,5 +92,12 @@ static const struct sov_tool tool = {
 int
 main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+	/* Blob buffers of up to a few MiB come and go by the thousand: from
+	 * the heap, and kept there, rather than an mmap and its page faults
+	 * each. The KDF's 64 MiB still comes and goes as a mapping. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
 	return sov_cli_main(&tool, argc, argv);
 }

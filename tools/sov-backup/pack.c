@@ -57,6 +57,13 @@ bk_blob_ad(const struct bk_pack_entry *en, unsigned char ad[BK_BLOB_AD_LEN])
 	memcpy(ad + 2, en->id, BK_ID_LEN);
 }
 
+void
+bk_packer_set_sink(struct bk_packer *p, bk_pack_sink sink, void *arg)
+{
+	p->sink = sink;
+	p->sink_arg = arg;
+}
+
 static int
 reserve(struct bk_packer *p, size_t more, struct sov_err *e)
 {
@@ -67,83 +74,17 @@ reserve(struct bk_packer *p, size_t more, struct sov_err *e)
 		return 0;
 	/* Grow to what is needed (plus 1 MiB), not by doubling: a pack
 	 * closes just past BK_PACK_TARGET, and doubling would keep 32 MiB
-	 * per thread for the one blob that crosses the line. */
-	cap = p->cap ? p->cap : (size_t)BK_PACK_TARGET + (1u << 20);
+	 * per thread for the one blob that crosses the line. With a sink,
+	 * buf holds one blob at a time. */
+	cap = p->cap || p->sink ? 0 : (size_t)BK_PACK_TARGET + (1u << 20);
 	if (cap < p->len + more)
-		cap = p->len + more + (1u << 20);
+		cap = p->len + more + (p->sink ? 0 : (1u << 20));
 	nb = realloc(p->buf, cap);
 	if (!nb)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack buffer");
 	p->buf = nb;
 	p->cap = cap;
 	return 0;
-}
-
-int
-bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
-	      const unsigned char id[BK_ID_LEN], const void *data, size_t len,
-	      int level, struct bk_pack_entry *out, struct sov_err *e)
-{
-	struct bk_pack_entry en;
-	unsigned char ad[BK_BLOB_AD_LEN];
-	unsigned char *z = NULL;
-	const void *plain = data;
-	size_t plen = len, zcap;
-	int rc = -1;
-
-	if (len > BK_BLOB_MAX)
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "blob of %zu bytes: over "
-				   "the limit of %u",
-				   len, BK_BLOB_MAX);
-	if (p->n >= BK_PACK_MAX_ENTRIES || p->len > BK_PACK_MAX / 2)
-		return sov_err_set(e, SOV_EXIT_FAIL, "pack full");
-	memset(&en, 0, sizeof(en));
-	memcpy(en.id, id, BK_ID_LEN);
-	en.type = (uint8_t)type;
-	en.comp = BK_COMP_NONE;
-	if (level > 0 && len >= 64) {
-		zcap = ZSTD_compressBound(len);
-		z = malloc(zcap);
-		if (!z) {
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "compress buffer");
-			goto out;
-		}
-		size_t zn = ZSTD_compress(z, zcap, data, len, level);
-		/* Keep it raw unless compression saves at least 1/64:
-		 * decompression is not free either. */
-		if (!ZSTD_isError(zn) && zn < len - len / 64) {
-			plain = z;
-			plen = zn;
-			en.comp = BK_COMP_ZSTD;
-		}
-	}
-	if (reserve(p, plen + BK_SEAL_OVERHEAD, e) < 0)
-		goto out;
-	if (p->n == p->cap_ents) {
-		uint32_t nc = p->cap_ents ? p->cap_ents * 2 : 256;
-		struct bk_pack_entry *ne = realloc(p->ents, nc * sizeof(*ne));
-
-		if (!ne) {
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack entries");
-			goto out;
-		}
-		p->ents = ne;
-		p->cap_ents = nc;
-	}
-	en.offset = (uint32_t)p->len;
-	en.length = (uint32_t)(plen + BK_SEAL_OVERHEAD);
-	en.raw = (uint32_t)len;
-	bk_blob_ad(&en, ad);
-	bk_seal(k, ad, sizeof(ad), plain, plen, p->buf + p->len);
-	p->len += en.length;
-	p->ents[p->n++] = en;
-	if (out)
-		*out = en;
-	rc = 0;
-out:
-	free(z);
-	return rc;
 }
 
 static int
@@ -163,18 +104,93 @@ reserve_entry(struct bk_packer *p, struct sov_err *e)
 	return 0;
 }
 
+/* The n bytes just put at buf + len belong to the pack: hash them, and
+ * send them on when there is a sink. */
+static int
+emit(struct bk_packer *p, size_t n, struct sov_err *e)
+{
+	if (!p->hashing) {
+		bk_storage_hash_init(&p->hash);
+		p->hashing = 1;
+	}
+	bk_storage_hash_update(&p->hash, p->buf + p->len, n);
+	p->size += n;
+	if (!p->sink) {
+		p->len += n;
+		return 0;
+	}
+	return p->sink(p->sink_arg, p->buf + p->len, n, e);
+}
+
+int
+bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
+	      const unsigned char id[BK_ID_LEN], const void *data, size_t len,
+	      int level, struct bk_pack_entry *out, struct sov_err *e)
+{
+	struct bk_pack_entry en;
+	unsigned char ad[BK_BLOB_AD_LEN], *at;
+	const void *plain = data;
+	size_t plen = len, room;
+
+	if (len > BK_BLOB_MAX)
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "blob of %zu bytes: over "
+				   "the limit of %u",
+				   len, BK_BLOB_MAX);
+	if (p->n >= BK_PACK_MAX_ENTRIES || p->size > BK_PACK_MAX / 2)
+		return sov_err_set(e, SOV_EXIT_FAIL, "pack full");
+	room = level > 0 && len >= 64 ? ZSTD_compressBound(len) : len;
+	if (reserve(p, room + BK_SEAL_OVERHEAD, e) < 0 ||
+	    reserve_entry(p, e) < 0)
+		return -1;
+	memset(&en, 0, sizeof(en));
+	memcpy(en.id, id, BK_ID_LEN);
+	en.type = (uint8_t)type;
+	en.comp = BK_COMP_NONE;
+	/* Compressed straight to where the ciphertext goes, then sealed in
+	 * place: no buffer between. */
+	at = p->buf + p->len + BK_NONCE_LEN;
+	if (room != len) {
+		size_t zn;
+
+		if (!p->zctx && !(p->zctx = ZSTD_createCCtx()))
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL,
+					   "compression context");
+		zn = ZSTD_compressCCtx(p->zctx, at, room, data, len, level);
+		/* Keep it raw unless compression saves at least 1/64:
+		 * decompression is not free either. */
+		if (!ZSTD_isError(zn) && zn < len - len / 64) {
+			plain = at;
+			plen = zn;
+			en.comp = BK_COMP_ZSTD;
+		}
+	}
+	en.offset = (uint32_t)p->size;
+	en.length = (uint32_t)(plen + BK_SEAL_OVERHEAD);
+	en.raw = (uint32_t)len;
+	bk_blob_ad(&en, ad);
+	bk_seal(k, ad, sizeof(ad), plain, plen, p->buf + p->len);
+	if (emit(p, en.length, e) < 0)
+		return -1;
+	p->ents[p->n++] = en;
+	if (out)
+		*out = en;
+	return 0;
+}
+
 int
 bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
 		     const unsigned char *sealed, struct sov_err *e)
 {
-	if (p->n >= BK_PACK_MAX_ENTRIES || p->len > BK_PACK_MAX / 2)
+	if (p->n >= BK_PACK_MAX_ENTRIES || p->size > BK_PACK_MAX / 2)
 		return sov_err_set(e, SOV_EXIT_FAIL, "pack full");
 	if (reserve(p, en->length, e) < 0 || reserve_entry(p, e) < 0)
 		return -1;
 	memcpy(p->buf + p->len, sealed, en->length);
 	p->ents[p->n] = *en;
-	p->ents[p->n].offset = (uint32_t)p->len;
-	p->len += en->length;
+	p->ents[p->n].offset = (uint32_t)p->size;
+	if (emit(p, en->length, e) < 0)
+		return -1;
 	p->n++;
 	return 0;
 }
@@ -197,10 +213,12 @@ bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,
 	if (reserve(p, hlen + BK_SEAL_OVERHEAD + 4, e) < 0)
 		goto out;
 	bk_seal(k, PACK_AD, strlen(PACK_AD), h, hlen, p->buf + p->len);
-	p->len += hlen + BK_SEAL_OVERHEAD;
-	bk_put_u32(p->buf + p->len, (uint32_t)(hlen + BK_SEAL_OVERHEAD));
-	p->len += 4;
-	bk_storage_id(p->buf, p->len, id);
+	bk_put_u32(p->buf + p->len + hlen + BK_SEAL_OVERHEAD,
+		   (uint32_t)(hlen + BK_SEAL_OVERHEAD));
+	if (emit(p, hlen + BK_SEAL_OVERHEAD + 4, e) < 0)
+		goto out;
+	bk_storage_hash_final(&p->hash, id);
+	p->hashing = 0;
 	rc = 0;
 out:
 	free(h);
@@ -211,7 +229,9 @@ void
 bk_packer_reset(struct bk_packer *p)
 {
 	p->len = 0;
+	p->size = 0;
 	p->n = 0;
+	p->hashing = 0;
 }
 
 void
@@ -219,6 +239,7 @@ bk_packer_free(struct bk_packer *p)
 {
 	free(p->buf);
 	free(p->ents);
+	ZSTD_freeCCtx(p->zctx);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -45,13 +45,30 @@ struct bk_pack_entry {
 void bk_blob_ad(const struct bk_pack_entry *en,
 		unsigned char ad[BK_BLOB_AD_LEN]);
 
-/* A pack being filled in memory. */
+/*
+ * Where a packer's bytes go as they are made: with a sink, every sealed
+ * blob leaves as soon as it is sealed and buf holds one blob, so a thread
+ * filling a pack keeps one blob in memory rather than the whole pack.
+ * Without one, buf holds the whole pack (prune, tests).
+ */
+typedef int (*bk_pack_sink)(void *arg, const void *data, size_t len,
+			    struct sov_err *e);
+
+/* A pack being filled; zero it, then bk_packer_set_sink if wanted. */
 struct bk_packer {
 	unsigned char *buf;
-	size_t len, cap;
+	size_t len, cap; /* bytes in buf */
+	uint64_t size;	 /* bytes of the pack so far */
 	struct bk_pack_entry *ents;
 	uint32_t n, cap_ents;
+	bk_storage_hash hash; /* of the bytes so far: the pack's name */
+	int hashing;
+	void *zctx; /* kept between blobs: a context per blob costs more */
+	bk_pack_sink sink;
+	void *sink_arg;
 };
+
+void bk_packer_set_sink(struct bk_packer *p, bk_pack_sink sink, void *arg);
 
 /*
  * Compress (zstd level, when that saves at least 1/64) and seal data as a
@@ -69,7 +86,8 @@ int bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
 			 const unsigned char *sealed, struct sov_err *e);
 
 /* Append the sealed header and trailer; the pack's storage id in id. The
- * packer keeps buf/ents for the caller to write and index, then reset. */
+ * packer keeps ents (and, without a sink, buf) for the caller to write and
+ * index, then reset. */
 int bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,
 		     unsigned char id[BK_ID_LEN], struct sov_err *e);
 void bk_packer_reset(struct bk_packer *p);

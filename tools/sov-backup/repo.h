@@ -5,7 +5,6 @@
 #ifndef BK_REPO_H
 #define BK_REPO_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,39 +89,6 @@ int bk_repo_get_sealed(struct bk_repo *r, const char *name, const char *ad,
 int bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
 			size_t n, const unsigned char (*sup)[BK_ID_LEN],
 			size_t nsup, struct sov_err *e);
-
-/*
- * The saver: blobs compressed, sealed and packed by worker threads (one per
- * core), packs written as they fill, index files every
- * BK_SAVER_INDEX_PACKS packs so an interrupted backup's work is found by
- * the next one.
- */
-#define BK_SAVER_INDEX_PACKS 64
-struct bk_saver;
-struct bk_saver *bk_saver_new(struct bk_repo *r, int threads,
-			      struct sov_err *e);
-/*
- * Save a blob unless the repository or this saver already has it: 1 when
- * queued as new, 0 when known. data is copied (len bytes).
- */
-int bk_saver_add(struct bk_saver *s, int type,
-		 const unsigned char id[BK_ID_LEN], const void *data,
-		 size_t len, struct sov_err *e);
-/*
- * While a lock is set, no index file is written once it is lost: a prune
- * that took the repository over may be deleting the packs not yet
- * indexed, and an index naming them would point at nothing.
- */
-struct bk_lock;
-void bk_saver_set_lock(struct bk_saver *s, const struct bk_lock *l);
-/* Bytes of new blobs queued (before compression), blobs, packs written. */
-struct bk_saver_stats {
-	uint64_t new_bytes, new_blobs, stored_bytes, packs;
-};
-void bk_saver_stats(struct bk_saver *s, struct bk_saver_stats *st);
-/* Wait for the workers, write the last packs and index. */
-int bk_saver_finish(struct bk_saver *s, struct sov_err *e);
-void bk_saver_free(struct bk_saver *s);
 
 /* Snapshots: save (sealed JSON), and every snapshot as an array of the
  * snapshot objects with "id" added, oldest first. */

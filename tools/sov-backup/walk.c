@@ -67,10 +67,56 @@ is_page_file(const unsigned char *b, size_t n)
 	       (n >= 5 && memcmp(b, "PGDMP", 5) == 0);
 }
 
+/* Files up to this size are hashed on the walk's thread. */
+#define SMALL_FILE (256u << 10)
+
+/* The saver's callback: a chunk's id, in order, onto the file's content. */
+static int
+append_id(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
+{
+	jv *content = arg;
+	char hex[BK_ID_HEX_LEN];
+
+	(void)e;
+	bk_hex(id, hex);
+	*content = jv_array_append(*content, jv_string(hex));
+	return 0;
+}
+
+/* A file given up half-way: its chunks' ids still on their way must not
+ * land in a freed array. */
+static void
+drop_content(struct bk_walk *c, jv *content)
+{
+	(void)bk_saver_drain(c->sv, NULL);
+	jv_free(*content);
+	*content = jv_invalid();
+}
+
+/* Fill the buffer from fd up to its end or the end of the file. */
+static int
+read_more(struct bk_walk *c, int fd, size_t *have, int *eof)
+{
+	while (!*eof && *have < c->bufcap) {
+		ssize_t n = read(fd, c->buf + *have, c->bufcap - *have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			*eof = 1;
+		*have += (size_t)n;
+		c->bytes_read += (uint64_t)n;
+	}
+	return 0;
+}
+
 /*
  * Chunk everything readable from fd into content ids. The buffer holds
- * [pos, have); it is compacted only before a read, so a chunk costs no
- * copy of the bytes after it.
+ * [pos, have), at least one largest chunk of it before each cut unless at
+ * the end; it is compacted only when less than that is left to read into,
+ * so a chunk costs no copy of the bytes after it.
  */
 static jv
 save_content(struct bk_walk *c, int fd, const char *path, int pages,
@@ -88,50 +134,51 @@ save_content(struct bk_walk *c, int fd, const char *path, int pages,
 		size_t cut;
 
 		if (!eof && have - pos < need) {
-			memmove(c->buf, c->buf + pos, have - pos);
-			have -= pos;
-			pos = 0;
-		}
-		while (!eof && have - pos < need) {
-			ssize_t n = read(fd, c->buf + have, c->bufcap - have);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
+			if (c->bufcap - have < need) {
+				memmove(c->buf, c->buf + pos, have - pos);
+				have -= pos;
+				pos = 0;
+			}
+			if (read_more(c, fd, &have, &eof) < 0) {
 				sov_err_sys(e, sov_exit_code_errno(errno),
 					    "%s: read", path);
-				jv_free(content);
+				drop_content(c, &content);
 				return jv_invalid();
 			}
-			if (n == 0)
-				eof = 1;
-			have += (size_t)n;
-			c->bytes_read += (uint64_t)n;
 		}
 		if (first) {
 			first = 0;
 			if (!pages && is_page_file(c->buf, have))
 				ck = &c->ck_pages;
+			need = ck->p.max;
 		}
 		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
 		if (cut == 0)
 			break;
-		{
+		if (eof && pos == 0 && cut == have && cut <= SMALL_FILE) {
+			/* A small file whole: hashed here, as waiting for a
+			 * worker to hash it would cost more. */
 			unsigned char id[BK_ID_LEN];
-			char hex[BK_ID_HEX_LEN];
 
-			bk_blob_id(c->r->keys, c->buf + pos, cut, id);
-			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf + pos,
-					 cut, e) < 0) {
+			bk_blob_id(c->r->keys, c->buf, cut, id);
+			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf, cut,
+					 e) < 0) {
 				jv_free(content);
 				return jv_invalid();
 			}
-			bk_hex(id, hex);
-			content = jv_array_append(content, jv_string(hex));
+			append_id(&content, id, e);
+		} else if (bk_saver_submit(c->sv, c->buf + pos, cut,
+					   append_id, &content, e) < 0) {
+			drop_content(c, &content);
+			return jv_invalid();
 		}
 		*size += cut;
 		pos += cut;
 		bk_walk_progress(c, 0);
+	}
+	if (bk_saver_drain(c->sv, e) < 0) {
+		jv_free(content);
+		return jv_invalid();
 	}
 	return content;
 }

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "repo.h"
+#include "saver.h"
 #include "source.h"
 
 #define MAX_EXCLUDES 1024
