@@ -477,6 +477,23 @@ biggest_pack() {
 	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
 }
 
+@test "an unchanged directory keeps its tree; a change deep down reaches every tree above it" {
+	init
+	# (not $T/src: reading its symlink changes the link's atime)
+	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | head -1 | jq -r .id)" latest
+	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
+	# only the mode of a file two directories down
+	chmod 640 "$T/src/sub/deeper/text"
+	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | sed -n 2p | jq -r .id)" latest
+	assert_line --partial "\"change\":\"metadata\",\"path\":\"$T/src/sub/deeper/text\""
+	sov-backup restore "${PW[@]}" latest --target "$T/r" >/dev/null
+	[ "$(stat -c %a "$T/r$T/src/sub/deeper/text")" = 640 ]
+	cmp "$T/r$T/src/sub/deeper/text" "$T/src/sub/deeper/text"
+}
+
 @test "stats: unique and stored bytes" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

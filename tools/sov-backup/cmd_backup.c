@@ -408,7 +408,7 @@ bk_cmd_backup(int argc, char **argv)
 		}
 		if (fstat(fd, &rst) == 0)
 			c.dev = rst.st_dev;
-		if (bk_walk_save_dir(&c, fd, "/", proot, hex, &e) < 0)
+		if (bk_walk_save_dir(&c, fd, "/", proot, NULL, hex, &e) < 0)
 			goto fail;
 	} else if (bk_target_save_kids(&c, c.root, proot, hex, &e) < 0) {
 		goto fail;

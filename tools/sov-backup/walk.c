@@ -336,6 +336,35 @@ is_sqlite_companion(struct bk_walk *c, const char *path)
 	return 0;
 }
 
+/*
+ * 1 when nodes (this run's, in name order) are exactly the parent tree's
+ * (pnodes, by name): the same names, each node equal. The parent's tree
+ * was written from such nodes by this same walk, so it is this tree.
+ */
+static int
+same_nodes(jv nodes, jv pnodes)
+{
+	int n;
+
+	if (jv_get_kind(pnodes) != JV_KIND_OBJECT)
+		return 0;
+	n = jv_array_length(jv_copy(nodes));
+	if (n != jv_object_length(jv_copy(pnodes)))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		jv nd = jv_array_get(jv_copy(nodes), i);
+		char *nm = bk_node_name(nd, NULL);
+		jv pn = nm ? bk_walk_parent_node(pnodes, nm) : jv_invalid();
+		int eq = jv_is_valid(pn) && jv_equal(nd, jv_copy(pn));
+
+		jv_free(pn);
+		free(nm);
+		if (!eq)
+			return 0;
+	}
+	return 1;
+}
+
 int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		       const char *path, jv pnodes, jv *nodes,
 		       struct sov_err *e);
@@ -343,7 +372,7 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 /* Save the directory open at fd (path for messages) as a tree. */
 int
 bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
-		 char hex[BK_ID_HEX_LEN], struct sov_err *e)
+		 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
@@ -414,6 +443,14 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		if (bk_walk_save_entry(c, dirfd(d), names[i], sub, pnodes,
 				       &nodes, e) < 0)
 			goto out;
+	}
+	if (phex && same_nodes(nodes, pnodes)) {
+		/* Byte for byte the parent's tree: no need to write it out
+		 * and hash it again. */
+		memcpy(hex, phex, BK_ID_HEX_LEN);
+		c->dirs++;
+		rc = 0;
+		goto out;
 	}
 	rc = bk_walk_save_tree(c, nodes, hex, e);
 	nodes = jv_invalid();
@@ -523,8 +560,16 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 			fd = -1;
 			rc = bk_walk_save_tree(c, jv_array(), hex, e);
 		} else {
+			unsigned char pid[BK_ID_LEN];
+			char phex[BK_ID_HEX_LEN];
+			int reuse = jv_is_valid(pnode) &&
+				    bk_node_id(pnode, "subtree", pid, NULL) == 0;
+
+			if (reuse)
+				bk_hex(pid, phex);
 			psub = bk_walk_parent_subtree(c, pnode);
-			rc = bk_walk_save_dir(c, fd, path, psub, hex, e);
+			rc = bk_walk_save_dir(c, fd, path, psub,
+					      reuse ? phex : NULL, hex, e);
 			fd = -1; /* save_dir owns it */
 			jv_free(psub);
 		}

@@ -74,8 +74,11 @@ int bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
 int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		       const char *path, jv pnodes, jv *nodes,
 		       struct sov_err *e);
+/* phex: the parent snapshot's tree of this directory (or NULL), reused
+ * as it is when every entry's node comes out the same. */
 int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
-		     char hex[BK_ID_HEX_LEN], struct sov_err *e);
+		     const char *phex, char hex[BK_ID_HEX_LEN],
+		     struct sov_err *e);
 int bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 			   const char *path, int pages, jv *nodes,
 			   struct sov_err *e);
