@@ -23,6 +23,11 @@
 #   SOV_BENCH_CACHE=warm       do not drop page caches (CPU-bound figures;
 #                              the default drops them before every step)
 #   SOV_BENCH_KEEP=1           keep the scratch directory (repositories, logs)
+#   SOV_BENCH_KDF_MIB=32       Argon2id memory of sov-backup's key: restic's
+#                              scrypt key uses 32 MiB, so peak RSS compares
+#                              the tools at the same key cost (sov-backup's
+#                              default is 64: every command then peaks at
+#                              70 MiB or more)
 #   SOV_BUILD=build            where sov-backup is
 set -eu
 cd "$(dirname "$0")/.."
@@ -33,6 +38,8 @@ case $B in /*) ;; *) B=$top/$B ;; esac
 MB=${SOV_BENCH_CORPUS_MB:-1024}
 BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
 TOOLS=${SOV_BENCH_TOOLS:-sov-backup restic borg}
+KDF_MIB=${SOV_BENCH_KDF_MIB:-32}
+case $KDF_MIB in '' | *[!0-9]*) echo "bench: SOV_BENCH_KDF_MIB='$KDF_MIB' is not a number" >&2; exit 2 ;; esac
 case $MB in '' | *[!0-9]*) echo "bench: SOV_BENCH_CORPUS_MB='$MB' is not a number" >&2; exit 2 ;; esac
 t_start=$(date +%s)
 main=1
@@ -164,7 +171,7 @@ run_step() {
 	step=$2
 	repo=$(repo_of "$tool")
 	case $tool.$step in
-	sov-backup.init) timed "$tool" "$step" env SOV_BACKUP_REPO="$repo" "$sov" init ;;
+	sov-backup.init) timed "$tool" "$step" env SOV_BACKUP_REPO="$repo" "$sov" init --kdf-memory "$KDF_MIB" ;;
 	sov-backup.backup1 | sov-backup.backup2)
 		timed "$tool" "$step" env SOV_BACKUP_REPO="$repo" "$sov" backup "$stage" ;;
 	sov-backup.restore)
@@ -405,7 +412,7 @@ awk -v a="$load_start" -v n="$(nproc)" 'BEGIN { if (a + 0 > n / 2)
 	print "WARNING: the machine was busy at the start (load above half the cores): wall times are inflated; CPU seconds are the steadier figure" }'
 printf 'restic: %s\n' "$(restic version 2>/dev/null | head -n 1 || echo -)"
 printf 'borg: %s (repokey-blake2, default lz4; single-threaded by design)\n' "$(borg --version 2>/dev/null || echo -)"
-if [ -x "$sov" ]; then printf 'sov-backup: %s (%s)\n' "$("$sov" --version 2>/dev/null | head -n 1)" "$sov"; fi
+if [ -x "$sov" ]; then printf 'sov-backup: %s (%s; key: Argon2id %s MiB, restic'"'"'s scrypt key: 32 MiB)\n' "$("$sov" --version 2>/dev/null | head -n 1)" "$sov" "$KDF_MIB"; fi
 if [ "$cold" = 1 ]; then
 	echo "page caches dropped before every step (cold reads); every step ends with sync"
 else

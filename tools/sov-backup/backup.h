@@ -43,6 +43,19 @@ struct bk_common {
 	{                                                                      \
 		"lock-wait", required_argument, NULL, 0x1004                   \
 	}
+/* init and key add: the Argon2id cost of the new key file. */
+#define BK_KDF_LONGOPTS                                                        \
+	{"kdf-memory", required_argument, NULL, 0x1101},                       \
+	{                                                                      \
+		"kdf-passes", required_argument, NULL, 0x1102                  \
+	}
+#define BK_KDF_HELP                                                            \
+	"  --kdf-memory MIB      Argon2id memory of the new key (default 64)\n" \
+	"  --kdf-passes N        Argon2id passes of the new key (default 3)\n"
+/* 1 when opt was a KDF option (taken), 0 when not, -1 on a bad value
+ * (reported). */
+int bk_kdf_opt(int opt, const char *arg);
+
 #define BK_COMMON_HELP                                                         \
 	"  --repo DIR            the repository (default $SOV_BACKUP_REPO)\n"  \
 	"  --password-file FILE  its password (default "                       \

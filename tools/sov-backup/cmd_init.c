@@ -13,22 +13,60 @@
 #include "lock.h"
 #include "secret.h"
 
+/* --kdf-memory and --kdf-passes as given (0: the default). */
+static long kdf_memory_mib, kdf_passes_n;
+
+int
+bk_kdf_opt(int opt, const char *arg)
+{
+	struct sov_err e = {0};
+	long v;
+
+	if (opt == 0x1101) {
+		if (sov_cli_parse_long("--kdf-memory", arg,
+				       BK_KDF_MEMORY_MIN_MIB,
+				       (long)(BK_KDF_MEMLIMIT_MAX >> 20), &v,
+				       &e) < 0)
+			return (void)sov_cli_usage_error("%s", e.msg), -1;
+		kdf_memory_mib = v;
+	} else if (opt == 0x1102) {
+		if (sov_cli_parse_long("--kdf-passes", arg, 1,
+				       BK_KDF_OPSLIMIT_MAX, &v, &e) < 0)
+			return (void)sov_cli_usage_error("%s", e.msg), -1;
+		kdf_passes_n = v;
+	} else {
+		return 0;
+	}
+	bk_kdf_set_cost((unsigned long long)kdf_passes_n,
+			(size_t)kdf_memory_mib << 20);
+	return 1;
+}
+
 int
 bk_cmd_init(int argc, char **argv)
 {
+	static const struct option lo[] = {
+	    BK_COMMON_LONGOPTS,
+	    BK_KDF_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
 	struct bk_common co = {.lock_wait_s = 60};
 	struct sov_secret pw = {0};
 	struct sov_err e = {0};
 	struct bk_repo *r = NULL;
 	const char *loc;
 	jv rec;
-	int rc;
+	int rc, opt;
 
-	{
-		int urc = bk_common_only(argc, argv, &co);
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int k = bk_common_opt(&co, opt, optarg);
 
-		if (urc)
-			return urc;
+		if (k == 0)
+			k = bk_kdf_opt(opt, optarg);
+		if (k < 0)
+			return SOV_EXIT_USAGE;
+		if (k == 0)
+			return sov_cli_usage_error("unknown option");
 	}
 	if (optind != argc)
 		return sov_cli_usage_error("init takes no arguments");
@@ -170,6 +208,7 @@ bk_cmd_key(int argc, char **argv)
 {
 	static const struct option lo[] = {
 	    BK_COMMON_LONGOPTS,
+	    BK_KDF_LONGOPTS,
 	    {"new-password-file", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -182,6 +221,8 @@ bk_cmd_key(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 
+		if (k == 0)
+			k = bk_kdf_opt(opt, optarg);
 		if (k < 0)
 			return SOV_EXIT_USAGE;
 		if (k)

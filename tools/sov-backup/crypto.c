@@ -133,6 +133,17 @@ bk_unhex(const char *s, unsigned char id[BK_ID_LEN])
 	return 0;
 }
 
+/* Set once by the command line before any key file is made. */
+static unsigned long long kdf_passes;
+static size_t kdf_memory;
+
+void
+bk_kdf_set_cost(unsigned long long passes, size_t memory)
+{
+	kdf_passes = passes;
+	kdf_memory = memory;
+}
+
 static void
 kdf_cost(unsigned long long *ops, size_t *mem)
 {
@@ -141,10 +152,10 @@ kdf_cost(unsigned long long *ops, size_t *mem)
 	if (t && strcmp(t, "1") == 0) {
 		*ops = crypto_pwhash_OPSLIMIT_MIN;
 		*mem = crypto_pwhash_MEMLIMIT_MIN;
-	} else {
-		*ops = BK_KDF_OPSLIMIT;
-		*mem = BK_KDF_MEMLIMIT;
+		return;
 	}
+	*ops = kdf_passes ? kdf_passes : BK_KDF_OPSLIMIT;
+	*mem = kdf_memory ? kdf_memory : BK_KDF_MEMLIMIT;
 }
 
 static jv

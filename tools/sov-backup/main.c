@@ -13,8 +13,9 @@
 #define REPO_HELP BK_COMMON_HELP
 
 static const struct sov_cmd cmds[] = {
-    {"init", bk_cmd_init, "[--repo DIR] [--password-file FILE]",
-     "create a repository and its first key", REPO_HELP},
+    {"init", bk_cmd_init,
+     "[--repo DIR] [--password-file FILE] [--kdf-memory MIB] [--kdf-passes N]",
+     "create a repository and its first key", REPO_HELP BK_KDF_HELP},
     {"backup", bk_cmd_backup,
      "[OPTIONS] [PATH...] [--sqlite DB]... [--postgres URL]... [--stdin NAME]",
      "save paths and databases as a new snapshot", REPO_HELP BK_BACKUP_HELP},
@@ -75,7 +76,7 @@ static const struct sov_cmd cmds[] = {
      "  --dry-run             count, change nothing\n"},
     {"key", bk_cmd_key, "add --new-password-file FILE | list | remove ID",
      "manage the passwords that open the repository",
-     REPO_HELP "  --new-password-file F the password of the new key\n"},
+     REPO_HELP "  --new-password-file F the password of the new key\n" BK_KDF_HELP},
     {"stats", bk_cmd_stats, "",
      "snapshots, packs, unique and stored bytes of the repository", REPO_HELP},
     {"unlock", bk_cmd_unlock, "[--all]",
