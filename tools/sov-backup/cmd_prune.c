@@ -13,8 +13,9 @@
  * A crash before 2 leaves unindexed packs (removed by the next prune);
  * after 2, readers already ignore the old index files.
  *
- * Memory: the index (56 bytes per blob), a bit per blob and a few counters
- * per pack; trees are read one at a time. It grows with the index, not with
+ * Memory: the index (56 bytes per blob), a bit and a position (4 bytes)
+ * per blob and a few counters per pack; trees are read one at a time, packs
+ * to repack one at a time, and new packs go to disk as they are made. It grows with the index, not with
  * the snapshots or the data (see the README for what is measured).
  */
 #include <getopt.h>
@@ -148,12 +149,30 @@ keep_pack(struct bk_pack_info **v, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* New packs go straight to their objects (see bk_packer_set_sink). */
+struct psink {
+	struct bk_backend *be;
+	struct bk_writer *w;
+};
+
 static int
-flush_packer(struct bk_repo *r, struct bk_packer *pk, struct bk_pack_info **v,
-	     size_t *n, size_t *cap, uint64_t *written, struct sov_err *e)
+prune_sink(void *arg, const void *data, size_t len, struct sov_err *e)
+{
+	struct psink *ps = arg;
+
+	if (!ps->w && bk_writer_open(ps->be, "data", &ps->w, e) < 0)
+		return -1;
+	return bk_writer_write(ps->w, data, len, e);
+}
+
+static int
+flush_packer(struct bk_repo *r, struct bk_packer *pk, struct psink *sink,
+	     struct bk_pack_info **v, size_t *n, size_t *cap,
+	     uint64_t *written, struct sov_err *e)
 {
 	struct bk_pack_info pi;
 	char name[BK_NAME_MAX];
+	int rc;
 
 	if (pk->n == 0)
 		return 0;
@@ -161,21 +180,59 @@ flush_packer(struct bk_repo *r, struct bk_packer *pk, struct bk_pack_info **v,
 	if (bk_packer_finish(pk, r->keys, pi.id, e) < 0)
 		return -1;
 	bk_pack_name(pi.id, name);
-	if (bk_put(r->be, name, pk->buf, pk->len, e) < 0)
+	rc = bk_writer_commit(sink->w, name, e);
+	sink->w = NULL;
+	if (rc < 0)
 		return -1;
 	pi.n = pk->n;
-	pi.size = pk->len;
+	pi.size = pk->size;
 	pi.ents = malloc((size_t)pk->n * sizeof(*pi.ents));
 	if (!pi.ents)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prune");
 	memcpy(pi.ents, pk->ents, (size_t)pk->n * sizeof(*pi.ents));
-	*written += pk->len;
+	*written += pk->size;
 	bk_packer_reset(pk);
 	if (keep_pack(v, n, cap, &pi, e) < 0) {
 		free(pi.ents);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The index positions of each pack's blobs, in index order: those of pack
+ * p are order[start[p] .. start[p + 1]). One pass per pack over the whole
+ * index made prune quadratic in the repository's size.
+ */
+static int
+group_by_pack(const struct bk_index *x, uint32_t np, uint32_t **start,
+	      uint32_t **order, struct sov_err *e)
+{
+	size_t n = bk_index_count(x);
+	uint32_t *at;
+
+	*start = calloc((size_t)np + 1, sizeof(**start));
+	*order = malloc((n ? n : 1) * sizeof(**order));
+	at = calloc((size_t)np + 1, sizeof(*at));
+	if (!*start || !*order || !at) {
+		free(at);
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prune");
+	}
+	for (size_t i = 0; i < n; i++)
+		(*start)[bk_index_at(x, i)->pack + 1]++;
+	for (uint32_t p = 0; p < np; p++)
+		(*start)[p + 1] += (*start)[p];
+	memcpy(at, *start, (size_t)np * sizeof(*at));
+	for (size_t i = 0; i < n; i++)
+		(*order)[at[bk_index_at(x, i)->pack]++] = (uint32_t)i;
+	free(at);
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, BK_ID_LEN);
 }
 
 int
@@ -188,7 +245,11 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	struct bk_pack_info *keep = NULL;
 	size_t nkeep = 0, capkeep = 0;
 	struct bk_packer pk;
+	struct psink sink = {0};
 	struct bk_names idxfiles = {0}, packfiles = {0};
+	uint32_t *start = NULL, *order = NULL;
+	unsigned char(*fresh)[BK_ID_LEN] = NULL;
+	size_t nfresh = 0;
 	uint64_t del_packs = 0, rep_packs = 0, freed = 0, written = 0;
 	uint64_t unindexed = 0;
 	int rc = SOV_EXIT_FAIL;
@@ -202,6 +263,8 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	c.r = bk_open(co, &e);
 	if (!c.r)
 		goto fail;
+	sink.be = c.r->be;
+	bk_packer_set_sink(&pk, prune_sink, &sink);
 	lock = bk_lock_acquire(c.r->be, 1, "prune", co->lock_wait_s * 1000, &e);
 	if (!lock || bk_repo_load_index(c.r, &e) < 0)
 		goto fail;
@@ -263,6 +326,8 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	/* bk_index_pack added the unindexed ones: np still bounds ours. */
 	if (dry)
 		goto report;
+	if (group_by_pack(c.r->idx, np, &start, &order, &e) < 0)
+		goto fail;
 
 	/* 1. repack */
 	for (uint32_t p = 0; p < np; p++) {
@@ -276,10 +341,11 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 		if (bk_get(c.r->be, name, BK_PACK_MAX, &buf, &len, NULL, &e) <
 		    0)
 			goto fail;
-		for (size_t i = 0; i < bk_index_count(c.r->idx); i++) {
+		for (uint32_t k = start[p]; k < start[p + 1]; k++) {
+			size_t i = order[k];
 			const struct bk_blob *b = bk_index_at(c.r->idx, i);
 
-			if (b->pack != p || !is_used(&c, i))
+			if (!is_used(&c, i))
 				continue;
 			if ((uint64_t)b->en.offset + b->en.length > len) {
 				free(buf);
@@ -300,17 +366,28 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 			scratch = NULL;
 			if (bk_packer_add_sealed(&pk, &b->en,
 						 buf + b->en.offset, &e) < 0 ||
-			    (pk.len >= BK_PACK_TARGET &&
-			     flush_packer(c.r, &pk, &keep, &nkeep, &capkeep,
-					  &written, &e) < 0)) {
+			    (pk.size >= BK_PACK_TARGET &&
+			     flush_packer(c.r, &pk, &sink, &keep, &nkeep,
+					  &capkeep, &written, &e) < 0)) {
 				free(buf);
 				goto fail;
 			}
 		}
 		free(buf);
 	}
-	if (flush_packer(c.r, &pk, &keep, &nkeep, &capkeep, &written, &e) < 0)
+	if (flush_packer(c.r, &pk, &sink, &keep, &nkeep, &capkeep, &written,
+			 &e) < 0)
 		goto fail;
+	/* The packs just written, sorted, for step 4. */
+	nfresh = nkeep;
+	fresh = malloc((nfresh ? nfresh : 1) * BK_ID_LEN);
+	if (!fresh) {
+		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "prune");
+		goto fail;
+	}
+	for (size_t k = 0; k < nfresh; k++)
+		memcpy(fresh[k], keep[k].id, BK_ID_LEN);
+	qsort(fresh, nfresh, BK_ID_LEN, cmp_id);
 	/* 2. one index of everything kept, superseding every index file */
 	for (uint32_t p = 0; p < np; p++) {
 		struct bk_pack_info pi;
@@ -326,12 +403,8 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 			sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "prune");
 			goto fail;
 		}
-		for (size_t i = 0; i < bk_index_count(c.r->idx); i++) {
-			const struct bk_blob *b = bk_index_at(c.r->idx, i);
-
-			if (b->pack == p)
-				pi.ents[k++] = b->en;
-		}
+		for (uint32_t j = start[p]; j < start[p + 1]; j++)
+			pi.ents[k++] = bk_index_at(c.r->idx, order[j])->en;
 		pi.n = k;
 		if (keep_pack(&keep, &nkeep, &capkeep, &pi, &e) < 0) {
 			free(pi.ents);
@@ -377,9 +450,8 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 		p = bk_index_pack(c.r->idx, id);
 		if (p < np && ps[p].action == 0)
 			live = 1;
-		for (size_t k = 0; k < nkeep && !live; k++)
-			if (memcmp(keep[k].id, id, BK_ID_LEN) == 0)
-				live = 1;
+		if (!live && bsearch(id, fresh, nfresh, BK_ID_LEN, cmp_id))
+			live = 1;
 		if (!live && bk_remove(c.r->be, packfiles.names[i], &e) < 0)
 			goto fail;
 	}
@@ -417,6 +489,10 @@ out:
 	bk_names_free(&idxfiles);
 	bk_names_free(&packfiles);
 	bk_packer_free(&pk);
+	bk_writer_abort(sink.w); /* a new pack left half-written by an error */
+	free(start);
+	free(order);
+	free(fresh);
 	free(ps);
 	free(c.used);
 	bk_index_free(c.seen);
