@@ -2,34 +2,29 @@
  * test_backup_repo.c - tools/sov-backup/repo.c on real repositories in
  * $TMPDIR: init and open (passwords, several key files, damaged config),
  * sealed objects checked against their names, reading blobs through the
- * index, index files (loading, superseding), the threaded saver (dedup,
- * packs, index, a failing worker), snapshots and finding one by id prefix.
+ * index, index files (loading, superseding), snapshots and finding one by
+ * id prefix. The saver (saver.c) is tested in test_backup_saver.c; the
+ * helpers both use are in backup_test_helpers.h.
  *
  * Key files are made with SOV_BACKUP_INSECURE_TEST_KDF=1 (Argon2id at its
- * minimum cost). The saver writes an index file every BK_SAVER_INDEX_PACKS
- * (64) packs of 16 MiB: checking that needs 1 GiB of packs, so it runs only
- * with SOV_TEST_SLOW=1 and is skipped otherwise.
+ * minimum cost).
  */
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "backup_test_helpers.h"
 #include "repo.h"
-#include "saver.h"
 #include "secret.h"
 #include "tap.h"
 
@@ -37,78 +32,6 @@
 #define CONFIG_AD "sov-backup config v1"
 #define SNAPSHOT_AD "sov-backup snapshot v1"
 #define INDEX_AD "sov-backup index v1"
-
-#define PW "repository password"
-#define PWLEN strlen(PW)
-#define UPW(s) ((const unsigned char *)(s))
-
-static char base[PATH_MAX];
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "test_backup_repo: %s\n", what);
-	exit(1);
-}
-
-static void __attribute__((format(printf, 3, 4)))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		die("buffer too small");
-}
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
-static void
-repo_path(char *out, const char *name)
-{
-	xsnprintf(out, PATH_MAX, "%s/%s", base, name);
-}
-
-static unsigned char *
-read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0)
-		die("seek");
-	buf = xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die("read");
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		die("write_file");
-}
 
 static void
 flip_byte(const char *path, size_t at)
@@ -121,48 +44,6 @@ flip_byte(const char *path, size_t at)
 	b[at] ^= 0x20;
 	write_file(path, b, n);
 	free(b);
-}
-
-/* Regular files under dir (recursive); their total size in *bytes. */
-static int nfiles_count;
-static uint64_t nfiles_bytes;
-static int
-nfiles_fn(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)p;
-	(void)f;
-	if (flag == FTW_F && S_ISREG(st->st_mode)) {
-		nfiles_count++;
-		nfiles_bytes += (uint64_t)st->st_size;
-	}
-	return 0;
-}
-
-static int
-nfiles(const char *dir, uint64_t *bytes)
-{
-	nfiles_count = 0;
-	nfiles_bytes = 0;
-	if (nftw(dir, nfiles_fn, 16, FTW_PHYS) != 0)
-		return -1;
-	if (bytes)
-		*bytes = nfiles_bytes;
-	return nfiles_count;
-}
-
-static int
-rm_fn(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The one file in dir (a name, not a path) into out; -1 unless exactly
@@ -207,30 +88,6 @@ new_file(const char *dir, char names[][80], int nnames, char *out)
 	}
 	closedir(d);
 	return found;
-}
-
-/* Deterministic blob content number i: text-like (compressible) for even
- * i, random for odd i. */
-static size_t
-blob_size(uint32_t i)
-{
-	uint32_t h = i * 2654435761u;
-
-	if (i == 97) /* one empty blob (they all have the same id) */
-		return 0;
-	return 1 + (h >> 8) % 24575;
-}
-
-static void
-blob_fill(uint32_t i, unsigned char *p, size_t n)
-{
-	unsigned char seed[randombytes_SEEDBYTES] = {0};
-
-	memcpy(seed, &i, sizeof(i));
-	randombytes_buf_deterministic(p, n, seed);
-	if (i % 2 == 0)
-		for (size_t j = 0; j < n; j++)
-			p[j] = (unsigned char)("abcdefgh\n"[p[j] % 9]);
 }
 
 static jv
@@ -1185,267 +1042,6 @@ test_supersede(void)
 		free(d[i]);
 }
 
-enum { NBLOBS = 3000 };
-
-static void
-test_saver(void)
-{
-	char path[PATH_MAX], p2[PATH_MAX];
-	struct sov_err e = {0};
-	struct bk_repo *r, *o;
-	struct bk_saver *s;
-	struct bk_saver_stats st;
-	unsigned char(*ids)[BK_ID_LEN] = xmalloc(NBLOBS * BK_ID_LEN);
-	unsigned char *buf = xmalloc(24576), *out = NULL;
-	uint64_t unique_bytes = 0, unique = 0, packbytes = 0;
-	size_t len = 0;
-	int adds_bad = 0, dups = 0, dup_bad = 0, bad = 0, npacks;
-
-	repo_path(path, "saver");
-	r = bk_repo_init(path, UPW(PW), PWLEN, &e);
-	if (!r)
-		die(e.msg);
-	/* the repository as init leaves it: an empty index, loaded (a fresh
-	 * open would list the empty index/: see test_empty) */
-	s = bk_saver_new(r, 2, &e);
-	ok(s != NULL, "saver: two threads");
-	if (!s)
-		die(e.msg);
-	for (uint32_t i = 0; i < NBLOBS; i++) {
-		size_t n = blob_size(i);
-		int rc;
-
-		blob_fill(i, buf, n);
-		bk_blob_id(r->keys, buf, n, ids[i]);
-		rc = bk_saver_add(s, i % 5 == 0 ? BK_BLOB_TREE : BK_BLOB_DATA,
-				  ids[i], buf, n, &e);
-		if (rc != 1)
-			adds_bad++;
-		unique++;
-		unique_bytes += n;
-		/* the same blob again, at once or later */
-		if (i % 10 == 3 || (i > 500 && i % 10 == 7)) {
-			uint32_t j = i % 10 == 3 ? i : i - 500;
-			size_t m = blob_size(j);
-
-			blob_fill(j, buf, m);
-			dups++;
-			if (bk_saver_add(
-				s, j % 5 == 0 ? BK_BLOB_TREE : BK_BLOB_DATA,
-				ids[j], buf, m, &e) != 0)
-				dup_bad++;
-		}
-	}
-	is_int(adds_bad, 0, "saver: %d new blobs, each add returns 1", NBLOBS);
-	is_int(dup_bad, 0, "saver: %d repeated adds return 0", dups);
-	bk_saver_stats(s, &st);
-	is_int(st.new_blobs, unique, "saver: stats count new blobs only");
-	is_int(st.new_bytes, unique_bytes, "saver: stats count new bytes only");
-	is_int(bk_saver_finish(s, &e), 0, "saver: finish");
-	bk_saver_stats(s, &st);
-	bk_saver_free(s);
-	xsnprintf(p2, sizeof(p2), "%s/data", path);
-	npacks = nfiles(p2, &packbytes);
-	ok(st.packs >= 2, "saver: %llu packs (about %llu MiB of blobs)",
-	   (unsigned long long)st.packs,
-	   (unsigned long long)(unique_bytes >> 20));
-	is_int(npacks, st.packs, "saver: as many pack files as it says");
-	is_int(packbytes, st.stored_bytes, "saver: stored bytes as on disk");
-	ok(st.stored_bytes < unique_bytes,
-	   "saver: half the blobs compress: fewer bytes stored than read");
-	xsnprintf(p2, sizeof(p2), "%s/index", path);
-	is_int(nfiles(p2, NULL), 1, "saver: one index file at the end");
-	is_int(bk_index_count(r->idx), NBLOBS,
-	       "saver: the open repository's index has every blob");
-
-	/* A second run over the same blobs stores nothing. */
-	s = bk_saver_new(r, 2, &e);
-	if (!s)
-		die(e.msg);
-	bad = 0;
-	for (uint32_t i = 0; i < NBLOBS; i += 3) {
-		size_t n = blob_size(i);
-
-		blob_fill(i, buf, n);
-		if (bk_saver_add(s, BK_BLOB_DATA, ids[i], buf, n, &e) != 0)
-			bad++;
-	}
-	is_int(bad, 0, "saver: blobs already in the index return 0");
-	is_int(bk_saver_finish(s, &e), 0, "saver: second finish");
-	bk_saver_stats(s, &st);
-	bk_saver_free(s);
-	is_int(st.packs, 0, "saver: ... no pack written");
-	is_int(nfiles(p2, NULL), 1, "saver: ... no index file written");
-	bk_repo_close(r);
-
-	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
-	if (!o || bk_repo_load_index(o, &e) < 0)
-		die(e.msg);
-	is_int(bk_index_count(o->idx), NBLOBS,
-	       "saver: a fresh open loads every blob");
-	bad = 0;
-	for (uint32_t i = 0; i < NBLOBS; i++) {
-		size_t n = blob_size(i);
-
-		blob_fill(i, buf, n);
-		if (bk_repo_read_blob(o, ids[i],
-				      i % 5 == 0 ? BK_BLOB_TREE : BK_BLOB_DATA,
-				      &out, &len, &e) != 0 ||
-		    len != n || memcmp(out, buf, n) != 0) {
-			if (bad++ < 3)
-				diag("blob %u: %s", i, e.msg);
-		}
-		free(out);
-	}
-	is_int(bad, 0, "saver: every blob reads back identical");
-	bk_repo_close(o);
-	free(ids);
-	free(buf);
-}
-
-static void
-test_saver_fail(void)
-{
-	char path[PATH_MAX], p2[PATH_MAX], p3[PATH_MAX];
-	struct sov_err e = {0};
-	struct bk_repo *r;
-	struct bk_saver *s;
-	unsigned char id[BK_ID_LEN], *huge;
-	int rc = 0, tries;
-
-	/* A pack that cannot be written: data/ is a file. */
-	repo_path(path, "saver-fail");
-	r = bk_repo_init(path, UPW(PW), PWLEN, &e);
-	if (!r)
-		die(e.msg);
-	xsnprintf(p2, sizeof(p2), "%s/data", path);
-	xsnprintf(p3, sizeof(p3), "%s/data.moved", path);
-	if (rename(p2, p3) != 0)
-		die("rename");
-	write_file(p2, "x", 1);
-	s = bk_saver_new(r, 2, &e);
-	if (!s)
-		die(e.msg);
-	for (uint32_t i = 0; i < 20; i++) {
-		unsigned char b[100];
-
-		blob_fill(i, b, sizeof(b));
-		bk_blob_id(r->keys, b, sizeof(b), id);
-		if (bk_saver_add(s, BK_BLOB_DATA, id, b, sizeof(b), &e) != 1)
-			rc = -1;
-	}
-	is_int(rc, 0, "saver fail: adds queue before any pack is written");
-	sov_err_clear(&e);
-	is_int(bk_saver_finish(s, &e), -1,
-	       "saver fail: finish reports the pack write failure");
-	ok(e.code != 0 && strstr(e.msg, "data/"),
-	   "saver fail: ... naming the pack (%s)", e.msg);
-	bk_saver_free(s);
-	xsnprintf(p2, sizeof(p2), "%s/index", path);
-	is_int(nfiles(p2, NULL), 0, "saver fail: no index file of nothing");
-
-	/* A blob over the limit fails in a worker; later adds see it. */
-	s = bk_saver_new(r, 1, &e);
-	if (!s)
-		die(e.msg);
-	huge = calloc(1, (size_t)BK_BLOB_MAX + 1);
-	if (!huge)
-		die("calloc");
-	memset(id, 0xcd, sizeof(id));
-	is_int(bk_saver_add(s, BK_BLOB_DATA, id, huge, (size_t)BK_BLOB_MAX + 1,
-			    &e),
-	       1, "saver fail: a blob over 64 MiB is queued");
-	free(huge);
-	rc = 0;
-	for (tries = 0; tries < 2000 && rc != -1; tries++) {
-		unsigned char b[8];
-		struct timespec ts = {0, 1000000};
-
-		memcpy(b, &tries, sizeof(tries));
-		id[0] = (unsigned char)tries;
-		id[1] = (unsigned char)(tries >> 8);
-		id[2] = 0x01;
-		sov_err_clear(&e);
-		rc = bk_saver_add(s, BK_BLOB_DATA, id, b, sizeof(b), &e);
-		nanosleep(&ts, NULL);
-	}
-	is_int(rc, -1, "saver fail: a later add fails once the worker has");
-	like(e.msg, "over the limit",
-	     "saver fail: ... with the worker's error");
-	sov_err_clear(&e);
-	is_int(bk_saver_finish(s, &e), -1, "saver fail: finish fails too");
-	like(e.msg, "over the limit", "saver fail: ... same error");
-	bk_saver_free(s);
-	bk_repo_close(r);
-}
-
-/* SOV_TEST_SLOW=1: an index file every BK_SAVER_INDEX_PACKS packs. */
-static void
-test_saver_index_every(void)
-{
-	const char *slow = getenv("SOV_TEST_SLOW");
-	char path[PATH_MAX], p2[PATH_MAX];
-	struct sov_err e = {0};
-	struct bk_repo *r, *o;
-	struct bk_saver *s;
-	struct bk_saver_stats st;
-	unsigned char *buf, id[BK_ID_LEN];
-	uint32_t i, nblobs = 0;
-	int at_64 = -1, rc = 0;
-	const size_t bsz = 4u << 20;
-
-	if (!slow || strcmp(slow, "1") != 0) {
-		skip(5, "an index file every 64 packs of 16 MiB needs 1 GiB of "
-			"packs: set SOV_TEST_SLOW=1");
-		return;
-	}
-	repo_path(path, "saver-64");
-	xsnprintf(p2, sizeof(p2), "%s/index", path);
-	r = bk_repo_init(path, UPW(PW), PWLEN, &e);
-	if (!r)
-		die(e.msg);
-	r->zstd_level = 0; /* random data: spare the zstd attempts */
-	buf = xmalloc(bsz);
-	randombytes_buf(buf, bsz);
-	s = bk_saver_new(r, 2, &e);
-	if (!s)
-		die(e.msg);
-	/* Fake ids (the saver does not check them): 4 MiB blobs, about four
-	 * per pack, until 64 packs are done; then one more add writes the
-	 * index. */
-	for (i = 0; i < 400 && rc == 0; i++) {
-		memset(id, 0, sizeof(id));
-		memcpy(id, &i, sizeof(i));
-		id[31] = 0x64;
-		if (bk_saver_add(s, BK_BLOB_DATA, id, buf, bsz, &e) != 1)
-			rc = -1;
-		nblobs++;
-		bk_saver_stats(s, &st);
-		if (nfiles(p2, NULL) == 1) {
-			at_64 = (int)st.packs;
-			break;
-		}
-	}
-	is_int(rc, 0, "every 64 packs: adds ok");
-	ok(at_64 >= BK_SAVER_INDEX_PACKS,
-	   "every 64 packs: an index file appears during the run, after %d "
-	   "packs",
-	   at_64);
-	is_int(bk_saver_finish(s, &e), 0, "every 64 packs: finish");
-	bk_saver_free(s);
-	is_int(nfiles(p2, NULL), 2, "every 64 packs: and one more at the end");
-	free(buf);
-	bk_repo_close(r);
-	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
-	if (!o || bk_repo_load_index(o, &e) < 0)
-		die(e.msg);
-	is_int(bk_index_count(o->idx), nblobs,
-	       "every 64 packs: every blob in the two index files");
-	bk_repo_close(o);
-	xsnprintf(p2, sizeof(p2), "%s", path);
-	rm_rf(p2);
-}
-
 /* Two sealed snapshots whose ids share their first 4 hex digits (and no
  * other snapshot's); written into r. Their ids in a, b. */
 static void
@@ -1856,14 +1452,7 @@ test_password(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	if (setenv("SOV_BACKUP_INSECURE_TEST_KDF", "1", 1) != 0)
-		die("setenv");
-	xsnprintf(base, sizeof(base), "%s/test_backup_repo.XXXXXX",
-		  tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(base))
-		die("mkdtemp");
+	test_base_init("test_backup_repo");
 	test_init_open();
 	test_key_files();
 	test_config();
@@ -1873,9 +1462,6 @@ main(void)
 	test_supersede();
 	test_snapshots();
 	test_snapshot_time_order();
-	test_saver();
-	test_saver_fail();
-	test_saver_index_every();
 	test_password();
 	rm_rf(base);
 	return done_testing();

@@ -398,7 +398,8 @@ bk_saver_submit(struct bk_saver *s, const void *data, size_t len,
 	j.data = malloc(len ? len : 1);
 	if (!j.data)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "blob buffer");
-	memcpy(j.data, data, len);
+	if (len)
+		memcpy(j.data, data, len);
 	pthread_mutex_lock(&s->mu);
 	/* A free result slot first: the oldest ids go to their callbacks. */
 	rc = collect_locked(s, RESULTS, e);
@@ -462,7 +463,8 @@ bk_saver_add(struct bk_saver *s, int type, const unsigned char id[BK_ID_LEN],
 	j.data = malloc(len ? len : 1);
 	if (!j.data)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "blob buffer");
-	memcpy(j.data, data, len);
+	if (len)
+		memcpy(j.data, data, len);
 	pthread_mutex_lock(&s->mu);
 	rc = enqueue_locked(s, &j, e);
 	pthread_mutex_unlock(&s->mu);

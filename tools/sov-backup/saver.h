@@ -25,9 +25,10 @@ struct bk_saver *bk_saver_new(struct bk_repo *r, int threads,
 
 /*
  * A data blob (len bytes, copied) whose id a worker computes. When it is
- * known, fn(arg, id) is called, in submission order, from inside a later
- * bk_saver_submit or bk_saver_drain; fn returning non-zero stops that call
- * with -1 (fn filled e).
+ * known, fn(arg, id) is called, in submission order, from inside
+ * bk_saver_submit (this call or a later one) or bk_saver_drain; fn
+ * returning non-zero stops that call with -1 (fn filled e), and the blob
+ * may or may not have been queued: callers treat it as fatal.
  */
 typedef int (*bk_saver_id_fn)(void *arg, const unsigned char id[BK_ID_LEN],
 			      struct sov_err *e);
