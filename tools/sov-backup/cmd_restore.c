@@ -6,6 +6,8 @@
  * (a name "..", a symlink followed by a file in it) cannot write outside
  * the target directory. Directory metadata is applied after their
  * contents, so read-only directories and their times come out right.
+ * A file's metadata is applied by the worker that writes it, through its
+ * descriptor: no node is kept, and memory does not grow with the files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include "fs.h"
 #include "jsonl.h"
 #include "lock.h"
+#include "meta.h"
 #include "node.h"
 #include "restorer.h"
 #include "source.h"
@@ -32,6 +35,12 @@ struct hardlink {
 	char *path; /* relative to the target */
 };
 
+/* A directory's metadata, applied after everything else. */
+struct dirmeta {
+	size_t name; /* its path relative to the target, in dirnames */
+	struct bk_meta m;
+};
+
 struct rctx {
 	struct bk_repo *r;
 	int target_fd;
@@ -41,8 +50,11 @@ struct rctx {
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	uint64_t files, dirs, bytes, warnings;
-	struct bk_restorer *pool; /* writes file contents */
-	jv pending; /* [relative path, node]: metadata to apply at the end */
+	struct bk_restorer *pool; /* writes file contents, applies their meta */
+	struct dirmeta *dm;       /* directories, post-order */
+	size_t ndm, capdm;
+	char *dirnames; /* their relative paths, each NUL-terminated */
+	size_t dirnameslen, dirnamescap;
 	/* database targets */
 	const char *pg_url, *sqlite_target;
 	unsigned pg_flags;
@@ -90,13 +102,43 @@ content_ids(jv node, const char *path, unsigned char (**ids)[BK_ID_LEN],
 	return 0;
 }
 
-static void
-defer_meta(struct rctx *c, const char *path, jv node)
+/* Remember a directory's metadata (path "/..." in the snapshot) for the
+ * end: it must come after its contents. */
+static int
+defer_dir(struct rctx *c, const char *path, jv node, struct sov_err *e)
 {
-	c->pending = jv_array_append(
-	    c->pending,
-	    jv_array_append(jv_array_append(jv_array(), jv_string(path + 1)),
-			    jv_copy(node)));
+	const char *rel = path + 1;
+	size_t len = strlen(rel) + 1;
+	struct bk_meta m;
+
+	if (bk_meta_from_node(node, c->meta, &m, e) < 0)
+		return -1;
+	if (c->ndm == c->capdm) {
+		size_t nc = c->capdm ? c->capdm * 2 : 256;
+		struct dirmeta *nd = realloc(c->dm, nc * sizeof(*nd));
+
+		if (!nd)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+		c->dm = nd;
+		c->capdm = nc;
+	}
+	if (c->dirnamescap - c->dirnameslen < len) {
+		size_t nc = c->dirnamescap ? c->dirnamescap : 16384;
+		char *nn;
+
+		while (nc - c->dirnameslen < len)
+			nc *= 2;
+		if ((nn = realloc(c->dirnames, nc)) == NULL)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+		c->dirnames = nn;
+		c->dirnamescap = nc;
+	}
+	memcpy(c->dirnames + c->dirnameslen, rel, len);
+	c->dm[c->ndm].name = c->dirnameslen;
+	c->dm[c->ndm].m = m;
+	c->dirnameslen += len;
+	c->ndm++;
+	return 0;
 }
 
 /* Write a file node's content to fd. */
@@ -288,8 +330,12 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 		{
 			unsigned char(*ids)[BK_ID_LEN] = NULL;
 			size_t nids = 0;
+			struct bk_meta m;
 
-			if (content_ids(node, path, &ids, &nids, e) < 0)
+			/* Checked before anything is created; applied by the
+			 * worker that writes the last byte. */
+			if (bk_meta_from_node(node, c->meta, &m, e) < 0 ||
+			    content_ids(node, path, &ids, &nids, e) < 0)
 				goto out;
 			unlinkat(dirfd, name, 0);
 			fd = openat(dirfd, name,
@@ -303,13 +349,13 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 				goto out;
 			}
 			/* the pool owns fd and ids from here */
-			rc = bk_restorer_add(c->pool, fd, ids, nids, path, e);
+			rc = bk_restorer_add(c->pool, fd, ids, nids, path, &m,
+					     e);
 			fd = -1;
 			if (rc < 0)
 				goto out;
 		}
 		c->files++;
-		defer_meta(c, path, node);
 		rc = 0;
 		goto out;
 	}
@@ -334,7 +380,7 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 		fd = -1;
 		/* after its contents: a read-only directory, its times */
 		if (rc == 0 && c->target_fd >= 0 && included(c, path) == 1)
-			defer_meta(c, path, node);
+			rc = defer_dir(c, path, node, e);
 		c->dirs++;
 		goto out;
 	}
@@ -450,27 +496,26 @@ open_parent(struct rctx *c, const char *rel, char *cached, int *cfd,
 	return fd;
 }
 
+/* Directories' metadata, in the order deferred: each after its contents. */
 static int
-apply_pending(struct rctx *c, struct sov_err *e)
+apply_dirs(struct rctx *c, struct sov_err *e)
 {
-	int n = jv_array_length(jv_copy(c->pending)), rc = 0, cfd = -1;
 	char cached[PATH_MAX] = "";
+	int rc = 0, cfd = -1;
 
-	for (int i = 0; i < n && rc == 0; i++) {
-		jv it = jv_array_get(jv_copy(c->pending), i);
-		jv rel = jv_array_get(jv_copy(it), 0);
-		jv node = jv_array_get(jv_copy(it), 1);
-		const char *base;
-		int pfd = open_parent(c, jv_string_value(rel), cached, &cfd,
-				      &base, e);
+	for (size_t i = 0; i < c->ndm && rc == 0; i++) {
+		const char *rel = c->dirnames + c->dm[i].name, *base;
+		int pfd = open_parent(c, rel, cached, &cfd, &base, e);
 
-		if (pfd < 0)
+		if (pfd < 0) {
 			rc = -1;
-		else
-			rc = bk_node_apply_meta(pfd, node, c->meta, e);
-		jv_free(node);
-		jv_free(rel);
-		jv_free(it);
+		} else {
+			struct bk_shown sh;
+
+			rc = bk_meta_apply_at(
+			    pfd, base, &c->dm[i].m,
+			    bk_node_show(&sh, rel, strlen(rel)), e);
+		}
 	}
 	if (cfd >= 0)
 		close(cfd);
@@ -500,7 +545,6 @@ bk_cmd_restore(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.target_fd = -1;
-	c.pending = jv_array();
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		int k = bk_common_opt(&co, opt, optarg);
 
@@ -591,7 +635,7 @@ bk_cmd_restore(int argc, char **argv)
 		int prc = bk_restorer_finish(c.pool, &b, &e);
 
 		c.bytes += b;
-		if (prc < 0 || apply_pending(&c, &e) < 0)
+		if (prc < 0 || apply_dirs(&c, &e) < 0)
 			goto fail;
 	}
 	if ((c.pg_url || c.sqlite_target) && !c.db_done) {
@@ -623,7 +667,8 @@ fail:
 	rc = sov_cli_fail(&e);
 out:
 	bk_restorer_free(c.pool);
-	jv_free(c.pending);
+	free(c.dm);
+	free(c.dirnames);
 	for (size_t i = 0; i < c.nlinks; i++)
 		free(c.links[i].path);
 	free(c.links);

@@ -2,10 +2,11 @@
  * node.c - a directory entry as a JSON tree node, and a node back onto
  * disk; see node.h.
  *
- * Restore runs bk_node_name, bk_node_create and bk_node_apply_meta on trees
- * read from a repository, so every member is checked before it is used and
- * nothing here follows a symlink in the target: names are single
- * components, and chown, chmod and utimensat all act on the entry itself.
+ * Restore runs bk_node_name, bk_node_create and the member readers that
+ * meta.c builds its struct bk_meta with on trees read from a repository,
+ * so every member is checked before it is used and nothing here follows a
+ * symlink in the target: names are single components. Applying metadata
+ * is meta.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <sodium.h>
 
 #include "jsonl.h"
+#include "meta.h"
 #include "node.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
@@ -49,27 +51,15 @@
 #define NSS_BUF_MAX (1u << 20)
 /* Owner lookups remembered (per direction). */
 #define OWNER_CACHE_SLOTS 64
-/* Bytes of a name shown in an error message. */
-#define SHOW_MAX 128
-
-/*
- * A name or target for messages: control bytes (and, when the text is not
- * UTF-8, every byte >= 0x80) as \xNN, a backslash doubled, at most
- * SHOW_MAX bytes then "...". Tree data is untrusted: it must not reach a
- * terminal raw.
- */
-struct shown {
-	char s[SHOW_MAX * 4 + 8];
-};
-
-static const char *
-show(struct shown *out, const char *s, size_t n)
+/* Tree data is untrusted: it must not reach a terminal raw. */
+const char *
+bk_node_show(struct bk_shown *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	int utf8 = sov_utf8_check(s, n) < 0;
 	size_t o = 0;
 
-	for (size_t i = 0; i < n && i < SHOW_MAX; i++) {
+	for (size_t i = 0; i < n && i < BK_SHOW_MAX; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\\') {
@@ -84,7 +74,7 @@ show(struct shown *out, const char *s, size_t n)
 			out->s[o++] = (char)c;
 		}
 	}
-	if (n > SHOW_MAX) {
+	if (n > BK_SHOW_MAX) {
 		memcpy(out->s + o, "...", 3);
 		o += 3;
 	}
@@ -210,13 +200,9 @@ time_parse(const char *s, size_t len, struct timespec *ts)
 	return 0;
 }
 
-/*
- * The time member field of node into *ts. Absent: *ts is UTIME_OMIT when
- * !required, else an error. who names the node in messages.
- */
-static int
-get_time(jv node, const char *field, const char *who, int required,
-	 struct timespec *ts, struct sov_err *e)
+int
+bk_node_time(jv node, const char *field, const char *who, int required,
+	     struct timespec *ts, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(node), jv_string(field));
 	int rc = -1;
@@ -237,13 +223,14 @@ get_time(jv node, const char *field, const char *who, int required,
 	} else if (time_parse(jv_string_value(v),
 			      (size_t)jv_string_length_bytes(jv_copy(v)),
 			      ts) < 0) {
-		struct shown sh;
+		struct bk_shown sh;
 
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "%s: %s: malformed time \"%s\" (want "
-			    "2026-11-22T03:00:00.123456789Z)",
-			    who, field,
-			    show(&sh, jv_string_value(v),
+		sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "%s: %s: malformed time \"%s\" (want "
+		    "2026-11-22T03:00:00.123456789Z)",
+		    who, field,
+		    bk_node_show(&sh, jv_string_value(v),
 				 (size_t)jv_string_length_bytes(jv_copy(v))));
 		goto out;
 	}
@@ -320,10 +307,9 @@ jv_to_u64(jv v, uint64_t max, int strings, uint64_t *out)
 	return *out <= max ? 0 : -1;
 }
 
-/* The integer member field: 1 present, 0 absent (or null), -1 malformed. */
-static int
-get_uint(jv node, const char *field, const char *who, uint64_t max, int strings,
-	 uint64_t *out, struct sov_err *e)
+int
+bk_node_uint(jv node, const char *field, const char *who, uint64_t max,
+	     int strings, uint64_t *out, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(node), jv_string(field));
 	int rc = 1;
@@ -343,7 +329,7 @@ bk_node_u64(jv node, const char *field, uint64_t *out, struct sov_err *e)
 {
 	if (jv_get_kind(node) != JV_KIND_OBJECT)
 		return sov_err_set(e, SOV_EXIT_USAGE, "node: not an object");
-	return get_uint(node, field, "node", UINT64_MAX, 1, out, e);
+	return bk_node_uint(node, field, "node", UINT64_MAX, 1, out, e);
 }
 
 /* ---- owners: uid/gid <-> names, cached ---- */
@@ -352,10 +338,11 @@ bk_node_u64(jv node, const char *field, uint64_t *out, struct sov_err *e)
  * A backup meets thousands of files with the same few owners, and an NSS
  * lookup can be a file read or a socket round trip (sssd, LDAP), so answers
  * are remembered, found or not, for the life of the process. The caches
- * are static and NOT thread-safe: call the functions of this file that
- * look up owners (bk_node_from_entry, bk_node_apply_meta with
- * BK_META_BY_NAME) from one thread at a time. A lookup that fails (not
- * "no such user" but ENOMEM, EIO, a dead LDAP server) is not remembered.
+ * are static and NOT thread-safe: call the functions that look up owners
+ * (bk_node_from_entry, bk_node_owner, and so bk_meta_from_node and
+ * bk_node_apply_meta with BK_META_BY_NAME) from one thread at a time. A lookup
+ * that fails (not "no such user" but ENOMEM, EIO, a dead LDAP server) is not
+ * remembered.
  */
 struct owner_slot {
 	int used, group, found;
@@ -603,7 +590,7 @@ out:
 char *
 bk_node_name(jv node, struct sov_err *e)
 {
-	struct shown sh;
+	struct bk_shown sh;
 	char *name = NULL;
 	size_t n;
 
@@ -618,7 +605,7 @@ bk_node_name(jv node, struct sov_err *e)
 	    memchr(name, '/', n) != NULL) {
 		sov_err_set(e, SOV_EXIT_USAGE,
 			    "node: name: \"%s\" is not a file name",
-			    show(&sh, name, n));
+			    bk_node_show(&sh, name, n));
 		free(name);
 		return NULL;
 	}
@@ -646,8 +633,8 @@ static const struct {
     {"socket", S_IFSOCK},
 };
 
-static const char *
-type_name(mode_t mode)
+const char *
+bk_node_fmt_name(mode_t mode)
 {
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if ((mode & S_IFMT) == types[i].fmt)
@@ -681,17 +668,16 @@ bk_node_type(jv node)
 	return s;
 }
 
-/* The node's type as S_IF*, or -1 with e set ("who: type: ..."). */
-static int
-node_fmt(jv node, const char *who, mode_t *fmt, struct sov_err *e)
+int
+bk_node_fmt(jv node, const char *who, mode_t *fmt, struct sov_err *e)
 {
 	const char *t = bk_node_type(node);
-	struct shown sh;
+	struct bk_shown sh;
 
 	if ((*fmt = type_fmt(t)) == 0)
 		return sov_err_set(e, SOV_EXIT_USAGE,
 				   "%s: type: unknown \"%s\"", who,
-				   show(&sh, t, strlen(t)));
+				   bk_node_show(&sh, t, strlen(t)));
 	return 0;
 }
 
@@ -750,12 +736,12 @@ bk_node_from_entry(int dirfd, const char *name, const char *path,
 		*gone = 0;
 	if (name == NULL || (n = strlen(name)) == 0 || n > BK_NAME_BYTES_MAX ||
 	    strchr(name, '/') != NULL) {
-		struct shown sh;
+		struct bk_shown sh;
 
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "%s: \"%s\" is not one path component",
-			    who ? who : "(null)",
-			    name ? show(&sh, name, strlen(name)) : "(null)");
+		sov_err_set(
+		    e, SOV_EXIT_USAGE, "%s: \"%s\" is not one path component",
+		    who ? who : "(null)",
+		    name ? bk_node_show(&sh, name, strlen(name)) : "(null)");
 		return node;
 	}
 	if (st == NULL) {
@@ -772,7 +758,7 @@ bk_node_from_entry(int dirfd, const char *name, const char *path,
 		}
 		st = &sb;
 	}
-	if ((tn = type_name(st->st_mode)) == NULL) {
+	if ((tn = bk_node_fmt_name(st->st_mode)) == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: unknown file type 0%o", who,
 			    (unsigned)(st->st_mode & S_IFMT));
 		return node;
@@ -838,21 +824,6 @@ make_entry(int dirfd, const char *name, mode_t fmt, const char *target,
 }
 
 /*
- * chmod that never follows a symlink. glibc does it through
- * /proc/self/fd (or fchmodat2); without /proc it says EOPNOTSUPP, and then
- * the caller's lstat, just before, has shown that name is no symlink.
- */
-static int
-chmod_entry(int dirfd, const char *name, mode_t mode)
-{
-	if (fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return -1;
-	return fchmodat(dirfd, name, mode, 0);
-}
-
-/*
  * make_entry, replacing what is in the way when replace: a directory for a
  * directory is reused (made 0700), any other non-directory is unlinked
  * (a symlink in the way is removed, never followed), a directory for
@@ -878,7 +849,7 @@ make_or_replace(int dirfd, const char *name, const char *who, const char *t,
 		goto sys;
 	}
 	if (S_ISDIR(st.st_mode) && fmt == S_IFDIR) {
-		if (chmod_entry(dirfd, name, 0700) == 0)
+		if (bk_meta_chmod_at(dirfd, name, 0700) == 0)
 			return 0;
 		what = "chmod ";
 		goto sys;
@@ -903,7 +874,7 @@ int
 bk_node_create(int dirfd, jv node, int replace, struct sov_err *e)
 {
 	char *name = NULL, *target = NULL;
-	struct shown sh;
+	struct bk_shown sh;
 	const char *who;
 	uint64_t rdev = 0;
 	size_t tlen;
@@ -912,8 +883,8 @@ bk_node_create(int dirfd, jv node, int replace, struct sov_err *e)
 
 	if ((name = bk_node_name(node, e)) == NULL)
 		goto out;
-	who = show(&sh, name, strlen(name));
-	if (node_fmt(node, who, &fmt, e) < 0)
+	who = bk_node_show(&sh, name, strlen(name));
+	if (bk_node_fmt(node, who, &fmt, e) < 0)
 		goto out;
 	if (fmt == S_IFSOCK) { /* a socket belongs to its server */
 		rc = 0;
@@ -931,8 +902,8 @@ bk_node_create(int dirfd, jv node, int replace, struct sov_err *e)
 		      &target, &tlen, e) < 0)
 		goto out;
 	if (fmt == S_IFCHR || fmt == S_IFBLK) {
-		if ((r = get_uint(node, "rdev", who, UINT64_MAX, 1, &rdev,
-				  e)) == 0)
+		if ((r = bk_node_uint(node, "rdev", who, UINT64_MAX, 1, &rdev,
+				      e)) == 0)
 			sov_err_set(e, SOV_EXIT_USAGE, "%s: rdev: missing",
 				    who);
 		if (r <= 0)
@@ -946,11 +917,9 @@ out:
 	return rc;
 }
 
-/* uid or gid to apply: by name when asked and known here, else the number.
- */
-static int
-node_owner(jv node, int group, unsigned flags, const char *who, uint32_t *id,
-	   struct sov_err *e)
+int
+bk_node_owner(jv node, int group, unsigned flags, const char *who, uint32_t *id,
+	      struct sov_err *e)
 {
 	const char *nfield = group ? "group" : "user";
 	const char *ifield = group ? "gid" : "uid";
@@ -976,82 +945,11 @@ node_owner(jv node, int group, unsigned flags, const char *who, uint32_t *id,
 			return 0;
 	}
 	/* (uid_t)-1 means "leave as is" to chown: not an owner. */
-	r = get_uint(node, ifield, who, UINT32_MAX - 1, 0, &v, e);
+	r = bk_node_uint(node, ifield, who, UINT32_MAX - 1, 0, &v, e);
 	if (r == 0)
 		sov_err_set(e, SOV_EXIT_USAGE, "%s: %s: missing", who, ifield);
 	if (r <= 0)
 		return -1;
 	*id = (uint32_t)v;
 	return 0;
-}
-
-int
-bk_node_apply_meta(int dirfd, jv node, unsigned flags, struct sov_err *e)
-{
-	struct timespec ts[2]; /* atime, mtime: utimensat's order */
-	char *name = NULL;
-	uint32_t uid = 0, gid = 0;
-	struct shown sh;
-	const char *who;
-	struct stat st;
-	uint64_t mode;
-	mode_t fmt;
-	int r, rc = -1;
-
-	/* Check every member before changing anything. */
-	if ((name = bk_node_name(node, e)) == NULL)
-		goto out;
-	who = show(&sh, name, strlen(name));
-	if (node_fmt(node, who, &fmt, e) < 0)
-		goto out;
-	if (fmt == S_IFSOCK) { /* bk_node_create made none */
-		rc = 0;
-		goto out;
-	}
-	if ((r = get_uint(node, "mode", who, 07777, 0, &mode, e)) <= 0) {
-		if (r == 0)
-			sov_err_set(e, SOV_EXIT_USAGE, "%s: mode: missing",
-				    who);
-		goto out;
-	}
-	if (get_time(node, "atime", who, 0, &ts[0], e) < 0 ||
-	    get_time(node, "mtime", who, 1, &ts[1], e) < 0)
-		goto out;
-	if ((flags & BK_META_OWNER) &&
-	    (node_owner(node, 0, flags, who, &uid, e) < 0 ||
-	     node_owner(node, 1, flags, who, &gid, e) < 0))
-		goto out;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "lstat %s", who);
-		goto out;
-	}
-	if ((st.st_mode & S_IFMT) != fmt) {
-		const char *t = type_name(st.st_mode);
-
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: is a %s, the node a %s", who,
-			    t ? t : "thing of unknown type",
-			    bk_node_type(node));
-		goto out;
-	}
-	if ((flags & BK_META_OWNER) && (st.st_uid != uid || st.st_gid != gid) &&
-	    fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    !(errno == EPERM && geteuid() != 0)) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "chown %s", who);
-		goto out;
-	}
-	/* After chown, which clears set-id bits. */
-	if (fmt != S_IFLNK && chmod_entry(dirfd, name, (mode_t)mode) < 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "chmod %s", who);
-		goto out;
-	}
-	/* ctime cannot be set: the kernel stamps it. */
-	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0) {
-		sov_err_sys(e, sov_exit_code_errno(errno), "utimensat %s", who);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(name);
-	return rc;
 }

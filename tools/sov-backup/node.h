@@ -19,13 +19,16 @@
  *
  * User and group names are looked up through NSS once per id and cached
  * for the life of the process; the cache is static and not thread-safe:
- * call bk_node_from_entry and bk_node_apply_meta from one thread at a time.
+ * call bk_node_from_entry, bk_node_owner, and so bk_meta_from_node and
+ * bk_node_apply_meta, from one thread at a time.
  */
 #ifndef BK_NODE_H
 #define BK_NODE_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jv.h>
 
@@ -93,6 +96,7 @@ enum {
  * checked before anything changes: a malformed one is SOV_EXIT_USAGE,
  * "NAME: FIELD: ...". The entry must be of the node's type (lstat'ed
  * first). A socket node is skipped (bk_node_create made none).
+ * It is bk_meta_from_node then bk_meta_apply_at (meta.c).
  */
 int bk_node_apply_meta(int dirfd, jv node, unsigned flags, struct sov_err *e);
 
@@ -107,5 +111,51 @@ const char *bk_node_type(jv node);
  * malformed.
  */
 int bk_node_u64(jv node, const char *field, uint64_t *out, struct sov_err *e);
+
+/* ---- member readers (meta.c builds struct bk_meta with them) ---- */
+
+/* Bytes of a name shown in an error message. */
+#define BK_SHOW_MAX 128
+
+/*
+ * A name or target for messages: control bytes (and, when the text is not
+ * UTF-8, every byte >= 0x80) as \xNN, a backslash doubled, at most
+ * BK_SHOW_MAX bytes then "...": the text in out.
+ */
+struct bk_shown {
+	char s[BK_SHOW_MAX * 4 + 8];
+};
+const char *bk_node_show(struct bk_shown *out, const char *s, size_t n);
+
+/*
+ * The time member field of node into *ts. Absent (or null): *ts is
+ * UTIME_OMIT when !required, else an error. Errors are SOV_EXIT_USAGE,
+ * "WHO: FIELD: ...".
+ */
+int bk_node_time(jv node, const char *field, const char *who, int required,
+		 struct timespec *ts, struct sov_err *e);
+
+/*
+ * The integer member field, at most max (a number; with strings != 0 a
+ * decimal string too): 1 present, 0 absent (or null), -1 malformed
+ * (SOV_EXIT_USAGE, "WHO: FIELD: not an integer in 0..MAX").
+ */
+int bk_node_uint(jv node, const char *field, const char *who, uint64_t max,
+		 int strings, uint64_t *out, struct sov_err *e);
+
+/* The node's type as S_IF*, or -1 with e set ("WHO: type: unknown ..."). */
+int bk_node_fmt(jv node, const char *who, mode_t *fmt, struct sov_err *e);
+
+/* The type name of an S_IF* mode ("file", ...), NULL when none. */
+const char *bk_node_fmt_name(mode_t mode);
+
+/*
+ * The uid (group 0) or gid (group 1) to apply: with BK_META_BY_NAME in
+ * flags the "user"/"group" name when it exists on this system (NSS, cached:
+ * one thread at a time), else "uid"/"gid" (up to 2^32-2). -1 with e set
+ * (SOV_EXIT_USAGE) when malformed or missing.
+ */
+int bk_node_owner(jv node, int group, unsigned flags, const char *who,
+		  uint32_t *id, struct sov_err *e);
 
 #endif

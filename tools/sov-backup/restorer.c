@@ -1,5 +1,6 @@
 /*
- * restorer.c - worker threads writing restored file contents.
+ * restorer.c - worker threads writing restored file contents; see
+ * restorer.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -9,13 +10,24 @@
 
 #include "restorer.h"
 
-#define RQUEUE 64 /* files queued: bounded, each holds an open fd */
+#define RQUEUE 64 /* jobs queued: bounded, each file holds an open fd */
 
-struct rjob {
+/* A file being written, shared by its slices; the last one frees it. */
+struct rfile {
 	int fd;
+	size_t refs; /* slices not finished (or never queued) */
+	int failed;  /* a slice failed: no metadata */
+	int has_meta;
+	struct bk_meta meta;
 	unsigned char (*ids)[BK_ID_LEN];
-	size_t nids;
-	char *path;
+	char path[]; /* for messages */
+};
+
+/* Chunks ids[first .. first + n) of f, the first at offset off. */
+struct rjob {
+	struct rfile *f;
+	size_t first, n;
+	uint64_t off;
 };
 
 struct bk_restorer {
@@ -29,18 +41,6 @@ struct bk_restorer {
 	struct sov_err err;
 	uint64_t bytes;
 };
-
-static void
-job_free(struct rjob *j)
-{
-	if (j->fd >= 0)
-		close(j->fd);
-	free(j->ids);
-	free(j->path);
-	j->fd = -1;
-	j->ids = NULL;
-	j->path = NULL;
-}
 
 int
 bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
@@ -72,18 +72,87 @@ bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
 	return 0;
 }
 
+/* Write one slice at its offset. */
 static int
-write_job(struct bk_restorer *w, struct rjob *j, uint64_t *bytes,
-	  struct sov_err *e)
+write_slice(struct bk_restorer *w, const struct rjob *j, uint64_t *bytes,
+	    struct sov_err *e)
 {
-	if (bk_write_blobs(w->r, j->ids, j->nids, j->fd, j->path, bytes, e) < 0)
-		return -1;
-	if (close(j->fd) < 0) {
-		j->fd = -1;
-		return sov_err_sys(e, SOV_EXIT_FAIL, "%s: close", j->path);
+	const struct rfile *f = j->f;
+	uint64_t at = j->off;
+
+	for (size_t i = j->first; i < j->first + j->n; i++) {
+		unsigned char *data = NULL;
+		size_t len = 0, off = 0;
+
+		if (bk_repo_read_blob(w->r, f->ids[i], BK_BLOB_DATA, &data,
+				      &len, e) < 0)
+			return sov_err_prefix(e, "%s: ", f->path);
+		while (off < len) {
+			ssize_t n = pwrite(f->fd, data + off, len - off,
+					   (off_t)(at + off));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n == 0) /* a regular file never says 0 */
+					errno = EIO;
+				free(data);
+				return sov_err_sys(e,
+						   sov_exit_code_errno(errno),
+						   "%s: write", f->path);
+			}
+			off += (size_t)n;
+		}
+		at += len;
+		*bytes += len;
+		free(data);
 	}
-	j->fd = -1;
 	return 0;
+}
+
+/* Keep the first error; stop the adder waiting. Lock held. */
+static void
+fail_locked(struct bk_restorer *w, const struct sov_err *e)
+{
+	if (!w->failed) {
+		w->failed = 1;
+		w->err = *e;
+	}
+	pthread_cond_broadcast(&w->can_put);
+}
+
+/*
+ * Drop drop references to f and count bytes. The last one applies f's
+ * metadata (unless a slice or the restore failed), closes the fd and
+ * frees f; its errors go to w. Called without the lock.
+ */
+static void
+file_release(struct bk_restorer *w, struct rfile *f, size_t drop,
+	     uint64_t bytes)
+{
+	struct sov_err e = {0};
+	int last, ok, rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	w->bytes += bytes;
+	f->refs -= drop;
+	last = f->refs == 0;
+	ok = !f->failed && !w->failed;
+	pthread_mutex_unlock(&w->mu);
+	if (!last)
+		return;
+	if (ok && f->has_meta &&
+	    bk_meta_apply_fd(f->fd, &f->meta, f->path, &e) < 0)
+		rc = -1;
+	if (close(f->fd) < 0 && ok && rc == 0)
+		rc = sov_err_sys(&e, SOV_EXIT_FAIL, "%s: close", f->path);
+	if (rc < 0) {
+		pthread_mutex_lock(&w->mu);
+		fail_locked(w, &e);
+		pthread_mutex_unlock(&w->mu);
+	}
+	free(f->ids);
+	free(f);
 }
 
 static void *
@@ -107,22 +176,16 @@ worker(void *arg)
 		j = w->q[w->head];
 		w->head = (w->head + 1) % RQUEUE;
 		w->len--;
-		skip = w->failed;
+		skip = w->failed || j.f->failed;
 		pthread_cond_signal(&w->can_put);
 		pthread_mutex_unlock(&w->mu);
-		if (!skip && write_job(w, &j, &bytes, &e) < 0) {
+		if (!skip && write_slice(w, &j, &bytes, &e) < 0) {
 			pthread_mutex_lock(&w->mu);
-			if (!w->failed) {
-				w->failed = 1;
-				w->err = e;
-			}
-			pthread_cond_broadcast(&w->can_put);
+			j.f->failed = 1;
+			fail_locked(w, &e);
 			pthread_mutex_unlock(&w->mu);
 		}
-		job_free(&j);
-		pthread_mutex_lock(&w->mu);
-		w->bytes += bytes;
-		pthread_mutex_unlock(&w->mu);
+		file_release(w, j.f, 1, bytes);
 	}
 }
 
@@ -159,16 +222,13 @@ bk_restorer_new(struct bk_repo *r, int threads, struct sov_err *e)
 	return w;
 }
 
-int
-bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
-		size_t nids, const char *path, struct sov_err *e)
+/* Queue one slice of f; -1 with the restore's error once it failed. */
+static int
+enqueue(struct bk_restorer *w, struct rfile *f, size_t first, size_t n,
+	uint64_t off, struct sov_err *e)
 {
-	struct rjob j = {fd, ids, nids, strdup(path)};
+	struct rjob j = {f, first, n, off};
 
-	if (!j.path) {
-		job_free(&j);
-		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "restore");
-	}
 	pthread_mutex_lock(&w->mu);
 	while (w->len == RQUEUE && !w->failed)
 		pthread_cond_wait(&w->can_put, &w->mu);
@@ -176,7 +236,6 @@ bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
 		if (e)
 			*e = w->err;
 		pthread_mutex_unlock(&w->mu);
-		job_free(&j);
 		return -1;
 	}
 	w->q[(w->head + w->len) % RQUEUE] = j;
@@ -184,6 +243,75 @@ bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
 	pthread_cond_signal(&w->can_take);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+/*
+ * How many chunks from ids[first] make the next slice (about
+ * BK_RESTORE_SLICE raw bytes), their bytes in *raw. Past a chunk the index
+ * lacks, offsets are unknown: every chunk left is one slice, whose job
+ * reports the missing one as bk_write_blobs would.
+ */
+static size_t
+slice_len(struct bk_restorer *w, unsigned char (*ids)[BK_ID_LEN], size_t nids,
+	  size_t first, uint64_t *raw)
+{
+	size_t n = 0;
+
+	*raw = 0;
+	while (first + n < nids && *raw < BK_RESTORE_SLICE) {
+		const struct bk_blob *b =
+		    bk_index_get(w->r->idx, ids[first + n]);
+
+		if (!b)
+			return nids - first;
+		*raw += b->en.raw;
+		n++;
+	}
+	return n;
+}
+
+int
+bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
+		size_t nids, const char *path, const struct bk_meta *meta,
+		struct sov_err *e)
+{
+	size_t pl = strlen(path), first = 0, nslices = 0, queued = 0;
+	struct rfile *f = malloc(sizeof(*f) + pl + 1);
+	uint64_t off = 0, raw;
+	int rc = 0;
+
+	if (!f) {
+		close(fd);
+		free(ids);
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+	}
+	/* Count the slices first: each holds a reference, so the last one
+	 * to finish, on a worker, applies the metadata. An empty file is one
+	 * empty slice. */
+	for (first = 0; first < nids; nslices++)
+		first += slice_len(w, ids, nids, first, &raw);
+	if (nslices == 0)
+		nslices = 1;
+	f->fd = fd;
+	f->refs = nslices;
+	f->failed = 0;
+	f->has_meta = meta != NULL;
+	if (meta)
+		f->meta = *meta;
+	f->ids = ids;
+	memcpy(f->path, path, pl + 1);
+	for (first = 0; queued < nslices; queued++) {
+		size_t n = slice_len(w, ids, nids, first, &raw);
+
+		if ((rc = enqueue(w, f, first, n, off, e)) < 0)
+			break;
+		first += n;
+		off += raw;
+	}
+	/* Slices never queued: drop their references (the last frees f). */
+	if (queued < nslices)
+		file_release(w, f, nslices - queued, 0);
+	return rc;
 }
 
 int
@@ -213,8 +341,8 @@ bk_restorer_free(struct bk_restorer *w)
 		return;
 	if (w->nthreads)
 		bk_restorer_finish(w, NULL, NULL);
-	for (int i = 0; i < w->len; i++)
-		job_free(&w->q[(w->head + i) % RQUEUE]);
+	/* Workers drain the queue before they end: nothing is left in it
+	 * unless none ever started, and then nothing was queued. */
 	free(w->threads);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->can_put);
