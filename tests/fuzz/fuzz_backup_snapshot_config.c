@@ -44,6 +44,7 @@
 #include "jsonl.h"
 #include "lock.h"
 #include "repo.h"
+#include "timestamp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -269,7 +270,15 @@ mode_snapshots(const uint8_t *data, size_t size)
 			jv p = jv_array_get(jv_copy(all), i - 1), g1, g2;
 			const char *pid = member(p, "id", &g1);
 			const char *ptm = member(p, "time", &g2);
-			int c = strcmp(ptm, tm);
+			int64_t pms = 0, ms = 0;
+			int c;
+
+			/* By the instant, as the repository sorts: one
+			 * instant may be written in several ways. */
+			if (sov_time_parse(ptm, &pms, NULL) < 0 ||
+			    sov_time_parse(tm, &ms, NULL) < 0)
+				__builtin_trap();
+			c = (pms > ms) - (pms < ms);
 
 			if (c > 0 || (c == 0 && strcmp(pid, id) >= 0))
 				__builtin_trap();
