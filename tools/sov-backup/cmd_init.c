@@ -13,9 +13,6 @@
 #include "lock.h"
 #include "secret.h"
 
-/* --kdf-memory and --kdf-passes as given (0: the default). */
-static long kdf_memory_mib, kdf_passes_n;
-
 int
 bk_kdf_opt(int opt, const char *arg)
 {
@@ -28,17 +25,15 @@ bk_kdf_opt(int opt, const char *arg)
 				       (long)(BK_KDF_MEMLIMIT_MAX >> 20), &v,
 				       &e) < 0)
 			return (void)sov_cli_usage_error("%s", e.msg), -1;
-		kdf_memory_mib = v;
+		bk_kdf_set_cost(0, (size_t)v << 20);
 	} else if (opt == 0x1102) {
 		if (sov_cli_parse_long("--kdf-passes", arg, 1,
 				       BK_KDF_OPSLIMIT_MAX, &v, &e) < 0)
 			return (void)sov_cli_usage_error("%s", e.msg), -1;
-		kdf_passes_n = v;
+		bk_kdf_set_cost((unsigned long long)v, 0);
 	} else {
 		return 0;
 	}
-	bk_kdf_set_cost((unsigned long long)kdf_passes_n,
-			(size_t)kdf_memory_mib << 20);
 	return 1;
 }
 

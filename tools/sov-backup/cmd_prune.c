@@ -149,49 +149,18 @@ keep_pack(struct bk_pack_info **v, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* New packs go straight to their objects (see bk_packer_set_sink). */
-struct psink {
-	struct bk_backend *be;
-	struct bk_writer *w;
-};
-
 static int
-prune_sink(void *arg, const void *data, size_t len, struct sov_err *e)
-{
-	struct psink *ps = arg;
-
-	if (!ps->w && bk_writer_open(ps->be, "data", &ps->w, e) < 0)
-		return -1;
-	return bk_writer_write(ps->w, data, len, e);
-}
-
-static int
-flush_packer(struct bk_repo *r, struct bk_packer *pk, struct psink *sink,
+flush_packer(struct bk_repo *r, struct bk_packer *pk, struct bk_pack_out *out,
 	     struct bk_pack_info **v, size_t *n, size_t *cap,
 	     uint64_t *written, struct sov_err *e)
 {
 	struct bk_pack_info pi;
-	char name[BK_NAME_MAX];
-	int rc;
 
 	if (pk->n == 0)
 		return 0;
-	memset(&pi, 0, sizeof(pi));
-	if (bk_packer_finish(pk, r->keys, pi.id, e) < 0)
+	if (bk_pack_out_commit(r, pk, out, &pi, e) < 0)
 		return -1;
-	bk_pack_name(pi.id, name);
-	rc = bk_writer_commit(sink->w, name, e);
-	sink->w = NULL;
-	if (rc < 0)
-		return -1;
-	pi.n = pk->n;
-	pi.size = pk->size;
-	pi.ents = malloc((size_t)pk->n * sizeof(*pi.ents));
-	if (!pi.ents)
-		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prune");
-	memcpy(pi.ents, pk->ents, (size_t)pk->n * sizeof(*pi.ents));
-	*written += pk->size;
-	bk_packer_reset(pk);
+	*written += pi.size;
 	if (keep_pack(v, n, cap, &pi, e) < 0) {
 		free(pi.ents);
 		return -1;
@@ -245,7 +214,7 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	struct bk_pack_info *keep = NULL;
 	size_t nkeep = 0, capkeep = 0;
 	struct bk_packer pk;
-	struct psink sink = {0};
+	struct bk_pack_out out = {0};
 	struct bk_names idxfiles = {0}, packfiles = {0};
 	uint32_t *start = NULL, *order = NULL;
 	unsigned char(*fresh)[BK_ID_LEN] = NULL;
@@ -263,8 +232,8 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	c.r = bk_open(co, &e);
 	if (!c.r)
 		goto fail;
-	sink.be = c.r->be;
-	bk_packer_set_sink(&pk, prune_sink, &sink);
+	out.be = c.r->be;
+	bk_packer_set_sink(&pk, bk_pack_out_sink, &out);
 	lock = bk_lock_acquire(c.r->be, 1, "prune", co->lock_wait_s * 1000, &e);
 	if (!lock || bk_repo_load_index(c.r, &e) < 0)
 		goto fail;
@@ -367,7 +336,7 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 			if (bk_packer_add_sealed(&pk, &b->en,
 						 buf + b->en.offset, &e) < 0 ||
 			    (pk.size >= BK_PACK_TARGET &&
-			     flush_packer(c.r, &pk, &sink, &keep, &nkeep,
+			     flush_packer(c.r, &pk, &out, &keep, &nkeep,
 					  &capkeep, &written, &e) < 0)) {
 				free(buf);
 				goto fail;
@@ -375,7 +344,7 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 		}
 		free(buf);
 	}
-	if (flush_packer(c.r, &pk, &sink, &keep, &nkeep, &capkeep, &written,
+	if (flush_packer(c.r, &pk, &out, &keep, &nkeep, &capkeep, &written,
 			 &e) < 0)
 		goto fail;
 	/* The packs just written, sorted, for step 4. */
@@ -489,7 +458,7 @@ out:
 	bk_names_free(&idxfiles);
 	bk_names_free(&packfiles);
 	bk_packer_free(&pk);
-	bk_writer_abort(sink.w); /* a new pack left half-written by an error */
+	bk_pack_out_abort(&out); /* a new pack left half-written by an error */
 	free(start);
 	free(order);
 	free(fresh);

@@ -140,8 +140,10 @@ static size_t kdf_memory;
 void
 bk_kdf_set_cost(unsigned long long passes, size_t memory)
 {
-	kdf_passes = passes;
-	kdf_memory = memory;
+	if (passes)
+		kdf_passes = passes;
+	if (memory)
+		kdf_memory = memory;
 }
 
 static void

@@ -83,7 +83,8 @@ int bk_unhex(const char *s, unsigned char id[BK_ID_LEN]);
 #define BK_KDF_MEMLIMIT_MAX (4ull << 30)
 
 /* The cost of key files made from now on in this process (init and key
- * add take --kdf-memory and --kdf-passes); 0 keeps a default. Key files
+ * add take --kdf-memory and --kdf-passes); 0 leaves that part as it is
+ * (the default until set). Key files
  * record their own cost, so opening never depends on it. */
 #define BK_KDF_MEMORY_MIN_MIB 8
 void bk_kdf_set_cost(unsigned long long passes, size_t memory);

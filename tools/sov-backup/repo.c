@@ -33,6 +33,49 @@ bk_pack_name(const unsigned char id[BK_ID_LEN], char name[BK_NAME_MAX])
 	snprintf(name, BK_NAME_MAX, "data/%.2s/%s", hex, hex);
 }
 
+int
+bk_pack_out_sink(void *arg, const void *data, size_t len, struct sov_err *e)
+{
+	struct bk_pack_out *o = arg;
+
+	if (!o->w && bk_writer_open(o->be, "data", &o->w, e) < 0)
+		return -1;
+	return bk_writer_write(o->w, data, len, e);
+}
+
+int
+bk_pack_out_commit(struct bk_repo *r, struct bk_packer *p,
+		   struct bk_pack_out *o, struct bk_pack_info *pi,
+		   struct sov_err *e)
+{
+	char name[BK_NAME_MAX];
+	int rc;
+
+	memset(pi, 0, sizeof(*pi));
+	if (bk_packer_finish(p, r->keys, pi->id, e) < 0)
+		return -1;
+	bk_pack_name(pi->id, name);
+	rc = bk_writer_commit(o->w, name, e);
+	o->w = NULL;
+	if (rc < 0)
+		return -1;
+	pi->n = p->n;
+	pi->size = p->size;
+	pi->ents = malloc((size_t)p->n * sizeof(*pi->ents));
+	if (!pi->ents)
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack entries");
+	memcpy(pi->ents, p->ents, (size_t)p->n * sizeof(*pi->ents));
+	bk_packer_reset(p);
+	return 0;
+}
+
+void
+bk_pack_out_abort(struct bk_pack_out *o)
+{
+	bk_writer_abort(o->w);
+	o->w = NULL;
+}
+
 static struct bk_repo *
 repo_new(struct sov_err *e)
 {

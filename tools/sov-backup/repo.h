@@ -69,6 +69,24 @@ void bk_names_free(struct bk_names *l);
 /* "data/ab/abcd..." for a pack id. */
 void bk_pack_name(const unsigned char id[BK_ID_LEN], char name[BK_NAME_MAX]);
 
+/*
+ * A packer writing straight into a new object under data/: set
+ * bk_pack_out_sink with the bk_pack_out as its argument; the object is
+ * opened at the first byte. bk_pack_out_commit finishes the pack, names
+ * it, fills *pi (ents malloc'ed, the caller frees) and resets the packer;
+ * bk_pack_out_abort removes a pack left half-written.
+ */
+struct bk_pack_out {
+	struct bk_backend *be;
+	struct bk_writer *w;
+};
+int bk_pack_out_sink(void *arg, const void *data, size_t len,
+		     struct sov_err *e);
+int bk_pack_out_commit(struct bk_repo *r, struct bk_packer *p,
+		       struct bk_pack_out *o, struct bk_pack_info *pi,
+		       struct sov_err *e);
+void bk_pack_out_abort(struct bk_pack_out *o);
+
 /* Read, open and verify one blob by id (index loaded). *out malloc'ed. */
 int bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 		      int type, unsigned char **out, size_t *len,

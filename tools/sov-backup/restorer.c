@@ -15,7 +15,7 @@
 /* A file being written, shared by its slices; the last one frees it. */
 struct rfile {
 	int fd;
-	size_t refs; /* slices not finished (or never queued) */
+	size_t refs; /* queued slices not finished, and the adder's */
 	int failed;  /* a slice failed: no metadata */
 	int has_meta;
 	struct bk_meta meta;
@@ -42,9 +42,15 @@ struct bk_restorer {
 	uint64_t bytes;
 };
 
-int
-bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
-	       int fd, const char *path, uint64_t *bytes, struct sov_err *e)
+/*
+ * Read, open and verify ids[0 .. nids) and write them to fd: from offset
+ * at on (pwrite, slices of one file written by several workers), or at the
+ * descriptor's position when at < 0 (pipes, dump).
+ */
+static int
+write_blobs_at(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN],
+	       size_t nids, int fd, int64_t at, const char *path,
+	       uint64_t *bytes, struct sov_err *e)
 {
 	for (size_t i = 0; i < nids; i++) {
 		unsigned char *data = NULL;
@@ -54,11 +60,15 @@ bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
 		    0)
 			return sov_err_prefix(e, "%s: ", path);
 		while (off < len) {
-			ssize_t n = write(fd, data + off, len - off);
+			ssize_t n = at < 0 ? write(fd, data + off, len - off)
+					   : pwrite(fd, data + off, len - off,
+						    (off_t)at + (off_t)off);
 
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0) {
+			if (n <= 0) {
+				if (n == 0) /* no progress: treat as EIO */
+					errno = EIO;
 				free(data);
 				return sov_err_sys(e,
 						   sov_exit_code_errno(errno),
@@ -66,48 +76,19 @@ bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
 			}
 			off += (size_t)n;
 		}
+		if (at >= 0)
+			at += (int64_t)len;
 		*bytes += len;
 		free(data);
 	}
 	return 0;
 }
 
-/* Write one slice at its offset. */
-static int
-write_slice(struct bk_restorer *w, const struct rjob *j, uint64_t *bytes,
-	    struct sov_err *e)
+int
+bk_write_blobs(struct bk_repo *r, unsigned char (*ids)[BK_ID_LEN], size_t nids,
+	       int fd, const char *path, uint64_t *bytes, struct sov_err *e)
 {
-	const struct rfile *f = j->f;
-	uint64_t at = j->off;
-
-	for (size_t i = j->first; i < j->first + j->n; i++) {
-		unsigned char *data = NULL;
-		size_t len = 0, off = 0;
-
-		if (bk_repo_read_blob(w->r, f->ids[i], BK_BLOB_DATA, &data,
-				      &len, e) < 0)
-			return sov_err_prefix(e, "%s: ", f->path);
-		while (off < len) {
-			ssize_t n = pwrite(f->fd, data + off, len - off,
-					   (off_t)(at + off));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				if (n == 0) /* a regular file never says 0 */
-					errno = EIO;
-				free(data);
-				return sov_err_sys(e,
-						   sov_exit_code_errno(errno),
-						   "%s: write", f->path);
-			}
-			off += (size_t)n;
-		}
-		at += len;
-		*bytes += len;
-		free(data);
-	}
-	return 0;
+	return write_blobs_at(r, ids, nids, fd, -1, path, bytes, e);
 }
 
 /* Keep the first error; stop the adder waiting. Lock held. */
@@ -179,7 +160,9 @@ worker(void *arg)
 		skip = w->failed || j.f->failed;
 		pthread_cond_signal(&w->can_put);
 		pthread_mutex_unlock(&w->mu);
-		if (!skip && write_slice(w, &j, &bytes, &e) < 0) {
+		if (!skip &&
+		    write_blobs_at(w->r, j.f->ids + j.first, j.n, j.f->fd,
+				   (int64_t)j.off, j.f->path, &bytes, &e) < 0) {
 			pthread_mutex_lock(&w->mu);
 			j.f->failed = 1;
 			fail_locked(w, &e);
@@ -238,6 +221,7 @@ enqueue(struct bk_restorer *w, struct rfile *f, size_t first, size_t n,
 		pthread_mutex_unlock(&w->mu);
 		return -1;
 	}
+	f->refs++; /* the slice's own, dropped by its worker */
 	w->q[(w->head + w->len) % RQUEUE] = j;
 	w->len++;
 	pthread_cond_signal(&w->can_take);
@@ -275,9 +259,9 @@ bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
 		size_t nids, const char *path, const struct bk_meta *meta,
 		struct sov_err *e)
 {
-	size_t pl = strlen(path), first = 0, nslices = 0, queued = 0;
+	size_t pl = strlen(path), first = 0;
 	struct rfile *f = malloc(sizeof(*f) + pl + 1);
-	uint64_t off = 0, raw;
+	uint64_t off = 0;
 	int rc = 0;
 
 	if (!f) {
@@ -285,32 +269,29 @@ bk_restorer_add(struct bk_restorer *w, int fd, unsigned char (*ids)[BK_ID_LEN],
 		free(ids);
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
 	}
-	/* Count the slices first: each holds a reference, so the last one
-	 * to finish, on a worker, applies the metadata. An empty file is one
-	 * empty slice. */
-	for (first = 0; first < nids; nslices++)
-		first += slice_len(w, ids, nids, first, &raw);
-	if (nslices == 0)
-		nslices = 1;
 	f->fd = fd;
-	f->refs = nslices;
+	/* The adder's own reference, dropped below: whoever drops the last
+	 * one (a worker, or here for an empty file or when queueing failed)
+	 * applies the metadata and closes the file. */
+	f->refs = 1;
 	f->failed = 0;
 	f->has_meta = meta != NULL;
 	if (meta)
 		f->meta = *meta;
 	f->ids = ids;
 	memcpy(f->path, path, pl + 1);
-	for (first = 0; queued < nslices; queued++) {
+	while (first < nids) {
+		uint64_t raw;
 		size_t n = slice_len(w, ids, nids, first, &raw);
 
+		/* Fails only once the restore failed: then no metadata
+		 * is applied to this half-queued file either. */
 		if ((rc = enqueue(w, f, first, n, off, e)) < 0)
 			break;
 		first += n;
 		off += raw;
 	}
-	/* Slices never queued: drop their references (the last frees f). */
-	if (queued < nslices)
-		file_release(w, f, nslices - queued, 0);
+	file_release(w, f, 1, 0);
 	return rc;
 }
 

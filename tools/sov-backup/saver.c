@@ -63,7 +63,7 @@ struct bk_saver {
 struct worker {
 	struct bk_saver *s;
 	struct bk_packer p;
-	struct bk_writer *w; /* the pack's object, open from its first byte */
+	struct bk_pack_out out; /* the pack's object, open from its first byte */
 };
 
 void
@@ -91,40 +91,14 @@ fail(struct bk_saver *s, const struct sov_err *e)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* The packer's sink: the pack's bytes straight into its object. */
-static int
-pack_sink(void *arg, const void *data, size_t len, struct sov_err *e)
-{
-	struct worker *wk = arg;
-
-	if (!wk->w && bk_writer_open(wk->s->r->be, "data", &wk->w, e) < 0)
-		return -1;
-	return bk_writer_write(wk->w, data, len, e);
-}
-
 static int
 pack_done(struct worker *wk, struct sov_err *e)
 {
 	struct bk_saver *s = wk->s;
-	struct bk_packer *p = &wk->p;
 	struct bk_pack_info pi;
-	char name[BK_NAME_MAX];
-	int rc;
 
-	memset(&pi, 0, sizeof(pi));
-	if (bk_packer_finish(p, s->r->keys, pi.id, e) < 0)
+	if (bk_pack_out_commit(s->r, &wk->p, &wk->out, &pi, e) < 0)
 		return -1;
-	bk_pack_name(pi.id, name);
-	rc = bk_writer_commit(wk->w, name, e);
-	wk->w = NULL;
-	if (rc < 0)
-		return -1;
-	pi.n = p->n;
-	pi.size = p->size;
-	pi.ents = malloc((size_t)p->n * sizeof(*pi.ents));
-	if (!pi.ents)
-		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "pack entries");
-	memcpy(pi.ents, p->ents, (size_t)p->n * sizeof(*pi.ents));
 	pthread_mutex_lock(&s->mu);
 	if (s->ndone == s->capdone) {
 		size_t nc = s->capdone ? s->capdone * 2 : 16;
@@ -140,43 +114,54 @@ pack_done(struct worker *wk, struct sov_err *e)
 	}
 	s->done[s->ndone++] = pi;
 	s->st.packs++;
-	s->st.stored_bytes += p->size;
+	s->st.stored_bytes += pi.size;
 	pthread_mutex_unlock(&s->mu);
-	bk_packer_reset(p);
 	return 0;
 }
 
-/*
- * A job whose id the worker computes: hash, then (under the mutex) hand
- * the id back and claim the blob unless it is known. 1 when it is new and
- * this worker saves it, 0 when known, -1 on error.
- */
+/* Under the mutex: 1 when id is new to the repository and to this run
+ * (now claimed, and counted), 0 when known, -1 on error. */
 static int
-claim(struct bk_saver *s, struct job *j, struct sov_err *e)
+claim_locked(struct bk_saver *s, const unsigned char id[BK_ID_LEN], size_t len,
+	     struct sov_err *e)
 {
 	struct bk_pack_entry en;
+	int rc;
+
+	if (bk_index_get(s->r->idx, id) || bk_index_get(s->pending, id))
+		return 0;
+	memset(&en, 0, sizeof(en));
+	memcpy(en.id, id, BK_ID_LEN);
+	rc = bk_index_add(s->pending, &en, 0, e);
+	if (rc > 0) {
+		s->st.new_bytes += len;
+		s->st.new_blobs++;
+	}
+	return rc;
+}
+
+/*
+ * A job whose id the worker computes: hash, then (under the mutex) claim
+ * the blob and hand the id back. 1 when it is new and this worker saves
+ * it, 0 when known, -1 on error.
+ */
+static int
+hash_and_claim(struct bk_saver *s, struct job *j, struct sov_err *e)
+{
 	struct result *res;
-	int isnew = 0;
+	int rc;
 
 	bk_blob_id(s->r->keys, j->data, j->len, j->id);
-	memset(&en, 0, sizeof(en));
-	memcpy(en.id, j->id, BK_ID_LEN);
 	pthread_mutex_lock(&s->mu);
-	if (!bk_index_get(s->r->idx, j->id) && !bk_index_get(s->pending, j->id)) {
-		if (bk_index_add(s->pending, &en, 0, e) < 0) {
-			pthread_mutex_unlock(&s->mu);
-			return -1;
-		}
-		s->st.new_bytes += j->len;
-		s->st.new_blobs++;
-		isnew = 1;
+	rc = claim_locked(s, j->id, j->len, e);
+	if (rc >= 0) {
+		res = &s->res[j->seq % RESULTS];
+		memcpy(res->id, j->id, BK_ID_LEN);
+		res->done = 1;
+		pthread_cond_broadcast(&s->result_ready);
 	}
-	res = &s->res[j->seq % RESULTS];
-	memcpy(res->id, j->id, BK_ID_LEN);
-	res->done = 1;
-	pthread_cond_broadcast(&s->result_ready);
 	pthread_mutex_unlock(&s->mu);
-	return isnew;
+	return rc;
 }
 
 static void *
@@ -205,7 +190,7 @@ saver_worker(void *arg)
 		failed = s->failed;
 		pthread_cond_signal(&s->can_put);
 		pthread_mutex_unlock(&s->mu);
-		if (!failed && j.hash && (save = claim(s, &j, &e)) < 0)
+		if (!failed && j.hash && (save = hash_and_claim(s, &j, &e)) < 0)
 			failed = 1;
 		if (!failed && save &&
 		    (bk_packer_add(&wk->p, s->r->keys, j.type, j.id, j.data,
@@ -218,8 +203,7 @@ saver_worker(void *arg)
 	}
 	if (!failed && wk->p.n > 0 && pack_done(wk, &e) < 0)
 		fail(s, &e);
-	bk_writer_abort(wk->w); /* a pack left half-written by an error */
-	wk->w = NULL;
+	bk_pack_out_abort(&wk->out); /* a pack left half-written by an error */
 	bk_packer_free(&wk->p);
 	free(wk);
 	return NULL;
@@ -254,7 +238,8 @@ bk_saver_new(struct bk_repo *r, int threads, struct sov_err *e)
 
 		if (wk) {
 			wk->s = s;
-			bk_packer_set_sink(&wk->p, pack_sink, wk);
+			wk->out.be = r->be;
+			bk_packer_set_sink(&wk->p, bk_pack_out_sink, &wk->out);
 		}
 		if (!wk ||
 		    pthread_create(&s->threads[i], NULL, saver_worker, wk) != 0) {
@@ -437,26 +422,15 @@ int
 bk_saver_add(struct bk_saver *s, int type, const unsigned char id[BK_ID_LEN],
 	     const void *data, size_t len, struct sov_err *e)
 {
-	struct bk_pack_entry en;
 	struct job j;
 	int rc;
 
 	memset(&j, 0, sizeof(j));
-	memset(&en, 0, sizeof(en));
-	memcpy(en.id, id, BK_ID_LEN);
 	pthread_mutex_lock(&s->mu);
-	if (bk_index_get(s->r->idx, id) || bk_index_get(s->pending, id)) {
-		pthread_mutex_unlock(&s->mu);
-		return 0;
-	}
-	rc = bk_index_add(s->pending, &en, 0, e);
-	if (rc > 0) {
-		s->st.new_bytes += len;
-		s->st.new_blobs++;
-	}
+	rc = claim_locked(s, id, len, e);
 	pthread_mutex_unlock(&s->mu);
-	if (rc < 0)
-		return -1;
+	if (rc <= 0)
+		return rc;
 	j.type = type;
 	j.len = len;
 	memcpy(j.id, id, BK_ID_LEN);
