@@ -494,6 +494,23 @@ biggest_pack() {
 	cmp "$T/r$T/src/sub/deeper/text" "$T/src/sub/deeper/text"
 }
 
+@test "a file holding exactly an empty directory's tree JSON and an empty directory both restore" {
+	init
+	mkdir -p "$T/clash/b-empty" "$T/clash/c"
+	# a's bytes are the tree of b-empty; the file is saved first
+	printf '{"nodes":[]}' >"$T/clash/a"
+	printf '{"nodes":[]}' >"$T/clash/c/a"
+	run sov-backup backup "${PW[@]}" "$T/clash"
+	assert_success
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup restore "${PW[@]}" latest --target "$T/r"
+	assert_success
+	diff -r "$T/clash" "$T/r$T/clash"
+	[ -d "$T/r$T/clash/b-empty" ]
+	[ "$(sov-backup dump "${PW[@]}" latest "$T/clash/a")" = '{"nodes":[]}' ]
+}
+
 @test "stats: unique and stored bytes" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

@@ -131,6 +131,24 @@ test_ids(void)
 	crypto_generichash(want, BK_ID_LEN, NULL, 0, a->id, BK_KEY_LEN);
 	ok(memcmp(i2, want, BK_ID_LEN) == 0, "blob id: of empty data");
 
+	bk_tree_id(a, d, strlen((const char *)d), i2);
+	crypto_generichash(want, BK_ID_LEN, d, strlen((const char *)d),
+			   a->tree_id, BK_KEY_LEN);
+	ok(memcmp(i2, want, BK_ID_LEN) == 0,
+	   "tree id: BLAKE2b-256 keyed with the tree id subkey");
+	bk_blob_id(a, d, strlen((const char *)d), i1);
+	ok(memcmp(i1, i2, BK_ID_LEN) != 0,
+	   "tree id: differs from the data id of the same bytes");
+	{
+		unsigned char sub[BK_KEY_LEN];
+
+		crypto_kdf_derive_from_key(sub, BK_KEY_LEN, 4, "sovbkup1",
+					   a->master);
+		ok(memcmp(sub, a->tree_id, BK_KEY_LEN) == 0,
+		   "tree id subkey: crypto_kdf subkey 4 of the master, "
+		   "context sovbkup1 (the format document)");
+	}
+
 	bk_storage_id(d, strlen((const char *)d), i1);
 	crypto_generichash(want, BK_ID_LEN, d, strlen((const char *)d), NULL,
 			   0);

@@ -165,7 +165,7 @@ test_packer(struct bk_keys *k)
 	is_int(en[0].type, BK_BLOB_DATA, "packer: type data");
 	ok(memcmp(en[0].id, ids[0], BK_ID_LEN) == 0, "packer: id kept");
 
-	bk_blob_id(k, rnd, 100000, ids[1]);
+	bk_tree_id(k, rnd, 100000, ids[1]);
 	is_int(bk_packer_add(&p, k, BK_BLOB_TREE, ids[1], rnd, 100000, 3,
 			     &en[1], &e),
 	       0, "packer: add incompressible");
@@ -557,7 +557,7 @@ test_blob_open(struct bk_keys *k, struct bk_keys *other)
 	fill_text(text, 20000, 3);
 	randombytes_buf(rnd, 3000);
 	bk_blob_id(k, text, 20000, idz);
-	bk_blob_id(k, rnd, 3000, idr);
+	bk_tree_id(k, rnd, 3000, idr);
 	if (bk_packer_add(&p, k, BK_BLOB_DATA, idz, text, 20000, 1, &ez, &e) ||
 	    bk_packer_add(&p, k, BK_BLOB_TREE, idr, rnd, 3000, 1, &er, &e))
 		die(e.msg);
@@ -719,7 +719,8 @@ test_add_sealed(struct bk_keys *k)
 			fill_text(d[i], sizes[i], 11);
 		else
 			randombytes_buf(d[i], sizes[i]);
-		bk_blob_id(k, d[i], sizes[i], id[i]);
+		bk_typed_id(k, i == 2 ? BK_BLOB_TREE : BK_BLOB_DATA, d[i],
+			    sizes[i], id[i]);
 		if (bk_packer_add(&a, k, i == 2 ? BK_BLOB_TREE : BK_BLOB_DATA,
 				  id[i], d[i], sizes[i], 1, &en[i], &e) < 0)
 			die(e.msg);

@@ -161,8 +161,8 @@ test_init_open(void)
 		is_int(bad, 0, "init: data, index, snapshots, locks exist");
 	}
 	v = jv_object_get(jv_copy(cfg), jv_string("version"));
-	ok(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 1,
-	   "init: config version 1");
+	ok(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 2,
+	   "init: config version 2");
 	jv_free(v);
 	jstr(cfg, "id", buf, sizeof(buf));
 	ok(strlen(buf) == 32 && strspn(buf, "0123456789abcdef") == 32,
@@ -485,52 +485,59 @@ test_config(void)
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: authentication failed", "sealed as a snapshot"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
-		     "config: repository format version is not 1", "version 2"},
-		    {CONFIG_AD, "{\"chunker\":{}}",
-		     "config: repository format version is not 1",
-		     "no version"},
-		    /* BUG (minor): code 2, see "unparsable" key files */
-		    {CONFIG_AD, "{\"version\":1", "config: ", "not JSON"},
-		    {CONFIG_AD, "[1]", "config: not an object", "an array"},
-		    {CONFIG_AD, "{\"version\":1}",
-		     "config: chunker.files: missing", "no chunker"},
+		     "config: repository format version 3, this sov-backup reads "
+		     "version 2 only: a newer sov-backup wrote it",
+		     "version 3"},
 		    {CONFIG_AD,
 		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
+		     "16384,\"avg\":65536,\"max\":262144}}}",
+		     "version 2 only: a development build wrote it; init a new "
+		     "repository", "version 1 (never released)"},
+		    {CONFIG_AD, "{\"chunker\":{}}", "config: no format version",
+		     "no version"},
+		    /* BUG (minor): code 2, see "unparsable" key files */
+		    {CONFIG_AD, "{\"version\":2", "config: ", "not JSON"},
+		    {CONFIG_AD, "[1]", "config: not an object", "an array"},
+		    {CONFIG_AD, "{\"version\":2}",
+		     "config: chunker.files: missing", "no chunker"},
+		    {CONFIG_AD,
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608}}}",
 		     "config: chunker.pages: missing", "no pages sizes"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "\"x\",\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.pages.min: not a size", "a string size"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":-1},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files.max: not a size",
 		     "a negative size"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384.5,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.pages.min: not a size",
 		     "a fractional size"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":1e300},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files.max: not a size", "a huge size"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1000000,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files: unusable sizes",
 		     "avg not a power of two"},
 		    {CONFIG_AD,
-		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "262144,\"avg\":65536,\"max\":16384}}}",
 		     "config: chunker.pages: unusable sizes", "min over max"},
@@ -718,7 +725,7 @@ make_pack(struct bk_repo *r, const unsigned char *const *data,
 	for (int i = 0; i < n; i++) {
 		unsigned char id[BK_ID_LEN];
 
-		bk_blob_id(r->keys, data[i], sizes[i], id);
+		bk_typed_id(r->keys, types[i], data[i], sizes[i], id);
 		if (bk_packer_add(&p, r->keys, types[i], id, data[i], sizes[i],
 				  1, NULL, &e) < 0)
 			die(e.msg);
@@ -764,7 +771,7 @@ test_blobs(void)
 	d[3] = (unsigned char *)strdup(tree2);
 	sizes[3] = strlen(tree2);
 	for (int i = 0; i < 4; i++)
-		bk_blob_id(r->keys, d[i], sizes[i], ids[i]);
+		bk_typed_id(r->keys, types[i], d[i], sizes[i], ids[i]);
 
 	bk_hex(ids[0], hex);
 	sov_err_clear(&e);

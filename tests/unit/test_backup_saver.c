@@ -86,7 +86,8 @@ test_saver(void)
 		int rc;
 
 		blob_fill(i, buf, n);
-		bk_blob_id(r->keys, buf, n, ids[i]);
+		bk_typed_id(r->keys, i % 5 == 0 ? BK_BLOB_TREE : BK_BLOB_DATA,
+			    buf, n, ids[i]);
 		rc = bk_saver_add(s, i % 5 == 0 ? BK_BLOB_TREE : BK_BLOB_DATA,
 				  ids[i], buf, n, &e);
 		if (rc != 1)
@@ -917,17 +918,11 @@ test_mixed(void)
 }
 
 /*
- * BUG: saver.c:165 (claim, for submit) and saver.c:447 (bk_saver_add)
- * take a blob as known when its id is in the index or in this run's blobs,
- * whatever its type; and a tree and a data blob of the same bytes have the
- * same id (bk_blob_id does not depend on the type). So the second of the
- * two is never stored, and its reference points at a blob of the other
- * type, which bk_repo_read_blob refuses ("is a tree blob, wanted data").
- * A file holding exactly {"nodes":[]} (an empty directory's tree) saved
- * before an empty directory makes that directory unreadable in the
- * snapshot: check reports it, restore fails on it. Fix (a format
- * decision): make ids depend on the type (e.g. trees keyed with a derived
- * key), or index by (type, id).
+ * A tree and a file's chunk of the same bytes. Ids were once the same for
+ * both, so the second was never stored and its reference pointed at a blob
+ * of the other type (an empty directory's tree saved after a file holding
+ * {"nodes":[]} was unreadable). Format version 2 keys tree ids with their
+ * own subkey; both blobs are stored and both read back.
  */
 static void
 test_type_clash(void)
@@ -939,7 +934,8 @@ test_type_clash(void)
 	struct bk_repo *r, *o;
 	struct bk_saver *s;
 	struct cb c;
-	unsigned char id1[BK_ID_LEN], id2[BK_ID_LEN], *out = NULL;
+	unsigned char id1[BK_ID_LEN], id2[BK_ID_LEN], id1d[BK_ID_LEN],
+	    id2d[BK_ID_LEN], *out = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -951,8 +947,13 @@ test_type_clash(void)
 	if (!s)
 		die(e.msg);
 	cb_init(&c, 4);
-	bk_blob_id(r->keys, t1, strlen(t1), id1);
-	bk_blob_id(r->keys, t2, strlen(t2), id2);
+	bk_tree_id(r->keys, t1, strlen(t1), id1);
+	bk_blob_id(r->keys, t1, strlen(t1), id1d);
+	bk_tree_id(r->keys, t2, strlen(t2), id2);
+	bk_blob_id(r->keys, t2, strlen(t2), id2d);
+	ok(memcmp(id1, id1d, BK_ID_LEN) != 0 &&
+	       memcmp(id2, id2d, BK_ID_LEN) != 0,
+	   "type clash: a tree's id differs from the data id of its bytes");
 	/* t1: a tree, then a file's chunk of the same bytes */
 	if (bk_saver_add(s, BK_BLOB_TREE, id1, t1, strlen(t1), &e) != 1 ||
 	    submit(s, &c, t1, strlen(t1), &e) != 0 ||
@@ -961,7 +962,7 @@ test_type_clash(void)
 	/* t2: a file's chunk, then a tree of the same bytes */
 	if (submit(s, &c, t2, strlen(t2), &e) != 0 ||
 	    bk_saver_drain(s, &e) != 0 ||
-	    bk_saver_add(s, BK_BLOB_TREE, id2, t2, strlen(t2), &e) < 0 ||
+	    bk_saver_add(s, BK_BLOB_TREE, id2, t2, strlen(t2), &e) != 1 ||
 	    bk_saver_finish(s, &e) != 0)
 		die(e.msg);
 	bk_saver_free(s);
@@ -969,37 +970,32 @@ test_type_clash(void)
 	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
 	if (!o || bk_repo_load_index(o, &e) < 0)
 		die(e.msg);
-	ok(c.delivered == 2 && memcmp(c.ids[0], id1, BK_ID_LEN) == 0 &&
-	       memcmp(c.ids[1], id2, BK_ID_LEN) == 0,
-	   "type clash: the submitted ids are those of the bytes (control)");
+	ok(c.delivered == 2 && memcmp(c.ids[0], id1d, BK_ID_LEN) == 0 &&
+	       memcmp(c.ids[1], id2d, BK_ID_LEN) == 0,
+	   "type clash: the submitted ids are the data ids of the bytes");
 	rc = bk_repo_read_blob(o, id1, BK_BLOB_TREE, &out, &len, &e);
 	ok(rc == 0 && len == strlen(t1),
 	   "type clash: bytes added as a tree read back as a tree (control)");
 	free(out);
 	sov_err_clear(&e);
-	/* KNOWN BUG (issue 4, README "Known gaps"): blob ids do not depend on
-	 * the type, so a file whose bytes equal a tree's shares its blob and
-	 * one of the two cannot be read back. The fix changes how ids are
-	 * made (a format decision); until then these two are skipped, and
-	 * SOV_TEST_KNOWN_BUGS=1 runs them (they fail). */
-	if (!getenv("SOV_TEST_KNOWN_BUGS")) {
-		skip(2, "known bug: a data and a tree blob of the same bytes "
-			"share one id (README, Known gaps)");
-	} else {
-		rc = bk_repo_read_blob(o, id1, BK_BLOB_DATA, &out, &len, &e);
-		ok(rc == 0 && len == strlen(t1),
-		   "type clash: the same bytes submitted as data after the "
-		   "tree read back as data (%s)",
-		   e.msg);
-		free(out);
-		sov_err_clear(&e);
-		rc = bk_repo_read_blob(o, id2, BK_BLOB_TREE, &out, &len, &e);
-		ok(rc == 0 && len == strlen(t2),
-		   "type clash: bytes submitted as data, then added as a tree, "
-		   "read back as a tree (%s)",
-		   e.msg);
-		free(out);
-	}
+	rc = bk_repo_read_blob(o, id1d, BK_BLOB_DATA, &out, &len, &e);
+	ok(rc == 0 && len == strlen(t1) && memcmp(out, t1, len) == 0,
+	   "type clash: the same bytes submitted as data after the tree read "
+	   "back as data (%s)",
+	   e.msg);
+	free(out);
+	sov_err_clear(&e);
+	rc = bk_repo_read_blob(o, id2, BK_BLOB_TREE, &out, &len, &e);
+	ok(rc == 0 && len == strlen(t2) && memcmp(out, t2, len) == 0,
+	   "type clash: bytes submitted as data, then added as a tree, read "
+	   "back as a tree (%s)",
+	   e.msg);
+	free(out);
+	sov_err_clear(&e);
+	rc = bk_repo_read_blob(o, id2d, BK_BLOB_DATA, &out, &len, &e);
+	ok(rc == 0 && len == strlen(t2) && memcmp(out, t2, len) == 0,
+	   "type clash: ... and its data twin as data (%s)", e.msg);
+	free(out);
 	bk_repo_close(o);
 	cb_free(&c);
 	rm_rf(path);

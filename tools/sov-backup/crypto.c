@@ -13,7 +13,7 @@
 #define KDF_CONTEXT "sovbkup1" /* crypto_kdf: exactly 8 bytes */
 #define KEYFILE_AD "sov-backup key v1"
 
-enum { SUBKEY_ENC = 1, SUBKEY_ID = 2, SUBKEY_CHUNKER = 3 };
+enum { SUBKEY_ENC = 1, SUBKEY_ID = 2, SUBKEY_CHUNKER = 3, SUBKEY_TREE_ID = 4 };
 
 int
 bk_crypto_init(struct sov_err *e)
@@ -43,6 +43,8 @@ bk_keys_new(const unsigned char *master, struct sov_err *e)
 				   k->master);
 	crypto_kdf_derive_from_key(k->chunker, BK_KEY_LEN, SUBKEY_CHUNKER,
 				   KDF_CONTEXT, k->master);
+	crypto_kdf_derive_from_key(k->tree_id, BK_KEY_LEN, SUBKEY_TREE_ID,
+				   KDF_CONTEXT, k->master);
 	return k;
 }
 
@@ -58,6 +60,13 @@ bk_blob_id(const struct bk_keys *k, const void *data, size_t len,
 	   unsigned char out[BK_ID_LEN])
 {
 	crypto_generichash(out, BK_ID_LEN, data, len, k->id, BK_KEY_LEN);
+}
+
+void
+bk_tree_id(const struct bk_keys *k, const void *data, size_t len,
+	   unsigned char out[BK_ID_LEN])
+{
+	crypto_generichash(out, BK_ID_LEN, data, len, k->tree_id, BK_KEY_LEN);
 }
 
 void

@@ -2,8 +2,9 @@
  * crypto.h - the repository's keys, blob ids and sealed objects.
  *
  * One 32-byte master secret per repository. From it, with libsodium's
- * crypto_kdf (BLAKE2b), three subkeys: "enc" for XChaCha20-Poly1305, "id"
- * for keyed BLAKE2b-256 blob ids, "chunker" for the chunker's gear table.
+ * crypto_kdf (BLAKE2b), four subkeys: "enc" for XChaCha20-Poly1305, "id"
+ * for keyed BLAKE2b-256 data blob ids, "chunker" for the chunker's gear
+ * table, "tree id" for tree blob ids.
  * The master secret is stored only wrapped, in key files: Argon2id of a
  * password, then XChaCha20-Poly1305. docs/repository-format.md is the
  * reference.
@@ -31,6 +32,7 @@ struct bk_keys {
 	unsigned char enc[BK_KEY_LEN];
 	unsigned char id[BK_KEY_LEN];
 	unsigned char chunker[BK_KEY_LEN];
+	unsigned char tree_id[BK_KEY_LEN];
 };
 
 /* libsodium's init; -1 when it cannot start (no entropy source). */
@@ -40,8 +42,12 @@ int bk_crypto_init(struct sov_err *e);
 struct bk_keys *bk_keys_new(const unsigned char *master, struct sov_err *e);
 void bk_keys_free(struct bk_keys *k);
 
-/* The blob id: keyed BLAKE2b-256 of the plaintext. */
+/* A data blob's id: BLAKE2b-256 of the plaintext keyed with "id". */
 void bk_blob_id(const struct bk_keys *k, const void *data, size_t len,
+		unsigned char out[BK_ID_LEN]);
+/* A tree blob's id: the same keyed with "tree id". Another key, so a file
+ * whose bytes equal a tree's JSON never shares that tree's blob. */
+void bk_tree_id(const struct bk_keys *k, const void *data, size_t len,
 		unsigned char out[BK_ID_LEN]);
 
 /* A storage id (an object's name): unkeyed BLAKE2b-256 of its bytes, so

@@ -50,6 +50,16 @@ bk_entry_decode(const unsigned char *p, struct bk_pack_entry *en)
 }
 
 void
+bk_typed_id(const struct bk_keys *k, int type, const void *data, size_t len,
+	    unsigned char out[BK_ID_LEN])
+{
+	if (type == BK_BLOB_TREE)
+		bk_tree_id(k, data, len, out);
+	else
+		bk_blob_id(k, data, len, out);
+}
+
+void
 bk_blob_ad(const struct bk_pack_entry *en, unsigned char ad[BK_BLOB_AD_LEN])
 {
 	ad[0] = en->type;
@@ -379,7 +389,7 @@ bk_blob_open(const struct bk_keys *k, const struct bk_pack_entry *en,
 		data = plain;
 		plain = NULL;
 	}
-	bk_blob_id(k, data, en->raw, id);
+	bk_typed_id(k, en->type, data, en->raw, id);
 	if (memcmp(id, en->id, BK_ID_LEN) != 0) {
 		sov_err_set(e, SOV_EXIT_FAIL,
 			    "%s: content does not match its id", what);

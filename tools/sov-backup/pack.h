@@ -40,6 +40,10 @@ struct bk_pack_entry {
 	uint8_t type, comp;
 };
 
+/* The id of a blob of this type: bk_tree_id for trees, else bk_blob_id. */
+void bk_typed_id(const struct bk_keys *k, int type, const void *data,
+		 size_t len, unsigned char out[BK_ID_LEN]);
+
 /* The associated data of a blob: type, compression, id. */
 #define BK_BLOB_AD_LEN (2 + BK_ID_LEN)
 void bk_blob_ad(const struct bk_pack_entry *en,

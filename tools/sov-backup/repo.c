@@ -250,12 +250,23 @@ parse_config(struct bk_repo *r, const unsigned char *p, size_t n,
 		goto out;
 	}
 	ver = jv_object_get(jv_copy(v), jv_string("version"));
-	if (jv_get_kind(ver) != JV_KIND_NUMBER ||
-	    jv_number_value(ver) != BK_FORMAT_VERSION) {
+	if (jv_get_kind(ver) != JV_KIND_NUMBER) {
+		sov_err_set(e, SOV_EXIT_FAIL, "config: no format version");
+		jv_free(ver);
+		goto out;
+	}
+	if (jv_number_value(ver) != BK_FORMAT_VERSION) {
+		/* Version 1 was never released: development builds gave a
+		 * tree and a file of the same bytes one id. */
 		sov_err_set(e, SOV_EXIT_FAIL,
-			    "config: repository format version is not %d: "
-			    "a newer sov-backup wrote it",
-			    BK_FORMAT_VERSION);
+			    "config: repository format version %g, this "
+			    "sov-backup reads version %d only%s",
+			    jv_number_value(ver), BK_FORMAT_VERSION,
+			    jv_number_value(ver) > BK_FORMAT_VERSION
+				? ": a newer sov-backup wrote it"
+				: ": a development build wrote it; init a new "
+				  "repository (docs/repository-format.md, "
+				  "History)");
 		jv_free(ver);
 		goto out;
 	}

@@ -17,7 +17,7 @@
 #include "index.h"
 #include "pack.h"
 
-#define BK_FORMAT_VERSION 1
+#define BK_FORMAT_VERSION 2
 #define BK_CONFIG_MAX (64u << 10)
 #define BK_SNAPSHOT_MAX (16u << 20)
 #define BK_TREE_MAX (BK_BLOB_MAX)

@@ -295,7 +295,7 @@ bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
 				   "the limit",
 				   n);
 	}
-	bk_blob_id(c->r->keys, jv_string_value(s), n, id);
+	bk_tree_id(c->r->keys, jv_string_value(s), n, id);
 	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, jv_string_value(s), n, e);
 	jv_free(s);
 	if (rc < 0)
