@@ -511,6 +511,24 @@ biggest_pack() {
 	[ "$(sov-backup dump "${PW[@]}" latest "$T/clash/a")" = '{"nodes":[]}' ]
 }
 
+@test "valgrind: backup with a parent past another path set's snapshot, restore and check lose no memory" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed (make deps)"
+	init
+	vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
+	mkdir -p "$T/other"
+	printf 'x\n' >"$T/other/x"
+	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	sov-backup backup "${PW[@]}" "$T/other" >/dev/null
+	# finds its parent behind the other path's snapshot, reuses every file
+	run "${vg[@]}" "$(command -v sov-backup)" backup "${PW[@]}" "$T/src/sub"
+	assert_success
+	assert_output --partial '"unchanged":2'
+	run "${vg[@]}" "$(command -v sov-backup)" restore "${PW[@]}" latest --target "$T/r"
+	assert_success
+	run "${vg[@]}" "$(command -v sov-backup)" check "${PW[@]}" --read-data
+	assert_success
+}
+
 @test "stats: unique and stored bytes" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

@@ -70,7 +70,8 @@ load_exclude_file(struct bk_walk *c, const char *file, char **keep,
 	return 0;
 }
 
-/* The parent: the newest snapshot of this host with the same paths. */
+/* The parent: the newest snapshot of this host with the same paths
+ * (consumes paths). */
 static jv
 find_parent(struct bk_repo *r, const char *host, jv paths)
 {
@@ -78,24 +79,28 @@ find_parent(struct bk_repo *r, const char *host, jv paths)
 	jv all = bk_repo_snapshots(r, &e), found = jv_invalid();
 	int n;
 
-	if (!jv_is_valid(all))
+	if (!jv_is_valid(all)) {
+		jv_free(paths);
 		return all;
+	}
 	n = jv_array_length(jv_copy(all));
 	for (int i = n - 1; i >= 0 && !jv_is_valid(found); i--) {
 		jv s = jv_array_get(jv_copy(all), i);
 		jv h = jv_object_get(jv_copy(s), jv_string("host"));
 		jv p = jv_object_get(jv_copy(s), jv_string("paths"));
+		int same_host = jv_get_kind(h) == JV_KIND_STRING &&
+				strcmp(jv_string_value(h), host) == 0;
 
-		if (jv_get_kind(h) == JV_KIND_STRING &&
-		    strcmp(jv_string_value(h), host) == 0 &&
-		    jv_equal(p, jv_copy(paths)))
+		/* jv_equal consumes both */
+		if (same_host && jv_equal(p, jv_copy(paths)))
 			found = jv_copy(s);
-		else
+		else if (!same_host)
 			jv_free(p);
 		jv_free(h);
 		jv_free(s);
 	}
 	jv_free(all);
+	jv_free(paths);
 	return found;
 }
 

@@ -472,6 +472,8 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 	jv content = unchanged_content(c, node, pnode);
 	uint64_t size = 0;
 
+	jv_free(pnode);
+
 	c->files++;
 	if (jv_is_valid(content)) {
 		c->unchanged++;

@@ -79,6 +79,8 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		     const char *phex, char hex[BK_ID_HEX_LEN],
 		     struct sov_err *e);
+/* A file's node with its content (consumes node and pnode, the parent
+ * snapshot's node or invalid) appended to nodes. */
 int bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 			   const char *path, int pages, jv *nodes,
 			   struct sov_err *e);
