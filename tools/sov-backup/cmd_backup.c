@@ -33,6 +33,7 @@
 #include "lock.h"
 #include "measure.h"
 #include "node.h"
+#include "prefetch.h"
 #include "source.h"
 #include "timestamp.h"
 #include "walk.h"
@@ -402,6 +403,9 @@ bk_cmd_backup(int argc, char **argv)
 	c.sv = bk_saver_new(c.r, (int)threads, &e);
 	if (!c.sv)
 		goto fail;
+	c.pf = bk_prefetch_new(&e);
+	if (!c.pf)
+		goto fail;
 	bk_saver_set_lock(c.sv, lock);
 	if (c.root->kind == T_PATH) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -559,15 +563,18 @@ fail:
 	rc = sov_cli_fail(&e);
 out:
 	if (c.sv) {
+		bk_walk_discard(&c, 0);
 		bk_saver_finish(c.sv, NULL);
 		bk_saver_free(c.sv);
 	}
+	bk_prefetch_free(c.pf);
 	bk_target_free(c.root);
 	for (size_t i = 0; i < c.nloose; i++)
 		bk_target_free(c.loose[i]);
 	bk_lock_release(lock, NULL);
 	bk_repo_close(c.r);
 	free(c.buf);
+	free(c.pend);
 	for (size_t i = 0; i < nexbuf; i++)
 		free(exclude_bufs[i]);
 	jv_free(tags);

@@ -187,13 +187,19 @@ bk_target_save_kids(struct bk_walk *c, struct target *t, jv pnodes,
 		    char hex[BK_ID_HEX_LEN], struct sov_err *e)
 {
 	jv nodes = jv_array();
+	size_t mark = c->npend;
 
 	qsort(t->kids, t->nkids, sizeof(*t->kids), cmp_target);
 	for (size_t i = 0; i < t->nkids; i++)
 		if (save_target(c, t->kids[i], pnodes, &nodes, e) < 0) {
+			bk_walk_discard(c, mark);
 			jv_free(nodes);
 			return -1;
 		}
+	if (bk_walk_settle(c, mark, &nodes, e) < 0) {
+		jv_free(nodes);
+		return -1;
+	}
 	return bk_walk_save_tree(c, nodes, hex, e);
 }
 

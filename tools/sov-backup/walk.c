@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "jsonl.h"
 #include "node.h"
+#include "prefetch.h"
 #include "timestamp.h"
 #include "walk.h"
 
@@ -67,9 +68,6 @@ is_page_file(const unsigned char *b, size_t n)
 	       (n >= 5 && memcmp(b, "PGDMP", 5) == 0);
 }
 
-/* Files up to this size are hashed on the walk's thread. */
-#define SMALL_FILE (256u << 10)
-
 /* The saver's callback: a chunk's id, in order, onto the file's content. */
 static int
 append_id(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
@@ -113,17 +111,18 @@ read_more(struct bk_walk *c, int fd, size_t *have, int *eof)
 }
 
 /*
- * Chunk everything readable from fd into content ids. The buffer holds
- * [pos, have), at least one largest chunk of it before each cut unless at
- * the end; it is compacted only when less than that is left to read into,
- * so a chunk costs no copy of the bytes after it.
+ * Chunk everything readable from fd; the chunks' ids reach *content (an
+ * array) as the workers hash them, until the next bk_walk_settle. The
+ * buffer holds [pos, have), at least one largest chunk of it before each
+ * cut unless at the end; it is compacted only when less than that is left
+ * to read into, so a chunk costs no copy of the bytes after it. -1: the
+ * saver is drained and *content freed.
  */
-static jv
+static int
 save_content(struct bk_walk *c, int fd, const char *path, int pages,
-	     uint64_t *size, struct sov_err *e)
+	     uint64_t *size, jv *content, struct sov_err *e)
 {
 	const struct bk_chunker *ck = pages ? &c->ck_pages : &c->ck_files;
-	jv content = jv_array();
 	size_t have = 0, pos = 0, need = c->ck_files.p.max;
 	int eof = 0, first = 1;
 
@@ -142,8 +141,8 @@ save_content(struct bk_walk *c, int fd, const char *path, int pages,
 			if (read_more(c, fd, &have, &eof) < 0) {
 				sov_err_sys(e, sov_exit_code_errno(errno),
 					    "%s: read", path);
-				drop_content(c, &content);
-				return jv_invalid();
+				drop_content(c, content);
+				return -1;
 			}
 		}
 		if (first) {
@@ -155,32 +154,16 @@ save_content(struct bk_walk *c, int fd, const char *path, int pages,
 		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
 		if (cut == 0)
 			break;
-		if (eof && pos == 0 && cut == have && cut <= SMALL_FILE) {
-			/* A small file whole: hashed here, as waiting for a
-			 * worker to hash it would cost more. */
-			unsigned char id[BK_ID_LEN];
-
-			bk_blob_id(c->r->keys, c->buf, cut, id);
-			if (bk_saver_add(c->sv, BK_BLOB_DATA, id, c->buf, cut,
-					 e) < 0) {
-				jv_free(content);
-				return jv_invalid();
-			}
-			append_id(&content, id, e);
-		} else if (bk_saver_submit(c->sv, c->buf + pos, cut,
-					   append_id, &content, e) < 0) {
-			drop_content(c, &content);
-			return jv_invalid();
+		if (bk_saver_submit(c->sv, c->buf + pos, cut, append_id,
+				    content, e) < 0) {
+			drop_content(c, content);
+			return -1;
 		}
 		*size += cut;
 		pos += cut;
 		bk_walk_progress(c, 0);
 	}
-	if (bk_saver_drain(c->sv, e) < 0) {
-		jv_free(content);
-		return jv_invalid();
-	}
-	return content;
+	return 0;
 }
 
 /* A parent's node of the same name, when unchanged: its content. */
@@ -377,7 +360,8 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0;
+	unsigned char *want = NULL; /* for the prefetcher */
+	size_t n = 0, cap = 0, mark = c->npend;
 	jv nodes = jv_array();
 	int rc = -1;
 
@@ -415,8 +399,25 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		goto out;
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
+	if (c->pf && jv_get_kind(pnodes) == JV_KIND_OBJECT) {
+		/* Read ahead only what the parent snapshot does not have:
+		 * most of what it has is unchanged and never read. */
+		want = malloc(n ? n : 1);
+		if (!want) {
+			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			jv pn = bk_walk_parent_node(pnodes, names[i]);
+
+			want[i] = !jv_is_valid(pn);
+			jv_free(pn);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		char sub[PATH_MAX];
+
+		bk_prefetch_dir(c->pf, dirfd(d), names, want, n, i);
 
 		if (snprintf(sub, sizeof(sub), "%s/%s",
 			     strcmp(path, "/") == 0 ? "" : path,
@@ -444,6 +445,8 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 				       &nodes, e) < 0)
 			goto out;
 	}
+	if (bk_walk_settle(c, mark, &nodes, e) < 0)
+		goto out;
 	if (phex && same_nodes(nodes, pnodes)) {
 		/* Byte for byte the parent's tree: no need to write it out
 		 * and hash it again. */
@@ -455,13 +458,81 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 	rc = bk_walk_save_tree(c, nodes, hex, e);
 	nodes = jv_invalid();
 out:
+	bk_walk_discard(c, mark);
+	bk_prefetch_leave(c->pf, names);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(want);
 	jv_free(nodes);
 	if (d)
 		closedir(d);
 	return rc;
+}
+
+/*
+ * A file whose chunks are still being hashed: its node is in the nodes
+ * array at idx, without content, until bk_walk_settle gives it content.
+ * The walk goes on reading meanwhile, so files are hashed on the workers
+ * without the walk waiting for each.
+ */
+struct bk_walk_pending {
+	jv content;
+	size_t idx;
+};
+
+static int
+push_pending(struct bk_walk *c, struct bk_walk_pending *p, struct sov_err *e)
+{
+	if (c->npend == c->cappend) {
+		size_t nc = c->cappend ? 2 * c->cappend : 64;
+		struct bk_walk_pending **np =
+		    realloc(c->pend, nc * sizeof(*np));
+
+		if (!np)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "walk");
+		c->pend = np;
+		c->cappend = nc;
+	}
+	c->pend[c->npend++] = p;
+	return 0;
+}
+
+void
+bk_walk_discard(struct bk_walk *c, size_t mark)
+{
+	if (c->npend <= mark)
+		return;
+	/* the ids still on their way must not land in freed arrays */
+	(void)bk_saver_drain(c->sv, NULL);
+	for (size_t i = mark; i < c->npend; i++) {
+		jv_free(c->pend[i]->content);
+		free(c->pend[i]);
+	}
+	c->npend = mark;
+}
+
+int
+bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes, struct sov_err *e)
+{
+	if (c->npend <= mark)
+		return 0;
+	if (bk_saver_drain(c->sv, e) < 0) {
+		bk_walk_discard(c, mark);
+		return -1;
+	}
+	for (size_t i = mark; i < c->npend; i++) {
+		struct bk_walk_pending *p = c->pend[i];
+		jv node = jv_array_get(jv_copy(*nodes), (int)p->idx);
+
+		/* out of the array first, so the node is not copied */
+		*nodes = jv_array_set(*nodes, (int)p->idx, jv_null());
+		node = jv_object_set(node, jv_string("content"), p->content);
+		*nodes = jv_array_set(*nodes, (int)p->idx, node);
+		free(p);
+	}
+	c->npend = mark;
+	return 0;
 }
 
 int
@@ -470,23 +541,37 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 		       struct sov_err *e)
 {
 	jv content = unchanged_content(c, node, pnode);
+	struct bk_walk_pending *p;
 	uint64_t size = 0;
 
 	jv_free(pnode);
-
 	c->files++;
 	if (jv_is_valid(content)) {
 		c->unchanged++;
-	} else {
-		content = save_content(c, fd, path, pages, &size, e);
-		if (!jv_is_valid(content)) {
-			jv_free(node);
-			return -1;
-		}
-		node = jv_object_set(node, jv_string("size"),
-				     jv_number((double)size));
+		node = jv_object_set(node, jv_string("content"), content);
+		*nodes = jv_array_append(*nodes, node);
+		return 0;
 	}
-	node = jv_object_set(node, jv_string("content"), content);
+	p = malloc(sizeof(*p));
+	if (!p) {
+		jv_free(node);
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+	}
+	p->content = jv_array();
+	if (save_content(c, fd, path, pages, &size, &p->content, e) < 0) {
+		free(p);
+		jv_free(node);
+		return -1;
+	}
+	p->idx = (size_t)jv_array_length(jv_copy(*nodes));
+	if (push_pending(c, p, e) < 0) {
+		(void)bk_saver_drain(c->sv, NULL);
+		jv_free(p->content);
+		free(p);
+		jv_free(node);
+		return -1;
+	}
+	node = jv_object_set(node, jv_string("size"), jv_number((double)size));
 	*nodes = jv_array_append(*nodes, node);
 	return 0;
 }

@@ -28,6 +28,9 @@ enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
 
 /* The tree of what to save: every PATH and source, and the directories on
  * the way to them. */
+struct bk_prefetch;
+struct bk_walk_pending;
+
 struct target {
 	char *name;
 	enum target_kind kind;
@@ -42,6 +45,7 @@ struct target {
 struct bk_walk {
 	struct bk_repo *r;
 	struct bk_saver *sv;
+	struct bk_prefetch *pf; /* or NULL */
 	struct bk_chunker ck_files, ck_pages;
 	const char *excludes[MAX_EXCLUDES];
 	size_t nexcludes;
@@ -52,6 +56,8 @@ struct bk_walk {
 	int have_repo_stat;
 	unsigned char *buf;
 	size_t bufcap;
+	struct bk_walk_pending **pend; /* files whose ids are on their way */
+	size_t npend, cappend;
 	uint64_t files, dirs, bytes_read, warnings, vanished, unchanged;
 	int64_t last_progress;
 	int progress;
@@ -79,6 +85,15 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		     const char *phex, char hex[BK_ID_HEX_LEN],
 		     struct sov_err *e);
+/*
+ * Files are saved without waiting for their chunks' ids: the nodes of a
+ * directory get their content in bk_walk_settle, before the tree is made.
+ * mark is c->npend when the directory began. On an error path,
+ * bk_walk_discard drops what is pending above mark.
+ */
+int bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes,
+		   struct sov_err *e);
+void bk_walk_discard(struct bk_walk *c, size_t mark);
 /* A file's node with its content (consumes node and pnode, the parent
  * snapshot's node or invalid) appended to nodes. */
 int bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
