@@ -522,9 +522,10 @@ if [ "$main" = 1 ]; then
 	ratio() {
 		a=$(cell "$1" "$2")
 		r=$(cell restic "$2")
-		awk -v a="$a" -v r="$r" -v k="$3" 'BEGIN {
+		# $4: digits (the goals use 3, so 1.003x is not rounded to a met 1.00x)
+		awk -v a="$a" -v r="$r" -v k="$3" -v d="${4:-2}" 'BEGIN {
 			if (a !~ /^[0-9.]+$/ || r !~ /^[0-9.]+$/ || a + 0 == 0 || r + 0 == 0) { print "-"; exit }
-			if (k == "time") printf "%.2fx\n", r / a; else printf "%.2fx\n", a / r }'
+			if (k == "time") printf "%.*fx\n", d, r / a; else printf "%.*fx\n", d, a / r }'
 	}
 	if [ "$has_restic" = 1 ]; then
 		echo
@@ -601,15 +602,15 @@ goal() {
 	printf '  %-50s %-8s %s\n' "$2" "$v" "$verdict"
 }
 if [ "$main" = 1 ]; then
-	goal "$(ratio sov-backup backup1.mbs rate)" "initial backup >= 2x restic's throughput" 2 ">="
-	goal "$(ratio sov-backup backup2.mbs rate)" "incremental backup >= 2x restic's throughput" 2 ">="
-	goal "$(ratio sov-backup restore.mbs rate)" "restore >= 1.5x restic's throughput" 1.5 ">="
-	goal "$(ratio sov-backup x.size2 size)" "repository <= restic's (after +1%)" 1 "<="
-	goal "$(ratio sov-backup x.peak size)" "peak RSS <= 0.5x restic's (all steps)" 0.5 "<="
+	goal "$(ratio sov-backup backup1.mbs rate 3)" "initial backup >= 2x restic's throughput" 2 ">="
+	goal "$(ratio sov-backup backup2.mbs rate 3)" "incremental backup >= 2x restic's throughput" 2 ">="
+	goal "$(ratio sov-backup restore.mbs rate 3)" "restore >= 1.5x restic's throughput" 1.5 ">="
+	goal "$(ratio sov-backup x.size2 size 3)" "repository <= restic's (after +1%)" 1 "<="
+	goal "$(ratio sov-backup x.peak size 3)" "peak RSS <= 0.5x restic's (all steps)" 0.5 "<="
 fi
 if [ "$pscale" = 1 ]; then
 	flat=$(awk -v a="$(get sov-backup pprune1.rss)" -v b="$(get sov-backup pprune10.rss)" \
-		'BEGIN { if (a > 0 && b > 0) printf "%.2fx", b / a; else print "-" }')
+		'BEGIN { if (a > 0 && b > 0) printf "%.3fx", b / a; else print "-" }')
 	goal "$flat" "prune RSS at 10x the repository <= 1.25x" 1.25 "<="
 else
 	printf '  %-50s %-8s %s\n' "prune RSS flat at 10x the repository" - "not measured (SOV_BENCH_PRUNE_SCALE=1)"

@@ -253,6 +253,38 @@ biggest_pack() {
 	assert_output --partial "authentication failed"
 }
 
+@test "check --read-data streams packs: a truncated pack, bytes appended, a flipped bit in the header, each reported" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	p=$(biggest_pack)
+	cp "$p" "$T/pack.orig"
+	size=$(stat -c %s "$p")
+	# one byte short: the header's length field now points elsewhere
+	truncate -s $((size - 1)) "$p"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_failure 1
+	assert_output --partial "does not match its name"
+	assert_output --partial "\"kind\":\"pack\""
+	# bytes appended after the header
+	cp "$T/pack.orig" "$p"
+	printf 'trailing' >>"$p"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_failure 1
+	assert_output --partial "does not match its name"
+	# a flipped bit inside the sealed header (the last bytes before its
+	# 4-byte length): it no longer opens
+	cp "$T/pack.orig" "$p"
+	printf '\x55' | dd of="$p" bs=1 seek=$((size - 10)) conv=notrunc status=none
+	run sov-backup check "${PW[@]}" --read-data
+	assert_failure 1
+	assert_output --partial "does not match its name"
+	assert_output --partial "authentication failed"
+	# and restored, it checks again
+	cp "$T/pack.orig" "$p"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}
+
 @test "a deleted pack: check names it missing, and the files that need it" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

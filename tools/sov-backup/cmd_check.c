@@ -153,65 +153,135 @@ present_packs(struct bk_repo *r, struct bk_names *files,
 	return 0;
 }
 
+/* Pieces in which bytes outside any blob are read and hashed. */
+#define PIECE (1u << 20)
+
+/*
+ * Read [off, off + len) of name into *buf (grown as needed) and feed it to
+ * the storage hash. -1 with e set when it cannot be read.
+ */
+static int
+read_hashed(struct cctx *c, const char *name, uint64_t off, size_t len,
+	    unsigned char **buf, size_t *cap, bk_storage_hash *h,
+	    struct sov_err *e)
+{
+	if (len > *cap) {
+		unsigned char *nb = realloc(*buf, len);
+
+		if (!nb)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", name);
+		*buf = nb;
+		*cap = len;
+	}
+	if (len && bk_get_range(c->r->be, name, off, len, *buf, e) < 0)
+		return -1;
+	bk_storage_hash_update(h, *buf, len);
+	pthread_mutex_lock(&c->mu);
+	c->bytes_read += len;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* Hash [from, to) of name in pieces (bytes no blob covers). */
+static int
+hash_span(struct cctx *c, const char *name, uint64_t from, uint64_t to,
+	  unsigned char **buf, size_t *cap, bk_storage_hash *h,
+	  struct sov_err *e)
+{
+	while (from < to) {
+		size_t n = to - from < PIECE ? (size_t)(to - from) : PIECE;
+
+		if (read_hashed(c, name, from, n, buf, cap, h, e) < 0)
+			return -1;
+		from += n;
+	}
+	return 0;
+}
+
+static void
+check_entry(struct cctx *c, uint32_t pn, const char *name, uint32_t i,
+	    const struct bk_pack_entry *en, const unsigned char *sealed)
+{
+	const struct bk_blob *b = bk_index_get(c->r->idx, en->id);
+	struct sov_err e = {0};
+	unsigned char *data = NULL;
+	char what[BK_NAME_MAX + 64], msg[SOV_ERR_MSG_MAX];
+
+	snprintf(what, sizeof(what), "%s: blob %u", name, i);
+	if (b && b->pack == pn &&
+	    (b->en.offset != en->offset || b->en.length != en->length ||
+	     b->en.raw != en->raw || b->en.type != en->type)) {
+		snprintf(msg, sizeof(msg),
+			 "%s: the pack header and the index disagree", what);
+		problem(c, "index", msg);
+	}
+	if (bk_blob_open(c->r->keys, en, sealed, &data, what, &e) < 0) {
+		problem(c, "blob", e.msg);
+	} else {
+		pthread_mutex_lock(&c->mu);
+		c->blobs_checked++;
+		pthread_mutex_unlock(&c->mu);
+	}
+	free(data);
+}
+
+/*
+ * One pack, streamed: its header from the end, then each blob in order
+ * (read, hashed, opened and verified), the bytes between and after them
+ * hashed in pieces, so a thread holds one blob rather than a pack. The
+ * storage hash covers every byte and must equal the pack's name.
+ */
 static int
 read_pack(struct cctx *c, uint32_t pn)
 {
-	struct sov_err e = {0};
+	struct sov_err e = {0}, he = {0};
 	const unsigned char *pid = bk_index_pack_id(c->r->idx, pn);
 	char name[BK_NAME_MAX], msg[SOV_ERR_MSG_MAX];
 	unsigned char *buf = NULL, got[BK_ID_LEN];
 	struct bk_pack_entry *ents = NULL;
-	uint32_t n = 0;
-	size_t len = 0, need = 0;
+	bk_storage_hash h;
+	uint64_t size = 0, pos = 0;
+	size_t cap = 0;
+	uint32_t n = 0, i;
+	int exists = 0, header_ok;
 
 	bk_pack_name(pid, name);
-	if (bk_get(c->r->be, name, BK_PACK_MAX, &buf, &len, NULL, &e) < 0) {
+	if (bk_stat(c->r->be, name, &size, &exists, &e) < 0 || !exists) {
+		if (!exists && !e.msg[0])
+			snprintf(e.msg, sizeof(e.msg), "%s: missing", name);
 		problem(c, "pack", e.msg);
 		return 0;
 	}
 	pthread_mutex_lock(&c->mu);
 	c->packs_read++;
-	c->bytes_read += len;
 	pthread_mutex_unlock(&c->mu);
-	bk_storage_id(buf, len, got);
-	if (memcmp(got, pid, BK_ID_LEN) != 0) {
-		snprintf(msg, sizeof(msg),
-			 "%s: content does not match its name (changed or "
-			 "damaged)",
-			 name);
-		problem(c, "pack", msg);
+	header_ok = bk_repo_pack_header(c->r, name, size, &ents, &n, &he) == 0;
+	bk_storage_hash_init(&h);
+	for (i = 0; i < n && !c->fatal; i++) {
+		if (hash_span(c, name, pos, ents[i].offset, &buf, &cap, &h,
+			      &e) < 0 ||
+		    read_hashed(c, name, ents[i].offset, ents[i].length, &buf,
+				&cap, &h, &e) < 0)
+			break;
+		check_entry(c, pn, name, i, &ents[i], buf);
+		pos = (uint64_t)ents[i].offset + ents[i].length;
 	}
-	if (bk_pack_parse_header(c->r->keys, buf, len, len, &ents, &n, &need,
-				 name, &e) < 0) {
+	if (!e.msg[0] && !c->fatal)
+		hash_span(c, name, pos, size, &buf, &cap, &h, &e);
+	if (e.msg[0]) {
 		problem(c, "pack", e.msg);
-		free(buf);
-		return 0;
-	}
-	for (uint32_t i = 0; i < n && !c->fatal; i++) {
-		const struct bk_blob *b = bk_index_get(c->r->idx, ents[i].id);
-		unsigned char *data = NULL;
-		char what[BK_NAME_MAX + 64];
-
-		snprintf(what, sizeof(what), "%s: blob %u", name, i);
-		if (b && b->pack == pn &&
-		    (b->en.offset != ents[i].offset ||
-		     b->en.length != ents[i].length ||
-		     b->en.raw != ents[i].raw || b->en.type != ents[i].type)) {
+	} else if (!c->fatal) {
+		bk_storage_hash_final(&h, got);
+		if (memcmp(got, pid, BK_ID_LEN) != 0) {
 			snprintf(msg, sizeof(msg),
-				 "%s: the pack header and the index disagree",
-				 what);
-			problem(c, "index", msg);
+				 "%s: content does not match its name "
+				 "(changed or damaged)",
+				 name);
+			problem(c, "pack", msg);
 		}
-		if (bk_blob_open(c->r->keys, &ents[i], buf + ents[i].offset,
-				 &data, what, &e) < 0) {
-			problem(c, "blob", e.msg);
-		} else {
-			pthread_mutex_lock(&c->mu);
-			c->blobs_checked++;
-			pthread_mutex_unlock(&c->mu);
-		}
-		free(data);
 	}
+	if (!header_ok)
+		problem(c, "pack", he.msg);
 	free(ents);
 	free(buf);
 	return 0;

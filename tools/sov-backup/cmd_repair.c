@@ -18,39 +18,6 @@
 #include "jsonl.h"
 #include "lock.h"
 
-/* Enough for the header of a typical pack in one read. */
-#define TAIL_GUESS (64u << 10)
-
-/* The entries of one pack from its tail; -1 with e set when unreadable. */
-static int
-pack_entries(struct bk_repo *r, const char *name, uint64_t size,
-	     struct bk_pack_info *pi, struct sov_err *e)
-{
-	size_t want = size < TAIL_GUESS ? (size_t)size : TAIL_GUESS, need = 0;
-	unsigned char *tail = NULL;
-	int rc = -1;
-
-	for (int round = 0; round < 2; round++) {
-		free(tail);
-		tail = malloc(want ? want : 1);
-		if (!tail)
-			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", name);
-		if (bk_get_range(r->be, name, size - want, want, tail, e) < 0)
-			goto out;
-		if (bk_pack_parse_header(r->keys, tail, want, size, &pi->ents,
-					 &pi->n, &need, name, e) == 0) {
-			rc = 0;
-			goto out;
-		}
-		if (!need || need > size)
-			goto out;
-		want = need;
-	}
-out:
-	free(tail);
-	return rc;
-}
-
 int
 bk_cmd_repair(int argc, char **argv)
 {
@@ -109,7 +76,8 @@ bk_cmd_repair(int argc, char **argv)
 
 		if (bk_unhex(strrchr(packs.names[i], '/') + 1, id) < 0)
 			continue;
-		if (pack_entries(r, packs.names[i], packs.sizes[i], &pi[npi],
+		if (bk_repo_pack_header(r, packs.names[i], packs.sizes[i],
+					 &pi[npi].ents, &pi[npi].n,
 				 &pe) < 0) {
 			jv err;
 

@@ -988,3 +988,37 @@ bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 	}
 	return nodes;
 }
+
+/* Enough for the header of a typical pack in one read. */
+#define TAIL_GUESS (64u << 10)
+
+int
+bk_repo_pack_header(struct bk_repo *r, const char *name, uint64_t size,
+		    struct bk_pack_entry **ents, uint32_t *n, struct sov_err *e)
+{
+	size_t want = size < TAIL_GUESS ? (size_t)size : TAIL_GUESS, need = 0;
+	unsigned char *tail = NULL;
+	int rc = -1;
+
+	*ents = NULL;
+	*n = 0;
+	for (int round = 0; round < 2; round++) {
+		free(tail);
+		tail = malloc(want ? want : 1);
+		if (!tail)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", name);
+		if (bk_get_range(r->be, name, size - want, want, tail, e) < 0)
+			goto out;
+		if (bk_pack_parse_header(r->keys, tail, want, size, ents, n,
+					 &need, name, e) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (!need || need > size)
+			goto out;
+		want = need;
+	}
+out:
+	free(tail);
+	return rc;
+}

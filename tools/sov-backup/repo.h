@@ -121,6 +121,13 @@ jv bk_repo_find_snapshot(struct bk_repo *r, const char *which,
  * command naming two snapshots lists the repository once. */
 jv bk_snapshot_pick(jv all, const char *which, struct sov_err *e);
 
+/* The entries of the pack name (size bytes) from its sealed header at
+ * the end, read with one or two ranged reads; *ents malloc'ed. -1 with e
+ * set when it cannot be read or does not open. */
+int bk_repo_pack_header(struct bk_repo *r, const char *name, uint64_t size,
+			struct bk_pack_entry **ents, uint32_t *n,
+			struct sov_err *e);
+
 /* A tree blob's nodes (array), validated. */
 jv bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 		     struct sov_err *e);
