@@ -77,7 +77,7 @@ int bk_kdf_opt(int opt, const char *arg);
 	"  --threads N           compressing and encrypting threads "          \
 	"(default:\n"                                                          \
 	"                        one per core)\n"                              \
-	"  --compression LEVEL   zstd level 0 (off) to 19 (default 1)\n"       \
+	"  --compression LEVEL   zstd level 0 (off) to 19 (default 2)\n"       \
 	"  --force               read every file, ignore the parent "          \
 	"snapshot\n"                                                           \
 	"  --metrics URL         where measurements go (default "              \

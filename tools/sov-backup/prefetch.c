@@ -16,11 +16,12 @@
 #define RING (2 * BK_PREFETCH_FILES)
 
 struct bk_prefetch {
-	pthread_t thread;
+	pthread_t thread[BK_PREFETCH_THREADS];
+	int nthreads;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* the thread waits here for entries */
-	pthread_cond_t idle; /* the walk waits here for busy to clear */
-	int quit, waiting, busy;
+	pthread_cond_t work; /* the threads wait here for entries */
+	pthread_cond_t idle; /* the walk waits here for busy to reach 0 */
+	int quit, waiting, busy; /* threads waiting, and reading */
 	int dirfd;
 	char *const *names; /* NULL: nothing to read */
 	const unsigned char *want;
@@ -91,25 +92,24 @@ prefetch_thread(void *arg)
 		const char *name;
 
 		if (!has_work_locked(pf)) {
-			pf->waiting = 1;
+			pf->waiting++;
 			pthread_cond_wait(&pf->work, &pf->mu);
-			pf->waiting = 0;
+			pf->waiting--;
 			continue;
 		}
 		i = pf->next++;
-		if (pf->want && !pf->want[i]) {
-			pf->size[i % RING] = 0;
+		pf->size[i % RING] = 0;
+		if (pf->want && !pf->want[i])
 			continue;
-		}
 		dirfd = pf->dirfd;
 		name = pf->names[i];
-		pf->busy = 1;
+		pf->busy++;
 		pthread_mutex_unlock(&pf->mu);
 		len = read_one(dirfd, name);
 		pthread_mutex_lock(&pf->mu);
 		pf->size[i % RING] = len;
-		pf->busy = 0;
-		pthread_cond_broadcast(&pf->idle);
+		if (--pf->busy == 0)
+			pthread_cond_broadcast(&pf->idle);
 	}
 	pthread_mutex_unlock(&pf->mu);
 	return NULL;
@@ -129,8 +129,13 @@ bk_prefetch_new(struct sov_err *e)
 	pthread_mutex_init(&pf->mu, NULL);
 	pthread_cond_init(&pf->work, NULL);
 	pthread_cond_init(&pf->idle, NULL);
-	rc = pthread_create(&pf->thread, NULL, prefetch_thread, pf);
-	if (rc != 0) {
+	for (int i = 0; i < BK_PREFETCH_THREADS; i++) {
+		rc = pthread_create(&pf->thread[i], NULL, prefetch_thread, pf);
+		if (rc != 0)
+			break;
+		pf->nthreads++;
+	}
+	if (pf->nthreads == 0) {
 		errno = rc;
 		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prefetch: thread");
 		pthread_cond_destroy(&pf->idle);
@@ -175,7 +180,7 @@ bk_prefetch_dir(struct bk_prefetch *pf, int dirfd, char *const *names,
 	 * would cost more than it saves. */
 	if (pf->waiting && pf->next <= at + BK_PREFETCH_FILES / 2 &&
 	    has_work_locked(pf))
-		pthread_cond_signal(&pf->work);
+		pthread_cond_broadcast(&pf->work);
 	pthread_mutex_unlock(&pf->mu);
 }
 
@@ -197,9 +202,10 @@ bk_prefetch_free(struct bk_prefetch *pf)
 		return;
 	pthread_mutex_lock(&pf->mu);
 	pf->quit = 1;
-	pthread_cond_signal(&pf->work);
+	pthread_cond_broadcast(&pf->work);
 	pthread_mutex_unlock(&pf->mu);
-	pthread_join(pf->thread, NULL);
+	for (int i = 0; i < pf->nthreads; i++)
+		pthread_join(pf->thread[i], NULL);
 	pthread_cond_destroy(&pf->idle);
 	pthread_cond_destroy(&pf->work);
 	pthread_mutex_destroy(&pf->mu);

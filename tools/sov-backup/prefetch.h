@@ -1,17 +1,18 @@
 /*
- * prefetch.h - a thread that reads the walk's next files into the page
+ * prefetch.h - threads that read the walk's next files into the page
  * cache while the walk chunks the current one.
  *
  * Every file's first read costs a request to the device, and in a virtual
  * machine each request is an exit to the host: on a tree of small files
  * the walk's thread spent most of its time there, with the second core
- * idle. The prefetcher opens the regular files a few entries ahead of the
- * walk in the directory it is in and asks the kernel to read them
- * (readahead(2)), so the walk's read() finds them cached. It only reads:
- * it never changes what is saved, and any error it meets is ignored (the
+ * idle. The prefetchers open the regular files a few entries ahead of the
+ * walk in the directory it is in and ask the kernel to read them
+ * (readahead(2)), so the walk's read() finds them cached. They only read:
+ * they never change what is saved, and any error they meet is ignored (the
  * walk meets it again and reports it).
  *
- * All functions but the thread itself are called from the walk's thread.
+ * All functions but the threads themselves are called from the walk's
+ * thread.
  */
 #ifndef BK_PREFETCH_H
 #define BK_PREFETCH_H
@@ -23,10 +24,16 @@
 /* Files read ahead of the walk, and bytes read ahead of it at most. */
 #define BK_PREFETCH_FILES 32
 #define BK_PREFETCH_BYTES (16u << 20)
+/* Threads: each waits for one file's inode at a time, so two keep more
+ * requests in flight (1 GiB corpus, cold, 2 cores: 1 thread 6.0-6.7 s,
+ * 2 threads 5.7-5.9 s, 4 threads 5.9-6.1 s, 8 threads 6.6-6.8 s). */
+#ifndef BK_PREFETCH_THREADS
+#define BK_PREFETCH_THREADS 2
+#endif
 
 struct bk_prefetch;
 
-/* NULL with e set when the thread cannot start. */
+/* NULL with e set when no thread can start. */
 struct bk_prefetch *bk_prefetch_new(struct sov_err *e);
 
 /*

@@ -18,6 +18,13 @@
 #include "pack.h"
 
 #define BK_FORMAT_VERSION 2
+/*
+ * zstd level of new blobs unless --compression says otherwise. On the
+ * 1 GiB bench corpus, cold, 2 cores: level 1 5.9 s and 446.2 MB, level 2
+ * 6.0 s and 440.4 MB, level 3 6.5 s and 435.9 MB; restic's default made
+ * 439.5 MB of the same. Level 2 buys the size for 2% of the time.
+ */
+#define BK_ZSTD_LEVEL 2
 #define BK_CONFIG_MAX (64u << 10)
 #define BK_SNAPSHOT_MAX (16u << 20)
 #define BK_TREE_MAX (BK_BLOB_MAX)
