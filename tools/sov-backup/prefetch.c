@@ -40,10 +40,17 @@ ahead_locked(const struct bk_prefetch *pf)
 	return sum;
 }
 
+/* Whether an entry is there to read, past the ones want leaves out (so
+ * an incremental run, which wants few, wakes no thread for the rest). */
 static int
-has_work_locked(const struct bk_prefetch *pf)
+has_work_locked(struct bk_prefetch *pf)
 {
-	return pf->names && pf->next < pf->n &&
+	if (!pf->names)
+		return 0;
+	while (pf->want && pf->next < pf->n && !pf->want[pf->next] &&
+	       pf->next <= pf->at + BK_PREFETCH_FILES)
+		pf->size[pf->next++ % RING] = 0;
+	return pf->next < pf->n &&
 	       pf->next <= pf->at + BK_PREFETCH_FILES &&
 	       ahead_locked(pf) < BK_PREFETCH_BYTES;
 }
@@ -99,8 +106,6 @@ prefetch_thread(void *arg)
 		}
 		i = pf->next++;
 		pf->size[i % RING] = 0;
-		if (pf->want && !pf->want[i])
-			continue;
 		dirfd = pf->dirfd;
 		name = pf->names[i];
 		pf->busy++;
