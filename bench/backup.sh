@@ -334,7 +334,7 @@ pscale_backup() {
 }
 pscale_init() {
 	case $1 in
-	sov-backup) env SOV_BACKUP_REPO="$2" "$sov" init ;;
+	sov-backup) env SOV_BACKUP_REPO="$2" "$sov" init --kdf-memory "$KDF_MIB" ;;
 	restic) restic -r "$2" init ;;
 	borg) borg init -e repokey-blake2 "$2" ;;
 	esac

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "backup_test_helpers.h"
+#include "index_batch.h"
 #include "repo.h"
 #include "secret.h"
 #include "tap.h"
@@ -1049,6 +1050,111 @@ test_supersede(void)
 		free(d[i]);
 }
 
+/*
+ * bk_index_batch: a new index in several files, the superseded ids in the
+ * last; a crash before that last file leaves the old index in force
+ * beside the new files.
+ */
+static void
+test_index_batch(void)
+{
+	enum { NP = 6 };
+	char path[PATH_MAX], idir[PATH_MAX], known[1][80], nA[80];
+	struct sov_err e = {0};
+	struct bk_repo *r, *o;
+	struct bk_pack_info p[NP], a;
+	struct bk_index_batch b;
+	unsigned char *d[2 * NP], ids[2 * NP][BK_ID_LEN], sup[1][BK_ID_LEN];
+	size_t sizes[2 * NP];
+	int types[2] = {BK_BLOB_DATA, BK_BLOB_DATA}, found = 0;
+
+	repo_path(path, "index-batch");
+	xsnprintf(idir, sizeof(idir), "%s/index", path);
+	r = bk_repo_init(path, UPW(PW), PWLEN, &e);
+	if (!r)
+		die(e.msg);
+	for (int i = 0; i < 2 * NP; i++) {
+		sizes[i] = 500 + (size_t)i;
+		d[i] = xmalloc(sizes[i]);
+		blob_fill(300 + (uint32_t)i, d[i], sizes[i]);
+		bk_blob_id(r->keys, d[i], sizes[i], ids[i]);
+	}
+	for (int i = 0; i < NP; i++)
+		make_pack(r, (const unsigned char *const *)d + 2 * i,
+			  sizes + 2 * i, types, 2, &p[i]);
+	/* the old index: the first three packs */
+	if (bk_repo_write_index(r, p, 3, NULL, 0, &e) < 0 ||
+	    new_file(idir, known, 0, nA) < 0 || bk_unhex(nA, sup[0]) != 0)
+		die("index A");
+	xsnprintf(known[0], 80, "%s", nA);
+
+	/* files of five entries' worth: a file every three packs */
+	memset(&b, 0, sizeof(b));
+	b.r = r;
+	b.max_bytes = 5 * BK_PACK_ENTRY_LEN;
+	for (int i = 0; i < NP; i++) {
+		struct bk_pack_info c = p[i];
+
+		c.ents = xmalloc(c.n * sizeof(*c.ents));
+		memcpy(c.ents, p[i].ents, c.n * sizeof(*c.ents));
+		is_int(bk_index_batch_add(&b, &c, &e), 0,
+		       "index batch: add pack %d", i);
+		ok(c.ents == NULL, "index batch: ... its entries taken over");
+	}
+	is_int((int)b.files, 2, "index batch: two files written on the way");
+	is_int(bk_index_batch_finish(
+		   &b, (const unsigned char(*)[BK_ID_LEN])sup, 1, &e),
+	       0, "index batch: finish, superseding the old index");
+	is_int((int)b.files, 3,
+	       "index batch: ... a third file: nothing left but the "
+	       "superseded id");
+	bk_index_batch_free(&b);
+	bk_repo_close(r);
+	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
+	if (!o || bk_repo_load_index(o, &e) < 0)
+		die(e.msg);
+	for (int i = 0; i < 2 * NP; i++)
+		found += bk_index_get(o->idx, ids[i]) != NULL;
+	is_int(found, 2 * NP, "index batch: every blob is found after a reload");
+	is_int((int)o->nindex_files, 3,
+	       "index batch: three files in force, the old one superseded");
+	bk_repo_close(o);
+
+	/* A crash after the first file: the old index and it, both in
+	 * force, nothing lost. */
+	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
+	if (!o)
+		die(e.msg);
+	memset(&b, 0, sizeof(b));
+	b.r = o;
+	b.max_bytes = 5 * BK_PACK_ENTRY_LEN;
+	for (int i = 0; i < 3; i++) {
+		a = p[i];
+		a.ents = xmalloc(a.n * sizeof(*a.ents));
+		memcpy(a.ents, p[i].ents, a.n * sizeof(*a.ents));
+		if (bk_index_batch_add(&b, &a, &e) < 0)
+			die(e.msg);
+	}
+	is_int((int)b.files, 1, "index batch, crash: one file written");
+	bk_index_batch_free(&b); /* and no finish */
+	bk_repo_close(o);
+	o = bk_repo_open(path, UPW(PW), PWLEN, &e);
+	if (!o || bk_repo_load_index(o, &e) < 0)
+		die(e.msg);
+	found = 0;
+	for (int i = 0; i < 2 * NP; i++)
+		found += bk_index_get(o->idx, ids[i]) != NULL;
+	is_int(found, 2 * NP, "index batch, crash: every blob still found");
+	is_int((int)o->nindex_files, 4,
+	       "index batch, crash: the new file is in force beside the "
+	       "others");
+	bk_repo_close(o);
+	for (int i = 0; i < NP; i++)
+		free(p[i].ents);
+	for (int i = 0; i < 2 * NP; i++)
+		free(d[i]);
+}
+
 /* Two sealed snapshots whose ids share their first 4 hex digits (and no
  * other snapshot's); written into r. Their ids in a, b. */
 static void
@@ -1467,6 +1573,7 @@ main(void)
 	test_sealed();
 	test_blobs();
 	test_supersede();
+	test_index_batch();
 	test_snapshots();
 	test_snapshot_time_order();
 	test_password();

@@ -7,16 +7,20 @@
  * blobs are copied still sealed into new packs). Order, so that a crash at
  * any instant loses nothing a snapshot needs:
  *   1. write the new packs
- *   2. write one index of every kept and new pack, superseding all others
+ *   2. write the index of every kept and new pack, in files of bounded
+ *      size (index_batch.h); the last supersedes all the old ones
  *   3. delete the old index files
  *   4. delete the packs nothing indexes any more, and leftover temp files
- * A crash before 2 leaves unindexed packs (removed by the next prune);
- * after 2, readers already ignore the old index files.
+ * A crash before 2 leaves unindexed packs (removed by the next prune); in
+ * 2, new index files beside the old ones, repeating them; after 2, readers
+ * ignore the old index files.
  *
- * Memory: the index (56 bytes per blob), a bit and a position (4 bytes)
- * per blob and a few counters per pack; trees are read one at a time, packs
- * to repack one at a time, and new packs go to disk as they are made. It grows with the index, not with
- * the snapshots or the data (see the README for what is measured).
+ * Memory: the index (56 bytes per blob and its hash slot), a bit and a
+ * position (4 bytes) per blob and a few counters per pack; trees are read
+ * one at a time, packs to repack one at a time, new packs go to disk as
+ * they are made, and the new index in files of 4 MiB. It grows with the
+ * index, not with the snapshots or the data (see the README for what is
+ * measured).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 #include "backup.h"
 #include "cli.h"
 #include "jsonl.h"
+#include "index_batch.h"
 #include "lock.h"
 #include "node.h"
 #include "timestamp.h"
@@ -36,17 +41,9 @@ struct pctx {
 	uint64_t trees;
 };
 
-static size_t
-blob_pos(struct bk_repo *r, const struct bk_blob *b)
-{
-	return (size_t)(b - bk_index_at(r->idx, 0));
-}
-
 static void
-mark(struct pctx *c, const struct bk_blob *b)
+mark_pos(struct pctx *c, size_t i)
 {
-	size_t i = blob_pos(c->r, b);
-
 	c->used[i / 8] |= (unsigned char)(1u << (i % 8));
 }
 
@@ -60,7 +57,8 @@ static int
 mark_tree(struct pctx *c, const unsigned char id[BK_ID_LEN], int depth,
 	  struct sov_err *e)
 {
-	const struct bk_blob *b = bk_index_get(c->r->idx, id);
+	size_t pos = 0;
+	const struct bk_blob *b = bk_index_find(c->r->idx, id, &pos);
 	struct bk_pack_entry en;
 	jv nodes;
 	int n, rc = 0;
@@ -78,7 +76,7 @@ mark_tree(struct pctx *c, const unsigned char id[BK_ID_LEN], int depth,
 	memcpy(en.id, id, BK_ID_LEN);
 	if (bk_index_add(c->seen, &en, 0, e) < 0)
 		return -1;
-	mark(c, bk_index_get(c->r->idx, id));
+	mark_pos(c, pos);
 	c->trees++;
 	nodes = bk_repo_read_tree(c->r, id, e);
 	if (!jv_is_valid(nodes))
@@ -103,10 +101,12 @@ mark_tree(struct pctx *c, const unsigned char id[BK_ID_LEN], int depth,
 			for (int j = 0; j < m && rc == 0; j++) {
 				jv h = jv_array_get(jv_copy(ct), j);
 				const struct bk_blob *db = NULL;
+				size_t dpos = 0;
 
 				if (jv_get_kind(h) == JV_KIND_STRING &&
 				    bk_unhex(jv_string_value(h), sub) == 0)
-					db = bk_index_get(c->r->idx, sub);
+					db = bk_index_find(c->r->idx, sub,
+							   &dpos);
 				jv_free(h);
 				if (!db)
 					rc = sov_err_set(
@@ -115,7 +115,7 @@ mark_tree(struct pctx *c, const unsigned char id[BK_ID_LEN], int depth,
 					    "missing: run check; prune stops "
 					    "here and deletes nothing");
 				else
-					mark(c, db);
+					mark_pos(c, dpos);
 			}
 			jv_free(ct);
 		}
@@ -211,8 +211,9 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	struct pctx c;
 	struct bk_lock *lock = NULL;
 	struct packstat *ps = NULL;
-	struct bk_pack_info *keep = NULL;
+	struct bk_pack_info *keep = NULL; /* the packs prune wrote */
 	size_t nkeep = 0, capkeep = 0;
+	struct bk_index_batch ib = {0};
 	struct bk_packer pk;
 	struct bk_pack_out out = {0};
 	struct bk_names idxfiles = {0}, packfiles = {0};
@@ -357,7 +358,10 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 	for (size_t k = 0; k < nfresh; k++)
 		memcpy(fresh[k], keep[k].id, BK_ID_LEN);
 	qsort(fresh, nfresh, BK_ID_LEN, cmp_id);
-	/* 2. one index of everything kept, superseding every index file */
+	/* 2. the new index of everything kept, in files of bounded size;
+	 * the last one supersedes every old index file */
+	ib.r = c.r;
+	ib.lock = lock;
 	for (uint32_t p = 0; p < np; p++) {
 		struct bk_pack_info pi;
 		uint32_t k = 0;
@@ -375,11 +379,12 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 		for (uint32_t j = start[p]; j < start[p + 1]; j++)
 			pi.ents[k++] = bk_index_at(c.r->idx, order[j])->en;
 		pi.n = k;
-		if (keep_pack(&keep, &nkeep, &capkeep, &pi, &e) < 0) {
-			free(pi.ents);
+		if (bk_index_batch_add(&ib, &pi, &e) < 0)
 			goto fail;
-		}
 	}
+	for (size_t k = 0; k < nkeep; k++)
+		if (bk_index_batch_add(&ib, &keep[k], &e) < 0)
+			goto fail;
 	sup = malloc((idxfiles.n ? idxfiles.n : 1) * BK_ID_LEN);
 	if (!sup) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "prune");
@@ -392,16 +397,10 @@ bk_prune_run(const struct bk_common *co, long max_unused, int dry)
 			if (bk_unhex(strrchr(idxfiles.names[i], '/') + 1,
 				     sup[ns]) == 0)
 				ns++;
-		if (bk_lock_lost(lock)) {
-			sov_err_set(&e, SOV_EXIT_TEMPFAIL,
-				    "the repository lock was lost: stopped "
-				    "before changing the index");
-			goto fail;
-		}
 		/* A fresh in-memory index is not needed: the process ends. */
-		if (bk_repo_write_index(c.r, keep, nkeep,
-					(const unsigned char(*)[BK_ID_LEN])sup,
-					ns, &e) < 0)
+		if (bk_index_batch_finish(
+			&ib, (const unsigned char(*)[BK_ID_LEN])sup, ns, &e) <
+		    0)
 			goto fail;
 	}
 	/* 3. old index files */
@@ -440,6 +439,8 @@ report:
 			    jv_number((double)unindexed));
 	rec = jv_object_set(rec, jv_string("bytes_freed"),
 			    jv_number((double)freed));
+	rec = jv_object_set(rec, jv_string("index_files_written"),
+			    jv_number((double)ib.files));
 	rec = jv_object_set(rec, jv_string("bytes_written"),
 			    jv_number((double)written));
 	rec = jv_object_set(rec, jv_string("seconds"),
@@ -454,6 +455,7 @@ out:
 	for (size_t k = 0; k < nkeep; k++)
 		free(keep[k].ents);
 	free(keep);
+	bk_index_batch_free(&ib);
 	free(sup);
 	bk_names_free(&idxfiles);
 	bk_names_free(&packfiles);

@@ -4,8 +4,9 @@
  *
  * Every pack carries its own sealed header, so the index is redundant: when
  * an index file is damaged or lost (check says so, and prune refuses to
- * run), this reads the tail of every pack, writes one index of every blob
- * found, superseding all existing index files, and then removes those.
+ * run), this reads the tail of every pack, writes an index of every blob
+ * found (in files of bounded size, index_batch.h), the last file
+ * superseding all existing index files, and then removes those.
  * Packs whose header does not open are reported and left out (and left in
  * place: an operator may still want them). Under the exclusive lock.
  */
@@ -15,6 +16,7 @@
 
 #include "backup.h"
 #include "cli.h"
+#include "index_batch.h"
 #include "jsonl.h"
 #include "lock.h"
 
@@ -31,7 +33,8 @@ bk_cmd_repair(int argc, char **argv)
 	struct bk_repo *r = NULL;
 	struct bk_lock *lock = NULL;
 	struct bk_names packs = {0}, idx = {0};
-	struct bk_pack_info *pi = NULL;
+	struct bk_pack_info pi;
+	struct bk_index_batch ib = {0};
 	unsigned char(*sup)[BK_ID_LEN] = NULL;
 	size_t npi = 0, nsup = 0;
 	uint64_t blobs = 0, bad = 0;
@@ -58,12 +61,13 @@ bk_cmd_repair(int argc, char **argv)
 	lock = bk_lock_acquire(r->be, 1, "repair", co.lock_wait_s * 1000, &e);
 	if (!lock)
 		goto fail;
+	ib.r = r;
+	ib.lock = lock; /* nothing written once the lock is lost */
 	if (bk_repo_list(r, "data", &packs, &e) < 0 ||
 	    bk_repo_list(r, "index", &idx, &e) < 0)
 		goto fail;
-	pi = calloc(packs.n ? packs.n : 1, sizeof(*pi));
 	sup = malloc((idx.n ? idx.n : 1) * BK_ID_LEN);
-	if (!pi || !sup) {
+	if (!sup) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "repair");
 		goto fail;
 	}
@@ -76,9 +80,9 @@ bk_cmd_repair(int argc, char **argv)
 
 		if (bk_unhex(strrchr(packs.names[i], '/') + 1, id) < 0)
 			continue;
+		memset(&pi, 0, sizeof(pi));
 		if (bk_repo_pack_header(r, packs.names[i], packs.sizes[i],
-					 &pi[npi].ents, &pi[npi].n,
-				 &pe) < 0) {
+					&pi.ents, &pi.n, &pe) < 0) {
 			jv err;
 
 			if (pe.code == SOV_EXIT_TEMPFAIL) {
@@ -95,22 +99,22 @@ bk_cmd_repair(int argc, char **argv)
 				goto fail;
 			continue;
 		}
-		memcpy(pi[npi].id, id, BK_ID_LEN);
-		pi[npi].size = packs.sizes[i];
-		blobs += pi[npi].n;
+		memcpy(pi.id, id, BK_ID_LEN);
+		pi.size = packs.sizes[i];
+		blobs += pi.n;
 		npi++;
+		/* the new index goes out in files as the packs are read */
+		if (dry)
+			free(pi.ents);
+		else if (bk_index_batch_add(&ib, &pi, &e) < 0)
+			goto fail;
 	}
 	if (!dry) {
-		if (bk_lock_lost(lock)) {
-			sov_err_set(&e, SOV_EXIT_TEMPFAIL,
-				    "the repository lock was lost: nothing "
-				    "written");
-			goto fail;
-		}
-		/* The new index first; only then are the old ones removed. */
-		if (bk_repo_write_index(r, pi, npi,
-					(const unsigned char(*)[BK_ID_LEN])sup,
-					nsup, &e) < 0)
+		/* The last new index file supersedes the old ones; only then
+		 * are they removed. */
+		if (bk_index_batch_finish(
+			&ib, (const unsigned char(*)[BK_ID_LEN])sup, nsup,
+			&e) < 0)
 			goto fail;
 		for (size_t i = 0; i < idx.n; i++)
 			if (bk_remove(r->be, idx.names[i], &e) < 0)
@@ -131,9 +135,7 @@ bk_cmd_repair(int argc, char **argv)
 fail:
 	rc = sov_cli_fail(&e);
 out:
-	for (size_t i = 0; i < npi; i++)
-		free(pi[i].ents);
-	free(pi);
+	bk_index_batch_free(&ib);
 	free(sup);
 	bk_names_free(&packs);
 	bk_names_free(&idx);

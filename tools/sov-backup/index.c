@@ -8,9 +8,19 @@
 
 #define INDEX_AD "sov-backup index v1"
 
+/*
+ * Blobs live in blocks of a fixed size rather than one array: growing an
+ * array by doubling held the old and the new copy at once, and up to half
+ * of the new one unused, which set prune's peak on a large repository.
+ * A blob never moves.
+ */
+#define BLOCK_SHIFT 14
+#define BLOCK_BLOBS ((size_t)1 << BLOCK_SHIFT)
+#define BLOCK_MASK (BLOCK_BLOBS - 1)
+
 struct bk_index {
-	struct bk_blob *blobs;
-	size_t n, cap;
+	struct bk_blob **blocks;
+	size_t n, nblocks, capblocks;
 	uint32_t *slots; /* blob number + 1; 0 is empty */
 	size_t nslots;   /* a power of two, at most half full */
 	unsigned char (*packs)[BK_ID_LEN];
@@ -46,7 +56,9 @@ bk_index_free(struct bk_index *x)
 {
 	if (!x)
 		return;
-	free(x->blobs);
+	for (size_t i = 0; i < x->nblocks; i++)
+		free(x->blocks[i]);
+	free(x->blocks);
 	free(x->slots);
 	free(x->packs);
 	free(x->pslots);
@@ -78,10 +90,16 @@ grow_slots(uint32_t **slots, size_t *nslots, size_t used,
 	return 0;
 }
 
+static struct bk_blob *
+blob_at(const struct bk_index *x, size_t i)
+{
+	return &x->blocks[i >> BLOCK_SHIFT][i & BLOCK_MASK];
+}
+
 static const unsigned char *
 blob_key(const void *arg, uint32_t i)
 {
-	return ((const struct bk_index *)arg)->blobs[i].en.id;
+	return blob_at(arg, i)->en.id;
 }
 
 static const unsigned char *
@@ -145,7 +163,8 @@ bk_index_npacks(const struct bk_index *x)
 }
 
 const struct bk_blob *
-bk_index_get(const struct bk_index *x, const unsigned char id[BK_ID_LEN])
+bk_index_find(const struct bk_index *x, const unsigned char id[BK_ID_LEN],
+	      size_t *pos)
 {
 	size_t j;
 
@@ -153,13 +172,22 @@ bk_index_get(const struct bk_index *x, const unsigned char id[BK_ID_LEN])
 		return NULL;
 	j = hash_id(id) & (x->nslots - 1);
 	while (x->slots[j]) {
-		const struct bk_blob *b = &x->blobs[x->slots[j] - 1];
+		const struct bk_blob *b = blob_at(x, x->slots[j] - 1);
 
-		if (memcmp(b->en.id, id, BK_ID_LEN) == 0)
+		if (memcmp(b->en.id, id, BK_ID_LEN) == 0) {
+			if (pos)
+				*pos = x->slots[j] - 1;
 			return b;
+		}
 		j = (j + 1) & (x->nslots - 1);
 	}
 	return NULL;
+}
+
+const struct bk_blob *
+bk_index_get(const struct bk_index *x, const unsigned char id[BK_ID_LEN])
+{
+	return bk_index_find(x, id, NULL);
 }
 
 int
@@ -170,17 +198,30 @@ bk_index_add(struct bk_index *x, const struct bk_pack_entry *en, uint32_t pack,
 
 	if (bk_index_get(x, en->id))
 		return 0;
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 1024;
-		struct bk_blob *nb = realloc(x->blobs, nc * sizeof(*nb));
+	if (x->n >= UINT32_MAX - 1)
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "index: over 4 billion blobs");
+	if (x->n == x->nblocks << BLOCK_SHIFT) {
+		struct bk_blob *b;
 
-		if (!nb)
+		if (x->nblocks == x->capblocks) {
+			size_t nc = x->capblocks ? x->capblocks * 2 : 16;
+			struct bk_blob **nb =
+			    realloc(x->blocks, nc * sizeof(*nb));
+
+			if (!nb)
+				return sov_err_sys(e, SOV_EXIT_TEMPFAIL,
+						   "index");
+			x->blocks = nb;
+			x->capblocks = nc;
+		}
+		b = malloc(BLOCK_BLOBS * sizeof(*b));
+		if (!b)
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "index");
-		x->blobs = nb;
-		x->cap = nc;
+		x->blocks[x->nblocks++] = b;
 	}
-	x->blobs[x->n].en = *en;
-	x->blobs[x->n].pack = pack;
+	blob_at(x, x->n)->en = *en;
+	blob_at(x, x->n)->pack = pack;
 	x->n++;
 	if (x->n * 2 >= x->nslots) {
 		if (grow_slots(&x->slots, &x->nslots, x->n, blob_key, x) < 0) {
@@ -205,7 +246,7 @@ bk_index_count(const struct bk_index *x)
 const struct bk_blob *
 bk_index_at(const struct bk_index *x, size_t i)
 {
-	return i < x->n ? &x->blobs[i] : NULL;
+	return i < x->n ? blob_at(x, i) : NULL;
 }
 
 int

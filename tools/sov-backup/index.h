@@ -10,8 +10,8 @@
  * superseded one is ignored).
  *
  * In memory a blob costs 56 bytes: the entry and a 32-bit pack number
- * into a table of pack ids; an open-addressing table of 32-bit slots finds
- * it by id.
+ * into a table of pack ids, in blocks of 16384; an open-addressing table
+ * of 32-bit slots (at most half full) finds it by id.
  */
 #ifndef BK_INDEX_H
 #define BK_INDEX_H
@@ -46,9 +46,14 @@ uint32_t bk_index_npacks(const struct bk_index *x);
 int bk_index_add(struct bk_index *x, const struct bk_pack_entry *en,
 		 uint32_t pack, struct sov_err *e);
 
-/* The blob with this id, or NULL. Valid until the next add. */
+/* The blob with this id, or NULL. Blobs never move: valid until the
+ * index is freed. */
 const struct bk_blob *bk_index_get(const struct bk_index *x,
 				   const unsigned char id[BK_ID_LEN]);
+/* The same, and its position (as bk_index_at numbers them) in *pos. */
+const struct bk_blob *bk_index_find(const struct bk_index *x,
+				    const unsigned char id[BK_ID_LEN],
+				    size_t *pos);
 
 /* Every blob, in insertion order: 0..count-1. */
 size_t bk_index_count(const struct bk_index *x);
