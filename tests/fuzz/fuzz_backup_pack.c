@@ -284,7 +284,7 @@ mode_blob(const uint8_t *data, size_t size)
 		}
 	}
 	if (ok && (flags & 4))
-		bk_blob_id(k, want, raw, en.id);
+		bk_typed_id(k, en.type, want, raw, en.id);
 	else
 		memset(en.id, 0x5a, BK_ID_LEN);
 	ok = ok && (flags & 4);

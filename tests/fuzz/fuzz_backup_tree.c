@@ -256,7 +256,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Pack and index the tree blob as the saver does. */
 	bk_packer_reset(&packer);
-	bk_blob_id(repo->keys, data, size, id);
+	bk_tree_id(repo->keys, data, size, id);
 	if (bk_packer_add(&packer, repo->keys, BK_BLOB_TREE, id, data, size, 1,
 			  &en, &e) < 0 ||
 	    bk_packer_finish(&packer, repo->keys, pack_id, &e) < 0)
