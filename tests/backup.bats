@@ -165,6 +165,27 @@ meta() {
 	assert_output --partial "$T/src/a"
 }
 
+@test "an excluded file is not read ahead: its pages stay out of the cache; a saved one is read" {
+	command -v fincore >/dev/null || skip "fincore (util-linux) is not installed"
+	init
+	mkdir -p "$T/pf"
+	# b.keep first: while the walk chunks it, the prefetchers are on c.skip
+	for f in b.keep c.skip; do
+		head -c 8000000 /dev/urandom >"$T/pf/$f"
+	done
+	sync
+	for f in b.keep c.skip; do
+		dd if="$T/pf/$f" iflag=nocache count=0 status=none
+	done
+	res() { fincore --bytes --noheadings --output RES "$T/pf/$1" | tr -d ' '; }
+	[ "$(res b.keep)" = 0 ] && [ "$(res c.skip)" = 0 ] ||
+		skip "this file system keeps the pages of fsynced files: the cache cannot be observed"
+	run sov-backup backup "${PW[@]}" --exclude '*.skip' "$T/pf"
+	assert_success
+	[ "$(res c.skip)" = 0 ] # read ahead, it would be in the cache
+	[ "$(res b.keep)" != 0 ] # (control: a saved file is read)
+}
+
 @test "--stdin saves a stream as a file" {
 	init
 	seq 1 1000 | sov-backup backup "${PW[@]}" --stdin numbers.txt >/dev/null

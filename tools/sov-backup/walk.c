@@ -399,18 +399,23 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		goto out;
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
-	if (c->pf && jv_get_kind(pnodes) == JV_KIND_OBJECT) {
-		/* Read ahead only what the parent snapshot does not have:
-		 * most of what it has is unchanged and never read. */
+	if (c->pf) {
+		/* Read ahead neither what is excluded nor what the parent
+		 * snapshot has (mostly unchanged, never read). */
 		want = malloc(n ? n : 1);
 		if (!want) {
 			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
+			char sub[PATH_MAX];
 			jv pn = bk_walk_parent_node(pnodes, names[i]);
 
-			want[i] = !jv_is_valid(pn);
+			want[i] = !jv_is_valid(pn) &&
+				  snprintf(sub, sizeof(sub), "%s/%s",
+					   strcmp(path, "/") == 0 ? "" : path,
+					   names[i]) < (int)sizeof(sub) &&
+				  !excluded(c, sub, names[i]);
 			jv_free(pn);
 		}
 	}
