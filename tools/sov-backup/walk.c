@@ -352,6 +352,31 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		       const char *path, jv pnodes, jv *nodes,
 		       struct sov_err *e);
 
+/* A directory entry's name, with readdir's d_type kept in the byte after
+ * its NUL: an ordinary C string that sorts as one. */
+static char *
+dup_entry(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+	char *p = malloc(len + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, de->d_name, len + 1);
+	p[len + 1] = (char)de->d_type;
+	return p;
+}
+
+/* Only a directory can be the repository: the extra stat that looks for
+ * it is skipped for the rest (most entries), as readdir says. */
+static int
+may_be_dir(const char *name)
+{
+	unsigned char t = (unsigned char)name[strlen(name) + 1];
+
+	return t == DT_DIR || t == DT_UNKNOWN;
+}
+
 /* Save the directory open at fd (path for messages) as a tree. */
 int
 bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
@@ -386,7 +411,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 			names = nn;
 			cap = nc;
 		}
-		names[n] = strdup(de->d_name);
+		names[n] = dup_entry(de);
 		if (!names[n]) {
 			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
 			goto out;
@@ -437,7 +462,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		}
 		if (excluded(c, sub, names[i]) || is_sqlite_companion(c, sub))
 			continue;
-		if (c->have_repo_stat) {
+		if (c->have_repo_stat && may_be_dir(names[i])) {
 			struct stat st;
 
 			if (fstatat(dirfd(d), names[i], &st,
