@@ -19,8 +19,8 @@ struct bk_prefetch {
 	pthread_t thread[BK_PREFETCH_THREADS];
 	int nthreads;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* the threads wait here for entries */
-	pthread_cond_t idle; /* the walk waits here for busy to reach 0 */
+	pthread_cond_t work;     /* the threads wait here for entries */
+	pthread_cond_t idle;     /* the walk waits here for busy to reach 0 */
 	int quit, waiting, busy; /* threads waiting, and reading */
 	int dirfd;
 	char *const *names; /* NULL: nothing to read */
@@ -50,8 +50,7 @@ has_work_locked(struct bk_prefetch *pf)
 	while (pf->want && pf->next < pf->n && !pf->want[pf->next] &&
 	       pf->next <= pf->at + BK_PREFETCH_FILES)
 		pf->size[pf->next++ % RING] = 0;
-	return pf->next < pf->n &&
-	       pf->next <= pf->at + BK_PREFETCH_FILES &&
+	return pf->next < pf->n && pf->next <= pf->at + BK_PREFETCH_FILES &&
 	       ahead_locked(pf) < BK_PREFETCH_BYTES;
 }
 
