@@ -57,6 +57,23 @@ cached(const char *name)
 	return vec[0] & 1;
 }
 
+/* This process's threads, from /proc/self/status. */
+static int
+threads(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 static void
 evict(const char *name)
 {
@@ -107,7 +124,7 @@ main(void)
 	struct sov_err e = {0};
 	struct bk_prefetch *pf;
 	unsigned char buf[FSIZE], want[NFILES + 2];
-	int dfd;
+	int dfd, t0;
 
 	alarm(60); /* a thread blocked on the FIFO would hang the test */
 	snprintf(dir, sizeof(dir), "%s/sov-prefetch.XXXXXX",
@@ -146,8 +163,11 @@ main(void)
 	if (dfd < 0)
 		die(dir);
 
+	t0 = threads();
 	pf = bk_prefetch_new(&e);
 	ok(pf != NULL, "new: the thread starts (%s)", e.msg);
+	is_int(threads(), t0 + BK_PREFETCH_THREADS,
+	       "new: %d threads running", BK_PREFETCH_THREADS);
 	if (!pf)
 		return done_testing();
 
@@ -210,6 +230,7 @@ main(void)
 
 	bk_prefetch_free(pf);
 	ok(1, "free: the thread stops and is joined");
+	is_int(threads(), t0, "free: ... no thread left");
 
 	close(dfd);
 	for (int i = 0; i < NFILES + 2; i++) {

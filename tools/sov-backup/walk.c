@@ -352,6 +352,9 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		       const char *path, jv pnodes, jv *nodes,
 		       struct sov_err *e);
 
+/* What save_dir does with an entry. */
+enum { ENTRY_SAVE, ENTRY_SKIP, ENTRY_TOO_LONG };
+
 /* A directory entry's name, with readdir's d_type kept in the byte after
  * its NUL: an ordinary C string that sorts as one. */
 static char *
@@ -385,7 +388,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 	DIR *d = fdopendir(fd);
 	struct dirent *de;
 	char **names = NULL;
-	unsigned char *want = NULL; /* for the prefetcher */
+	unsigned char *what = NULL, *want = NULL; /* per entry */
 	size_t n = 0, cap = 0, mark = c->npend;
 	jv nodes = jv_array();
 	int rc = -1;
@@ -424,34 +427,38 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		goto out;
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
-	if (c->pf) {
-		/* Read ahead neither what is excluded nor what the parent
-		 * snapshot has (mostly unchanged, never read). */
-		want = malloc(n ? n : 1);
-		if (!want) {
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			char sub[PATH_MAX];
-			jv pn = bk_walk_parent_node(pnodes, names[i]);
+	/* What becomes of each entry, decided once; the prefetchers read
+	 * only what is saved and new to this snapshot (what the parent has
+	 * is mostly unchanged, never read). */
+	what = malloc(n ? n : 1);
+	want = malloc(n ? n : 1);
+	if (!what || !want) {
+		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char sub[PATH_MAX];
+		jv pn;
 
-			want[i] = !jv_is_valid(pn) &&
-				  snprintf(sub, sizeof(sub), "%s/%s",
-					   strcmp(path, "/") == 0 ? "" : path,
-					   names[i]) < (int)sizeof(sub) &&
-				  !excluded(c, sub, names[i]);
-			jv_free(pn);
-		}
+		if (snprintf(sub, sizeof(sub), "%s/%s",
+			     strcmp(path, "/") == 0 ? "" : path,
+			     names[i]) >= (int)sizeof(sub))
+			what[i] = ENTRY_TOO_LONG;
+		else if (excluded(c, sub, names[i]) ||
+			 is_sqlite_companion(c, sub))
+			what[i] = ENTRY_SKIP;
+		else
+			what[i] = ENTRY_SAVE;
+		pn = what[i] == ENTRY_SAVE ? bk_walk_parent_node(pnodes, names[i])
+					   : jv_null();
+		want[i] = what[i] == ENTRY_SAVE && !jv_is_valid(pn);
+		jv_free(pn);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char sub[PATH_MAX];
 
 		bk_prefetch_dir(c->pf, dirfd(d), names, want, n, i);
-
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     names[i]) >= (int)sizeof(sub)) {
+		if (what[i] == ENTRY_TOO_LONG) {
 			struct sov_err w = {0};
 
 			sov_err_set(&w, SOV_EXIT_FAIL,
@@ -460,8 +467,10 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 			warn_path(c, &w);
 			continue;
 		}
-		if (excluded(c, sub, names[i]) || is_sqlite_companion(c, sub))
+		if (what[i] == ENTRY_SKIP)
 			continue;
+		snprintf(sub, sizeof(sub), "%s/%s",
+			 strcmp(path, "/") == 0 ? "" : path, names[i]);
 		if (c->have_repo_stat && may_be_dir(names[i])) {
 			struct stat st;
 
@@ -493,6 +502,7 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(what);
 	free(want);
 	jv_free(nodes);
 	if (d)
