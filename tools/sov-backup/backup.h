@@ -50,7 +50,8 @@ struct bk_common {
 		"kdf-passes", required_argument, NULL, 0x1102                  \
 	}
 #define BK_KDF_HELP                                                            \
-	"  --kdf-memory MIB      Argon2id memory of the new key (default 64)\n" \
+	"  --kdf-memory MIB      Argon2id memory of the new key (default "     \
+	"64)\n"                                                                \
 	"  --kdf-passes N        Argon2id passes of the new key (default 3)\n"
 /* 1 when opt was a KDF option (taken), 0 when not, -1 on a bad value
  * (reported). */
@@ -92,7 +93,9 @@ int bk_common_only(int argc, char **argv, struct bk_common *c);
 /* prune itself (also run by forget --prune); returns the exit code and
  * prints its error. */
 #define BK_PRUNE_MAX_UNUSED 5 /* percent: --max-unused by default */
-int bk_prune_run(const struct bk_common *co, long max_unused, int dry);
+/* sort_mem: bytes of each of the plan's sorts, 0 for the default. */
+int bk_prune_run(const struct bk_common *co, long max_unused, size_t sort_mem,
+		 int dry);
 
 /* Open the repository named by c (password, keys, config). */
 struct bk_repo *bk_open(const struct bk_common *c, struct sov_err *e);

@@ -220,7 +220,7 @@ bk_cmd_forget(int argc, char **argv)
 		lock = NULL;
 		bk_repo_close(r);
 		r = NULL;
-		rc = bk_prune_run(&co, BK_PRUNE_MAX_UNUSED, 0);
+		rc = bk_prune_run(&co, BK_PRUNE_MAX_UNUSED, 0, 0);
 	}
 	goto out;
 fail:

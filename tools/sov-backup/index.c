@@ -297,10 +297,10 @@ bk_indexfile_encode(const struct bk_keys *k, const struct bk_pack_info *packs,
 }
 
 int
-bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
-		    size_t len, struct bk_index *x,
-		    unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
-		    const char *name, struct sov_err *e)
+bk_indexfile_parse(const struct bk_keys *k, const unsigned char *sealed,
+		   size_t len, const struct bk_index_visitor *v,
+		   unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
+		   const char *name, struct sov_err *e)
 {
 	unsigned char *p = NULL;
 	size_t plen, off;
@@ -349,7 +349,7 @@ bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
 	np = bk_get_u32(p + off);
 	off += 4;
 	for (uint32_t i = 0; i < np; i++) {
-		uint32_t cnt, pn;
+		uint32_t cnt;
 
 		if (plen - off < BK_ID_LEN + 4) {
 			sov_err_set(e, SOV_EXIT_FAIL,
@@ -365,12 +365,8 @@ bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
 				    name, i, cnt);
 			goto out;
 		}
-		pn = bk_index_pack(x, p + off);
-		if (pn == UINT32_MAX) {
-			sov_err_set(e, SOV_EXIT_TEMPFAIL,
-				    "index %s: out of memory", name);
+		if (v->pack(v->arg, p + off, e) < 0)
 			goto out;
-		}
 		off += BK_ID_LEN + 4;
 		for (uint32_t j = 0; j < cnt; j++, off += BK_PACK_ENTRY_LEN) {
 			struct bk_pack_entry en;
@@ -387,7 +383,7 @@ bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
 					    name, i, j);
 				goto out;
 			}
-			if (bk_index_add(x, &en, pn, e) < 0)
+			if (v->blob(v->arg, &en, e) < 0)
 				goto out;
 		}
 	}
@@ -401,4 +397,49 @@ bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
 out:
 	free(p);
 	return rc;
+}
+
+static int
+into_pack(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
+{
+	struct bk_index_into *t = arg;
+
+	t->pack = bk_index_pack(t->x, id);
+	if (t->pack == UINT32_MAX)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				   "index %s: out of memory", t->name);
+	return 0;
+}
+
+static int
+into_blob(void *arg, const struct bk_pack_entry *en, struct sov_err *e)
+{
+	struct bk_index_into *t = arg;
+
+	return bk_index_add(t->x, en, t->pack, e) < 0 ? -1 : 0;
+}
+
+void
+bk_index_into(struct bk_index_into *t, struct bk_index *x, const char *name,
+	      struct bk_index_visitor *v)
+{
+	t->x = x;
+	t->pack = 0;
+	t->name = name;
+	v->pack = into_pack;
+	v->blob = into_blob;
+	v->arg = t;
+}
+
+int
+bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
+		    size_t len, struct bk_index *x,
+		    unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
+		    const char *name, struct sov_err *e)
+{
+	struct bk_index_into t;
+	struct bk_index_visitor v;
+
+	bk_index_into(&t, x, name, &v);
+	return bk_indexfile_parse(k, sealed, len, &v, sup, nsup, name, e);
 }

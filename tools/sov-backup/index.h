@@ -84,4 +84,30 @@ int bk_indexfile_decode(const struct bk_keys *k, const unsigned char *sealed,
 			unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
 			const char *name, struct sov_err *e);
 
+/*
+ * The same, handing each pack section and each of its entries to v instead
+ * (prune streams them into a sort): pack is called before the section's
+ * blobs. A callback's -1 stops the parse with its error.
+ */
+struct bk_index_visitor {
+	int (*pack)(void *arg, const unsigned char id[BK_ID_LEN],
+		    struct sov_err *e);
+	int (*blob)(void *arg, const struct bk_pack_entry *en,
+		    struct sov_err *e);
+	void *arg;
+};
+int bk_indexfile_parse(const struct bk_keys *k, const unsigned char *sealed,
+		       size_t len, const struct bk_index_visitor *v,
+		       unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
+		       const char *name, struct sov_err *e);
+
+/* A visitor that adds what it is handed into x, its state in *t. */
+struct bk_index_into {
+	struct bk_index *x;
+	uint32_t pack;
+	const char *name;
+};
+void bk_index_into(struct bk_index_into *t, struct bk_index *x,
+		   const char *name, struct bk_index_visitor *v);
+
 #endif

@@ -30,7 +30,7 @@ flush(struct bk_index_batch *b, const unsigned char (*sup)[BK_ID_LEN],
 				   "the repository lock was lost: stopped "
 				   "before writing the index");
 	}
-	rc = bk_repo_write_index(b->r, b->v, b->n, sup, nsup, e);
+	rc = bk_repo_put_index(b->r, b->v, b->n, sup, nsup, e);
 	drop(b);
 	if (rc == 0)
 		b->files++;

@@ -68,15 +68,20 @@ static const struct sov_cmd cmds[] = {
      "  --group-by LIST       host,paths,tags (default host,paths)\n"
      "  --dry-run             say what would go, remove nothing\n"
      "  --prune               then prune (as `sov-backup prune`)\n"},
-    {"prune", bk_cmd_prune, "[--max-unused PERCENT] [--dry-run]",
+    {"prune", bk_cmd_prune,
+     "[--max-unused PERCENT] [--sort-memory KIB] [--dry-run]",
      "delete data no snapshot needs; repack partly used packs",
      REPO_HELP
      "  --max-unused PERCENT  repack a pack when more than this share of\n"
      "                        it is unused (default 5)\n"
+     "  --sort-memory KIB     buffer of each of prune's sorts, which spill\n"
+     "                        to $TMPDIR (default /var/tmp) when full\n"
+     "                        (default 2048, at least 16)\n"
      "  --dry-run             count, change nothing\n"},
     {"key", bk_cmd_key, "add --new-password-file FILE | list | remove ID",
      "manage the passwords that open the repository",
-     REPO_HELP "  --new-password-file F the password of the new key\n" BK_KDF_HELP},
+     REPO_HELP
+     "  --new-password-file F the password of the new key\n" BK_KDF_HELP},
     {"stats", bk_cmd_stats, "",
      "snapshots, packs, unique and stored bytes of the repository", REPO_HELP},
     {"unlock", bk_cmd_unlock, "[--all]",

@@ -610,41 +610,50 @@ bk_names_free(struct bk_names *l)
 	memset(l, 0, sizeof(*l));
 }
 
+int
+bk_repo_visit_index_file(struct bk_repo *r, const char *name,
+			 const unsigned char id[BK_ID_LEN],
+			 const struct bk_index_visitor *v,
+			 unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
+			 struct sov_err *e)
+{
+	unsigned char *buf = NULL, got[BK_ID_LEN];
+	size_t n = 0;
+	int rc = -1;
+
+	if (bk_get(r->be, name, BK_INDEX_FILE_MAX, &buf, &n, NULL, e) < 0)
+		return -1;
+	bk_storage_id(buf, n, got);
+	if (memcmp(got, id, BK_ID_LEN) != 0)
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: content does not match its name (changed or "
+			    "damaged)",
+			    name);
+	else
+		rc = bk_indexfile_parse(r->keys, buf, n, v, sup, nsup, name, e);
+	free(buf);
+	return rc;
+}
+
 static int
 load_index_file(struct bk_repo *r, const char *name,
 		const unsigned char id[BK_ID_LEN],
 		unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
 		struct sov_err *e)
 {
-	unsigned char *buf = NULL, got[BK_ID_LEN];
-	size_t n = 0;
+	struct bk_index_into t;
+	struct bk_index_visitor v;
 	void *nf;
-	int rc = -1;
 
-	if (bk_get(r->be, name, BK_INDEX_FILE_MAX, &buf, &n, NULL, e) < 0)
+	bk_index_into(&t, r->idx, name, &v);
+	if (bk_repo_visit_index_file(r, name, id, &v, sup, nsup, e) < 0)
 		return -1;
-	bk_storage_id(buf, n, got);
-	if (memcmp(got, id, BK_ID_LEN) != 0) {
-		sov_err_set(e, SOV_EXIT_FAIL,
-			    "%s: content does not match its name (changed or "
-			    "damaged)",
-			    name);
-		goto out;
-	}
-	if (bk_indexfile_decode(r->keys, buf, n, r->idx, sup, nsup, name, e) <
-	    0)
-		goto out;
 	nf = realloc(r->index_files, (r->nindex_files + 1) * BK_ID_LEN);
-	if (!nf) {
-		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "index");
-		goto out;
-	}
+	if (!nf)
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "index");
 	r->index_files = nf;
 	memcpy(r->index_files[r->nindex_files++], id, BK_ID_LEN);
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	return 0;
 }
 
 static int
@@ -702,36 +711,32 @@ out:
 }
 
 int
-bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
-		  int type, unsigned char **out, size_t *len, struct sov_err *e)
+bk_repo_read_entry(struct bk_repo *r, const unsigned char pack[BK_ID_LEN],
+		   const struct bk_pack_entry *en, int type,
+		   unsigned char **out, size_t *len, struct sov_err *e)
 {
-	const struct bk_blob *b = bk_index_get(r->idx, id);
 	char name[BK_NAME_MAX], hex[BK_ID_HEX_LEN], what[BK_NAME_MAX + 96];
 	unsigned char *sealed = NULL;
 	int rc = -1;
 
 	*out = NULL;
 	*len = 0;
-	bk_hex(id, hex);
-	if (!b)
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "blob %s: not in the index (missing)", hex);
-	if (b->en.type != type)
+	bk_hex(en->id, hex);
+	if (en->type != type)
 		return sov_err_set(e, SOV_EXIT_FAIL,
 				   "blob %s: is a %s blob, wanted %s", hex,
-				   b->en.type == BK_BLOB_TREE ? "tree" : "data",
+				   en->type == BK_BLOB_TREE ? "tree" : "data",
 				   type == BK_BLOB_TREE ? "tree" : "data");
-	bk_pack_name(bk_index_pack_id(r->idx, b->pack), name);
+	bk_pack_name(pack, name);
 	snprintf(what, sizeof(what), "blob %.16s in %s", hex, name);
-	sealed = malloc(b->en.length);
+	sealed = malloc(en->length);
 	if (!sealed)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", what);
-	if (bk_get_range(r->be, name, b->en.offset, b->en.length, sealed, e) <
-	    0)
+	if (bk_get_range(r->be, name, en->offset, en->length, sealed, e) < 0)
 		goto out;
-	if (bk_blob_open(r->keys, &b->en, sealed, out, what, e) < 0)
+	if (bk_blob_open(r->keys, en, sealed, out, what, e) < 0)
 		goto out;
-	*len = b->en.raw;
+	*len = en->raw;
 	rc = 0;
 out:
 	free(sealed);
@@ -739,14 +744,32 @@ out:
 }
 
 int
-bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
-		    size_t n, const unsigned char (*sup)[BK_ID_LEN],
-		    size_t nsup, struct sov_err *e)
+bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
+		  int type, unsigned char **out, size_t *len, struct sov_err *e)
+{
+	const struct bk_blob *b = bk_index_get(r->idx, id);
+	char hex[BK_ID_HEX_LEN];
+
+	*out = NULL;
+	*len = 0;
+	if (!b) {
+		bk_hex(id, hex);
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "blob %s: not in the index (missing)", hex);
+	}
+	return bk_repo_read_entry(r, bk_index_pack_id(r->idx, b->pack), &b->en,
+				  type, out, len, e);
+}
+
+int
+bk_repo_put_index(struct bk_repo *r, const struct bk_pack_info *packs, size_t n,
+		  const unsigned char (*sup)[BK_ID_LEN], size_t nsup,
+		  struct sov_err *e)
 {
 	unsigned char *buf = NULL, id[BK_ID_LEN];
 	char hex[BK_ID_HEX_LEN], name[BK_NAME_MAX];
 	size_t len = 0;
-	int rc = -1;
+	int rc;
 
 	if (n == 0 && nsup == 0)
 		return 0;
@@ -756,24 +779,29 @@ bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
 	bk_storage_id(buf, len, id);
 	bk_hex(id, hex);
 	snprintf(name, sizeof(name), "index/%s", hex);
-	if (bk_put(r->be, name, buf, len, e) < 0)
-		goto out;
+	rc = bk_put(r->be, name, buf, len, e);
+	free(buf);
+	return rc;
+}
+
+int
+bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
+		    size_t n, const unsigned char (*sup)[BK_ID_LEN],
+		    size_t nsup, struct sov_err *e)
+{
+	if (bk_repo_put_index(r, packs, n, sup, nsup, e) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t pn = bk_index_pack(r->idx, packs[i].id);
 
-		if (pn == UINT32_MAX) {
-			sov_err_set(e, SOV_EXIT_TEMPFAIL,
-				    "index: out of memory");
-			goto out;
-		}
+		if (pn == UINT32_MAX)
+			return sov_err_set(e, SOV_EXIT_TEMPFAIL,
+					   "index: out of memory");
 		for (uint32_t j = 0; j < packs[i].n; j++)
 			if (bk_index_add(r->idx, &packs[i].ents[j], pn, e) < 0)
-				goto out;
+				return -1;
 	}
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	return 0;
 }
 
 /* Snapshots. */
@@ -956,20 +984,16 @@ out:
 	return found;
 }
 
-jv
-bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
-		  struct sov_err *e)
+/* A tree blob's bytes into its nodes array. */
+static jv
+parse_tree(const unsigned char *p, size_t len,
+	   const unsigned char id[BK_ID_LEN], struct sov_err *e)
 {
-	unsigned char *p = NULL;
-	size_t len = 0;
-	jv t, nodes;
 	char hex[BK_ID_HEX_LEN];
+	jv t, nodes;
 
-	if (bk_repo_read_blob(r, id, BK_BLOB_TREE, &p, &len, e) < 0)
-		return jv_invalid();
 	bk_hex(id, hex);
 	t = sov_json_parse((const char *)p, len, e);
-	free(p);
 	if (!jv_is_valid(t)) {
 		if (e)
 			e->code = SOV_EXIT_FAIL;
@@ -986,6 +1010,36 @@ bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 			    hex);
 		return jv_invalid();
 	}
+	return nodes;
+}
+
+jv
+bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
+		  struct sov_err *e)
+{
+	unsigned char *p = NULL;
+	size_t len = 0;
+	jv nodes;
+
+	if (bk_repo_read_blob(r, id, BK_BLOB_TREE, &p, &len, e) < 0)
+		return jv_invalid();
+	nodes = parse_tree(p, len, id, e);
+	free(p);
+	return nodes;
+}
+
+jv
+bk_repo_read_tree_at(struct bk_repo *r, const unsigned char pack[BK_ID_LEN],
+		     const struct bk_pack_entry *en, struct sov_err *e)
+{
+	unsigned char *p = NULL;
+	size_t len = 0;
+	jv nodes;
+
+	if (bk_repo_read_entry(r, pack, en, BK_BLOB_TREE, &p, &len, e) < 0)
+		return jv_invalid();
+	nodes = parse_tree(p, len, en->id, e);
+	free(p);
 	return nodes;
 }
 

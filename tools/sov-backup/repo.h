@@ -62,6 +62,14 @@ void bk_repo_close(struct bk_repo *r);
 /* Load every index file (once); superseded ones are skipped. */
 int bk_repo_load_index(struct bk_repo *r, struct sov_err *e);
 
+/* Read one index file (its name checked against id) through a visitor,
+ * appending the ids it supersedes to *sup (index.h). */
+int bk_repo_visit_index_file(struct bk_repo *r, const char *name,
+			     const unsigned char id[BK_ID_LEN],
+			     const struct bk_index_visitor *v,
+			     unsigned char (**sup)[BK_ID_LEN], size_t *nsup,
+			     struct sov_err *e);
+
 /* Every object under dir ("data", "index", ...) with its size, sorted by
  * name. A failed listing (out of memory too) is an error. */
 struct bk_names {
@@ -94,6 +102,11 @@ int bk_pack_out_commit(struct bk_repo *r, struct bk_packer *p,
 		       struct sov_err *e);
 void bk_pack_out_abort(struct bk_pack_out *o);
 
+/* Read, open and verify the blob of entry en in pack. *out malloc'ed. */
+int bk_repo_read_entry(struct bk_repo *r, const unsigned char pack[BK_ID_LEN],
+		       const struct bk_pack_entry *en, int type,
+		       unsigned char **out, size_t *len, struct sov_err *e);
+
 /* Read, open and verify one blob by id (index loaded). *out malloc'ed. */
 int bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 		      int type, unsigned char **out, size_t *len,
@@ -110,7 +123,12 @@ int bk_repo_get_sealed(struct bk_repo *r, const char *name, const char *ad,
 		       size_t max, unsigned char **out, size_t *len,
 		       struct sov_err *e);
 
-/* Write an index file of these packs; and add them to the index. */
+/* Write an index file of these packs (and superseded index ids). */
+int bk_repo_put_index(struct bk_repo *r, const struct bk_pack_info *packs,
+		      size_t n, const unsigned char (*sup)[BK_ID_LEN],
+		      size_t nsup, struct sov_err *e);
+
+/* The same, and add the packs to the in-memory index. */
 int bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
 			size_t n, const unsigned char (*sup)[BK_ID_LEN],
 			size_t nsup, struct sov_err *e);
@@ -138,5 +156,8 @@ int bk_repo_pack_header(struct bk_repo *r, const char *name, uint64_t size,
 /* A tree blob's nodes (array), validated. */
 jv bk_repo_read_tree(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 		     struct sov_err *e);
+/* The same, from its entry in pack (no index needed). */
+jv bk_repo_read_tree_at(struct bk_repo *r, const unsigned char pack[BK_ID_LEN],
+			const struct bk_pack_entry *en, struct sov_err *e);
 
 #endif
