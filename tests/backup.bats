@@ -484,6 +484,86 @@ biggest_pack() {
 	[ "$(find "$T/repo/data" -type f | wc -l)" = "$n" ]
 }
 
+# What prune decides, without its timing and its sort statistics.
+prune_outcome() {
+	jq -c 'select(.event=="summary") | del(.ts, .seconds, .sort_runs)'
+}
+
+@test "prune in a tiny sort budget spills to disk, drops duplicate copies, and decides as in the default budget" {
+	init
+	mkdir "$T/many"
+	# 600 small files: a blob each, enough to fill many 16 KiB sort runs
+	head -c 1200000 /dev/urandom | (cd "$T/many" && split -b 2000 -a 3 - f)
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	# a second copy of every blob in other packs: back up again with the
+	# index put aside, then bring it back
+	mkdir "$T/idx"
+	mv "$T/repo/index"/* "$T/idx/"
+	sov-backup backup "${PW[@]}" --threads 1 --force "$T/many" >/dev/null
+	mv "$T/idx"/* "$T/repo/index/"
+	rm "$T"/many/fa*
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	sov-backup forget "${PW[@]}" --keep-last 1 >/dev/null
+	cp -a "$T/repo" "$T/repo2"
+	run sov-backup prune "${PW[@]}" --sort-memory 16
+	assert_success
+	assert_output --regexp '"sort_runs":[1-9]'
+	assert_output --regexp '"duplicates":[1-9]'
+	small=$(printf '%s\n' "$output" | prune_outcome)
+	run sov-backup prune "${PW[@]}" --repo "$T/repo2"
+	assert_success
+	assert_output --partial '"sort_runs":0'
+	[ "$(printf '%s\n' "$output" | prune_outcome)" = "$small" ]
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r "$T/many" "$T/out$T/many"
+	run sov-backup prune "${PW[@]}" --sort-memory 16
+	assert_output --partial '"duplicates":0'
+	assert_output --partial '"packs_deleted":0,"packs_repacked":0'
+}
+
+@test "prune: an index file repeating another is no waste; a superseded one is ignored" {
+	init
+	mkdir "$T/many"
+	for i in $(seq 1 20); do head -c 200000 /dev/urandom >"$T/many/f$i"; done
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	# repair, with the old index out of sight, writes a second index
+	# file naming the same blobs in the same places
+	mkdir "$T/idx"
+	mv "$T/repo/index"/* "$T/idx/"
+	run sov-backup repair "${PW[@]}" index
+	assert_success
+	cp "$T/idx"/* "$T/repo/index/"
+	[ "$(ls "$T/repo/index" | wc -l)" = 2 ]
+	run sov-backup prune "${PW[@]}" --dry-run --sort-memory 16
+	assert_success
+	assert_output --partial '"duplicates":0'
+	assert_output --partial '"packs_deleted":0,"packs_repacked":0'
+	# a prune that repacks, and whose old index files cannot be removed:
+	# its new index supersedes them, so the next prune reads it alone and
+	# finds the old packs in no index (read as well, the old files would
+	# make every copied blob a duplicate)
+	rm "$T"/many/f1*
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	sov-backup forget "${PW[@]}" --keep-last 1 >/dev/null
+	SOV_FAULT="unlinkat:EIO:path=index/" LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run sov-backup prune "${PW[@]}"
+	assert_failure
+	[ "$(ls "$T/repo/index" | wc -l)" -ge 4 ]
+	run sov-backup prune "${PW[@]}" --sort-memory 16
+	assert_success
+	assert_output --partial '"duplicates":0'
+	assert_output --regexp '"packs_unindexed":[1-9]'
+	[ "$(ls "$T/repo/index" | wc -l)" = 1 ]
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	diff -r "$T/many" "$T/out$T/many"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+}
+
 @test "check --read-data-subset reads at least one pack" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

@@ -121,6 +121,8 @@ main(int argc, char **argv)
 			       ? fail("renameat", a) : 0;
 	if (strcmp(op, "unlink") == 0)
 		return unlink(a) ? fail("unlink", a) : 0;
+	if (strcmp(op, "unlinkat") == 0)
+		return unlinkat(AT_FDCWD, a, 0) ? fail("unlinkat", a) : 0;
 	if (strcmp(op, "mkdir") == 0)
 		return mkdir(a, 0755) ? fail("mkdir", a) : 0;
 	if (strcmp(op, "stderr") == 0) /* exit 3 when stderr failed */
@@ -266,6 +268,9 @@ faulty() {
 	assert_output "fiprobe: renameat $T/a: Invalid cross-device link"
 	faulty unlink:EACCES "$PROBE" unlink "$T/a"
 	assert_output "fiprobe: unlink $T/a: Permission denied"
+	assert_file_exists "$T/a"
+	faulty unlinkat:EACCES "$PROBE" unlinkat "$T/a"
+	assert_output "fiprobe: unlinkat $T/a: Permission denied"
 	assert_file_exists "$T/a"
 	faulty mkdir:ENOSPC "$PROBE" mkdir "$T/m"
 	assert_output "fiprobe: mkdir $T/m: No space left on device"

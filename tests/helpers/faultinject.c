@@ -10,7 +10,7 @@
  *   CALL:ERRNO[:after=N][:count=M][:path=SUBSTRING]
  *
  *   CALL     write pwrite fsync fdatasync rename renameat open openat close
- *            read unlink mkdir. Each name also covers its aliases and
+ *            read unlink unlinkat mkdir. Each name also covers its aliases and
  *            _FORTIFY_SOURCE entry points: open = open, open64, __open_2,
  *            __open64_2; openat = openat, openat64, __openat_2,
  *            __openat64_2; pwrite = pwrite, pwrite64; read = read,
@@ -65,10 +65,10 @@
  *     instead (tests/helpers.bats checks that this limit holds).
  *   - mkstemp/mkostemp open with the internal open: a temp file's creation
  *     cannot be failed (its later write/fsync/close can).
- *   - unlinkat, mkdirat, copy_file_range, sendfile, writev, pwritev, rmdir,
- *     syncfs, sync_file_range are not wrapped: `rm` (unlinkat) and cp/cat
- *     on regular files (copy_file_range) bypass write and unlink rules; use
- *     open rules or a small program for those.
+ *   - mkdirat, copy_file_range, sendfile, writev, pwritev, rmdir,
+ *     syncfs, sync_file_range are not wrapped: cp/cat on regular files
+ *     (copy_file_range) bypass write rules; use open rules or a small
+ *     program for those. `rm` removes with unlinkat, not unlink.
  *   - direct syscall(2) and statically linked programs.
  * The shim itself is not thread-hostile (counters are atomic, the fd cache
  * is locked), but rules count calls from all threads together.
@@ -115,12 +115,14 @@ enum fi_call {
 	FI_READ,
 	FI_UNLINK,
 	FI_MKDIR,
+	FI_UNLINKAT,
 	FI_NCALLS
 };
 
 static const char *const fi_call_names[FI_NCALLS] = {
     "write", "pwrite", "fsync", "fdatasync", "rename", "renameat",
     "open",  "openat", "close", "read",      "unlink", "mkdir",
+    "unlinkat",
 };
 
 static const struct {
@@ -194,6 +196,7 @@ static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_read_chk)(int, void *, size_t, size_t);
 static int (*real_unlink)(const char *);
 static int (*real_mkdir)(const char *, mode_t);
+static int (*real_unlinkat)(int, const char *, int);
 
 /* gcc allows object-to-function pointer casts; POSIX requires they work. */
 #define FI_RESOLVE(var, name) (var = (__typeof__(var))dlsym(RTLD_NEXT, name))
@@ -222,6 +225,7 @@ fi_resolve(void)
 	FI_RESOLVE(real_read_chk, "__read_chk");
 	FI_RESOLVE(real_unlink, "unlink");
 	FI_RESOLVE(real_mkdir, "mkdir");
+	FI_RESOLVE(real_unlinkat, "unlinkat");
 }
 
 static void
@@ -298,7 +302,7 @@ fi_parse_rule(const char *text, struct fi_rule *r)
 		snprintf(why, sizeof(why),
 			 "unknown call '%s' (one of write, pwrite, fsync, "
 			 "fdatasync, rename, renameat, open, openat, close, "
-			 "read, unlink, mkdir)",
+			 "read, unlink, mkdir, unlinkat)",
 			 field);
 		fi_bad_rule(text, why);
 	}
@@ -724,6 +728,17 @@ unlink(const char *path)
 	FI_READY();
 	r = fi_match(FI_UNLINK, "unlink", -1, path, NULL);
 	return r ? fi_fail(r) : real_unlink(path);
+}
+
+/* The path as given: relative to dirfd, not resolved. */
+int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	struct fi_rule *r;
+
+	FI_READY();
+	r = fi_match(FI_UNLINKAT, "unlinkat", -1, path, NULL);
+	return r ? fi_fail(r) : real_unlinkat(dirfd, path, flags);
 }
 
 int

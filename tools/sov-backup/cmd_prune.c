@@ -257,6 +257,7 @@ bk_prune_run(const struct bk_common *co, long max_unused, size_t sort_mem,
 	struct rewrite w;
 	struct bk_names packfiles = {0};
 	uint64_t del_packs = 0, rep_packs = 0, freed = 0, unindexed = 0;
+	uint64_t listed = 0;
 	int rc = SOV_EXIT_FAIL;
 	int64_t t0 = sov_time_mono_ms();
 	jv snaps = jv_invalid(), rec;
@@ -277,6 +278,9 @@ bk_prune_run(const struct bk_common *co, long max_unused, size_t sort_mem,
 	for (uint32_t p = 0; p < plan.npacks; p++) {
 		const struct bk_prune_pack *ps = &plan.ps[p];
 
+		if (!ps->listed)
+			continue;
+		listed++;
 		if (ps->action == BK_PRUNE_DELETE)
 			del_packs++, freed += ps->used_bytes + ps->unused_bytes;
 		if (ps->action == BK_PRUNE_REPACK)
@@ -287,12 +291,16 @@ bk_prune_run(const struct bk_common *co, long max_unused, size_t sort_mem,
 	for (size_t i = 0; i < packfiles.n; i++) {
 		unsigned char id[BK_ID_LEN];
 
-		if (bk_unhex(strrchr(packfiles.names[i], '/') + 1, id) == 0 &&
-		    bk_index_pack(plan.packs, id) >= plan.npacks)
+		uint32_t p;
+
+		if (bk_unhex(strrchr(packfiles.names[i], '/') + 1, id) < 0)
+			continue;
+		p = bk_index_pack(plan.packs, id);
+		if (p >= plan.npacks || !plan.ps[p].listed)
 			unindexed++;
 	}
-	/* bk_index_pack added the unindexed ones: npacks still bounds the
-	 * indexed. */
+	/* bk_index_pack added the unknown ones: npacks still bounds the
+	 * packs with a plan. */
 	if (dry)
 		goto report;
 	w.r = r;
@@ -314,7 +322,9 @@ report:
 			    jv_number((double)plan.blobs));
 	rec = jv_object_set(rec, jv_string("duplicates"),
 			    jv_number((double)plan.duplicates));
-	rec = jv_object_set(rec, jv_string("packs"), jv_number(plan.npacks));
+	rec = jv_object_set(rec, jv_string("sort_runs"),
+			    jv_number((double)plan.sort_runs));
+	rec = jv_object_set(rec, jv_string("packs"), jv_number((double)listed));
 	rec = jv_object_set(rec, jv_string("packs_deleted"),
 			    jv_number((double)del_packs));
 	rec = jv_object_set(rec, jv_string("packs_repacked"),

@@ -139,13 +139,16 @@ read_index(struct plan_ctx *c, struct sov_err *e)
 
 /*
  * The next record of a by-id sort that counts: not from a superseded file,
- * and the first of its id. The others, duplicates, are counted as unused
- * bytes of their packs when ps is given. 1, 0 at the end, -1 on error.
+ * and the first of its id (*last, valid when *have_last). The same entry
+ * again (an index file repeating another, as an interrupted prune leaves
+ * them) is skipped; another copy of the blob, in another place, is a
+ * duplicate: unused bytes of its pack, when ps is given. 1, 0 at the end,
+ * -1 on error.
  */
 static int
 next_kept(struct plan_ctx *c, struct bk_xsort *s, struct bk_prune_rec *x,
-	  int *have_last, unsigned char last[BK_ID_LEN],
-	  struct bk_prune_pack *ps, struct sov_err *e)
+	  int *have_last, struct bk_prune_rec *last, struct bk_prune_pack *ps,
+	  struct sov_err *e)
 {
 	for (;;) {
 		int k = bk_xsort_next(s, x, e);
@@ -154,15 +157,18 @@ next_kept(struct plan_ctx *c, struct bk_xsort *s, struct bk_prune_rec *x,
 			return k;
 		if (c->superseded[x->file])
 			continue;
-		if (*have_last && memcmp(last, x->id, BK_ID_LEN) == 0) {
-			if (ps) {
+		if (ps)
+			ps[x->pack].listed = 1;
+		if (*have_last && memcmp(last->id, x->id, BK_ID_LEN) == 0) {
+			if (ps && (x->pack != last->pack ||
+				   x->offset != last->offset)) {
 				ps[x->pack].unused++;
 				ps[x->pack].unused_bytes += x->length;
 				c->p->duplicates++;
 			}
 			continue;
 		}
-		memcpy(last, x->id, BK_ID_LEN);
+		*last = *x;
 		*have_last = 1;
 		return 1;
 	}
@@ -184,8 +190,7 @@ write_rec(int fd, const struct bk_prune_rec *x, uint64_t n, struct sov_err *e)
 static int
 write_trees(struct plan_ctx *c, struct sov_err *e)
 {
-	struct bk_prune_rec x;
-	unsigned char last[BK_ID_LEN];
+	struct bk_prune_rec x, last;
 	int have = 0, k;
 
 	if (bk_xsort_finish(c->trees, e) < 0)
@@ -193,11 +198,12 @@ write_trees(struct plan_ctx *c, struct sov_err *e)
 	c->tree_fd = bk_tmpfile("trees", e);
 	if (c->tree_fd < 0)
 		return -1;
-	while ((k = next_kept(c, c->trees, &x, &have, last, NULL, e)) == 1)
+	while ((k = next_kept(c, c->trees, &x, &have, &last, NULL, e)) == 1)
 		if (write_rec(c->tree_fd, &x, c->ntrees++, e) < 0)
 			return -1;
 	if (k < 0)
 		return -1;
+	c->p->sort_runs += bk_xsort_runs(c->trees);
 	bk_xsort_free(c->trees);
 	c->trees = NULL;
 	return 0;
@@ -372,8 +378,8 @@ static int
 merge(struct plan_ctx *c, struct sov_err *e)
 {
 	struct bk_prune_plan *p = c->p;
-	struct bk_prune_rec x;
-	unsigned char last[BK_ID_LEN], u[BK_ID_LEN];
+	struct bk_prune_rec x, last;
+	unsigned char u[BK_ID_LEN];
 	int have_last = 0, have_u = 0, ku, kx;
 
 	if (bk_xsort_finish(c->by_id, e) < 0 || bk_xsort_finish(c->used, e) < 0)
@@ -381,7 +387,7 @@ merge(struct plan_ctx *c, struct sov_err *e)
 	ku = next_used(c->used, u, &have_u, e);
 	if (ku < 0)
 		return -1;
-	while ((kx = next_kept(c, c->by_id, &x, &have_last, last, p->ps, e)) ==
+	while ((kx = next_kept(c, c->by_id, &x, &have_last, &last, p->ps, e)) ==
 	       1) {
 		struct bk_prune_pack *ps = &p->ps[x.pack];
 
@@ -463,6 +469,8 @@ bk_prune_plan_make(struct bk_repo *r, jv snaps, long max_unused,
 	if (write_trees(&c, e) < 0 || bk_xsort_finish(c.by_id, e) < 0 ||
 	    walk_snapshots(&c, snaps, e) < 0 || merge(&c, e) < 0)
 		goto out;
+	p->sort_runs += bk_xsort_runs(c.by_id) + bk_xsort_runs(c.used) +
+			bk_xsort_runs(p->by_pack);
 	decide(p, max_unused);
 	rc = 0;
 out:

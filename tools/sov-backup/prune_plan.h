@@ -37,6 +37,7 @@ enum { BK_PRUNE_KEEP = 0, BK_PRUNE_DELETE = 1, BK_PRUNE_REPACK = 2 };
 struct bk_prune_pack {
 	uint64_t used_bytes, unused_bytes;
 	uint32_t used, unused;
+	int listed; /* by an index file in force (not only superseded ones) */
 	int action;
 };
 
@@ -50,6 +51,7 @@ struct bk_prune_plan {
 	size_t mem;                 /* of each sort; 0: BK_XSORT_MEM */
 	uint64_t trees;             /* distinct trees the snapshots reach */
 	uint64_t blobs, duplicates; /* in the index */
+	uint64_t sort_runs;         /* buffers the sorts wrote to disk */
 };
 
 /*
