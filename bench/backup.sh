@@ -20,6 +20,9 @@
 #                              (=only: that experiment alone)
 #   SOV_BENCH_PRUNE_GENS=10    N for that experiment
 #   SOV_BENCH_PRUNE_FILES=2000 new 2 KiB files per snapshot in it
+#   SOV_BENCH_PRUNE_KDF_MIB=8  Argon2id memory of sov-backup's key in it: the
+#                              smallest, so that prune's peak shows prune's
+#                              own memory rather than the key's
 #   SOV_BENCH_CACHE=warm       do not drop page caches (CPU-bound figures;
 #                              the default drops them before every step)
 #   SOV_BENCH_KEEP=1           keep the scratch directory (repositories, logs)
@@ -40,6 +43,8 @@ BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
 TOOLS=${SOV_BENCH_TOOLS:-sov-backup restic borg}
 KDF_MIB=${SOV_BENCH_KDF_MIB:-32}
 case $KDF_MIB in '' | *[!0-9]*) echo "bench: SOV_BENCH_KDF_MIB='$KDF_MIB' is not a number" >&2; exit 2 ;; esac
+PKDF_MIB=${SOV_BENCH_PRUNE_KDF_MIB:-8}
+case $PKDF_MIB in '' | *[!0-9]*) echo "bench: SOV_BENCH_PRUNE_KDF_MIB='$PKDF_MIB' is not a number" >&2; exit 2 ;; esac
 case $MB in '' | *[!0-9]*) echo "bench: SOV_BENCH_CORPUS_MB='$MB' is not a number" >&2; exit 2 ;; esac
 t_start=$(date +%s)
 main=1
@@ -334,7 +339,7 @@ pscale_backup() {
 }
 pscale_init() {
 	case $1 in
-	sov-backup) env SOV_BACKUP_REPO="$2" "$sov" init --kdf-memory "$KDF_MIB" ;;
+	sov-backup) env SOV_BACKUP_REPO="$2" "$sov" init --kdf-memory "$PKDF_MIB" ;;
 	restic) restic -r "$2" init ;;
 	borg) borg init -e repokey-blake2 "$2" ;;
 	esac
@@ -552,8 +557,9 @@ fi
 
 if [ "$pscale" = 1 ]; then
 	echo
-	printf 'prune at N = %s and 10N = %s snapshots (%s new 2 KiB files each; forget keeps the newest half):\n' \
+	printf 'prune at N = %s and 10N = %s snapshots (%s new 2 KiB files each; forget keeps the newest half;\n' \
 		"$PG" $((PG * 10)) "$PF"
+	printf 'sov-backup key with %s MiB of Argon2id memory):\n' "$PKDF_MIB"
 	printf '%-30s' ""
 	for t in $TOOLS; do printf ' %12s' "$t"; done
 	echo

@@ -179,7 +179,8 @@ main(void)
 
 	round_trip("empty", 0, 0, 10, 0, 0);
 	round_trip("one", 1, 0, 10, 0, 0);
-	round_trip("fits in memory", 20000, 0, 1u << 30, 0, 0);
+	round_trip("fits in memory", BK_XSORT_MEM / sizeof(struct rec) - 1, 0,
+		   1u << 30, 0, 0);
 	round_trip("exactly one buffer", per_run, BK_XSORT_MEM_MIN, 1000, 0, 0);
 	round_trip("one over a buffer", per_run + 1, BK_XSORT_MEM_MIN, 1000, 2,
 		   2);

@@ -14,7 +14,7 @@
 
 #include "repo.h"
 
-#define BK_INDEX_BATCH_BYTES (4u << 20)
+#define BK_INDEX_BATCH_BYTES (1u << 20)
 
 struct bk_lock;
 

@@ -76,7 +76,7 @@ static const struct sov_cmd cmds[] = {
      "                        it is unused (default 5)\n"
      "  --sort-memory KIB     buffer of each of prune's sorts, which spill\n"
      "                        to $TMPDIR (default /var/tmp) when full\n"
-     "                        (default 2048, at least 16)\n"
+     "                        (default 1024, at least 16)\n"
      "  --dry-run             count, change nothing\n"},
     {"key", bk_cmd_key, "add --new-password-file FILE | list | remove ID",
      "manage the passwords that open the repository",

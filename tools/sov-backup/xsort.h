@@ -19,7 +19,7 @@
 #include "err.h"
 
 /* The default buffer, and the smallest one allowed (tests use it). */
-#define BK_XSORT_MEM (2u << 20)
+#define BK_XSORT_MEM (1u << 20)
 #define BK_XSORT_MEM_MIN (16u << 10)
 #define BK_XSORT_REC_MAX 256
 
