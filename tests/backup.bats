@@ -610,16 +610,42 @@ prune_outcome() {
 	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
 }
 
+@test "reading directories and symlinks between backups changes no tree; --atime keeps access times" {
+	init
+	# access times older than the last change: under relatime (the
+	# default), the backup's own readdir and readlink set them anew, as
+	# they would a day later (this changes ctime, so before backup 1)
+	touch -a -d '2001-01-01 00:00:00' "$T/src/sub" "$T/src/sub/deeper"
+	touch -h -a -d '2001-01-01 00:00:00' "$T/src/link"
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	first=$(sov-backup snapshots "${PW[@]}" | head -1 | jq -r .id)
+	sov-backup ls "${PW[@]}" "$first" "$T/src" | jq -c 'del(.ts)' >"$T/ls1"
+	sov-backup ls "${PW[@]}" latest "$T/src" | jq -c 'del(.ts)' >"$T/ls2"
+	cmp "$T/ls1" "$T/ls2"
+	run cat "$T/ls2"
+	assert_output --partial "\"path\":\"$T/src/sub/deeper\""
+	refute_output --partial '"atime"'
+	run sov-backup diff "${PW[@]}" "$first" latest
+	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
+	touch -a -d '2030-01-01 00:00:00' "$T/src/a"
+	sov-backup backup "${PW[@]}" --atime "$T/src" >/dev/null
+	run sov-backup ls "${PW[@]}" latest "$T/src"
+	assert_output --partial '"atime":"2030-01-01T00:00:00'
+	sov-backup restore "${PW[@]}" latest --target "$T/r" >/dev/null
+	[ "$(stat -c %X "$T/r$T/src/a")" = "$(date -d '2030-01-01 00:00:00' +%s)" ]
+}
+
 @test "an unchanged directory keeps its tree; a change deep down reaches every tree above it" {
 	init
-	# (not $T/src: reading its symlink changes the link's atime)
-	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
-	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	# $T/src holds a symlink: reading it sets its atime, which is not kept
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
 	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | head -1 | jq -r .id)" latest
 	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
 	# only the mode of a file two directories down
 	chmod 640 "$T/src/sub/deeper/text"
-	sov-backup backup "${PW[@]}" "$T/src/sub" >/dev/null
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
 	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | sed -n 2p | jq -r .id)" latest
 	assert_line --partial "\"change\":\"metadata\",\"path\":\"$T/src/sub/deeper/text\""
 	sov-backup restore "${PW[@]}" latest --target "$T/r" >/dev/null

@@ -81,6 +81,9 @@ int bk_kdf_opt(int opt, const char *arg);
 	"  --compression LEVEL   zstd level 0 (off) to 19 (default 2)\n"       \
 	"  --force               read every file, ignore the parent "          \
 	"snapshot\n"                                                           \
+	"  --atime               keep access times (off: reading a directory " \
+	"sets\n"                                                               \
+	"                        its atime, which made every tree new)\n"      \
 	"  --metrics URL         where measurements go (default "              \
 	"$SOV_METRICS)\n"
 int bk_common_opt(struct bk_common *c, int opt, const char *arg);

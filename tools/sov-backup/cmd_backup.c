@@ -134,6 +134,7 @@ bk_cmd_backup(int argc, char **argv)
 	    {"threads", required_argument, NULL, 'T'},
 	    {"compression", required_argument, NULL, 'z'},
 	    {"force", no_argument, NULL, 'f'},
+	    {"atime", no_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct bk_common co = {.lock_wait_s = 60};
@@ -225,6 +226,9 @@ bk_cmd_backup(int argc, char **argv)
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case 'a':
+			c.atime = 1;
 			break;
 		default: {
 			rc = sov_cli_usage_error("unknown option");

@@ -174,7 +174,6 @@ synth_node(const char *name, const char *type, mode_t mode)
 	n = jv_object_set(n, jv_string("uid"), jv_number(getuid()));
 	n = jv_object_set(n, jv_string("gid"), jv_number(getgid()));
 	n = jv_object_set(n, jv_string("mtime"), jv_string(ts));
-	n = jv_object_set(n, jv_string("atime"), jv_string(ts));
 	n = jv_object_set(n, jv_string("ctime"), jv_string(ts));
 	return n;
 }
@@ -265,9 +264,9 @@ save_target(struct bk_walk *c, struct target *t, jv pnodes, jv *nodes,
 		const char *base;
 		int pfd = open_parent(t->srcpath, &base, &w);
 
-		node = pfd >= 0 ? bk_node_from_entry(pfd, base, t->srcpath,
-						     NULL, &gone, &w)
-				: jv_invalid();
+		node = pfd >= 0
+			   ? bk_walk_node(c, pfd, base, t->srcpath, &gone, &w)
+			   : jv_invalid();
 		if (pfd >= 0)
 			close(pfd);
 		if (jv_is_valid(node) &&

@@ -449,8 +449,9 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 			what[i] = ENTRY_SKIP;
 		else
 			what[i] = ENTRY_SAVE;
-		pn = what[i] == ENTRY_SAVE ? bk_walk_parent_node(pnodes, names[i])
-					   : jv_null();
+		pn = what[i] == ENTRY_SAVE
+			 ? bk_walk_parent_node(pnodes, names[i])
+			 : jv_null();
 		want[i] = what[i] == ENTRY_SAVE && !jv_is_valid(pn);
 		jv_free(pn);
 	}
@@ -616,13 +617,30 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 	return 0;
 }
 
+/*
+ * Reading a directory or a symlink sets its access time (under relatime,
+ * at least once a day), so a nightly backup stored a new atime for every
+ * directory: every tree came out new, and was written again, even with
+ * nothing changed. Like borg, atime is kept only when asked for.
+ */
+jv
+bk_walk_node(struct bk_walk *c, int dirfd, const char *name, const char *path,
+	     int *gone, struct sov_err *e)
+{
+	jv node = bk_node_from_entry(dirfd, name, path, NULL, gone, e);
+
+	if (!c->atime && jv_is_valid(node))
+		node = jv_object_delete(node, jv_string("atime"));
+	return node;
+}
+
 int
 bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		   const char *path, jv pnodes, jv *nodes, struct sov_err *e)
 {
 	struct sov_err w = {0};
 	int gone = 0, rc = -1, fd = -1;
-	jv node = bk_node_from_entry(dirfd, name, path, NULL, &gone, &w);
+	jv node = bk_walk_node(c, dirfd, name, path, &gone, &w);
 	jv pnode = jv_invalid();
 	const char *type;
 	struct target *sq;
@@ -689,8 +707,9 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		} else {
 			unsigned char pid[BK_ID_LEN];
 			char phex[BK_ID_HEX_LEN];
-			int reuse = jv_is_valid(pnode) &&
-				    bk_node_id(pnode, "subtree", pid, NULL) == 0;
+			int reuse =
+			    jv_is_valid(pnode) &&
+			    bk_node_id(pnode, "subtree", pid, NULL) == 0;
 
 			if (reuse)
 				bk_hex(pid, phex);

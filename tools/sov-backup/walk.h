@@ -50,6 +50,7 @@ struct bk_walk {
 	const char *excludes[MAX_EXCLUDES];
 	size_t nexcludes;
 	int one_fs;
+	int atime; /* --atime: keep access times in the nodes */
 	dev_t dev; /* of the PATH being walked, for --one-file-system */
 	dev_t repo_dev;
 	ino_t repo_ino;
@@ -71,6 +72,9 @@ struct bk_walk {
 
 /* walk.c */
 void bk_walk_progress(struct bk_walk *c, int final);
+/* bk_node_from_entry, without the access time unless --atime. */
+jv bk_walk_node(struct bk_walk *c, int dirfd, const char *name,
+		const char *path, int *gone, struct sov_err *e);
 /* The parent tree's nodes as an object by name (consumes nodes). */
 jv bk_walk_by_name(jv nodes);
 jv bk_walk_parent_node(jv pmap, const char *name);
