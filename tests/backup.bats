@@ -572,6 +572,28 @@ prune_outcome() {
 	assert_output --regexp '"packs_read":[1-9]'
 }
 
+@test "prune does not copy a damaged blob into a new pack: it stops, and deletes nothing" {
+	init
+	mkdir "$T/many"
+	for i in $(seq 1 30); do head -c 200000 /dev/urandom >"$T/many/f$i"; done
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	rm "$T"/many/f1* "$T"/many/f2*
+	sov-backup backup "${PW[@]}" --threads 1 "$T/many" >/dev/null
+	sov-backup forget "${PW[@]}" --keep-last 1 >/dev/null
+	p=$(biggest_pack)
+	# f9, the last file saved and still needed, ends just before the header
+	hlen=$(od -An -tu4 -j $(($(stat -c %s "$p") - 4)) -N4 "$p" | tr -d ' ')
+	off=$(($(stat -c %s "$p") - 4 - hlen - 100000))
+	printf '\x55' | dd of="$p" bs=1 seek="$off" conv=notrunc status=none
+	find "$T/repo/data" "$T/repo/index" -type f | sort >"$T/before"
+	run sov-backup prune "${PW[@]}"
+	assert_failure 1
+	assert_output --partial "authentication failed"
+	[ -f "$p" ]
+	find "$T/repo/data" "$T/repo/index" -type f | sort | comm -23 "$T/before" - >"$T/gone"
+	[ ! -s "$T/gone" ]
+}
+
 @test "kill -9 at random instants during prune: check passes and every kept snapshot restores" {
 	init
 	mkdir "$T/many"

@@ -77,41 +77,68 @@ flush_packer(struct rewrite *w, struct sov_err *e)
 	return bk_index_batch_add(&w->ib, &pi, e);
 }
 
+/* A repacked pack is read in ranges of adjacent used blobs up to this
+ * size (or one blob, when larger): one read per blob was slow for packs of
+ * many small ones, the whole pack at once held 16 MiB. */
+#define REPACK_READ (4u << 20)
+
 /* Copy the used blobs of one pack into new packs, each verified first:
- * prune must not spread damage. One blob in memory at a time. */
+ * prune must not spread damage. */
 static int
 repack(struct rewrite *w, const unsigned char pack[BK_ID_LEN],
        const struct bk_pack_entry *ents, const unsigned char *used, uint32_t n,
        struct sov_err *e)
 {
 	char name[BK_NAME_MAX];
-	unsigned char *sealed = NULL, *plain = NULL;
+	unsigned char *buf = NULL, *plain = NULL;
+	size_t cap = 0;
 	int rc = -1;
 
 	bk_pack_name(pack, name);
-	for (uint32_t i = 0; i < n; i++) {
-		if (!used[i])
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i + 1;
+		uint64_t base = ents[i].offset, len;
+
+		if (!used[i]) {
+			i++;
 			continue;
-		free(sealed);
-		sealed = malloc(ents[i].length);
-		if (!sealed) {
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prune");
-			goto out;
 		}
-		if (bk_get_range(w->r->be, name, ents[i].offset, ents[i].length,
-				 sealed, e) < 0 ||
-		    bk_blob_open(w->r->keys, &ents[i], sealed, &plain, name,
-				 e) < 0)
+		len = ents[i].length;
+		while (j < n && used[j] &&
+		       ents[j].offset ==
+			   ents[j - 1].offset + ents[j - 1].length &&
+		       len + ents[j].length <= REPACK_READ)
+			len += ents[j++].length;
+		if (len > cap) {
+			free(buf);
+			buf = malloc(len);
+			cap = buf ? len : 0;
+			if (!buf) {
+				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "prune");
+				goto out;
+			}
+		}
+		if (bk_get_range(w->r->be, name, base, len, buf, e) < 0)
 			goto out;
-		free(plain);
-		plain = NULL;
-		if (bk_packer_add_sealed(&w->pk, &ents[i], sealed, e) < 0 ||
-		    (w->pk.size >= BK_PACK_TARGET && flush_packer(w, e) < 0))
-			goto out;
+		for (; i < j; i++) {
+			const unsigned char *sealed =
+			    buf + (ents[i].offset - base);
+
+			if (bk_blob_open(w->r->keys, &ents[i], sealed, &plain,
+					 name, e) < 0)
+				goto out;
+			free(plain);
+			plain = NULL;
+			if (bk_packer_add_sealed(&w->pk, &ents[i], sealed, e) <
+				0 ||
+			    (w->pk.size >= BK_PACK_TARGET &&
+			     flush_packer(w, e) < 0))
+				goto out;
+		}
 	}
 	rc = 0;
 out:
-	free(sealed);
+	free(buf);
 	free(plain);
 	return rc;
 }
