@@ -1,0 +1,407 @@
+/* check.c - paths, objects and typed fields for the validator; see check.h. */
+#include "check.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timestamp.h"
+
+#define DISTANCE_MAX_LEN 32
+#define SUGGEST_DISTANCE 2 /* suggest a known name this close */
+
+/* Append text; once the path is full it ends in "..." and stays so. */
+static void
+append(struct wf_check *c, const char *text)
+{
+	size_t n = strlen(text), room = sizeof(c->path) - c->len - 1;
+
+	if (n > room) {
+		memcpy(c->path + sizeof(c->path) - 4, "...", 4);
+		c->len = sizeof(c->path) - 1;
+		return;
+	}
+	memcpy(c->path + c->len, text, n + 1);
+	c->len += n;
+}
+
+static int
+is_ident(const char *s, size_t n)
+{
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') ||
+			(s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+size_t
+wf_check_push_key(struct wf_check *c, jv key)
+{
+	size_t old = c->len;
+	const char *s = jv_string_value(key);
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(key));
+	char q[WF_CHECK_KEY_SHOW + 8];
+
+	if (is_ident(s, n) && n <= WF_CHECK_KEY_SHOW) {
+		if (c->len > 0)
+			append(c, ".");
+		append(c, s);
+		return old;
+	}
+	/* JSON-quoted and cut: any bytes at all may be in a key */
+	jv_dump_string_trunc(jv_copy(key), q, sizeof(q));
+	append(c, "[");
+	append(c, q);
+	append(c, "]");
+	return old;
+}
+
+size_t
+wf_check_push_name(struct wf_check *c, const char *key)
+{
+	jv k = jv_string(key);
+	size_t old = wf_check_push_key(c, k);
+
+	jv_free(k);
+	return old;
+}
+
+size_t
+wf_check_push_index(struct wf_check *c, int i)
+{
+	size_t old = c->len;
+	char buf[32];
+
+	if (snprintf(buf, sizeof(buf), "[%d]", i) >= (int)sizeof(buf))
+		buf[0] = '\0';
+	append(c, buf);
+	return old;
+}
+
+void
+wf_check_pop(struct wf_check *c, size_t len)
+{
+	c->len = len;
+	c->path[len] = '\0';
+}
+
+int
+wf_check_fail(struct wf_check *c, const char *fmt, ...)
+{
+	char what[SOV_ERR_MSG_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		what[0] = '\0';
+	return sov_err_set(c->e, SOV_EXIT_USAGE, "%s: %s: %s", c->file,
+			   c->len ? c->path : ".", what);
+}
+
+const char *
+wf_check_kind(jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NULL:
+		return "null";
+	case JV_KIND_TRUE:
+	case JV_KIND_FALSE:
+		return "a boolean";
+	case JV_KIND_NUMBER:
+		return "a number";
+	case JV_KIND_STRING:
+		return "a string";
+	case JV_KIND_ARRAY:
+		return "an array";
+	case JV_KIND_OBJECT:
+		return "an object";
+	default:
+		return "nothing";
+	}
+}
+
+size_t
+wf_check_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t prev[DISTANCE_MAX_LEN + 1], cur[DISTANCE_MAX_LEN + 1];
+
+	if (la > DISTANCE_MAX_LEN || lb > DISTANCE_MAX_LEN)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins)
+					   : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+	return prev[lb];
+}
+
+/* The known field nearest to key, when near enough to be a typo. */
+static const char *
+nearest(const char *key, const struct wf_field *fields)
+{
+	const char *best = NULL;
+	size_t bestd = SUGGEST_DISTANCE + 1;
+
+	for (const struct wf_field *f = fields; f->name; f++) {
+		size_t d = wf_check_distance(key, f->name);
+
+		if (d < bestd) {
+			bestd = d;
+			best = f->name;
+		}
+	}
+	return best;
+}
+
+int
+wf_check_object(struct wf_check *c, jv v, const struct wf_field *fields,
+		void *target)
+{
+	jv keys;
+	int n, rc = -1;
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		return wf_check_fail(c, "must be an object, not %s",
+				     wf_check_kind(v));
+	keys = jv_keys(jv_copy(v)); /* sorted */
+	n = jv_array_length(jv_copy(keys));
+	for (int i = 0; i < n; i++) {
+		jv k = jv_array_get(jv_copy(keys), i), val;
+		const char *ks = jv_string_value(k);
+		const struct wf_field *f = fields;
+		size_t old;
+		int r;
+
+		/* a key with a NUL inside matches no field by strcmp alone */
+		while (f->name && (strcmp(f->name, ks) != 0 ||
+				   strlen(ks) != (size_t)jv_string_length_bytes(
+						     jv_copy(k))))
+			f++;
+		old = wf_check_push_key(c, k);
+		if (f->name == NULL) {
+			const char *near = nearest(ks, fields);
+
+			if (near)
+				wf_check_fail(c,
+					      "unknown field (did you mean "
+					      "\"%s\"?)",
+					      near);
+			else
+				wf_check_fail(c, "unknown field");
+			jv_free(k);
+			goto out;
+		}
+		val = jv_object_get(jv_copy(v), k);
+		r = f->check(c, val, target);
+		jv_free(val);
+		if (r < 0)
+			goto out;
+		wf_check_pop(c, old);
+	}
+	rc = 0;
+out:
+	jv_free(keys);
+	return rc;
+}
+
+int
+wf_check_string(struct wf_check *c, jv v, size_t max, char **out)
+{
+	size_t n;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return wf_check_fail(c, "must be a string, not %s",
+				     wf_check_kind(v));
+	n = (size_t)jv_string_length_bytes(jv_copy(v));
+	if (n == 0)
+		return wf_check_fail(c, "must not be empty");
+	if (n > max)
+		return wf_check_fail(c, "longer than %zu bytes", max);
+	if (strlen(jv_string_value(v)) != n)
+		return wf_check_fail(c, "contains a NUL character");
+	free(*out); /* keys are unique, so *out is NULL; stay safe anyway */
+	*out = strdup(jv_string_value(v));
+	if (*out == NULL)
+		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
+	return 0;
+}
+
+const char *
+wf_check_name_why(jv v)
+{
+	const char *s;
+	size_t n;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return "must be a string";
+	s = jv_string_value(v);
+	n = (size_t)jv_string_length_bytes(jv_copy(v));
+	if (n == 0 || n > WF_NAME_MAX)
+		return "must be 1 to 64 characters";
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int alnum =
+		    (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-')))
+			return "must be lower-case letters, digits and "
+			       "_ . - (starting with a letter or digit)";
+	}
+	return NULL;
+}
+
+int
+wf_check_name(struct wf_check *c, jv v, char **out)
+{
+	const char *why = wf_check_name_why(v);
+
+	if (why)
+		return wf_check_fail(c, "%s", why);
+	return wf_check_string(c, v, WF_NAME_MAX, out);
+}
+
+int
+wf_check_number(struct wf_check *c, jv v, double lo, double hi, double *out)
+{
+	double x;
+
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return wf_check_fail(c,
+				     "must be a number from %.10g to %.10g, "
+				     "not %s",
+				     lo, hi, wf_check_kind(v));
+	x = jv_number_value(v);
+	if (!isfinite(x) || x < lo || x > hi)
+		return wf_check_fail(c, "must be a number from %.10g to %.10g",
+				     lo, hi);
+	*out = x;
+	return 0;
+}
+
+int
+wf_check_int(struct wf_check *c, jv v, long lo, long hi, long *out)
+{
+	double x;
+
+	/* jq 1.6 and 1.7 disagree on jv_is_integer: decide here */
+	if (jv_get_kind(v) != JV_KIND_NUMBER)
+		return wf_check_fail(c,
+				     "must be an integer from %ld to %ld, not "
+				     "%s",
+				     lo, hi, wf_check_kind(v));
+	x = jv_number_value(v);
+	if (!isfinite(x) || x != floor(x) || x < (double)lo || x > (double)hi)
+		return wf_check_fail(c, "must be an integer from %ld to %ld",
+				     lo, hi);
+	*out = (long)x;
+	return 0;
+}
+
+const char *
+wf_check_ms(int64_t ms, char buf[32])
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"d", 86400000},
+		     {"h", 3600000},
+		     {"m", 60000},
+		     {"s", 1000},
+		     {"ms", 1}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
+		int n;
+
+		/* "24h" reads better than "1d" */
+		if (ms % units[i].ms != 0 || (i == 0 && ms < 2 * units[i].ms))
+			continue;
+		n = snprintf(buf, 32, "%lld%s", (long long)(ms / units[i].ms),
+			     units[i].unit);
+		return n > 0 && n < 32 ? buf : "?";
+	}
+	return "?";
+}
+
+int
+wf_check_duration(struct wf_check *c, jv v, int64_t lo_ms, int64_t hi_ms,
+		  int64_t *out)
+{
+	char lo[32], hi[32];
+	struct sov_err pe = {0};
+	int64_t ms;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return wf_check_fail(c,
+				     "must be a duration string such as "
+				     "\"90s\", not %s",
+				     wf_check_kind(v));
+	if ((size_t)jv_string_length_bytes(jv_copy(v)) !=
+	    strlen(jv_string_value(v)))
+		return wf_check_fail(c, "contains a NUL character");
+	if (sov_duration_parse(jv_string_value(v), &ms, &pe) < 0)
+		return wf_check_fail(c, "%s", pe.msg);
+	if (ms < lo_ms || ms > hi_ms)
+		return wf_check_fail(c, "must be from %s to %s",
+				     wf_check_ms(lo_ms, lo),
+				     wf_check_ms(hi_ms, hi));
+	*out = ms;
+	return 0;
+}
+
+void
+wf_prog_clear(struct wf_prog *p)
+{
+	sov_jq_free(p->q);
+	free(p->src);
+	p->q = NULL;
+	p->src = NULL;
+}
+
+int
+wf_check_prog(struct wf_check *c, jv v, struct wf_prog *p)
+{
+	char where[SOV_ERR_MSG_MAX];
+	int n;
+
+	wf_prog_clear(p);
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return wf_check_fail(c,
+				     "must be a jq program (a string), not %s",
+				     wf_check_kind(v));
+	if (wf_check_string(c, v, WF_JQ_MAX, &p->src) < 0)
+		return -1;
+	if (c->flags & WF_DEF_NO_COMPILE)
+		return 0;
+	n = snprintf(where, sizeof(where), "%s: %s", c->file,
+		     c->len ? c->path : ".");
+	if (n < 0 || (size_t)n >= sizeof(where))
+		return wf_check_fail(c, "file name too long for messages");
+	p->q = sov_jq_compile(p->src, where, jv_invalid(), c->e);
+	if (p->q == NULL) {
+		/* jq's message spans lines; keep ours to one */
+		for (char *s = c->e ? c->e->msg : NULL; s && *s; s++)
+			if (*s == '\n' || *s == '\r' || *s == '\t')
+				*s = ' ';
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * def_int.h - what the files of the definition loader share: def.c (the
+ * document, triggers, measure), def_step.c (steps and their actions),
+ * def_http.c (http actions) and def_order.c (the graph).
+ */
+#ifndef WF_DEF_INT_H
+#define WF_DEF_INT_H
+
+#include <jv.h>
+
+#include "check.h"
+#include "def.h"
+
+/* An http object (borrowed) into *h, defaults filled in. */
+int wf_http_check(struct wf_check *c, jv v, struct wf_http *h);
+
+/* The "steps" object (borrowed) into d->steps, sorted by name. */
+int wf_steps_check(struct wf_check *c, jv steps, struct wf_def *d);
+
+/* Free what a step holds (not the step itself). */
+void wf_step_clear(struct wf_step *s);
+
+/* d->order and every step's ancestors; a cycle is an error at "steps". */
+int wf_order_build(struct wf_check *c, struct wf_def *d);
+
+#endif
