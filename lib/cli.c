@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +55,15 @@ find(const struct sov_tool *tool, const char *name)
 	return NULL;
 }
 
-/* Edit distance, to suggest the command the user meant. */
-static size_t
-distance(const char *a, const char *b)
+/* Edit distance, for "did you mean" (commands here, fields in sov-wf). */
+size_t
+sov_cli_distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), prev[33], cur[33];
+	size_t la = strlen(a), lb = strlen(b);
+	size_t prev[SOV_CLI_DISTANCE_MAX + 1], cur[SOV_CLI_DISTANCE_MAX + 1];
 
-	if (la > 32 || lb > 32)
-		return 99;
+	if (la > SOV_CLI_DISTANCE_MAX || lb > SOV_CLI_DISTANCE_MAX)
+		return SIZE_MAX;
 	for (size_t j = 0; j <= lb; j++)
 		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
@@ -85,7 +87,7 @@ unknown(const struct sov_tool *tool, const char *name)
 	size_t bestd = 3;
 
 	for (const struct sov_cmd *c = tool->cmds; c->name; c++) {
-		size_t d = distance(name, c->name);
+		size_t d = sov_cli_distance(name, c->name);
 
 		if (d < bestd) {
 			bestd = d;

@@ -16,6 +16,9 @@
 #ifndef SOV_CLI_H
 #define SOV_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "err.h"
 
 struct sov_cmd {
@@ -58,6 +61,11 @@ void sov_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Parse an integer option value in [min, max]; the error names the option
  * ("--count: want an integer from 1 to 1000, got \"x\"").
  */
+/* Edit distance of two short strings, for "did you mean" suggestions;
+ * SIZE_MAX when either is over SOV_CLI_DISTANCE_MAX bytes. */
+#define SOV_CLI_DISTANCE_MAX 32
+size_t sov_cli_distance(const char *a, const char *b);
+
 int sov_cli_parse_long(const char *opt, const char *s, long min, long max,
 		       long *out, struct sov_err *e);
 

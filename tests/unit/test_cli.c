@@ -4,6 +4,7 @@
  * stdout and stderr of each call are captured into files and checked.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,5 +175,15 @@ main(void)
 	ok(sov_cli_parse_long("--count", "99999999999999999999", 1, 100, &v,
 			      &e) == -1,
 	   "overflow refused");
+
+	/* edit distance, behind every "did you mean" */
+	is_int(sov_cli_distance("measur", "measure"), 1, "distance: one added");
+	is_int(sov_cli_distance("retyr", "retry"), 2,
+	       "distance: a swap is two");
+	is_int(sov_cli_distance("", "abc"), 3, "distance: from nothing");
+	is_int(sov_cli_distance("same", "same"), 0, "distance: none");
+	ok(sov_cli_distance("0123456789012345678901234567890123", "a") ==
+	       SIZE_MAX,
+	   "distance: over %d bytes is as far as can be", SOV_CLI_DISTANCE_MAX);
 	return done_testing();
 }

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "timestamp.h"
 
-#define DISTANCE_MAX_LEN 32
 #define SUGGEST_DISTANCE 2 /* suggest a known name this close */
 
 /* Append text; once the path is full it ends in "..." and stays so. */
@@ -130,30 +130,6 @@ wf_check_kind(jv v)
 	}
 }
 
-size_t
-wf_check_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t prev[DISTANCE_MAX_LEN + 1], cur[DISTANCE_MAX_LEN + 1];
-
-	if (la > DISTANCE_MAX_LEN || lb > DISTANCE_MAX_LEN)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins)
-					   : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof(prev));
-	}
-	return prev[lb];
-}
-
 /* The known field nearest to key, when near enough to be a typo. */
 static const char *
 nearest(const char *key, const struct wf_field *fields)
@@ -162,7 +138,7 @@ nearest(const char *key, const struct wf_field *fields)
 	size_t bestd = SUGGEST_DISTANCE + 1;
 
 	for (const struct wf_field *f = fields; f->name; f++) {
-		size_t d = wf_check_distance(key, f->name);
+		size_t d = sov_cli_distance(key, f->name);
 
 		if (d < bestd) {
 			bestd = d;

@@ -91,7 +91,4 @@ int wf_check_prog(struct wf_check *c, jv v, struct wf_prog *p);
 /* Free a program's text and compiled form; accepts a zeroed one. */
 void wf_prog_clear(struct wf_prog *p);
 
-/* Edit distance of two short strings (more than 32 bytes: large). */
-size_t wf_check_distance(const char *a, const char *b);
-
 #endif

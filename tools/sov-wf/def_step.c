@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "def_int.h"
 
 /* The names of all steps: the sorted keys of "steps", for needs. */
@@ -346,7 +347,7 @@ near_name(const struct names *nm, const char *name, jv *hold)
 	*hold = jv_null();
 	for (int i = 0; i < nm->n; i++) {
 		jv k = jv_array_get(jv_copy(nm->keys), i);
-		size_t d = wf_check_distance(jv_string_value(k), name);
+		size_t d = sov_cli_distance(jv_string_value(k), name);
 
 		if (d < best) {
 			best = d;
