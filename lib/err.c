@@ -33,21 +33,29 @@ strip_newlines(struct sov_err *e)
 }
 
 int
-sov_err_set(struct sov_err *e, int code, const char *fmt, ...)
+sov_err_vset(struct sov_err *e, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n;
 
 	if (e == NULL)
 		return -1;
 	e->code = code;
-	va_start(ap, fmt);
 	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		e->msg[0] = '\0';
 	mark_truncated(e, n);
 	strip_newlines(e);
+	return -1;
+}
+
+int
+sov_err_set(struct sov_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sov_err_vset(e, code, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -70,11 +78,10 @@ sov_err_sys(struct sov_err *e, int code, const char *fmt, ...)
 }
 
 int
-sov_err_at(struct sov_err *e, const char *file, size_t line, const char *field,
-	   const char *fmt, ...)
+sov_err_vat(struct sov_err *e, const char *file, size_t line, const char *field,
+	    const char *fmt, va_list ap)
 {
 	char where[512], what[SOV_ERR_MSG_MAX];
-	va_list ap;
 	int n;
 
 	if (e == NULL)
@@ -86,15 +93,25 @@ sov_err_at(struct sov_err *e, const char *file, size_t line, const char *field,
 		n = snprintf(where, sizeof(where), "%s: ", file ? file : "-");
 	if (n < 0 || (size_t)n >= sizeof(where))
 		where[0] = '\0';
-	va_start(ap, fmt);
 	n = vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		what[0] = '\0';
 	if (field != NULL && field[0] != '\0')
 		return sov_err_set(e, SOV_EXIT_USAGE, "%s%s: %s", where, field,
 				   what);
 	return sov_err_set(e, SOV_EXIT_USAGE, "%s%s", where, what);
+}
+
+int
+sov_err_at(struct sov_err *e, const char *file, size_t line, const char *field,
+	   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sov_err_vat(e, file, line, field, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 int

@@ -10,6 +10,7 @@
 #ifndef SOV_ERR_H
 #define SOV_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Exit codes (sysexits-compatible where it matters: 75 is EX_TEMPFAIL). */
@@ -48,6 +49,13 @@ int sov_err_sys(struct sov_err *e, int code, const char *fmt, ...)
 int sov_err_at(struct sov_err *e, const char *file, size_t line,
 	       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* The same two, for a function that takes its own format and arguments. */
+int sov_err_vset(struct sov_err *e, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int sov_err_vat(struct sov_err *e, const char *file, size_t line,
+		const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 /* Prepend context ("open store: " + old message); the code is kept. */
 int sov_err_prefix(struct sov_err *e, const char *fmt, ...)

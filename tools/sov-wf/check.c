@@ -95,17 +95,12 @@ wf_check_pop(struct wf_check *c, size_t len)
 int
 wf_check_fail(struct wf_check *c, const char *fmt, ...)
 {
-	char what[SOV_ERR_MSG_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(what, sizeof(what), fmt, ap);
+	sov_err_vat(c->e, c->file, 0, c->len ? c->path : ".", fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		what[0] = '\0';
-	return sov_err_set(c->e, SOV_EXIT_USAGE, "%s: %s: %s", c->file,
-			   c->len ? c->path : ".", what);
+	return -1;
 }
 
 const char *

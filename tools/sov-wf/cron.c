@@ -55,21 +55,16 @@ static int __attribute__((format(printf, 4, 5)))
 item_err(struct sov_err *e, const struct field *f, const char *item,
 	 const char *fmt, ...)
 {
-	char what[SOV_ERR_MSG_MAX];
 	size_t n = strcspn(item, ",");
 	va_list ap;
-	int k;
 
 	va_start(ap, fmt);
-	k = vsnprintf(what, sizeof(what), fmt, ap);
+	sov_err_vset(e, SOV_EXIT_USAGE, fmt, ap);
 	va_end(ap);
-	if (k < 0)
-		what[0] = '\0';
 	if (n > ITEM_SHOW_MAX)
-		return sov_err_set(e, SOV_EXIT_USAGE, "%s: \"%.*s...\": %s",
-				   f->name, ITEM_SHOW_MAX, item, what);
-	return sov_err_set(e, SOV_EXIT_USAGE, "%s: \"%.*s\": %s", f->name,
-			   (int)n, item, what);
+		return sov_err_prefix(e, "%s: \"%.*s...\": ", f->name,
+				      ITEM_SHOW_MAX, item);
+	return sov_err_prefix(e, "%s: \"%.*s\": ", f->name, (int)n, item);
 }
 
 static int
