@@ -2,7 +2,6 @@
  * prune_plan.c - mark what the snapshots need, in bounded memory (see
  * prune_plan.h).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
  * again if met again, which costs time, never correctness. */
 #define SEEN_SLOTS (1u << 14)
 #define TREE_DEPTH_MAX 512
+/* Records of the tree file written at once. */
+#define TREE_WRITE_RECS 1024
 
 struct plan_ctx {
 	struct bk_repo *r;
@@ -128,11 +129,14 @@ read_index(struct plan_ctx *c, struct sov_err *e)
 					     &c->nsup, e) < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n && c->nsup; i++) {
+		if (c->superseded[i] ||
+		    bk_unhex(strrchr(l->names[i], '/') + 1, id) < 0)
+			continue;
 		for (size_t j = 0; j < c->nsup && !c->superseded[i]; j++)
-			if (bk_unhex(strrchr(l->names[i], '/') + 1, id) == 0 &&
-			    memcmp(c->sup[j], id, BK_ID_LEN) == 0)
+			if (memcmp(c->sup[j], id, BK_ID_LEN) == 0)
 				c->superseded[i] = 1;
+	}
 	c->p->npacks = bk_index_npacks(c->p->packs);
 	return 0;
 }
@@ -174,23 +178,12 @@ next_kept(struct plan_ctx *c, struct bk_xsort *s, struct bk_prune_rec *x,
 	}
 }
 
-static int
-write_rec(int fd, const struct bk_prune_rec *x, uint64_t n, struct sov_err *e)
-{
-	ssize_t w = pwrite(fd, x, sizeof(*x), (off_t)(n * sizeof(*x)));
-
-	if (w != (ssize_t)sizeof(*x))
-		return sov_err_sys(
-		    e, w < 0 ? sov_exit_code_errno(errno) : SOV_EXIT_TEMPFAIL,
-		    "writing the tree list to a temporary file");
-	return 0;
-}
-
 /* 2a. The trees, sorted, to a file the walk searches. */
 static int
 write_trees(struct plan_ctx *c, struct sov_err *e)
 {
-	struct bk_prune_rec x, last;
+	struct bk_prune_rec x, last, buf[TREE_WRITE_RECS];
+	size_t nbuf = 0;
 	int have = 0, k;
 
 	if (bk_xsort_finish(c->trees, e) < 0)
@@ -198,11 +191,20 @@ write_trees(struct plan_ctx *c, struct sov_err *e)
 	c->tree_fd = bk_tmpfile("trees", e);
 	if (c->tree_fd < 0)
 		return -1;
-	while ((k = next_kept(c, c->trees, &x, &have, &last, NULL, e)) == 1)
-		if (write_rec(c->tree_fd, &x, c->ntrees++, e) < 0)
-			return -1;
-	if (k < 0)
+	while ((k = next_kept(c, c->trees, &x, &have, &last, NULL, e)) == 1) {
+		buf[nbuf++] = x;
+		if (nbuf == TREE_WRITE_RECS) {
+			if (bk_tmp_write(c->tree_fd, buf, nbuf * sizeof(x),
+					 c->ntrees * sizeof(x), e) < 0)
+				return -1;
+			c->ntrees += nbuf;
+			nbuf = 0;
+		}
+	}
+	if (k < 0 || bk_tmp_write(c->tree_fd, buf, nbuf * sizeof(x),
+				  c->ntrees * sizeof(x), e) < 0)
 		return -1;
+	c->ntrees += nbuf;
 	c->p->sort_runs += bk_xsort_runs(c->trees);
 	bk_xsort_free(c->trees);
 	c->trees = NULL;

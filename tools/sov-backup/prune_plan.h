@@ -9,7 +9,7 @@
  * and the third then tells each blob used or not, counts per pack, and
  * fills a last sort of the blobs by pack and offset, which prune reads one
  * pack at a time. What stays in memory is the sort buffers (xsort.h), a
- * cache of the trees seen, and about 60 bytes per pack.
+ * cache of the trees seen, and about 100 bytes per pack.
  *
  * Where an id is in the index more than once, the first in id order, then
  * index file, pack and offset, is the one kept; the others count as unused

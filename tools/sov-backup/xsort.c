@@ -106,10 +106,12 @@ bk_xsort_free(struct bk_xsort *s)
 	free(s);
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len, uint64_t off,
-	  struct sov_err *e)
+int
+bk_tmp_write(int fd, const void *data, size_t len, uint64_t off,
+	     struct sov_err *e)
 {
+	const unsigned char *p = data;
+
 	while (len) {
 		ssize_t w = pwrite(fd, p, len, (off_t)off);
 
@@ -117,8 +119,7 @@ write_all(int fd, const unsigned char *p, size_t len, uint64_t off,
 			continue;
 		if (w <= 0)
 			return sov_err_sys(e, sov_exit_code_errno(errno),
-					   "writing a sort run to a temporary "
-					   "file (TMPDIR)");
+					   "writing a temporary file (TMPDIR)");
 		p += w;
 		len -= (size_t)w;
 		off += (uint64_t)w;
@@ -144,7 +145,7 @@ spill(struct bk_xsort *s, struct sov_err *e)
 		s->caprun = nc;
 	}
 	qsort(s->buf, s->n, s->rs, s->cmp);
-	if (write_all(s->fd, s->buf, s->n * s->rs, s->end, e) < 0)
+	if (bk_tmp_write(s->fd, s->buf, s->n * s->rs, s->end, e) < 0)
 		return -1;
 	s->runs[s->nruns].off = s->end;
 	s->runs[s->nruns].n = s->n;

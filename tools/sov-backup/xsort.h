@@ -42,5 +42,8 @@ void bk_xsort_free(struct bk_xsort *s); /* accepts NULL */
 
 /* A temporary file, unlinked, in $TMPDIR or /var/tmp: a descriptor or -1. */
 int bk_tmpfile(const char *what, struct sov_err *e);
+/* Write all of data at off (a short write is retried; ENOSPC is 75). */
+int bk_tmp_write(int fd, const void *data, size_t len, uint64_t off,
+		 struct sov_err *e);
 
 #endif
