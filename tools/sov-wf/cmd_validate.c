@@ -19,9 +19,8 @@
 #include "cli.h"
 #include "def.h"
 #include "jsonl.h"
+#include "registry.h"
 #include "wf.h"
-
-#define WF_VALIDATE_FILES_MAX 100000 /* *.json files in one directory */
 
 /* What the files so far have claimed: name -> file, path -> file. */
 struct seen {
@@ -112,99 +111,6 @@ validate_file(const char *path, struct seen *seen, struct sov_jsonl_writer *w,
 	wf_def_free(d);
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-is_json_name(const char *n)
-{
-	size_t len = strlen(n);
-
-	return n[0] != '.' && len > 5 && strcmp(n + len - 5, ".json") == 0;
-}
-
-/* Every regular *.json file of dir, sorted, into *out (caller frees). */
-static int
-list_dir(const char *dir, char ***out, size_t *n, struct sov_err *e)
-{
-	DIR *dh = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t cap = 0;
-	int rc = -1;
-
-	*out = NULL;
-	*n = 0;
-	if (dh == NULL)
-		return sov_err_sys(e, sov_exit_code_open(errno), "%s", dir);
-	while ((errno = 0, de = readdir(dh)) != NULL) {
-		char full[PATH_MAX];
-		struct stat st;
-		int k;
-
-		if (!is_json_name(de->d_name))
-			continue;
-		k = snprintf(full, sizeof(full), "%s%s%s", dir,
-			     dir[strlen(dir) - 1] == '/' ? "" : "/",
-			     de->d_name);
-		if (k < 0 || (size_t)k >= sizeof(full)) {
-			sov_err_set(e, SOV_EXIT_USAGE, "%s/%s: path too long",
-				    dir, de->d_name);
-			goto out;
-		}
-		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
-			continue; /* a directory called x.json, a dangling link
-				   */
-		if (*n == WF_VALIDATE_FILES_MAX) {
-			sov_err_set(e, SOV_EXIT_USAGE,
-				    "%s: more than %d *.json files", dir,
-				    WF_VALIDATE_FILES_MAX);
-			goto out;
-		}
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-
-			if (nn == NULL) {
-				sov_err_set(e, SOV_EXIT_TEMPFAIL,
-					    "out of memory");
-				goto out;
-			}
-			names = nn;
-			cap = ncap;
-		}
-		if ((names[*n] = strdup(full)) == NULL) {
-			sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
-			goto out;
-		}
-		(*n)++;
-	}
-	if (errno != 0) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s", dir);
-		goto out;
-	}
-	if (*n == 0) {
-		sov_err_set(e, SOV_EXIT_USAGE, "%s: no *.json files", dir);
-		goto out;
-	}
-	qsort(names, *n, sizeof(*names), by_name);
-	*out = names;
-	names = NULL;
-	rc = 0;
-out:
-	if (names != NULL) {
-		for (size_t i = 0; i < *n; i++)
-			free(names[i]);
-		free(names);
-		*n = 0;
-	}
-	closedir(dh);
-	return rc;
-}
-
 int
 wf_cmd_validate(int argc, char **argv)
 {
@@ -239,7 +145,7 @@ wf_cmd_validate(int argc, char **argv)
 			validate_file(argv[i], &seen, w, &worst);
 			continue;
 		}
-		if (list_dir(argv[i], &files, &n, &e) < 0) {
+		if (wf_registry_list_dir(argv[i], &files, &n, &e) < 0) {
 			note(&worst, &e);
 			continue;
 		}

@@ -1,0 +1,473 @@
+/*
+ * complete.c - record the results of attempts (queue.h's
+ * wf_queue_complete): exactly once, under the lease that ran them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+#include "saga.h"
+#include "timestamp.h"
+
+#define SQL_MAX 8192
+
+void
+wf_done_clear(struct wf_done *d)
+{
+	jv_free(d->input);
+	jv_free(d->output);
+	free(d->error);
+	d->input = jv_null();
+	d->output = jv_null();
+	d->error = NULL;
+}
+
+static double
+num(jv row, const char *k)
+{
+	jv v = jv_object_get(jv_copy(row), jv_string(k));
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+
+	jv_free(v);
+	return d;
+}
+
+static int
+by_execution(const void *a, const void *b)
+{
+	const struct wf_done *x = a, *y = b;
+
+	if (x->claim->execution != y->claim->execution)
+		return x->claim->execution < y->claim->execution ? -1 : 1;
+	return 0;
+}
+
+static jv
+parse_text(jv v)
+{
+	jv out;
+
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		return jv_null();
+	}
+	out = jv_parse_sized(jv_string_value(v),
+			     jv_string_length_bytes(jv_copy(v)));
+	jv_free(v);
+	return jv_is_valid(out) ? out : (jv_free(out), jv_null());
+}
+
+/* A measure program's number on ctx, NAN when none or not a number. */
+static double
+measure(const struct wf_prog *p, jv ctx)
+{
+	jv out;
+	double v = NAN;
+	struct sov_err e = {0};
+
+	if (!p->q) {
+		jv_free(ctx);
+		return NAN;
+	}
+	if (sov_jq_first(p->q, ctx, &out, &e) < 0)
+		return NAN;
+	if (jv_get_kind(out) == JV_KIND_NUMBER &&
+	    isfinite(jv_number_value(out)))
+		v = jv_number_value(out);
+	jv_free(out);
+	return v;
+}
+
+static jv
+num_or_null(double v)
+{
+	return isnan(v) ? jv_null() : jv_number(v);
+}
+
+/* Every step finished: the execution's output and measure, and its end. */
+static int
+succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at,
+	int64_t now, struct sov_err *e)
+{
+	const struct wf_def *d = dn->def;
+	jv rows = jv_invalid(), outs = jv_object(), output, ctx;
+	size_t sinks = 0;
+	long last = -1;
+	int rc = -1;
+
+	if (sov_store_query(st,
+			    "SELECT step, output FROM wf_steps "
+			    "WHERE execution_id = $1",
+			    JV_ARRAY(jv_number((double)dn->claim->execution)),
+			    &rows, e) < 0)
+		goto out;
+	jv_array_foreach(rows, i, row)
+	{
+		outs = jv_object_set(
+		    outs, jv_object_get(jv_copy(row), jv_string("step")),
+		    parse_text(
+			jv_object_get(jv_copy(row), jv_string("output"))));
+		jv_free(row);
+		(void)i;
+	}
+	/* The output: the one step no other needs, or all such by name. */
+	output = jv_object();
+	for (size_t i = 0; i < d->n_steps; i++) {
+		int needed = 0;
+
+		for (size_t j = 0; j < d->n_steps && !needed; j++)
+			for (size_t k = 0; k < d->steps[j].n_needs; k++)
+				if (d->steps[j].needs[k] == i)
+					needed = 1;
+		if (needed)
+			continue;
+		sinks++;
+		last = (long)i;
+		output = jv_object_set(
+		    output, jv_string(d->steps[i].name),
+		    jv_object_get(jv_copy(outs), jv_string(d->steps[i].name)));
+	}
+	if (sinks == 1) {
+		jv_free(output);
+		output = jv_object_get(jv_copy(outs),
+				       jv_string(d->steps[last].name));
+	}
+	ctx = JV_OBJECT(jv_string("input"), jv_copy(dn->claim->input),
+			jv_string("steps"), jv_copy(outs));
+	dn->tokens = measure(&d->measure.tokens, jv_copy(ctx));
+	dn->cost = measure(&d->measure.cost, ctx);
+	dn->exec_seconds = (double)(now - started_at) / 1000.0;
+	if (sov_store_query(
+		st,
+		"UPDATE wf_executions SET status = 'succeeded', output = $2, "
+		"finished_at = $3, seconds = $4, tokens = $5, cost = $6 "
+		"WHERE id = $1",
+		JV_ARRAY(jv_number((double)dn->claim->execution),
+			 jv_dump_string(output, 0), jv_number((double)now),
+			 jv_number(dn->exec_seconds), num_or_null(dn->tokens),
+			 num_or_null(dn->cost)),
+		NULL, e) < 0 ||
+	    sov_store_query(st, "DELETE FROM wf_dlq WHERE execution_id = $1",
+			    JV_ARRAY(jv_number((double)dn->claim->execution)),
+			    NULL, e) < 0)
+		goto out;
+	dn->ended = 1;
+	snprintf(dn->end_status, sizeof(dn->end_status), "succeeded");
+	rc = 0;
+out:
+	jv_free(rows);
+	jv_free(outs);
+	return rc;
+}
+
+/* Dependents of step s whose needs are now all met become ready. */
+static int
+release(struct sov_store *st, const struct wf_def *d, const struct wf_step *s,
+	long long id, int64_t now, struct sov_err *e)
+{
+	char sql[SQL_MAX];
+	size_t len;
+	jv params = JV_ARRAY(jv_number((double)id), jv_number((double)now));
+	int any = 0;
+
+	len = (size_t)snprintf(
+	    sql, sizeof(sql),
+	    "UPDATE wf_steps SET needs_left = needs_left - 1, "
+	    "status = CASE WHEN needs_left = 1 AND status = 'waiting' "
+	    "THEN 'ready' ELSE status END, run_at = $2 "
+	    "WHERE execution_id = $1 AND step IN (");
+	for (size_t j = 0; j < d->n_steps; j++) {
+		for (size_t k = 0; k < d->steps[j].n_needs; k++) {
+			int n;
+
+			if (d->steps[j].needs[k] != s->index)
+				continue;
+			params = jv_array_append(params,
+						 jv_string(d->steps[j].name));
+			n = snprintf(sql + len, sizeof(sql) - len, "%s$%d",
+				     any ? ", " : "",
+				     jv_array_length(jv_copy(params)));
+			if (n < 0 || (size_t)n >= sizeof(sql) - len) {
+				jv_free(params);
+				return sov_err_set(e, SOV_EXIT_FAIL,
+						   "statement too long");
+			}
+			len += (size_t)n;
+			any = 1;
+		}
+	}
+	if (!any) {
+		jv_free(params);
+		return 0;
+	}
+	if (len + 2 > sizeof(sql)) {
+		jv_free(params);
+		return sov_err_set(e, SOV_EXIT_FAIL, "statement too long");
+	}
+	sql[len++] = ')';
+	sql[len] = 0;
+	return sov_store_query(st, sql, params, NULL, e);
+}
+
+static const char *
+outcome_name(enum wf_verdict v)
+{
+	switch (v) {
+	case WF_V_OK:
+		return "ok";
+	case WF_V_SKIPPED:
+		return "skipped";
+	case WF_V_RETRY:
+		return "retry";
+	default:
+		return "fail";
+	}
+}
+
+static int
+record_attempt(struct sov_store *st, const char *owner, struct wf_done *dn,
+	       int64_t now, const char *outcome, struct sov_err *e)
+{
+	const struct wf_claim *c = dn->claim;
+
+	jv params = JV_ARRAY(jv_number((double)c->execution), jv_number(c->run),
+			     jv_string(c->step), jv_number(c->undo),
+			     jv_number(c->attempt), jv_string(owner),
+			     jv_number((double)c->started_at),
+			     jv_number((double)now), jv_string(outcome));
+
+	/* JV_ARRAY takes at most nine. */
+	params = jv_array_append(params,
+				 dn->error ? jv_string(dn->error) : jv_null());
+	params = jv_array_append(
+	    params, dn->exit_code >= 0 ? jv_number(dn->exit_code) : jv_null());
+	params = jv_array_append(params, jv_number(dn->seconds));
+	return sov_store_query(
+	    st,
+	    "INSERT INTO wf_attempts (execution_id, run, step, undo, attempt, "
+	    "worker, started_at, finished_at, outcome, error, exit_code, "
+	    "seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+	    "$12)",
+	    params, NULL, e);
+}
+
+/* Set the step's row, only while this claim holds it; *held 0 if not. */
+static int
+set_step(struct sov_store *st, const char *owner, struct wf_done *dn,
+	 const char *status, int64_t now, int *held, struct sov_err *e)
+{
+	const struct wf_claim *c = dn->claim;
+	int finished = !strcmp(status, "done") || !strcmp(status, "skipped");
+	int rc;
+
+	rc = sov_store_query(
+	    st,
+	    finished
+		? "UPDATE wf_steps SET status = $5, lease_owner = NULL, "
+		  "lease_until = NULL, error = NULL, finished_at = $6, "
+		  "input = $7, output = $8, seq = (SELECT seq + 1 FROM "
+		  "wf_executions WHERE id = $1) WHERE execution_id = $1 AND "
+		  "step = $2 AND lease_owner = $3 AND attempt = $4 AND "
+		  "status = 'running'"
+		: "UPDATE wf_steps SET status = $5, lease_owner = NULL, "
+		  "lease_until = NULL, finished_at = $6, run_at = $7, "
+		  "error = $8 WHERE execution_id = $1 AND step = $2 AND "
+		  "lease_owner = $3 AND attempt = $4 AND "
+		  "status IN ('running', 'undoing')",
+	    finished
+		? JV_ARRAY(jv_number((double)c->execution), jv_string(c->step),
+			   jv_string(owner), jv_number(c->attempt),
+			   jv_string(status), jv_number((double)now),
+			   jv_dump_string(jv_copy(dn->input), 0),
+			   jv_dump_string(jv_copy(dn->output), 0))
+		: JV_ARRAY(jv_number((double)c->execution), jv_string(c->step),
+			   jv_string(owner), jv_number(c->attempt),
+			   jv_string(status), jv_number((double)now),
+			   jv_number((double)(dn->verdict == WF_V_RETRY
+						  ? dn->retry_at
+						  : now)),
+			   dn->error ? jv_string(dn->error) : jv_null()),
+	    NULL, e);
+	*held = rc == 0 && sov_store_changes(st) == 1;
+	return rc;
+}
+
+/* One result, inside the batch's transaction. */
+static int
+complete_one(struct sov_store *st, const char *owner,
+	     const struct wf_policy *pol, struct wf_done *dn, int64_t now,
+	     struct sov_err *e)
+{
+	const struct wf_claim *c = dn->claim;
+	const struct wf_def *d = dn->def;
+	long k = wf_def_find(d, c->step);
+	const struct wf_step *s;
+	jv rows = jv_invalid(), row = jv_invalid();
+	char sql[512], status[16] = "", *err = NULL;
+	int held = 0, running, retry_left, rc = -1;
+	int64_t started_at;
+	const char *to;
+
+	if (k < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: no step %s", d->name,
+				   c->step);
+	s = &d->steps[k];
+	snprintf(sql, sizeof(sql),
+		 "SELECT status, run, steps_left, started_at FROM "
+		 "wf_executions WHERE id = $1%s",
+		 wf_queue_for_update(st));
+	if (sov_store_query(st, sql, JV_ARRAY(jv_number((double)c->execution)),
+			    &rows, e) < 0)
+		goto out;
+	if (jv_array_length(jv_copy(rows)) != 1) {
+		dn->stale = 1; /* deleted meanwhile */
+		rc = 0;
+		goto out;
+	}
+	row = jv_array_get(jv_copy(rows), 0);
+	if ((int)num(row, "run") != c->run) {
+		dn->stale = 1; /* run again from the DLQ meanwhile */
+		rc = 0;
+		goto out;
+	}
+	started_at = (int64_t)num(row, "started_at");
+	{
+		jv st_v = jv_object_get(jv_copy(row), jv_string("status"));
+
+		snprintf(status, sizeof(status), "%s",
+			 jv_get_kind(st_v) == JV_KIND_STRING
+			     ? jv_string_value(st_v)
+			     : "");
+		jv_free(st_v);
+	}
+	running = strcmp(status, "running") == 0;
+	retry_left = c->attempt < s->retry.attempts;
+
+	if (c->undo) {
+		if (dn->verdict == WF_V_OK)
+			to = "undone";
+		else if (dn->verdict == WF_V_RETRY && retry_left)
+			to = "undo_ready";
+		else
+			to = "undo_failed";
+		if (set_step(st, owner, dn, to, now, &held, e) < 0)
+			goto out;
+		if (!held)
+			goto stale;
+		if (record_attempt(st, owner, dn, now,
+				   outcome_name(dn->verdict), e) < 0)
+			goto out;
+		if (strcmp(to, "undo_ready") != 0 &&
+		    wf_saga_advance(st, d, c->execution, pol, &dn->ended,
+				    dn->end_status, e) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if (dn->verdict == WF_V_OK || dn->verdict == WF_V_SKIPPED) {
+		if (set_step(st, owner, dn,
+			     dn->verdict == WF_V_OK ? "done" : "skipped", now,
+			     &held, e) < 0)
+			goto out;
+		if (!held)
+			goto stale;
+		if (record_attempt(st, owner, dn, now,
+				   outcome_name(dn->verdict), e) < 0 ||
+		    sov_store_query(
+			st,
+			"UPDATE wf_executions SET steps_left = "
+			"steps_left - 1, seq = seq + 1 WHERE id = $1",
+			JV_ARRAY(jv_number((double)c->execution)), NULL, e) < 0)
+			goto out;
+		if (!running) {
+			/* Finished while the saga waited for it: it is
+			 * undone like the others. */
+			if (wf_saga_advance(st, d, c->execution, pol,
+					    &dn->ended, dn->end_status, e) < 0)
+				goto out;
+		} else if ((int)num(row, "steps_left") == 1) {
+			if (succeed(st, dn, started_at, now, e) < 0)
+				goto out;
+		} else if (release(st, d, s, c->execution, now, e) < 0) {
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	/* RETRY or FAIL. */
+	if (running && dn->verdict == WF_V_RETRY && retry_left) {
+		if (set_step(st, owner, dn, "ready", now, &held, e) < 0)
+			goto out;
+		if (!held)
+			goto stale;
+		rc = record_attempt(st, owner, dn, now, "retry", e);
+		goto out;
+	}
+	if (set_step(st, owner, dn, running ? "failed" : "cancelled", now,
+		     &held, e) < 0)
+		goto out;
+	if (!held)
+		goto stale;
+	if (record_attempt(st, owner, dn, now, outcome_name(dn->verdict), e) <
+	    0)
+		goto out;
+	if (running) {
+		jv msg = jv_string_fmt(
+		    "step %s%s: %s", c->step,
+		    dn->verdict == WF_V_RETRY ? " (attempts used up)" : "",
+		    dn->error ? dn->error : "failed");
+
+		err = strdup(jv_string_value(msg));
+		jv_free(msg);
+		if (!err) {
+			sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+			goto out;
+		}
+		if (wf_saga_begin(st, c->execution, "compensating", c->step,
+				  err, e) < 0)
+			goto out;
+	}
+	rc = wf_saga_advance(st, d, c->execution, pol, &dn->ended,
+			     dn->end_status, e);
+	goto out;
+stale:
+	dn->stale = 1;
+	rc = 0;
+out:
+	free(err);
+	jv_free(row);
+	jv_free(rows);
+	return rc;
+}
+
+int
+wf_queue_complete(struct sov_store *st, const char *owner,
+		  const struct wf_policy *pol, struct wf_done *v, size_t n,
+		  struct sov_err *e)
+{
+	int64_t now = sov_time_now_ms();
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), by_execution);
+	for (size_t i = 0; i < n; i++) {
+		v[i].stale = 0;
+		v[i].ended = 0;
+		v[i].end_status[0] = 0;
+		v[i].tokens = v[i].cost = NAN;
+	}
+	if (sov_store_begin(st, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (complete_one(st, owner, pol, &v[i], now, e) < 0) {
+			sov_store_rollback(st, NULL);
+			return -1;
+		}
+	if (sov_store_commit(st, e) < 0) {
+		sov_store_rollback(st, NULL);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,551 @@
+/*
+ * worker.c - the worker's threads (worker.h). Each thread has its own store
+ * connection, compiled definitions and HTTP client; they share only the
+ * options and two flags.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "db.h"
+#include "engine.h"
+#include "measure.h"
+#include "saga.h"
+#include "timestamp.h"
+
+#define WF_DLQ_SCAN_MS 1000 /* how often due DLQ entries are looked for */
+#define WF_DLQ_SCAN_MAX 16  /* entries rerun per scan */
+#define WF_HOUSE_TICK_MS 50 /* the housekeeping thread's sleep */
+#define WF_WARN_EVERY_MS 10000
+
+struct shared {
+	const struct wf_worker_opts *o;
+	atomic_int ended; /* only: the execution ended */
+	char end_status[16];
+	pthread_mutex_t mu;
+};
+
+struct thr {
+	struct shared *sh;
+	int idx;
+	pthread_t tid;
+	int started;
+};
+
+void
+wf_worker_opts_default(struct wf_worker_opts *o)
+{
+	char host[64] = "host";
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	o->metrics_out = stdout;
+	o->threads = n > 0 && n < WF_THREADS_MAX ? (int)n : 1;
+	o->lease_ms = WF_LEASE_DEFAULT_MS;
+	o->poll_ms = WF_POLL_DEFAULT_MS;
+	o->batch = WF_BATCH_DEFAULT;
+	o->pol.dlq_base_ms = WF_DLQ_BASE_DEFAULT_MS;
+	o->pol.dlq_max_ms = WF_DLQ_MAX_DEFAULT_MS;
+	o->pol.dlq_retries = -1;
+	o->housekeeping = 1;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "host");
+	host[sizeof(host) - 1] = 0;
+	snprintf(o->owner, sizeof(o->owner), "%s:%ld:%08x", host,
+		 (long)getpid(), randombytes_random());
+}
+
+static int
+stopping(const struct shared *sh)
+{
+	return (sh->o->stop && *sh->o->stop) || atomic_load(&sh->ended);
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Sleep up to ms, waking early when the worker stops. */
+static void
+nap(const struct shared *sh, int64_t ms)
+{
+	while (ms > 0 && !stopping(sh)) {
+		int64_t step = ms < WF_HOUSE_TICK_MS ? ms : WF_HOUSE_TICK_MS;
+
+		sleep_ms(step);
+		ms -= step;
+	}
+}
+
+/* A store error, at most every WF_WARN_EVERY_MS per thread. */
+static void
+warn_store(int64_t *last, const char *what, const struct sov_err *e)
+{
+	int64_t now = sov_time_mono_ms();
+
+	if (now - *last < WF_WARN_EVERY_MS)
+		return;
+	*last = now;
+	sov_cli_warn("%s: %s", what, e->msg);
+}
+
+static void
+measure_done(struct sov_metrics *m, const struct wf_done *dn)
+{
+	static const char *const outcomes[] = {"", "ok", "skipped", "retry",
+					       "fail"};
+	const struct wf_claim *c = dn->claim;
+	const char *wf = dn->def ? dn->def->name : c->workflow;
+	struct sov_err e = {0};
+
+	if (dn->stale)
+		return;
+	sov_metrics_add(m, "wf.step.seconds", dn->seconds, "s",
+			JV_OBJECT(jv_string("workflow"), jv_string(wf),
+				  jv_string("step"), jv_string(c->step),
+				  jv_string("outcome"),
+				  jv_string(outcomes[dn->verdict]),
+				  jv_string("undo"), jv_bool(c->undo)),
+			&e);
+	if (!dn->ended)
+		return;
+	sov_metrics_add(
+	    m, "wf.execution.seconds",
+	    dn->exec_seconds > 0
+		? dn->exec_seconds
+		: (double)(sov_time_now_ms() - c->exec_started_at) / 1000.0,
+	    "s",
+	    JV_OBJECT(jv_string("workflow"), jv_string(wf), jv_string("status"),
+		      jv_string(dn->end_status)),
+	    &e);
+	sov_metrics_add(m, "wf.executions", 1, "count",
+			JV_OBJECT(jv_string("workflow"), jv_string(wf),
+				  jv_string("status"),
+				  jv_string(dn->end_status)),
+			&e);
+	if (strcmp(dn->end_status, "succeeded") != 0)
+		return;
+	if (dn->def && dn->def->measure.human_minutes > 0)
+		sov_metrics_add(
+		    m, "wf.human_minutes_saved", dn->def->measure.human_minutes,
+		    "min", JV_OBJECT(jv_string("workflow"), jv_string(wf)), &e);
+	if (!isnan(dn->tokens))
+		sov_metrics_add(m, "wf.tokens", dn->tokens, "count",
+				JV_OBJECT(jv_string("workflow"), jv_string(wf)),
+				&e);
+	if (!isnan(dn->cost))
+		sov_metrics_add(m, "wf.cost", dn->cost, "",
+				JV_OBJECT(jv_string("workflow"), jv_string(wf)),
+				&e);
+}
+
+/* Whether the execution has ended (only mode, when there is no work). */
+static int
+execution_ended(struct sov_store *st, long long id, char status[16])
+{
+	struct sov_err e = {0};
+	jv rows = jv_invalid(), s;
+	int ended = 0;
+
+	if (sov_store_query(st,
+			    "SELECT status FROM wf_executions WHERE id = $1",
+			    JV_ARRAY(jv_number((double)id)), &rows, &e) < 0)
+		return 0;
+	if (jv_array_length(jv_copy(rows)) == 1) {
+		s = jv_object_get(jv_array_get(jv_copy(rows), 0),
+				  jv_string("status"));
+		if (jv_get_kind(s) == JV_KIND_STRING &&
+		    (!strcmp(jv_string_value(s), "succeeded") ||
+		     !strcmp(jv_string_value(s), "failed") ||
+		     !strcmp(jv_string_value(s), "cancelled"))) {
+			snprintf(status, 16, "%s", jv_string_value(s));
+			ended = 1;
+		}
+		jv_free(s);
+	}
+	jv_free(rows);
+	return ended;
+}
+
+static void
+end_only(struct shared *sh, const char *status)
+{
+	pthread_mutex_lock(&sh->mu);
+	snprintf(sh->end_status, sizeof(sh->end_status), "%s", status);
+	pthread_mutex_unlock(&sh->mu);
+	atomic_store(&sh->ended, 1);
+}
+
+/* Record a batch, retrying while the store is away (up to a lease: after
+ * that the claims are someone else's anyway). */
+static int
+complete_batch(struct shared *sh, struct sov_store *st, struct wf_done *dn,
+	       size_t n, int64_t *warned)
+{
+	const struct wf_worker_opts *o = sh->o;
+	int64_t until = sov_time_mono_ms() + o->lease_ms, wait = 10;
+	struct sov_err e = {0};
+
+	for (;;) {
+		if (wf_queue_complete(st, o->owner, &o->pol, dn, n, &e) == 0)
+			return 0;
+		warn_store(warned, "recording results", &e);
+		if (e.code != SOV_EXIT_TEMPFAIL ||
+		    sov_time_mono_ms() + wait > until)
+			return -1;
+		sleep_ms(wait);
+		wait = wait * 2 < 1000 ? wait * 2 : 1000;
+	}
+}
+
+static void *
+work(void *arg)
+{
+	struct thr *t = arg;
+	struct shared *sh = t->sh;
+	const struct wf_worker_opts *o = sh->o;
+	struct sov_err e = {0};
+	struct sov_store *st = NULL;
+	struct sov_metrics *m = NULL;
+	struct wf_engine g;
+	struct wf_claim *claims = NULL;
+	struct wf_done *dones = NULL;
+	size_t want = 1, n = 0;
+	int64_t next_expired = 0, idle = 1, warned = -WF_WARN_EVERY_MS;
+	int engine = 0;
+
+	claims = calloc(WF_CLAIM_MAX, sizeof(*claims));
+	dones = calloc(WF_CLAIM_MAX, sizeof(*dones));
+	if (!claims || !dones) {
+		sov_cli_warn("worker thread %d: out of memory", t->idx);
+		goto out;
+	}
+	for (size_t i = 0; i < WF_CLAIM_MAX; i++)
+		wf_claim_clear(&claims[i]);
+	/* The store may be down when the worker starts: wait for it. */
+	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
+		warn_store(&warned, "store", &e);
+		nap(sh, 1000);
+	}
+	if (!st)
+		goto out;
+	m = sov_metrics_open(o->metrics, o->metrics_out, &e);
+	if (!m) {
+		sov_cli_warn("metrics: %s", e.msg);
+		goto out;
+	}
+	if (wf_engine_init(&g, st, &e) < 0) {
+		sov_cli_warn("worker thread %d: %s", t->idx, e.msg);
+		goto out;
+	}
+	engine = 1;
+	while (!stopping(sh)) {
+		int64_t now = sov_time_mono_ms();
+		int expired = now >= next_expired, slow = 0;
+		char status[16];
+
+		if (expired)
+			next_expired = now + o->lease_ms / 4;
+		if (wf_queue_claim(st, o->owner, o->lease_ms,
+				   expired ? WF_CLAIM_MAX : want, expired,
+				   o->only, claims, &n, &e) < 0) {
+			warn_store(&warned, "claiming steps", &e);
+			nap(sh, o->poll_ms);
+			continue;
+		}
+		if (n == 0) {
+			if (expired)
+				continue; /* now the due ones */
+			if (o->only && execution_ended(st, o->only, status)) {
+				end_only(sh, status);
+				break;
+			}
+			nap(sh, idle);
+			idle = idle * 2 < o->poll_ms ? idle * 2 : o->poll_ms;
+			continue;
+		}
+		idle = 1;
+		for (size_t i = 0; i < n; i++) {
+			wf_engine_run(&g, &claims[i], &dones[i]);
+			if (dones[i].def) {
+				long k =
+				    wf_def_find(dones[i].def, claims[i].step);
+
+				if (k >= 0 && dones[i].def->steps[k].act.kind !=
+						  WF_KIND_JQ)
+					slow = 1;
+			}
+		}
+		if (complete_batch(sh, st, dones, n, &warned) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				measure_done(m, &dones[i]);
+				if (o->only && dones[i].ended &&
+				    dones[i].claim->execution == o->only)
+					end_only(sh, dones[i].end_status);
+			}
+			if (sov_metrics_flush(m, &e) < 0)
+				warn_store(&warned, "metrics", &e);
+		}
+		for (size_t i = 0; i < n; i++) {
+			wf_done_clear(&dones[i]);
+			wf_claim_clear(&claims[i]);
+		}
+		/* Commands and requests take long: one at a time, so that
+		 * other workers share them; jq steps in growing batches. */
+		want = slow ? 1 : (want * 2 < o->batch ? want * 2 : o->batch);
+	}
+out:
+	if (engine)
+		wf_engine_clear(&g);
+	if (m && sov_metrics_close(m, &e) < 0)
+		sov_cli_warn("metrics: %s", e.msg);
+	sov_store_close(st);
+	if (claims)
+		for (size_t i = 0; i < WF_CLAIM_MAX; i++)
+			wf_claim_clear(&claims[i]);
+	free(claims);
+	free(dones);
+	return NULL;
+}
+
+/* Due DLQ entries run again. */
+static void
+dlq_due(struct shared *sh, struct sov_store *st, struct wf_cache *cache,
+	int64_t *warned)
+{
+	struct sov_err e = {0};
+	char sql[512];
+	jv rows = jv_invalid();
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT q.execution_id, x.def_id FROM wf_dlq q "
+		 "JOIN wf_executions x ON x.id = q.execution_id "
+		 "WHERE q.state = 'waiting' AND q.next_retry_at <= $1 "
+		 "AND x.status = 'failed' ORDER BY q.next_retry_at LIMIT %d%s",
+		 WF_DLQ_SCAN_MAX,
+		 sov_store_kind(st) == SOV_STORE_POSTGRES
+		     ? " FOR UPDATE OF q SKIP LOCKED"
+		     : "");
+	if (sov_store_begin(st, &e) < 0)
+		goto fail;
+	if (sov_store_query(st, sql,
+			    JV_ARRAY(jv_number((double)sov_time_now_ms())),
+			    &rows, &e) < 0)
+		goto fail;
+	jv_array_foreach(rows, i, row)
+	{
+		jv id = jv_object_get(jv_copy(row), jv_string("execution_id"));
+		jv def = jv_object_get(row, jv_string("def_id"));
+		const struct wf_def *d =
+		    jv_get_kind(def) == JV_KIND_STRING
+			? wf_cache_get(cache, st, jv_string_value(def), &e)
+			: NULL;
+		int rc =
+		    d ? wf_saga_rerun(st, d, (long long)jv_number_value(id), &e)
+		      : -1;
+
+		jv_free(id);
+		jv_free(def);
+		if (rc < 0)
+			goto fail;
+		(void)i;
+	}
+	if (sov_store_commit(st, &e) < 0)
+		goto fail;
+	jv_free(rows);
+	(void)sh;
+	return;
+fail:
+	sov_store_rollback(st, NULL);
+	jv_free(rows);
+	warn_store(warned, "dead-letter retries", &e);
+}
+
+/* Cron triggers: an execution per fire time, once among all workers (the
+ * key names the fire time). Fire times before the worker started are not
+ * made up for. */
+struct cron_next {
+	size_t def, trig;
+	int64_t at;
+};
+
+static void
+cron_tick(const struct wf_registry *reg, struct cron_next *cn, size_t ncn,
+	  struct sov_store *st, int64_t *warned)
+{
+	int64_t now = sov_time_now_ms();
+
+	for (size_t i = 0; i < ncn; i++) {
+		const struct wf_def *d = reg->defs[cn[i].def];
+		const struct wf_trigger *tr = &d->triggers[cn[i].trig];
+		struct sov_err e = {0};
+		char key[WF_KEY_MAX];
+		long long id;
+		int dup;
+
+		if (cn[i].at < 0 || cn[i].at > now)
+			continue;
+		snprintf(key, sizeof(key), "cron:%s:%zu:%lld", d->name,
+			 cn[i].trig, (long long)cn[i].at);
+		if (sov_store_begin(st, &e) < 0 ||
+		    wf_registry_put(st, d, reg->ids[cn[i].def], &e) < 0 ||
+		    wf_queue_enqueue(st, d, reg->ids[cn[i].def],
+				     jv_copy(tr->input), key, "cron", &id, &dup,
+				     &e) < 0 ||
+		    sov_store_commit(st, &e) < 0) {
+			sov_store_rollback(st, NULL);
+			warn_store(warned, "cron", &e);
+			continue; /* again at the next tick */
+		}
+		if (wf_cron_next(&tr->cron, cn[i].at, &cn[i].at, &e) < 0)
+			cn[i].at = -1;
+	}
+}
+
+static int
+cron_plan(const struct wf_registry *reg, struct cron_next **out, size_t *n,
+	  struct sov_err *e)
+{
+	int64_t now = sov_time_now_ms();
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; reg && i < reg->n; i++)
+		for (size_t j = 0; j < reg->defs[i]->n_triggers; j++)
+			cap +=
+			    reg->defs[i]->triggers[j].kind == WF_TRIGGER_CRON;
+	if (cap == 0)
+		return 0;
+	*out = calloc(cap, sizeof(**out));
+	if (!*out)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	for (size_t i = 0; i < reg->n; i++)
+		for (size_t j = 0; j < reg->defs[i]->n_triggers; j++) {
+			const struct wf_trigger *tr =
+			    &reg->defs[i]->triggers[j];
+			struct cron_next *c = &(*out)[*n];
+
+			if (tr->kind != WF_TRIGGER_CRON)
+				continue;
+			c->def = i;
+			c->trig = j;
+			if (wf_cron_next(&tr->cron, now, &c->at, e) < 0)
+				c->at = -1;
+			(*n)++;
+		}
+	return 0;
+}
+
+static void *
+housekeep(void *arg)
+{
+	struct thr *t = arg;
+	struct shared *sh = t->sh;
+	const struct wf_worker_opts *o = sh->o;
+	struct sov_err e = {0};
+	struct sov_store *st = NULL;
+	struct wf_cache *cache = NULL;
+	struct cron_next *cn = NULL;
+	size_t ncn = 0;
+	int64_t next_beat = 0, next_dlq = 0, warned = -WF_WARN_EVERY_MS;
+	long renewed;
+
+	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
+		warn_store(&warned, "store", &e);
+		nap(sh, 1000);
+	}
+	if (!st)
+		goto out;
+	if (!(cache = wf_cache_new(&e)) ||
+	    (o->housekeeping && !o->only &&
+	     cron_plan(o->reg, &cn, &ncn, &e) < 0)) {
+		sov_cli_warn("housekeeping: %s", e.msg);
+		goto out;
+	}
+	while (!stopping(sh)) {
+		int64_t now = sov_time_mono_ms();
+
+		if (now >= next_beat) {
+			if (wf_queue_heartbeat(st, o->owner, o->lease_ms,
+					       &renewed, &e) < 0)
+				warn_store(&warned, "renewing leases", &e);
+			next_beat = now + o->lease_ms / 3;
+		}
+		if (o->housekeeping && !o->only) {
+			if (now >= next_dlq) {
+				dlq_due(sh, st, cache, &warned);
+				next_dlq = now + WF_DLQ_SCAN_MS;
+			}
+			cron_tick(o->reg, cn, ncn, st, &warned);
+		}
+		nap(sh, WF_HOUSE_TICK_MS);
+	}
+out:
+	free(cn);
+	wf_cache_free(cache);
+	sov_store_close(st);
+	return NULL;
+}
+
+int
+wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
+	      struct sov_err *e)
+{
+	struct shared sh = {.o = o};
+	struct thr *ts;
+	struct sov_store *st;
+	int n = o->threads > 0 ? o->threads : 1, rc = 0;
+
+	end_status[0] = 0;
+	/* Fail early on a bad URL or an unreachable store at start-up. */
+	st = wf_db_open(o->store, e);
+	if (!st)
+		return -1;
+	sov_store_close(st);
+	ts = calloc((size_t)n + 1, sizeof(*ts));
+	if (!ts)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	atomic_init(&sh.ended, 0);
+	pthread_mutex_init(&sh.mu, NULL);
+	for (int i = 0; i <= n; i++) {
+		ts[i].sh = &sh;
+		ts[i].idx = i;
+		if (pthread_create(&ts[i].tid, NULL, i < n ? work : housekeep,
+				   &ts[i]) != 0) {
+			sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				    "cannot start a thread");
+			atomic_store(&sh.ended, 1);
+			rc = -1;
+			break;
+		}
+		ts[i].started = 1;
+	}
+	/* In `only` mode a thread sets ended; otherwise a signal sets stop. */
+	for (int i = 0; i < n; i++)
+		if (ts[i].started)
+			pthread_join(ts[i].tid, NULL);
+	atomic_store(&sh.ended, 1);
+	if (ts[n].started)
+		pthread_join(ts[n].tid, NULL);
+	snprintf(end_status, 16, "%s", sh.end_status);
+	pthread_mutex_destroy(&sh.mu);
+	free(ts);
+	return rc;
+}
