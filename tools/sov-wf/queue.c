@@ -430,12 +430,21 @@ int
 wf_queue_heartbeat(struct sov_store *st, const char *owner, int64_t lease_ms,
 		   long *renewed, struct sov_err *e)
 {
+	/* On PostgreSQL, a row that a result is being recorded for is
+	 * locked: it is skipped (it is finishing anyway) rather than waited
+	 * for, since waiting on rows in scan order deadlocks with a batch. */
+	int pg = sov_store_kind(st) == SOV_STORE_POSTGRES;
+
 	*renewed = 0;
 	if (sov_store_query(
 		st,
-		"UPDATE wf_steps SET lease_until = $2 "
-		"WHERE status IN ('running', 'undoing') "
-		"AND lease_owner = $1",
+		pg ? "UPDATE wf_steps SET lease_until = $2 "
+		     "WHERE (execution_id, step) IN (SELECT execution_id, step "
+		     "FROM wf_steps WHERE status IN ('running', 'undoing') "
+		     "AND lease_owner = $1 FOR UPDATE SKIP LOCKED)"
+		   : "UPDATE wf_steps SET lease_until = $2 "
+		     "WHERE status IN ('running', 'undoing') "
+		     "AND lease_owner = $1",
 		JV_ARRAY(jv_string(owner),
 			 jv_number((double)(sov_time_now_ms() + lease_ms))),
 		NULL, e) < 0)

@@ -324,52 +324,70 @@ out:
 	return NULL;
 }
 
-/* Due DLQ entries run again. */
+/* Due DLQ entries run again. Whether an entry is due is this worker's
+ * schedule (--dlq-base, --dlq-max, --dlq-retries) applied to the entry's
+ * retries so far and its last change, whoever dead-lettered it. */
 static void
 dlq_due(struct shared *sh, struct sov_store *st, struct wf_cache *cache,
 	int64_t *warned)
 {
+	const struct wf_policy *pol = &sh->o->pol;
 	struct sov_err e = {0};
 	char sql[512];
 	jv rows = jv_invalid();
+	int64_t now = sov_time_now_ms();
+	int done = 0;
 
+	if (pol->dlq_retries == 0)
+		return;
 	snprintf(sql, sizeof(sql),
-		 "SELECT q.execution_id, x.def_id FROM wf_dlq q "
-		 "JOIN wf_executions x ON x.id = q.execution_id "
-		 "WHERE q.state = 'waiting' AND q.next_retry_at <= $1 "
-		 "AND x.status = 'failed' ORDER BY q.next_retry_at LIMIT %d%s",
-		 WF_DLQ_SCAN_MAX,
+		 "SELECT q.execution_id, q.retries, q.updated_at, x.def_id "
+		 "FROM wf_dlq q JOIN wf_executions x ON x.id = q.execution_id "
+		 "WHERE q.state = 'waiting' AND q.updated_at <= $1 "
+		 "AND x.status = 'failed' ORDER BY q.updated_at LIMIT %d%s",
+		 WF_DLQ_SCAN_MAX * 16,
 		 sov_store_kind(st) == SOV_STORE_POSTGRES
 		     ? " FOR UPDATE OF q SKIP LOCKED"
 		     : "");
 	if (sov_store_begin(st, &e) < 0)
 		goto fail;
-	if (sov_store_query(st, sql,
-			    JV_ARRAY(jv_number((double)sov_time_now_ms())),
-			    &rows, &e) < 0)
+	if (sov_store_query(
+		st, sql, JV_ARRAY(jv_number((double)(now - pol->dlq_base_ms))),
+		&rows, &e) < 0)
 		goto fail;
 	jv_array_foreach(rows, i, row)
 	{
 		jv id = jv_object_get(jv_copy(row), jv_string("execution_id"));
+		jv n = jv_object_get(jv_copy(row), jv_string("retries"));
+		jv at = jv_object_get(jv_copy(row), jv_string("updated_at"));
 		jv def = jv_object_get(row, jv_string("def_id"));
+		int retries = (int)jv_number_value(n);
+		int due =
+		    done < WF_DLQ_SCAN_MAX &&
+		    (pol->dlq_retries < 0 || retries < pol->dlq_retries) &&
+		    (int64_t)jv_number_value(at) + wf_dlq_delay(pol, retries) <=
+			now;
 		const struct wf_def *d =
-		    jv_get_kind(def) == JV_KIND_STRING
+		    due && jv_get_kind(def) == JV_KIND_STRING
 			? wf_cache_get(cache, st, jv_string_value(def), &e)
 			: NULL;
-		int rc =
-		    d ? wf_saga_rerun(st, d, (long long)jv_number_value(id), &e)
-		      : -1;
+		int rc = !due ? 0
+			 : d  ? wf_saga_rerun(st, d,
+					      (long long)jv_number_value(id), &e)
+			      : -1;
 
 		jv_free(id);
+		jv_free(n);
+		jv_free(at);
 		jv_free(def);
 		if (rc < 0)
 			goto fail;
+		done += due;
 		(void)i;
 	}
 	if (sov_store_commit(st, &e) < 0)
 		goto fail;
 	jv_free(rows);
-	(void)sh;
 	return;
 fail:
 	sov_store_rollback(st, NULL);

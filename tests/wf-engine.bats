@@ -1,0 +1,389 @@
+#!/usr/bin/env bats
+# wf-engine.bats - sov-wf's engine on a real SQLite file (and a real
+# PostgreSQL where the tests have one): run, enqueue, the worker, retries,
+# if/skip, the saga and the dead-letter queue, cancel, leases taken over
+# after kill -9, and a chaos run of workers killed at random.
+
+load helpers/common
+bats_require_minimum_version 1.5.0
+
+setup() {
+	T=$(mktemp -d "$BATS_TMPDIR/wfe.XXXXXX")
+	mkdir "$T/wf"
+	export SOV_WF_STORE="sqlite:$T/wf.db" SOV_WF_WORKFLOWS="$T/wf"
+	export SOV_METRICS="sqlite:$T/metrics.db"
+	# A step command: logs "NAME ATTEMPT KEY" to $T/log, then behaves as
+	# the files in $T say: $T/fail-NAME (exit 3), $T/tempfail-NAME (exit
+	# 75 while the file holds a number > 0, counting down), $T/sleep-NAME
+	# (sleep that long first).
+	cat >"$T/step" <<'SH'
+#!/bin/sh
+d=$(dirname "$0"); n=$1
+in=$(cat)
+echo "$n $SOV_WF_ATTEMPT $SOV_WF_IDEMPOTENCY_KEY" >>"$d/log"
+[ -f "$d/sleep-$n" ] && sleep "$(cat "$d/sleep-$n")"
+[ -f "$d/fail-$n" ] && { echo "$n broke" >&2; exit 3; }
+if [ -f "$d/tempfail-$n" ]; then
+	k=$(cat "$d/tempfail-$n")
+	if [ "$k" -gt 0 ]; then echo $((k - 1)) >"$d/tempfail-$n"; echo "$n busy" >&2; exit 75; fi
+fi
+printf '{"step":"%s","got":%s}\n' "$n" "$in"
+SH
+	chmod +x "$T/step"
+	cat >"$T/wf/chain.json" <<JSON
+{"name":"chain","version":1,"triggers":[{"enqueue":true}],
+ "steps":{"a":{"jq":"{x: (.n + 1)}"},
+          "b":{"needs":["a"],"jq":"{y: (.x * 2)}"},
+          "c":{"needs":["a","b"],"jq":"{z: (.steps.b.y + .steps.a.x)}"}},
+ "measure":{"human_minutes":3,"tokens":".steps.c.z"}}
+JSON
+	cat >"$T/wf/saga.json" <<JSON
+{"name":"saga","version":1,"triggers":[{"enqueue":true}],
+ "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]}},
+          "b":{"needs":["a"],"run":["$T/step","b"],"undo":{"run":["$T/step","undo-b"]}},
+          "n":{"needs":["a"],"run":["$T/step","n"]},
+          "c":{"needs":["b","n"],"run":["$T/step","c"],
+               "retry":{"attempts":3,"base":"10ms","jitter":"none"}}}}
+JSON
+	cat >"$T/wf/cond.json" <<JSON
+{"name":"cond","version":1,
+ "steps":{"a":{"jq":"{v: .v}"},
+          "big":{"needs":["a"],"if":".steps.a.v > 10","jq":"\"big\""},
+          "after":{"needs":["big"],"jq":"{big_was: .}"}}}
+JSON
+}
+
+teardown() {
+	for p in $(cat "$T/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+
+wf_sql() {
+	sqlite3 "$T/wf.db" "$1"
+}
+
+# The last line of the output: the execution record of `run`.
+last() {
+	printf '%s\n' "$output" | tail -n 1
+}
+
+start_worker() {
+	sov-wf worker "$@" >>"$T/worker.out" 2>>"$T/worker.err" &
+	echo $! >>"$T/pids"
+	echo $!
+}
+
+# Wait until no execution is running (at most $1 seconds).
+settle() {
+	local n
+	for _ in $(seq 1 $(($1 * 10))); do
+		n=$(wf_sql "SELECT count(*) FROM wf_executions WHERE status IN ('running','compensating','cancelling')")
+		[ "$n" = 0 ] && return 0
+		sleep 0.1
+	done
+	fail "$n executions still running after $1 s"
+}
+
+@test "run: a DAG of jq steps gives its output, measure and history" {
+	run --separate-stderr sov-wf run chain --input '{"n":1}'
+	assert_success
+	last | jq -e '.event == "execution" and .status == "succeeded" and .output == {z: 6} and .tokens == 6 and .run == 1'
+	run sov-wf show 1
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.event=="step") | [.step,.status,.output]' | tr '\n' ' ')" \
+		'["a","done",{"x":2}] ["b","done",{"y":4}] ["c","done",{"z":6}] '
+	run sov-wf history chain
+	assert_output --partial '"status":"succeeded"'
+	run sqlite3 "$T/metrics.db" "SELECT name, value FROM measurements ORDER BY name"
+	assert_line "wf.execution.seconds|$(sqlite3 "$T/wf.db" 'SELECT seconds FROM wf_executions')"
+	assert_line "wf.human_minutes_saved|3.0"
+	assert_line "wf.tokens|6.0"
+	assert_equal "$(sqlite3 "$T/metrics.db" "SELECT count(*) FROM measurements WHERE name='wf.step.seconds'")" 3
+}
+
+@test "run: a bad input, an unknown workflow, a missing directory" {
+	run sov-wf run chain --input '[1]'
+	assert_failure 2
+	assert_output --partial "must be a JSON object"
+	run sov-wf run chain --input '{"n":'
+	assert_failure 2
+	run sov-wf run nosuch
+	assert_failure 2
+	assert_output --partial 'no workflow "nosuch"'
+	run sov-wf run chain --workflows "$T/none"
+	assert_failure
+	assert_output --partial "$T/none"
+}
+
+@test "a temporary failure is retried with its attempt number and the same key" {
+	echo 2 >"$T/tempfail-c"
+	run --separate-stderr sov-wf run saga
+	assert_success
+	assert_equal "$(grep '^c ' "$T/log")" "c 1 wf:1:c
+c 2 wf:1:c
+c 3 wf:1:c"
+	assert_equal "$(wf_sql "SELECT group_concat(outcome, ',') FROM (SELECT outcome FROM wf_attempts WHERE step='c' ORDER BY id)")" "retry,retry,ok"
+	run ! grep undo "$T/log"
+}
+
+@test "a permanent failure undoes completed steps, latest first, and dead-letters once" {
+	touch "$T/fail-c"
+	run --separate-stderr sov-wf run saga
+	assert_failure 1
+	last | jq -e '.status == "failed" and .failed_step == "c" and (.error | test("c broke"))'
+	# c failed on its first attempt (exit 3 is not retried); b completed
+	# after a, so its undo runs first; n has no undo.
+	assert_equal "$(grep -c '^c ' "$T/log")" 1
+	assert_equal "$(grep undo "$T/log")" "undo-b 1 wf:1:b:undo
+undo-a 1 wf:1:a:undo"
+	run sov-wf dlq list
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	printf '%s\n' "$output" | jq -e '.execution == 1 and .state == "waiting" and .retries == 0 and .step == "c" and has("next_retry")'
+	run sov-wf dlq show 1
+	assert_success
+	assert_output --partial '"outcome":"fail"'
+	# The undo's input is the step's input and output.
+	assert_equal "$(wf_sql "SELECT status FROM wf_steps WHERE step IN ('a','b','c','n') ORDER BY step")" "undone
+undone
+failed
+done"
+}
+
+@test "dlq retry runs the execution again from the start; success clears the entry" {
+	touch "$T/fail-c"
+	run sov-wf run saga
+	assert_failure 1
+	rm "$T/fail-c"
+	run sov-wf dlq retry 1
+	assert_success
+	assert_output --partial '"event":"dlq_retry"'
+	run sov-wf dlq retry 1
+	assert_failure 2
+	assert_output --partial "not in the dead-letter queue"
+	start_worker --threads 1
+	settle 20
+	assert_equal "$(wf_sql "SELECT status || ' ' || run FROM wf_executions")" "succeeded 2"
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_dlq")" 0
+	# Both runs are in the history of attempts.
+	assert_equal "$(wf_sql "SELECT group_concat(DISTINCT run) FROM wf_attempts")" "1,2"
+}
+
+@test "dlq discard takes an entry out for good; cancel refuses it" {
+	touch "$T/fail-c"
+	run sov-wf run saga
+	run sov-wf cancel 1
+	assert_failure 2
+	assert_output --partial "dlq discard"
+	run sov-wf dlq discard 1
+	assert_success
+	run sov-wf dlq list
+	assert_output ""
+	assert_equal "$(wf_sql "SELECT status FROM wf_executions")" "discarded"
+	run sov-wf dlq show 1
+	assert_failure 2
+	run sov-wf dlq frobnicate
+	assert_failure 2
+}
+
+@test "the worker retries dead-lettered executions on its schedule" {
+	touch "$T/fail-c"
+	run sov-wf run saga
+	assert_failure 1
+	rm "$T/fail-c"
+	start_worker --threads 1 --dlq-base 200ms --dlq-max 1s
+	for _ in $(seq 1 100); do
+		[ "$(wf_sql "SELECT status FROM wf_executions")" = succeeded ] && break
+		sleep 0.1
+	done
+	assert_equal "$(wf_sql "SELECT status || ' ' || run FROM wf_executions")" "succeeded 2"
+}
+
+@test "a false if skips the step; the steps after it still run and see null" {
+	run --separate-stderr sov-wf run cond --input '{"v":3}'
+	assert_success
+	last | jq -e '.output == {big_was: null}'
+	assert_equal "$(wf_sql "SELECT status FROM wf_steps WHERE step='big'")" skipped
+	run --separate-stderr sov-wf run cond --input '{"v":30}'
+	last | jq -e '.output == {big_was: "big"}'
+}
+
+@test "enqueue: one execution per line, keys make it idempotent, bad lines are skipped" {
+	run --separate-stderr sov-wf enqueue chain --key .id <<'IN'
+{"id":"x","n":1}
+{"id":"y","n":2}
+not json
+[1,2]
+{"id":"x","n":99}
+IN
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$output" | jq -c '[.execution,.duplicate]' | tr '\n' ' ')" "[1,false] [2,false] [1,true] "
+	[[ "$stderr" == *"stdin:3"* ]]
+	[[ "$stderr" == *"stdin:4"* ]]
+	start_worker --threads 2
+	settle 20
+	assert_equal "$(wf_sql "SELECT group_concat(output, ' ') FROM (SELECT output FROM wf_executions ORDER BY id)")" '{"z":6} {"z":9}'
+}
+
+@test "enqueue: a workflow without an enqueue trigger is refused" {
+	run sov-wf enqueue cond <<<'{}'
+	assert_failure 2
+	assert_output --partial "no enqueue trigger"
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions" 2>/dev/null || echo 0)" 0
+}
+
+@test "cancel: a running execution is compensated and ends cancelled" {
+	echo 30 >"$T/sleep-c"
+	run sov-wf enqueue saga <<<'{}'
+	assert_success
+	w=$(start_worker --threads 1)
+	for _ in $(seq 1 100); do
+		grep -q '^c ' "$T/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -9 "$w"
+	run sov-wf cancel 1
+	assert_success
+	assert_output --partial '"status":"cancelling"'
+	rm "$T/sleep-c"
+	# c was running when its worker died: its lease runs out, the new
+	# worker finds the execution cancelling, and c is cancelled, not run.
+	start_worker --threads 1 --lease 1s
+	settle 20
+	assert_equal "$(wf_sql "SELECT status FROM wf_executions")" cancelled
+	assert_equal "$(grep undo "$T/log" | cut -d' ' -f1 | tr '\n' ' ')" "undo-b undo-a "
+	run sov-wf dlq list
+	assert_output ""
+}
+
+@test "kill -9 mid-step: the lease runs out and another worker finishes the step" {
+	echo 3 >"$T/sleep-b"
+	run sov-wf enqueue saga <<<'{}'
+	w=$(start_worker --threads 1 --lease 1s --name doomed)
+	for _ in $(seq 1 100); do
+		grep -q '^b ' "$T/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -9 "$w"
+	rm "$T/sleep-b"
+	start_worker --threads 1 --lease 1s --name heir
+	settle 20
+	assert_equal "$(wf_sql "SELECT status FROM wf_executions")" succeeded
+	assert_equal "$(wf_sql "SELECT outcome || ' ' || attempt || ' ' || worker FROM wf_attempts WHERE step='b' ORDER BY id")" "lost 1 doomed
+ok 2 heir"
+	assert_equal "$(grep '^b ' "$T/log")" "b 1 wf:1:b
+b 2 wf:1:b"
+}
+
+@test "a worker paused past its lease: its late result is not recorded" {
+	echo 2 >"$T/sleep-b"
+	run sov-wf enqueue saga <<<'{}'
+	w=$(start_worker --threads 1 --lease 1s --name sleepy)
+	for _ in $(seq 1 100); do
+		grep -q '^b ' "$T/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -STOP "$w"
+	rm "$T/sleep-b"
+	h=$(start_worker --threads 1 --lease 1s --name heir)
+	settle 20
+	kill -CONT "$w"
+	sleep 3 # sleepy's step ends and it tries to record it
+	assert_equal "$(wf_sql "SELECT outcome || ' ' || attempt || ' ' || worker FROM wf_attempts WHERE step='b' ORDER BY id")" "lost 1 sleepy
+ok 2 heir"
+	assert_equal "$(wf_sql "SELECT status || ' ' || attempt FROM wf_steps WHERE step='b'")" "done 2"
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_attempts WHERE step='c'")" 1
+}
+
+@test "a step that prints non-JSON fails for good; one that hangs times out" {
+	cat >"$T/wf/bad.json" <<JSON
+{"name":"bad","version":1,
+ "steps":{"talk":{"run":["/bin/echo","hello"]}}}
+JSON
+	cat >"$T/wf/slow.json" <<JSON
+{"name":"slow","version":1,
+ "steps":{"nap":{"run":["/bin/sleep","30"],"timeout":"200ms",
+                 "retry":{"attempts":2,"base":"10ms"}}}}
+JSON
+	run --separate-stderr sov-wf run bad
+	assert_failure 1
+	last | jq -e '.error | test("not JSON")'
+	SECONDS=0
+	run --separate-stderr sov-wf run slow
+	assert_failure 1
+	last | jq -e '.error | test("attempts used up.*timed out")'
+	[ "$SECONDS" -lt 10 ]
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_attempts WHERE step='nap'")" 2
+}
+
+# Workers killed with kill -9 at random while they work through many
+# executions; every execution must end succeeded or dead-lettered, every
+# finished step recorded exactly once per run.
+chaos() {
+	local n=$1 kills=$2 w1 w2 i
+	for i in $(seq 1 "$n"); do printf '{"i":%d}\n' "$i"; done >"$T/in"
+	sov-wf enqueue saga <"$T/in" >/dev/null
+	for i in $(seq 1 "$n"); do [ $((i % 10)) = 0 ] && echo 1; done >/dev/null
+	w1=$(start_worker --threads 2 --lease 1s --name w1-0)
+	w2=$(start_worker --threads 2 --lease 1s --name w2-0)
+	for i in $(seq 1 "$kills"); do
+		sleep "0.$((RANDOM % 4 + 1))"
+		if [ $((RANDOM % 2)) = 0 ]; then
+			kill -9 "$w1"; w1=$(start_worker --threads 2 --lease 1s --name "w1-$i")
+		else
+			kill -9 "$w2"; w2=$(start_worker --threads 2 --lease 1s --name "w2-$i")
+		fi
+	done
+}
+
+check_chaos() {
+	local q=$1 n=$2
+	assert_equal "$($q "SELECT count(*) FROM wf_executions WHERE status NOT IN ('succeeded','failed')")" 0
+	assert_equal "$($q "SELECT count(*) FROM wf_executions")" "$n"
+	# failed ones are exactly the dead-lettered ones
+	assert_equal "$($q "SELECT count(*) FROM wf_executions WHERE status='failed'")" \
+		"$($q "SELECT count(*) FROM wf_dlq")"
+	# no step recorded twice
+	assert_equal "$($q "SELECT count(*) FROM (SELECT execution_id, run, step, undo FROM wf_attempts WHERE outcome IN ('ok','skipped') GROUP BY 1,2,3,4 HAVING count(*) > 1) x")" 0
+	# every done step has its one ok attempt
+	assert_equal "$($q "SELECT count(*) FROM wf_steps s WHERE status IN ('done','undone') AND NOT EXISTS (SELECT 1 FROM wf_attempts a WHERE a.execution_id = s.execution_id AND a.step = s.step AND a.outcome = 'ok')")" 0
+	assert_equal "$($q "SELECT count(*) FROM wf_attempts WHERE outcome = 'lost'")" "$($q "SELECT count(*) FROM wf_attempts WHERE outcome = 'lost'")"
+}
+
+@test "chaos on SQLite: workers killed at random through 300 executions" {
+	# One in ten executions fails at c for good (it is dead-lettered).
+	cat >"$T/wf/saga.json" <<JSON
+{"name":"saga","version":1,"triggers":[{"enqueue":true}],
+ "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]}},
+          "b":{"needs":["a"],"jq":"{b: .step}"},
+          "c":{"needs":["b"],"jq":"if .input.i % 10 == 0 then error(\"ten\") else . end",
+               "input":"."}}}
+JSON
+	chaos 300 12
+	settle 90
+	check_chaos wf_sql 300
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_dlq")" 30
+	lost=$(wf_sql "SELECT count(*) FROM wf_attempts WHERE outcome='lost'")
+	echo "# lost attempts taken over: $lost" >&3
+}
+
+@test "chaos on PostgreSQL: two workers killed at random through 300 executions" {
+	require_pg
+	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" "wf_chaos_$$")
+	export SOV_WF_STORE="$url"
+	pg() { psql -qAt -c "$1" "$url"; }
+	cat >"$T/wf/saga.json" <<JSON
+{"name":"saga","version":1,"triggers":[{"enqueue":true}],
+ "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]}},
+          "b":{"needs":["a"],"jq":"{b: .step}"},
+          "c":{"needs":["b"],"jq":"if .input.i % 10 == 0 then error(\"ten\") else . end",
+               "input":"."}}}
+JSON
+	chaos 300 12
+	for _ in $(seq 1 900); do
+		[ "$(pg "SELECT count(*) FROM wf_executions WHERE status NOT IN ('succeeded','failed')")" = 0 ] && break
+		sleep 0.1
+	done
+	check_chaos pg 300
+	assert_equal "$(pg "SELECT count(*) FROM wf_dlq")" 30
+}
