@@ -387,3 +387,19 @@ JSON
 	check_chaos pg 300
 	assert_equal "$(pg "SELECT count(*) FROM wf_dlq")" 30
 }
+
+@test "cron: two workers start one execution per fire time (waits for a minute boundary)" {
+	cat >"$T/wf/tick.json" <<JSON
+{"name":"tick","version":1,"triggers":[{"cron":"* * * * *","input":{"from":"cron"}}],
+ "steps":{"t":{"jq":".from"}}}
+JSON
+	start_worker --threads 1 --name c1
+	start_worker --threads 1 --name c2
+	for _ in $(seq 1 700); do
+		[ "$(wf_sql "SELECT count(*) FROM wf_executions WHERE status='succeeded'" 2>/dev/null)" -ge 1 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1 # the other worker's tick at the same fire time
+	assert_equal "$(wf_sql "SELECT count(*) || ' ' || count(DISTINCT key) || ' ' || min(trigger) || ' ' || min(output) FROM wf_executions")" '1 1 cron "cron"'
+	wf_sql "SELECT key FROM wf_executions" | grep -Eq '^cron:tick:0:[0-9]+000$'
+}
