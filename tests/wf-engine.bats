@@ -403,3 +403,63 @@ JSON
 	assert_equal "$(wf_sql "SELECT count(*) || ' ' || count(DISTINCT key) || ' ' || min(trigger) || ' ' || min(output) FROM wf_executions")" '1 1 cron "cron"'
 	wf_sql "SELECT key FROM wf_executions" | grep -Eq '^cron:tick:0:[0-9]+000$'
 }
+
+# POST body $2 to the worker's webhook path $1, signed with $T/secret (or
+# with the secret in $SECRET), delivery id $3 (optional).
+post_hook() {
+	local ts sig secret
+	ts=$(date +%s)
+	secret=${SECRET:-$(cat "$T/secret")}
+	sig=$(printf '%s.%s' "$ts" "$2" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
+	curl -sS -o "$T/resp" -w '%{http_code}' -X POST \
+		-H "X-Sov-Timestamp: $ts" -H "X-Sov-Signature: sha256=$sig" \
+		${3:+-H "X-Sov-Delivery: $3"} --data-binary "$2" \
+		"http://127.0.0.1:$(cat "$T/port")$1"
+}
+
+@test "webhook: a signed POST starts an execution, a replayed delivery does not, a bad signature is refused" {
+	command -v openssl >/dev/null || skip "openssl not installed"
+	printf 'a-webhook-secret-of-some-length\n' >"$T/secret"
+	chmod 600 "$T/secret"
+	cat >"$T/wf/hooked.json" <<JSON
+{"name":"hooked","version":1,
+ "triggers":[{"webhook":{"path":"/hooks/hooked","secret_file":"$T/secret"}}],
+ "steps":{"echo":{"jq":"{got: .lead}"}}}
+JSON
+	sov-wf worker --threads 1 --webhook 127.0.0.1:0 >"$T/worker.out" 2>"$T/worker.err" &
+	echo $! >>"$T/pids"
+	for _ in $(seq 1 50); do
+		grep -q listening "$T/worker.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	jq -r 'select(.event == "listening") | .port' "$T/worker.out" >"$T/port"
+	run post_hook /hooks/hooked '{"lead":"ada"}' d-1
+	assert_output 202
+	jq -e '.execution == 1 and .duplicate == false' "$T/resp"
+	run post_hook /hooks/hooked '{"lead":"ada again"}' d-1
+	assert_output 202
+	jq -e '.execution == 1 and .duplicate == true' "$T/resp"
+	SECRET=wrong-secret-wrong-secret run post_hook /hooks/hooked '{"lead":"eve"}' d-2
+	assert_output 401
+	run post_hook /hooks/nosuch '{"lead":"x"}'
+	assert_output 404
+	run post_hook /hooks/hooked '[1]'
+	assert_output 400
+	settle 20
+	assert_equal "$(wf_sql "SELECT count(*) || ' ' || min(output) || ' ' || min(trigger) FROM wf_executions")" '1 {"got":"ada"} webhook'
+}
+
+@test "webhook: refused at start without a webhook trigger, or on a bad address" {
+	run sov-wf worker --webhook 127.0.0.1:0
+	assert_failure 2
+	assert_output --partial "no workflow has a webhook trigger"
+	printf 'a-webhook-secret-of-some-length\n' >"$T/secret"
+	chmod 600 "$T/secret"
+	cat >"$T/wf/hooked.json" <<JSON
+{"name":"hooked","version":1,
+ "triggers":[{"webhook":{"path":"/hooks/hooked","secret_file":"$T/secret"}}],
+ "steps":{"echo":{"jq":"."}}}
+JSON
+	run sov-wf worker --webhook nonsense
+	assert_failure 2
+}

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "hook.h"
 #include "jsonl.h"
 #include "show.h"
 #include "timestamp.h"
@@ -104,8 +105,11 @@ wf_cmd_worker(int argc, char **argv)
 	    {"dlq-base", required_argument, NULL, 'D'},
 	    {"dlq-max", required_argument, NULL, 'M'},
 	    {"dlq-retries", required_argument, NULL, 'R'},
+	    {"webhook", required_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0}};
 	struct wf_worker_opts o;
+	struct wf_hook *hook = NULL;
+	const char *listen = NULL;
 	struct wf_registry reg = {0};
 	struct sov_err e = {0};
 	const char *dir = NULL;
@@ -145,6 +149,9 @@ wf_cmd_worker(int argc, char **argv)
 			bad |= duration_opt("--dlq-max", optarg, 1,
 					    &o.pol.dlq_max_ms, &e) < 0;
 			break;
+		case 'H':
+			listen = optarg;
+			break;
 		case 'R':
 			bad |= sov_cli_parse_long("--dlq-retries", optarg, -1,
 						  INT_MAX, &v, &e) < 0;
@@ -174,7 +181,25 @@ wf_cmd_worker(int argc, char **argv)
 		return sov_cli_fail(&e);
 	}
 	o.stop = &stop_flag;
+	if (listen) {
+		if (!(hook = wf_hook_start(listen, o.store, o.reg, &e))) {
+			wf_registry_clear(&reg);
+			return sov_cli_fail(&e);
+		}
+		/* Said on stdout, so that a caller of port 0 learns it. */
+		jv rec = sov_record_new("listening");
+
+		rec =
+		    jv_object_set(rec, jv_string("webhook"), jv_string(listen));
+		rec = jv_object_set(rec, jv_string("port"),
+				    jv_number(wf_hook_port(hook)));
+		rec = jv_dump_string(rec, 0);
+		printf("%s\n", jv_string_value(rec));
+		jv_free(rec);
+		fflush(stdout);
+	}
 	rc = wf_worker_run(&o, status, &e);
+	wf_hook_stop(hook);
 	wf_registry_clear(&reg);
 	return rc < 0 ? sov_cli_fail(&e) : SOV_EXIT_OK;
 }

@@ -61,7 +61,10 @@ static const struct sov_cmd cmds[] = {
      "                    execution (default 1m), doubling to\n"
      "  --dlq-max DUR     (default 1d)\n"
      "  --dlq-retries N   automatic retries at most (default -1: no limit;\n"
-     "                    0: only an operator retries)\n" STORE_HELP WORK_HELP},
+     "                    0: only an operator retries)\n"
+     "  --webhook ADDR:PORT  serve the webhook triggers there (an address\n"
+     "                    of this host, e.g. its mesh address; port 0: "
+     "any)\n" STORE_HELP WORK_HELP},
     {"status", wf_cmd_status, "[NAME] [--limit N]", "executions in flight",
      STORE_HELP},
     {"history", wf_cmd_history, "[NAME] [--limit N]",
