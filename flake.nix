@@ -254,6 +254,7 @@
           sov = pkgs.sov;
           standin = standinCheck pkgs;
           vm-backup = import ./tests/nix/vm-backup.nix { inherit pkgs; };
+          vm-wf = import ./tests/nix/vm-wf.nix { inherit pkgs; };
         }
         // lib.listToAttrs (
           map (g: lib.nameValuePair "eval-${g}" (evalCheck pkgs g)) (hostNames ++ [ "modules" ])

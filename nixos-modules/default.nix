@@ -6,6 +6,7 @@
     ./host.nix
     ./mesh-port.nix
     ./backup.nix
+    ./wf.nix
     ./profiles/base.nix
   ];
 }

@@ -329,6 +329,19 @@ let
   noPostgres = withJobs { db = job; } [ ];
   metricsPassword = badJob "metrics" { metrics = "postgresql://sov:hunter2@db.example/metrics"; };
 
+  # services.sov.wf (nixos-modules/wf.nix), evaluated on heart.
+  wfCases = import ./cases-wf.nix {
+    inherit
+      lib
+      case
+      show
+      extend
+      failedAssertions
+      someFailedMentions
+      kept
+      ;
+  };
+
   moduleCases = hardeningCases ++ [
     (case "sov.lib.hardening is read-only: a host cannot redefine it" (!readOnly.success)
       "defining sov.lib.hardening in a host was accepted"
@@ -510,7 +523,8 @@ let
         "password"
       ]
     ) "failing: ${show (failedAssertions metricsPassword)}")
-  ];
+  ]
+  ++ wfCases;
 in
 map (name: {
   group = name;

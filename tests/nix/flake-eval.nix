@@ -90,6 +90,7 @@ let
     "vm-brain"
     "vm-gateway"
     "vm-heart"
+    "vm-wf"
   ];
   evalChecks = lib.filterAttrs (n: _: lib.hasPrefix "eval-" n) (checksOf "x86_64-linux");
   badEval = attrNames (
@@ -117,6 +118,11 @@ let
   vmBackup = (checksOf "x86_64-linux").vm-backup;
   backupNode = vmBackup.nodes.heart;
   backupFailed = map (a: a.message) (lib.filter (a: !a.assertion) backupNode.assertions);
+  # tests/nix/vm-wf.nix: heart with PostgreSQL and the worker, a mesh peer.
+  vmWf = (checksOf "x86_64-linux").vm-wf;
+  wfNode = vmWf.nodes.heart;
+  wfCfg = wfNode.services.sov.wf;
+  wfFailed = map (a: a.message) (lib.filter (a: !a.assertion) wfNode.assertions);
   hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
   overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
 in
@@ -131,6 +137,10 @@ in
       backup = {
         script = vmBackup.testScript;
         nodes = attrNames vmBackup.nodes;
+      };
+      wf = {
+        script = vmWf.testScript;
+        nodes = attrNames vmWf.nodes;
       };
     };
 
@@ -245,6 +255,31 @@ in
       && lib.hasInfix "heart.succeed(\"systemctl start sov-backup-nightly.service\")" vmBackup.testScript
       && lib.hasInfix "--postgres-target" vmBackup.testScript
     ) "nodes ${show (attrNames vmBackup.nodes)}, failing assertions ${show backupFailed}")
+    (case "vm-wf boots heart without its hardware file, with PostgreSQL and the worker, next to a mesh peer" (
+      attrNames vmWf.nodes == [
+        "heart"
+        "mesh"
+      ]
+      && wfNode.fileSystems == { }
+      && wfNode.networking.hostName == "heart"
+      && wfNode.services.postgresql.enable
+      && wfCfg.enable
+      && lib.hasPrefix "postgresql:///" wfCfg.store
+      && attrNames wfCfg.workflows == [
+        "lead"
+        "tick"
+      ]
+      && wfNode.systemd.services ? sov-wf-worker
+      && wfNode.systemd.services ? sov-wf-pg-owner
+      && wfNode.networking.firewall.interfaces.eth1.allowedTCPPorts or [ ] == [ wfCfg.webhook.port ]
+      && wfFailed == [ ]
+      && lib.all (s: lib.hasInfix s vmWf.testScript) [
+        "enqueue lead"
+        "run lead"
+        "systemctl kill --signal=SIGKILL sov-wf-worker.service"
+        "NRestarts"
+      ]
+    ) "nodes ${show (attrNames vmWf.nodes)}, failing assertions ${show wfFailed}")
     (case "formatter is nixfmt on both systems" (
       all (s: outputs.formatter.${s}.name == "nixfmt") systems
     ) "formatter ${show (map (s: outputs.formatter.${s}.name) systems)}")

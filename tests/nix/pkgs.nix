@@ -1,7 +1,24 @@
 # The `pkgs` the modules see in the stand-in evaluation (tests/nix/eval.nix):
 # only what they use, nothing built. Each package looks like a derivation to
 # the module system (types.package) and carries the pname the cases look for.
+let
+  fake = name: {
+    type = "derivation";
+    pname = name;
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+  };
+in
 {
+  # The builders services.sov.wf uses, shaped as nixpkgs' are to the cases:
+  # the derivation's attributes readable on the result (runCommand's
+  # script as buildCommand, writeText's text as text), nothing built.
+  runCommand =
+    name: env: script:
+    env // fake name // { buildCommand = script; };
+  writeText = name: text: fake name // { inherit text; };
+  jq = fake "jq";
+
   sov = {
     type = "derivation";
     pname = "sov";

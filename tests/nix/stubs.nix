@@ -118,6 +118,25 @@ let
       };
     };
 
+  # environment.etc.<name>: a file from `text` or `source` (a path or a
+  # package, a directory too), linked at /etc/<target>.
+  etcModule =
+    { name, ... }:
+    {
+      options = {
+        enable = bool true;
+        target = opt types.str name "";
+        text = opt (types.nullOr types.lines) null "";
+        source = mkOption {
+          type = types.path;
+          description = "";
+        };
+        mode = opt types.str "symlink" "";
+        user = opt types.str "+0" "";
+        group = opt types.str "+0" "";
+      };
+    };
+
   fileSystemModule = {
     options = {
       device = opt (types.nullOr types.nonEmptyStr) null "";
@@ -180,6 +199,10 @@ in
     time.timeZone = opt (types.nullOr (types.strMatching "[^ ]+")) null "";
 
     environment.systemPackages = opt (types.listOf types.package) [ ] "";
+    environment.variables = opt (types.attrsOf (
+      types.either (types.either types.str types.path) (types.listOf (types.either types.str types.path))
+    )) { } "";
+    environment.etc = opt (types.attrsOf (types.submodule etcModule)) { } "";
 
     networking.hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos" "";
     networking.firewall = firewallPorts // {

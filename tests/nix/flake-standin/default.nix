@@ -40,9 +40,17 @@ let
 
     python3Packages.pyflakes = fake "pyflakes";
 
+    # The derivation's attributes are also readable on the result, as on
+    # nixpkgs' (the script as buildCommand).
     runCommand =
       name: env: script:
-      fake name // { inherit env script; };
+      env
+      // fake name
+      // {
+        inherit env script;
+        buildCommand = script;
+      };
+    writeText = name: text: fake name // { inherit text; };
 
     bats = fake "bats" // {
       withLibraries =
