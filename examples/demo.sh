@@ -23,3 +23,4 @@ sqlite3 -column -header "$state/metrics.db" "
 	echo "(sqlite3 not installed)"
 echo
 "$(dirname "$0")/backup-demo.sh"
+"$(dirname "$0")/wf-demo.sh"

@@ -253,10 +253,15 @@ open_listener(struct wf_webhook *w, const char *listen_at, struct sov_err *e)
 		 0))
 		return sov_err_sys(e, SOV_EXIT_FAIL, "listen %s: setsockopt",
 				   listen_at);
+	/* An address not (yet) on this host is worth a retry: at boot the
+	 * mesh interface may come up after the worker, and exit 2 would stop
+	 * systemd from restarting it. A port in use, likewise. */
 	if (bind(w->lfd, (struct sockaddr *)&ss, sl) != 0)
 		return sov_err_sys(e,
-				   errno == EADDRNOTAVAIL || errno == EACCES
-				       ? SOV_EXIT_USAGE
+				   errno == EACCES ? SOV_EXIT_USAGE
+				   : errno == EADDRNOTAVAIL ||
+					   errno == EADDRINUSE
+				       ? SOV_EXIT_TEMPFAIL
 				       : SOV_EXIT_FAIL,
 				   "listen %s: bind", listen_at);
 	if (listen(w->lfd, LISTEN_BACKLOG) != 0)
