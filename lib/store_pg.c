@@ -39,7 +39,7 @@ drop_notice(void *arg, const char *msg)
 /*
  * Retryable: connection exceptions (class 08, except a protocol violation,
  * which is a bug), serialization failure, deadlock, lock timeout, shutdown
- * and start-up, too many connections.
+ * and start-up, too many connections, and errors libpq raised itself.
  */
 static int
 code_of(PGconn *pg, const PGresult *res)
@@ -51,8 +51,12 @@ code_of(PGconn *pg, const PGresult *res)
 	if (PQstatus(pg) == CONNECTION_BAD)
 		return SOV_EXIT_TEMPFAIL;
 	s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	/* No SQLSTATE: libpq's own error, not the server's. A server gone
+	 * mid-statement ("server closed the connection unexpectedly") can
+	 * come back with the connection not yet marked bad; it is worth a
+	 * retry, as is a result libpq had no memory for. */
 	if (s == NULL)
-		return SOV_EXIT_FAIL;
+		return SOV_EXIT_TEMPFAIL;
 	if (strncmp(s, "08", 2) == 0 && strcmp(s, "08P01") != 0)
 		return SOV_EXIT_TEMPFAIL;
 	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)

@@ -55,6 +55,7 @@ JSON
 
 teardown() {
 	for p in $(cat "$T/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	[ ! -f "$T/pgdir" ] || "$BATS_TEST_DIRNAME/helpers/pg.sh" stop "$(cat "$T/pgdir")" 2>/dev/null || true
 	rm -rf "$T"
 }
 
@@ -462,4 +463,51 @@ JSON
 JSON
 	run sov-wf worker --webhook nonsense
 	assert_failure 2
+}
+
+@test "a store locked longer than its busy timeout: the worker waits it out and loses nothing" {
+	echo 1 >"$T/sleep-a"
+	run sov-wf enqueue saga <<<'{}'
+	start_worker --threads 1
+	for _ in $(seq 1 100); do
+		grep -q '^a ' "$T/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	# An exclusive lock for 8 s (the busy timeout is 5 s): a's result and
+	# the claims after it fail with 75 meanwhile, and are retried.
+	sqlite3 "$T/wf.db" "BEGIN EXCLUSIVE; SELECT 1 FROM wf_steps LIMIT 1;" ".shell sleep 8" "COMMIT;" >/dev/null
+	settle 30
+	assert_equal "$(wf_sql "SELECT status FROM wf_executions")" succeeded
+	assert_equal "$(grep -c '^a ' "$T/log")" 1
+	grep -q "database is locked\|busy" "$T/worker.err"
+}
+
+@test "PostgreSQL goes away mid-step and comes back: the worker reconnects and loses nothing" {
+	require_pg
+	[ "$(id -u)" = 0 ] || skip "restarts its own server as nobody: needs root"
+	pgbin=${SOV_PGBIN:-/usr/lib/postgresql/15/bin}
+	dir=$("$BATS_TEST_DIRNAME/helpers/pg.sh" start 2>/dev/null)
+	echo "$dir" >"$T/pgdir"
+	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$dir" wf_gone 2>/dev/null)
+	export SOV_WF_STORE="$url"
+	echo 2 >"$T/sleep-a"
+	run sov-wf enqueue saga <<<'{}'
+	assert_success
+	start_worker --threads 1
+	for _ in $(seq 1 100); do
+		grep -q '^a ' "$T/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	runuser -u nobody -- "$pgbin/pg_ctl" -D "$dir" -s -m immediate stop
+	sleep 4
+	runuser -u nobody -- "$pgbin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -s -t 30 \
+		-o "-c listen_addresses='' -k $dir -c fsync=off" start
+	for _ in $(seq 1 300); do
+		[ "$(psql -qAt -c "SELECT status FROM wf_executions" "$url")" = succeeded ] && break
+		sleep 0.1
+	done
+	assert_equal "$(psql -qAt -c "SELECT status FROM wf_executions" "$url")" succeeded
+	assert_equal "$(grep -c '^a ' "$T/log")" 1
+	grep -q "recording results\|claiming" "$T/worker.err"
+	"$BATS_TEST_DIRNAME/helpers/pg.sh" stop "$dir" 2>/dev/null
 }

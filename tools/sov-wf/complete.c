@@ -458,8 +458,12 @@ wf_queue_complete(struct sov_store *st, const char *owner,
 		v[i].end_status[0] = 0;
 		v[i].tokens = v[i].cost = NAN;
 	}
-	if (sov_store_begin(st, e) < 0)
+	if (sov_store_begin(st, e) < 0) {
+		/* A BEGIN lost with the connection leaves the store
+		 * refusing calls until a rollback. */
+		sov_store_rollback(st, NULL);
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (complete_one(st, owner, pol, &v[i], now, e) < 0) {
 			sov_store_rollback(st, NULL);

@@ -45,6 +45,8 @@ on_request(void *arg, const char *workflow, jv input, const char *delivery,
 		}
 	}
 	if (sov_store_begin(h->st, e) < 0) {
+		sov_store_rollback(h->st,
+				   NULL); /* a BEGIN lost with the link */
 		jv_free(input);
 		return -1;
 	}

@@ -372,8 +372,12 @@ wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
 	*n = 0;
 	if (max > WF_CLAIM_MAX)
 		max = WF_CLAIM_MAX;
-	if (sov_store_begin(st, e) < 0)
+	if (sov_store_begin(st, e) < 0) {
+		/* A BEGIN lost with the connection leaves the store
+		 * refusing calls until a rollback. */
+		sov_store_rollback(st, NULL);
 		return -1;
+	}
 	if (expired) {
 		if (claim_expired(st, owner, lease_ms, max, only, out, n, now,
 				  e) < 0)
