@@ -11,7 +11,8 @@
 
 #include "err.h"
 
-#define SOV_HTTP_MAX_REQ_HEADERS 64
+/* sov-wf allows 64 headers in a definition and adds up to three of its own */
+#define SOV_HTTP_MAX_REQ_HEADERS 72
 #define SOV_HTTP_MAX_HEADER_LINE 8192
 #define SOV_HTTP_SHOW_URL 512 /* how much of a URL a message shows */
 

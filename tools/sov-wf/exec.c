@@ -84,9 +84,8 @@ wf_exec_clean(char *s, size_t n)
 			i++;
 			continue;
 		}
-		memmove(p + o, p + i, len);
-		o += len;
-		i += len;
+		while (len-- > 0) /* forward, o <= i: safe in place */
+			p[o++] = p[i++];
 	}
 	p[o] = '\0';
 	return o;
@@ -154,7 +153,8 @@ wf_exec_parse_output(const char *s, size_t n, int *several, struct sov_err *e)
 		return v;
 	/* a whole value, then what may start another one */
 	off = sov_json_check(s, n, &why);
-	if (off > 0 && (size_t)off < n && sov_json_check(s, (size_t)off, NULL) < 0 &&
+	if (off > 0 && (size_t)off < n &&
+	    sov_json_check(s, (size_t)off, NULL) < 0 &&
 	    strchr("{[\"-0123456789tfn", s[off]) != NULL)
 		*several = 1;
 	return v;
@@ -202,9 +202,10 @@ run_jq(const struct wf_action *a, jv input, struct wf_result *r,
 
 	if (a->jq.q == NULL) {
 		jv_free(input);
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "jq action: the program was not compiled "
-				   "(definition loaded with WF_DEF_NO_COMPILE)");
+		return sov_err_set(
+		    e, SOV_EXIT_FAIL,
+		    "jq action: the program was not compiled "
+		    "(definition loaded with WF_DEF_NO_COMPILE)");
 	}
 	sov_err_clear(&je);
 	if (sov_jq_first(a->jq.q, input, &out, &je) < 0) {
@@ -269,10 +270,19 @@ wf_exec_action(struct wf_exec *x, const struct wf_action *a,
 	r->exit_code = -1;
 	r->http_status = 0;
 	r->seconds = 0;
-	if (x == NULL || check_call(a, call, e) < 0) {
-		if (x == NULL)
-			sov_err_set(e, SOV_EXIT_FAIL, "step runner: no runner");
+	if (x == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL, "step runner: no runner");
 		jv_free(input);
+		goto out;
+	}
+	if (check_call(a, call, e) < 0) {
+		jv_free(input);
+		goto out;
+	}
+	if (!jv_is_valid(input)) { /* a failed jv call in the caller */
+		jv_free(input);
+		sov_err_set(e, SOV_EXIT_FAIL, "step runner: %s: no valid input",
+			    call->step);
 		goto out;
 	}
 	switch (a->kind) {
@@ -287,8 +297,9 @@ wf_exec_action(struct wf_exec *x, const struct wf_action *a,
 		break;
 	default:
 		jv_free(input);
-		sov_err_set(e, SOV_EXIT_FAIL, "step runner: %s: unknown kind %d",
-			    call->step, (int)a->kind);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "step runner: %s: unknown kind %d", call->step,
+			    (int)a->kind);
 		break;
 	}
 out:

@@ -26,10 +26,10 @@
 #include "def.h"
 #include "err.h"
 
-#define WF_ERROR_MAX 4096      /* bytes of an error message kept */
-#define WF_STDERR_TAIL 2048    /* bytes of a command's stderr quoted */
-#define WF_KILL_GRACE_MS 2000  /* SIGTERM to SIGKILL on a timeout */
-#define WF_HTTP_BODY_QUOTED 200 /* bytes of a refused response quoted */
+#define WF_ERROR_MAX 4096           /* bytes of an error message kept */
+#define WF_STDERR_TAIL 2048         /* bytes of a command's stderr quoted */
+#define WF_KILL_GRACE_MS 2000       /* SIGTERM to SIGKILL on a timeout */
+#define WF_HTTP_BODY_QUOTED 200     /* bytes of a refused response quoted */
 #define WF_IDEMPOTENCY_KEY_MAX 1024 /* bytes of call->idempotency_key */
 
 enum wf_outcome { WF_OUT_OK = 0, WF_OUT_RETRY = 1, WF_OUT_FAIL = 2 };
@@ -38,8 +38,9 @@ struct wf_result {
 	enum wf_outcome outcome;
 	jv output; /* WF_OUT_OK: the output (owned); else jv_invalid() */
 	/* not OK: one line (no control characters, valid UTF-8) saying why:
-	 * "exit 3: <stderr tail>", "timed out after 30s", "HTTP 503 from
-	 * URL: <body>", "stdout is not JSON: ...", "output over N bytes" */
+	 * "exit 3: <stderr tail>", "timed out after 30s" (and the stderr
+	 * tail, if any), "HTTP 503 from URL: <body>", "stdout is not
+	 * JSON: ...", "output over N bytes" */
 	char error[WF_ERROR_MAX];
 	int exit_code;    /* run: exit status, 128+signal when killed by a
 			     signal, -1 otherwise */
@@ -77,11 +78,11 @@ void wf_result_clear(struct wf_result *r); /* frees output; safe twice */
  * is overwritten (clear it with wf_result_clear after use).
  *
  * run: the command in its own process group, stdin the input as compact
- * JSON, stdout the output (one JSON value, empty = null), environment the
- * worker's plus SOV_WF_WORKFLOW, SOV_WF_EXECUTION, SOV_WF_STEP,
- * SOV_WF_ATTEMPT, SOV_WF_UNDO, SOV_WF_IDEMPOTENCY_KEY. On a timeout the
- * group gets SIGTERM, WF_KILL_GRACE_MS later SIGKILL. When the command
- * ends, whatever it left running in its group is killed. The child is
+ * JSON and a newline (one JSON line), stdout the output (one JSON value, empty
+ * = null), environment the worker's plus SOV_WF_WORKFLOW, SOV_WF_EXECUTION,
+ * SOV_WF_STEP, SOV_WF_ATTEMPT, SOV_WF_UNDO, SOV_WF_IDEMPOTENCY_KEY. On a
+ * timeout the group gets SIGTERM, WF_KILL_GRACE_MS later SIGKILL. When the
+ * command ends, whatever it left running in its group is killed. The child is
  * always reaped before this returns.
  *
  * jq: the first output of the compiled program. http: one request

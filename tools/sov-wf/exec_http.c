@@ -47,7 +47,9 @@ client(struct wf_exec *x, const struct wf_exec_call *c, struct sov_err *e)
 }
 
 /* A malloc'd "Name: value", or NULL. */
-static char *__attribute__((format(printf, 1, 2)))
+static char *line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
 line(const char *fmt, ...)
 {
 	va_list ap;
@@ -101,8 +103,8 @@ hdrs_add(struct hdrs *h, char *s, const char *step, struct sov_err *e)
  * them. 0, 1 when they do not fit (r says so), -1.
  */
 static int
-headers(const struct wf_action *a, const struct wf_exec_call *c,
-	int has_body, struct hdrs *h, struct wf_result *r, struct sov_err *e)
+headers(const struct wf_action *a, const struct wf_exec_call *c, int has_body,
+	struct hdrs *h, struct wf_result *r, struct sov_err *e)
 {
 	int has_ct = 0, has_key = 0, has_attempt = 0, it, rc = -1;
 	jv k = jv_invalid(), v = jv_invalid();
@@ -129,7 +131,8 @@ headers(const struct wf_action *a, const struct wf_exec_call *c,
 			has_ct |= strcasecmp(name, "Content-Type") == 0;
 			has_key |= strcasecmp(name, "Idempotency-Key") == 0;
 			has_attempt |= strcasecmp(name, "X-Sov-Attempt") == 0;
-			if (hdrs_add(h, line("%s: %s", name, jv_string_value(v)),
+			if (hdrs_add(h,
+				     line("%s: %s", name, jv_string_value(v)),
 				     c->step, e) < 0)
 				goto out;
 			jv_free(k);
@@ -138,12 +141,11 @@ headers(const struct wf_action *a, const struct wf_exec_call *c,
 		}
 	}
 	if (has_body && !has_ct &&
-	    hdrs_add(h, line("Content-Type: application/json"), c->step, e) <
-		0)
+	    hdrs_add(h, line("Content-Type: application/json"), c->step, e) < 0)
 		goto out;
-	if (!has_key && hdrs_add(h, line("Idempotency-Key: %s",
-					  c->idempotency_key),
-				 c->step, e) < 0)
+	if (!has_key &&
+	    hdrs_add(h, line("Idempotency-Key: %s", c->idempotency_key),
+		     c->step, e) < 0)
 		goto out;
 	if (!has_attempt &&
 	    hdrs_add(h, line("X-Sov-Attempt: %d", c->attempt), c->step, e) < 0)
@@ -166,7 +168,8 @@ out:
 static int
 retryable(long status)
 {
-	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+	return status == 408 || status == 429 ||
+	       (status >= 500 && status <= 599);
 }
 
 /* The response, judged by the step's expect. */

@@ -6,6 +6,7 @@
 #define WF_EXEC_INT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jv.h>
 
@@ -26,8 +27,8 @@ long long wf_exec_now_ms(void);
  * Set r's outcome and error (printf format); the message is made one line
  * of valid UTF-8 (wf_exec_clean) and cut with "..." to fit.
  */
-void wf_exec_fail(struct wf_result *r, enum wf_outcome o, const char *fmt,
-		  ...) __attribute__((format(printf, 3, 4)));
+void wf_exec_fail(struct wf_result *r, enum wf_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Make s[0..n) printable on one line, in place: every run of control
@@ -49,11 +50,27 @@ void wf_exec_duration(int64_t ms, char *buf, size_t size);
 jv wf_exec_parse_output(const char *s, size_t n, int *several,
 			struct sov_err *e);
 
+/* exec_spawn.c: the started command of a run action. */
+struct wf_child {
+	pid_t pid;        /* 0: none */
+	int in, out, err; /* our ends of its stdin, stdout, stderr:
+			     non-blocking, close-on-exec; -1 when closed */
+};
+
+/*
+ * Start a's command for call, in its own process group, with the
+ * SOV_WF_* environment. 0: started (ch filled); 1: it could not be, r
+ * says why (FAIL: not found, not executable; RETRY: being written); -1:
+ * the worker's own failure. Nothing is left open unless 0.
+ */
+int wf_exec_spawn(const struct wf_action *a, const struct wf_exec_call *call,
+		  struct wf_child *ch, struct wf_result *r, struct sov_err *e);
+
 /* The kinds of action, one file each. input is consumed. */
 int wf_exec_run(const struct wf_action *a, const struct wf_exec_call *call,
 		jv input, struct wf_result *r, struct sov_err *e);
 int wf_exec_http(struct wf_exec *x, const struct wf_action *a,
-		 const struct wf_exec_call *call, jv input,
-		 struct wf_result *r, struct sov_err *e);
+		 const struct wf_exec_call *call, jv input, struct wf_result *r,
+		 struct sov_err *e);
 
 #endif

@@ -1,28 +1,24 @@
 /*
- * exec_run.c - the run action: a command in its own process group, the
- * input on its stdin, its stdout the output, the tail of its stderr the
- * error, all three pipes polled together so that a big input and a big
- * output never wait on each other.
+ * exec_run.c - the run action: the command (started by exec_spawn.c) gets
+ * the input on its stdin; its stdout is the output, the tail of its stderr
+ * the error; all three pipes are polled together so that a big input and
+ * a big output never wait on each other.
  *
- * The worker is multi-threaded, so the child comes from posix_spawnp
- * (nothing but the spawn's own steps runs between fork and exec) and every
- * pipe is O_CLOEXEC, so no other thread's child inherits one. SIGPIPE is
- * blocked in this thread while the input is written and one raised by our
- * write is taken back: a command that does not read its input is fine.
+ * SIGPIPE is blocked in this thread while the input is written, and one
+ * raised by our write is taken back: a command that does not read its
+ * input is fine.
  *
  * The child's exit is seen through a pidfd where the kernel has one, else
  * by looking every RUN_TICK_MS. It is then left a zombie (waitid WNOWAIT)
  * while whatever it left running in its group is killed, since its group
- * id cannot be reused before the zombie is reaped.
+ * id cannot be reused before the zombie is reaped. The group gets SIGTERM
+ * on a timeout and SIGKILL WF_KILL_GRACE_MS later.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,25 +29,15 @@
 
 #include "exec_int.h"
 
-extern char **environ;
-
-#define RUN_CHUNK (64u << 10)       /* bytes per read or write */
-#define RUN_OUT_FIRST (64u << 10)   /* first size of the stdout buffer */
-#define RUN_TICK_MS 50              /* exit checks without a pidfd */
-#define RUN_TICK_IDLE_MS 5          /* ... once both pipes are closed */
-#define RUN_ENV_MAX 100000          /* entries of the worker's environment */
+#define RUN_CHUNK (64u << 10)         /* bytes per read or write */
+#define RUN_OUT_FIRST (64u << 10)     /* first size of the stdout buffer */
+#define RUN_TICK_MS 50                /* exit checks without a pidfd */
+#define RUN_TICK_IDLE_MS 5            /* ... once both pipes are closed */
 #define RUN_DRAIN_MS WF_KILL_GRACE_MS /* pipes read after the exit */
 
-/* The variables we set, replacing inherited ones; the order of own[]. */
-static const char *const own_names[] = {
-    "SOV_WF_WORKFLOW", "SOV_WF_EXECUTION", "SOV_WF_STEP",
-    "SOV_WF_ATTEMPT",  "SOV_WF_UNDO",      "SOV_WF_IDEMPOTENCY_KEY",
-};
-#define N_OWN (sizeof(own_names) / sizeof(own_names[0]))
-
 struct run {
-	pid_t pid;  /* 0: none */
-	int reaped; /* or gone: never signal pid again */
+	pid_t pid;               /* 0: none */
+	int reaped;              /* or gone: never signal pid again */
 	int in, out, err, pidfd; /* our ends; -1 when closed */
 	jv in_text;              /* the input, compact, and a newline */
 	const char *in_buf;
@@ -73,219 +59,6 @@ close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd); /* a pipe end: nothing to lose on close */
 	*fd = -1;
-}
-
-/* A malloc'd string, or NULL. */
-static char *__attribute__((format(printf, 1, 2)))
-dupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
-		free(s);
-		s = NULL;
-	}
-	va_end(ap);
-	return s;
-}
-
-static int
-is_own(const char *entry)
-{
-	size_t i, n;
-
-	for (i = 0; i < N_OWN; i++) {
-		n = strlen(own_names[i]);
-		if (strncmp(entry, own_names[i], n) == 0 && entry[n] == '=')
-			return 1;
-	}
-	return 0;
-}
-
-/* The child's environment: the worker's without our names, then ours. */
-static int
-make_env(const struct wf_exec_call *c, char *own[N_OWN], char ***envp,
-	 struct sov_err *e)
-{
-	size_t n = 0, i, k = 0;
-	char **env;
-
-	own[0] = dupf("SOV_WF_WORKFLOW=%s", c->workflow);
-	own[1] = dupf("SOV_WF_EXECUTION=%lld", c->execution);
-	own[2] = dupf("SOV_WF_STEP=%s", c->step);
-	own[3] = dupf("SOV_WF_ATTEMPT=%d", c->attempt);
-	own[4] = dupf("SOV_WF_UNDO=%d", c->undo ? 1 : 0);
-	own[5] = dupf("SOV_WF_IDEMPOTENCY_KEY=%s", c->idempotency_key);
-	for (i = 0; i < N_OWN; i++)
-		if (own[i] == NULL)
-			return sov_err_sys(e, SOV_EXIT_TEMPFAIL,
-					   "%s: building the environment",
-					   c->step);
-	while (environ != NULL && environ[n] != NULL)
-		if (++n > RUN_ENV_MAX)
-			return sov_err_set(e, SOV_EXIT_FAIL,
-					   "%s: the worker's environment has "
-					   "over %d variables",
-					   c->step, RUN_ENV_MAX);
-	env = calloc(n + N_OWN + 1, sizeof(*env));
-	if (env == NULL)
-		return sov_err_sys(e, SOV_EXIT_TEMPFAIL,
-				   "%s: building the environment", c->step);
-	for (i = 0; i < n; i++)
-		if (!is_own(environ[i]))
-			env[k++] = environ[i];
-	for (i = 0; i < N_OWN; i++)
-		env[k++] = own[i];
-	env[k] = NULL;
-	*envp = env;
-	return 0;
-}
-
-/* fd moved above 2, so that dup2 onto 0, 1 or 2 never meets itself (dup2
- * of an fd onto itself would keep its close-on-exec). */
-static int
-above_stdio(int fd)
-{
-	int n, err;
-
-	if (fd > 2)
-		return fd;
-	n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	err = errno;
-	close(fd);
-	errno = err;
-	return n;
-}
-
-static int
-nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
-}
-
-/* child[i] is the child's end for its fd i; ru's in, out, err ours. */
-static int
-make_pipes(struct run *ru, int child[3], struct sov_err *e)
-{
-	int *ours[3] = {&ru->in, &ru->out, &ru->err};
-	int p[2], i;
-
-	for (i = 0; i < 3; i++) {
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return sov_err_sys(e, sov_exit_code_errno(errno),
-					   "creating a pipe");
-		/* stdin: the child reads p[0]; stdout, stderr: it writes */
-		child[i] = above_stdio(i == 0 ? p[0] : p[1]);
-		*ours[i] = above_stdio(i == 0 ? p[1] : p[0]);
-		if (child[i] < 0 || *ours[i] < 0)
-			return sov_err_sys(e, sov_exit_code_errno(errno),
-					   "moving a pipe");
-		if (nonblock(*ours[i]) < 0)
-			return sov_err_sys(e, SOV_EXIT_FAIL,
-					   "making a pipe non-blocking");
-	}
-	return 0;
-}
-
-/*
- * Start the command. 0: started; 1: it could not be (r says why, FAIL or
- * RETRY); -1: the worker's own failure.
- */
-static int
-spawn(struct run *ru, const struct wf_action *a, char **env,
-      const int child[3], struct wf_result *r, struct sov_err *e)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	const char *cmd = a->argv[0];
-	int rc = -1, err, have_fa = 0, have_at = 0, i;
-
-	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
-		goto fail;
-	have_fa = 1;
-	for (i = 0; i < 3; i++)
-		if ((err = posix_spawn_file_actions_adddup2(&fa, child[i], i)) !=
-		    0)
-			goto fail;
-	if ((err = posix_spawnattr_init(&at)) != 0)
-		goto fail;
-	have_at = 1;
-	/* its own group (killed as one); no signal blocked or ignored, as
-	 * a freshly started program expects (the worker ignores SIGPIPE) */
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	if ((err = posix_spawnattr_setflags(
-		 &at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-			  POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (err = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
-	    (err = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
-	    (err = posix_spawnattr_setsigdefault(&at, &all)) != 0)
-		goto fail;
-	err = posix_spawnp(&ru->pid, cmd, &fa, &at, a->argv, env);
-	if (err == 0) {
-		rc = 0;
-		goto out;
-	}
-	ru->pid = 0;
-	rc = 1;
-	switch (err) {
-	case ENOENT:
-		if (strchr(cmd, '/') != NULL)
-			wf_exec_fail(r, WF_OUT_FAIL,
-				     "cannot run %s: no such file (or the "
-				     "interpreter its #! line names is "
-				     "missing)",
-				     cmd);
-		else
-			wf_exec_fail(r, WF_OUT_FAIL,
-				     "cannot run %s: command not found in "
-				     "PATH",
-				     cmd);
-		break;
-	case EACCES:
-		wf_exec_fail(r, WF_OUT_FAIL,
-			     "cannot run %s: not executable (permission "
-			     "denied)",
-			     cmd);
-		break;
-	case ETXTBSY: /* being written right now: try again later */
-		wf_exec_fail(r, WF_OUT_RETRY, "cannot run %s: %s", cmd,
-			     strerror(err));
-		break;
-	case ENOMEM:
-	case EAGAIN:
-	case EMFILE:
-	case ENFILE:
-		goto fail;
-	default:
-		wf_exec_fail(r, WF_OUT_FAIL, "cannot run %s: %s", cmd,
-			     strerror(err));
-		break;
-	}
-	goto out;
-fail:
-	errno = err;
-	sov_err_sys(e, sov_exit_code_errno(err), "cannot start %s", cmd);
-	rc = -1;
-out:
-	if (have_at)
-		posix_spawnattr_destroy(&at);
-	if (have_fa)
-		posix_spawn_file_actions_destroy(&fa);
-	return rc;
 }
 
 static void
@@ -380,8 +153,8 @@ take_out(struct run *ru, struct sov_err *e)
 static int
 take_err(struct run *ru, struct sov_err *e)
 {
-	char buf[16384];
-	size_t drop, k;
+	char buf[16384], joined[WF_STDERR_TAIL];
+	size_t keep, k;
 	ssize_t n;
 
 	n = read(ru->err, buf, sizeof(buf));
@@ -403,10 +176,14 @@ take_err(struct run *ru, struct sov_err *e)
 		return 0;
 	}
 	if (ru->tail_len + k > sizeof(ru->tail)) {
-		drop = ru->tail_len + k - sizeof(ru->tail);
-		memmove(ru->tail, ru->tail + drop, ru->tail_len - drop);
-		ru->tail_len -= drop;
+		/* the old tail's last keep bytes, then these (no overlap) */
+		keep = sizeof(ru->tail) - k;
+		memcpy(joined, ru->tail + ru->tail_len - keep, keep);
+		memcpy(joined + keep, buf, k);
+		memcpy(ru->tail, joined, sizeof(ru->tail));
+		ru->tail_len = sizeof(ru->tail);
 		ru->tail_cut = 1;
+		return 0;
 	}
 	memcpy(ru->tail + ru->tail_len, buf, k);
 	ru->tail_len += k;
@@ -432,7 +209,7 @@ check_exit(struct run *ru, struct sov_err *e)
 	if (si.si_pid == 0)
 		return 0;
 	ru->exited = 1;
-	/* broken */
+	kill_group(ru, SIGKILL); /* what it left running */
 	close_fd(&ru->pidfd);
 	close_fd(&ru->in);
 	ru->drain_until = wf_exec_now_ms() + RUN_DRAIN_MS;
@@ -474,8 +251,8 @@ next_wait(const struct run *ru, long long now)
 	if (until >= 0 && w < 0)
 		w = 0;
 	if (!ru->exited && ru->pidfd < 0) {
-		tick = ru->out < 0 && ru->err < 0 ? RUN_TICK_IDLE_MS
-						  : RUN_TICK_MS;
+		tick =
+		    ru->out < 0 && ru->err < 0 ? RUN_TICK_IDLE_MS : RUN_TICK_MS;
 		if (w < 0 || w > tick)
 			w = tick;
 	}
@@ -550,27 +327,22 @@ watch(struct run *ru, struct sov_err *e)
 static const char *
 signal_name(int sig)
 {
-	switch (sig) {
-	case SIGHUP: return "SIGHUP";
-	case SIGINT: return "SIGINT";
-	case SIGQUIT: return "SIGQUIT";
-	case SIGILL: return "SIGILL";
-	case SIGTRAP: return "SIGTRAP";
-	case SIGABRT: return "SIGABRT";
-	case SIGBUS: return "SIGBUS";
-	case SIGFPE: return "SIGFPE";
-	case SIGKILL: return "SIGKILL";
-	case SIGUSR1: return "SIGUSR1";
-	case SIGSEGV: return "SIGSEGV";
-	case SIGUSR2: return "SIGUSR2";
-	case SIGPIPE: return "SIGPIPE";
-	case SIGALRM: return "SIGALRM";
-	case SIGTERM: return "SIGTERM";
-	case SIGXCPU: return "SIGXCPU";
-	case SIGXFSZ: return "SIGXFSZ";
-	case SIGSYS: return "SIGSYS";
-	default: return "a signal";
-	}
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+	    {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+	    {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+	    {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+	    {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+	    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+	    {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return "a signal";
 }
 
 /* The stderr tail for a message: ": text", "" when there was none. */
@@ -652,9 +424,9 @@ int
 wf_exec_run(const struct wf_action *a, const struct wf_exec_call *call,
 	    jv input, struct wf_result *r, struct sov_err *e)
 {
+	struct wf_child ch;
 	struct run ru;
-	char *own[N_OWN] = {NULL}, **env = NULL;
-	int child[3] = {-1, -1, -1}, rc = -1, masked = 0, s, i;
+	int rc = -1, masked = 0, s;
 	sigset_t old;
 
 	memset(&ru, 0, sizeof(ru));
@@ -670,26 +442,22 @@ wf_exec_run(const struct wf_action *a, const struct wf_exec_call *call,
 	}
 	ru.in_buf = jv_string_value(ru.in_text);
 	ru.in_len = (size_t)jv_string_length_bytes(jv_copy(ru.in_text));
-	if (a->argc < 1 || a->argv == NULL || a->argv[0] == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: no command", call->step);
-		goto out;
-	}
-	if (make_env(call, own, &env, e) < 0 || make_pipes(&ru, child, e) < 0)
-		goto out;
-	if ((s = pthread_sigmask(SIG_BLOCK, &ru.pipe_set, &old)) != 0) {
-		errno = s;
-		sov_err_sys(e, SOV_EXIT_FAIL, "blocking SIGPIPE");
-		goto out;
-	}
-	masked = 1;
 	ru.deadline = wf_exec_now_ms() + call->timeout_ms;
-	s = spawn(&ru, a, env, child, r, e);
-	for (i = 0; i < 3; i++)
-		close_fd(&child[i]);
+	s = wf_exec_spawn(a, call, &ch, r, e);
 	if (s != 0) {
 		rc = s < 0 ? -1 : 0;
 		goto out;
 	}
+	ru.pid = ch.pid;
+	ru.in = ch.in;
+	ru.out = ch.out;
+	ru.err = ch.err;
+	if ((s = pthread_sigmask(SIG_BLOCK, &ru.pipe_set, &old)) != 0) {
+		errno = s;
+		sov_err_sys(e, SOV_EXIT_FAIL, "blocking SIGPIPE");
+		goto out; /* kills and reaps it */
+	}
+	masked = 1;
 #ifdef SYS_pidfd_open
 	/* ENOSYS (before Linux 5.3), a seccomp filter: look by the tick */
 	ru.pidfd = (int)syscall(SYS_pidfd_open, ru.pid, 0);
@@ -715,12 +483,7 @@ out:
 	close_fd(&ru.out);
 	close_fd(&ru.err);
 	close_fd(&ru.pidfd);
-	for (i = 0; i < 3; i++)
-		close_fd(&child[i]);
 	free(ru.out_buf);
 	jv_free(ru.in_text);
-	free(env);
-	for (i = 0; i < (int)N_OWN; i++)
-		free(own[i]);
 	return rc;
 }
