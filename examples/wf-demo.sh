@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-export SOV_STATE_DIR=$state SOV_WF_WORKFLOWS=$state/workflows
+export SOV_STATE_DIR=$state SOV_WF_WORKFLOWS=$state/workflows SOV_WF_STORE=sqlite:$state/wf.db
 export SOV_METRICS=sqlite:$state/metrics.db LEAD_DB=$state/customers.db
 export PATH="$B:$EX/bin:$PATH"
 n=${SOV_DEMO_LEADS:-40}

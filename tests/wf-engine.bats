@@ -511,3 +511,15 @@ JSON
 	grep -q "recording results\|claiming" "$T/worker.err"
 	"$BATS_TEST_DIRNAME/helpers/pg.sh" stop "$dir" 2>/dev/null
 }
+
+@test "the demo: leads through the example pipeline, a worker killed, nothing lost, one dead-lettered" {
+	command -v python3 >/dev/null || skip "python3 (the demo's stand-in chat) not installed"
+	run env SOV_DEMO_LEADS=8 SOV_BUILD="$SOV_BUILD" sh "$BATS_TEST_DIRNAME/../examples/wf-demo.sh"
+	assert_success
+	assert_line --regexp '^succeeded +8 *$'
+	assert_line --regexp '^failed +1 *$'
+	assert_line "8 customers, 8 distinct emails, mallory: 0"
+	assert_line "8 notifications reached the (stand-in) sales chat"
+	assert_line --partial '"step":"notify","state":"waiting"'
+	assert_line "  store: undone"
+}
