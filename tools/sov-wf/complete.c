@@ -88,7 +88,7 @@ num_or_null(double v)
 
 /* Every step finished: the execution's output and measure, and its end. */
 static int
-succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at,
+succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
 	int64_t now, struct sov_err *e)
 {
 	const struct wf_def *d = dn->def;
@@ -148,7 +148,10 @@ succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at,
 			 jv_dump_string(output, 0), jv_number((double)now),
 			 jv_number(dn->exec_seconds), num_or_null(dn->tokens),
 			 num_or_null(dn->cost)),
-		NULL, e) < 0 ||
+		NULL, e) < 0)
+		goto out;
+	/* Only a rerun from the DLQ has an entry there to clear. */
+	if (rerun &&
 	    sov_store_query(st, "DELETE FROM wf_dlq WHERE execution_id = $1",
 			    JV_ARRAY(jv_number((double)dn->claim->execution)),
 			    NULL, e) < 0)
@@ -388,7 +391,7 @@ complete_one(struct sov_store *st, const char *owner,
 					    &dn->ended, dn->end_status, e) < 0)
 				goto out;
 		} else if ((int)num(row, "steps_left") == 1) {
-			if (succeed(st, dn, started_at, now, e) < 0)
+			if (succeed(st, dn, started_at, c->run > 1, now, e) < 0)
 				goto out;
 		} else if (release(st, d, s, c->execution, now, e) < 0) {
 			goto out;
