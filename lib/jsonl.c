@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "timestamp.h"
 
@@ -102,6 +103,31 @@ append(struct sov_jsonl_reader *r, const char *p, size_t n, int *too_long)
 }
 
 /*
+ * Refill the buffer with what is there now. A FILE on a descriptor (a pipe,
+ * a terminal, a file) is read with read(2), which returns what has arrived:
+ * fread would wait for a whole chunk, so a record written into a pipe
+ * would wait for the next 64 KiB behind it. r->end 0 is the end of input.
+ */
+static int
+fill(struct sov_jsonl_reader *r)
+{
+	int fd = fileno(r->f);
+	ssize_t k;
+
+	if (fd < 0) { /* fmemopen and the like: no descriptor */
+		r->end = fread(r->buf, 1, SOV_JSONL_CHUNK, r->f);
+		return r->end == 0 && ferror(r->f) ? -1 : 0;
+	}
+	do
+		k = read(fd, r->buf, SOV_JSONL_CHUNK);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return -1;
+	r->end = (size_t)k;
+	return 0;
+}
+
+/*
  * Read the next line into r->rec (without its newline). 1 for a line, 0 at
  * the end of input. A line over the cap is consumed to its end and reported.
  */
@@ -119,11 +145,10 @@ next_line(struct sov_jsonl_reader *r, struct sov_err *e)
 			if (r->eof)
 				break;
 			r->pos = 0;
-			r->end = fread(r->buf, 1, SOV_JSONL_CHUNK, r->f);
+			if (fill(r) < 0)
+				return sov_err_sys(e, SOV_EXIT_FAIL, "read %s",
+						   r->name);
 			if (r->end == 0) {
-				if (ferror(r->f))
-					return sov_err_sys(e, SOV_EXIT_FAIL,
-							   "read %s", r->name);
 				r->eof = 1;
 				break;
 			}
@@ -157,6 +182,12 @@ blank(const char *s, size_t n)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
 			return 0;
 	return 1;
+}
+
+int
+sov_jsonl_reader_buffered(const struct sov_jsonl_reader *r)
+{
+	return r->pos < r->end;
 }
 
 int

@@ -29,7 +29,10 @@ struct sov_jsonl_reader;
 
 /*
  * Read records from f; name is used in messages ("-" or "stdin" for stdin).
- * max_line 0 means SOV_JSONL_LINE_MAX. NULL only when out of memory.
+ * max_line 0 means SOV_JSONL_LINE_MAX. NULL only when out of memory. A
+ * FILE with a descriptor is read through it with read(2), so that a record
+ * is returned as soon as its line has arrived (fread would wait for a whole
+ * buffer from a pipe): nothing else may read from f.
  */
 struct sov_jsonl_reader *sov_jsonl_reader_new(FILE *f, const char *name,
 					      size_t max_line, int flags);
@@ -41,6 +44,10 @@ struct sov_jsonl_reader *sov_jsonl_reader_new(FILE *f, const char *name,
  * positioned at the next line, so a caller may report and go on.
  */
 int sov_jsonl_read(struct sov_jsonl_reader *r, jv *out, struct sov_err *e);
+
+/* Whether the reader holds input it has not returned yet (so a caller that
+ * waits for input with poll(2) must read first). */
+int sov_jsonl_reader_buffered(const struct sov_jsonl_reader *r);
 
 /* Line number of the record last returned (1-based). */
 size_t sov_jsonl_reader_line(const struct sov_jsonl_reader *r);

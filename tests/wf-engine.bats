@@ -531,3 +531,15 @@ JSON
 	assert_line --partial '"step":"notify","state":"waiting"'
 	assert_line "  store: undone"
 }
+
+@test "enqueue from a slow pipe: each line is queued when it arrives, not at the end" {
+	{ echo '{"n":1}'; sleep 3; echo '{"n":2}'; } | sov-wf enqueue chain >"$T/enq.out" &
+	for _ in $(seq 1 20); do
+		[ "$(wf_sql "SELECT count(*) FROM wf_executions" 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions")" 1
+	assert_equal "$(wc -l <"$T/enq.out")" 1
+	wait
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions")" 2
+}

@@ -52,17 +52,15 @@ has_enqueue(const struct wf_def *d)
 	return 0;
 }
 
-/* Whether stdin has no line ready: time to commit what is pending rather
- * than hold the store's write lock while the writer thinks. */
+/* Whether no line is ready: time to commit what is pending rather than
+ * hold the store's write lock while the writer thinks. */
 static int
-input_idle(FILE *f)
+input_idle(const struct sov_jsonl_reader *r, FILE *f)
 {
 	struct pollfd p = {.fd = fileno(f), .events = POLLIN};
 
-#ifdef __GLIBC__
-	if (f->_IO_read_ptr < f->_IO_read_end)
+	if (sov_jsonl_reader_buffered(r))
 		return 0;
-#endif
 	return poll(&p, 1, 0) == 0;
 }
 
@@ -215,7 +213,7 @@ wf_cmd_enqueue(int argc, char **argv)
 		}
 		p->inputs[p->n] = in;
 		p->keys[p->n++] = k;
-		if ((p->n == WF_ENQUEUE_BATCH || input_idle(stdin)) &&
+		if ((p->n == WF_ENQUEUE_BATCH || input_idle(r, stdin)) &&
 		    commit_pending(st, d, reg.ids[idx], p, w, &e) < 0)
 			goto fail;
 	}
