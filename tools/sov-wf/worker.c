@@ -262,8 +262,10 @@ work(void *arg)
 
 		if (expired)
 			next_expired = now + o->lease_ms / 4;
-		if (wf_queue_claim(st, o->owner, o->lease_ms,
-				   expired ? WF_CLAIM_MAX : want, expired,
+		/* Steps taken over from a dead worker are claimed like any:
+		 * a few at a time, and looked for again at once while there
+		 * are more, so that every thread shares them. */
+		if (wf_queue_claim(st, o->owner, o->lease_ms, want, expired,
 				   o->only, claims, &n, &e) < 0) {
 			warn_store(&warned, "claiming steps", &e);
 			nap(sh, o->poll_ms);
@@ -281,6 +283,8 @@ work(void *arg)
 			continue;
 		}
 		idle = 1;
+		if (expired)
+			next_expired = 0;
 		for (size_t i = 0; i < n; i++) {
 			wf_engine_run(&g, &claims[i], &dones[i]);
 			if (dones[i].def) {
