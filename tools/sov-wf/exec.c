@@ -311,3 +311,25 @@ out:
 	r->seconds = now_seconds() - t0;
 	return rc;
 }
+
+/* A malloc'd string, or NULL (exec_int.h). */
+char *
+wf_exec_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
+		free(s);
+		s = NULL;
+	}
+	va_end(ap);
+	return s;
+}

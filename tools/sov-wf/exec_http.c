@@ -46,30 +46,6 @@ client(struct wf_exec *x, const struct wf_exec_call *c, struct sov_err *e)
 	return 0;
 }
 
-/* A malloc'd "Name: value", or NULL. */
-static char *line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-line(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
-		free(s);
-		s = NULL;
-	}
-	va_end(ap);
-	return s;
-}
-
 struct hdrs {
 	char *line[WF_HEADERS_MAX + HTTP_OWN_HEADERS];
 	const char *list[WF_HEADERS_MAX + HTTP_OWN_HEADERS + 1];
@@ -132,7 +108,8 @@ headers(const struct wf_action *a, const struct wf_exec_call *c, int has_body,
 			has_key |= strcasecmp(name, "Idempotency-Key") == 0;
 			has_attempt |= strcasecmp(name, "X-Sov-Attempt") == 0;
 			if (hdrs_add(h,
-				     line("%s: %s", name, jv_string_value(v)),
+				     wf_exec_strf("%s: %s", name,
+						  jv_string_value(v)),
 				     c->step, e) < 0)
 				goto out;
 			jv_free(k);
@@ -141,14 +118,16 @@ headers(const struct wf_action *a, const struct wf_exec_call *c, int has_body,
 		}
 	}
 	if (has_body && !has_ct &&
-	    hdrs_add(h, line("Content-Type: application/json"), c->step, e) < 0)
+	    hdrs_add(h, wf_exec_strf("Content-Type: application/json"), c->step,
+		     e) < 0)
 		goto out;
 	if (!has_key &&
-	    hdrs_add(h, line("Idempotency-Key: %s", c->idempotency_key),
+	    hdrs_add(h, wf_exec_strf("Idempotency-Key: %s", c->idempotency_key),
 		     c->step, e) < 0)
 		goto out;
 	if (!has_attempt &&
-	    hdrs_add(h, line("X-Sov-Attempt: %d", c->attempt), c->step, e) < 0)
+	    hdrs_add(h, wf_exec_strf("X-Sov-Attempt: %d", c->attempt), c->step,
+		     e) < 0)
 		goto out;
 	rc = 0;
 	if (h->n > HTTP_CLIENT_HEADERS_MAX) {

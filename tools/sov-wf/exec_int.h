@@ -73,4 +73,7 @@ int wf_exec_http(struct wf_exec *x, const struct wf_action *a,
 		 const struct wf_exec_call *call, jv input, struct wf_result *r,
 		 struct sov_err *e);
 
+/* printf into a new malloc'd string; NULL when out of memory. */
+char *wf_exec_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -44,30 +44,6 @@ close_fd(int *fd)
 	*fd = -1;
 }
 
-/* A malloc'd string, or NULL. */
-static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-dupf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
-		free(s);
-		s = NULL;
-	}
-	va_end(ap);
-	return s;
-}
-
 static int
 is_own(const char *entry)
 {
@@ -89,12 +65,12 @@ make_env(const struct wf_exec_call *c, char *own[N_OWN], char ***envp,
 	size_t n = 0, i, k = 0;
 	char **env;
 
-	own[0] = dupf("SOV_WF_WORKFLOW=%s", c->workflow);
-	own[1] = dupf("SOV_WF_EXECUTION=%lld", c->execution);
-	own[2] = dupf("SOV_WF_STEP=%s", c->step);
-	own[3] = dupf("SOV_WF_ATTEMPT=%d", c->attempt);
-	own[4] = dupf("SOV_WF_UNDO=%d", c->undo ? 1 : 0);
-	own[5] = dupf("SOV_WF_IDEMPOTENCY_KEY=%s", c->idempotency_key);
+	own[0] = wf_exec_strf("SOV_WF_WORKFLOW=%s", c->workflow);
+	own[1] = wf_exec_strf("SOV_WF_EXECUTION=%lld", c->execution);
+	own[2] = wf_exec_strf("SOV_WF_STEP=%s", c->step);
+	own[3] = wf_exec_strf("SOV_WF_ATTEMPT=%d", c->attempt);
+	own[4] = wf_exec_strf("SOV_WF_UNDO=%d", c->undo ? 1 : 0);
+	own[5] = wf_exec_strf("SOV_WF_IDEMPOTENCY_KEY=%s", c->idempotency_key);
 	for (i = 0; i < N_OWN; i++)
 		if (own[i] == NULL)
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL,
