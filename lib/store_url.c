@@ -67,6 +67,23 @@ key_is_password(const char *s, size_t n)
 	return k == sizeof(want) - 1;
 }
 
+/* Mark url[at, at + n) and every other place the same bytes stand: a
+ * password's text that also appears elsewhere in the URL (a host or a
+ * path that happens to hold it) is hidden there too. */
+#define SOV_STORE_SECRET_ELSEWHERE_MIN 4
+static void
+mark_value(const char *url, size_t len, size_t at, size_t n, unsigned char *m)
+{
+	memset(m + at, 1, n);
+	/* Not a text this short: it would mask letters all over the URL,
+	 * and one of them tells nothing. */
+	if (n < SOV_STORE_SECRET_ELSEWHERE_MIN)
+		return;
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(url + i, url + at, n) == 0)
+			memset(m + i, 1, n);
+}
+
 /*
  * Mark (m[i] = 1) the bytes of a postgres URL that are passwords: the
  * userinfo password and the value of every password=VALUE parameter.
@@ -74,7 +91,10 @@ key_is_password(const char *s, size_t n)
  * last, so that an unencoded '@' in a password does not leave its tail
  * shown. Parameters are looked for after every '?' and '&' of the whole
  * URL, as libpq's own query may start past a bracketed host. Marking too
- * much is harmless, missing a byte is not.
+ * much is harmless, missing a byte is not. Each password's text is hidden
+ * wherever else it stands in the URL too: once masked, the URL may read
+ * differently (a '/' gone inside a masked run), and another copy of the
+ * text could then pass for the password.
  */
 static void
 mark_secrets(const char *url, size_t body, unsigned char *m)
@@ -82,12 +102,18 @@ mark_secrets(const char *url, size_t body, unsigned char *m)
 	const char *p = url + body, *q, *colon;
 	size_t len = strlen(url);
 
-	q = memrchr(p, '@', strcspn(p, "/"));
-	if (q != NULL) {
+	/* The password up to the last '@' (all of it marked), and up to
+	 * the first (libpq's reading, so that its text is hidden elsewhere
+	 * too). */
+	for (int first = 0; first < 2; first++) {
+		q = first ? memchr(p, '@', strcspn(p, "/"))
+			  : memrchr(p, '@', strcspn(p, "/"));
+		if (q == NULL)
+			break;
 		colon = memchr(p, ':', (size_t)(q - p));
 		if (colon != NULL)
-			memset(m + (colon + 1 - url), 1,
-			       (size_t)(q - colon - 1));
+			mark_value(url, len, (size_t)(colon + 1 - url),
+				   (size_t)(q - colon - 1), m);
 	}
 	for (size_t i = body; i < len; i++) {
 		const char *k = url + i + 1, *v;
@@ -99,7 +125,7 @@ mark_secrets(const char *url, size_t body, unsigned char *m)
 		if (k[klen] != '=' || !key_is_password(k, klen))
 			continue;
 		v = k + klen + 1;
-		memset(m + (v - url), 1, strcspn(v, "&"));
+		mark_value(url, len, (size_t)(v - url), strcspn(v, "&"), m);
 	}
 }
 

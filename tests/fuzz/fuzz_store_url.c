@@ -58,7 +58,10 @@ password_hidden(const char *url, const char *display)
 	if (strstr(display, "***") == NULL)
 		ok = 0;
 	again = libpq_password(display);
-	if (again != NULL && strcmp(pw, "***") != 0 && strcmp(again, pw) == 0)
+	/* A password under 4 bytes is hidden where it stands, not wherever
+	 * else its text appears (store_url.c's mark_value). */
+	if (again != NULL && strcmp(pw, "***") != 0 && strlen(pw) >= 4 &&
+	    strcmp(again, pw) == 0)
 		ok = 0;
 	if (strchr(url, '%') == NULL && strchr(pw, '*') == NULL &&
 	    count(url, pw) == 1 && strstr(display, pw) != NULL)
