@@ -70,13 +70,13 @@ pids="$pids $w"
 sleep 1
 kill -9 "$w"
 echo "killed the worker (kill -9) with its steps in flight:"
-sqlite3 "$state/wf.db" "SELECT '  ' || status || ': ' || count(*) FROM wf_steps GROUP BY status ORDER BY status"
+sqlite3 -cmd ".timeout 10000" "$state/wf.db" "SELECT '  ' || status || ': ' || count(*) FROM wf_steps GROUP BY status ORDER BY status"
 
 echo "a new worker takes over once the dead one's leases (2s) run out ..."
 sov-wf worker --threads 2 --lease 2s --metrics "$SOV_METRICS" >/dev/null 2>"$state/worker2.err" &
 pids="$pids $!"
 t=0
-while [ "$(sqlite3 "$state/wf.db" "SELECT count(*) FROM wf_executions WHERE status IN ('running','compensating')")" != 0 ]; do
+while [ "$(sqlite3 -cmd ".timeout 10000" "$state/wf.db" "SELECT count(*) FROM wf_executions WHERE status IN ('running','compensating')")" != 0 ]; do
 	t=$((t + 1))
 	[ "$t" -le 600 ] || { echo "demo: executions still running after 60 s" >&2; cat "$state"/worker*.err >&2; exit 1; }
 	sleep 0.1
@@ -84,13 +84,13 @@ done
 
 echo
 echo "== the executions"
-sqlite3 -column -header "$state/wf.db" "SELECT status, count(*) AS executions FROM wf_executions GROUP BY status"
+sqlite3 -cmd ".timeout 10000" -column -header "$state/wf.db" "SELECT status, count(*) AS executions FROM wf_executions GROUP BY status"
 echo
 echo "== attempts lost with the killed worker and run again"
-sqlite3 -column -header "$state/wf.db" "SELECT step, count(*) AS lost FROM wf_attempts WHERE outcome = 'lost' GROUP BY step"
+sqlite3 -cmd ".timeout 10000" -column -header "$state/wf.db" "SELECT step, count(*) AS lost FROM wf_attempts WHERE outcome = 'lost' GROUP BY step"
 echo
 echo "== every lead stored once; mallory's row undone by the saga"
-sqlite3 "$state/customers.db" "SELECT count(*) || ' customers, ' || count(DISTINCT email) || ' distinct emails, mallory: ' || (SELECT count(*) FROM customers WHERE email LIKE 'mallory%') FROM customers"
+sqlite3 -cmd ".timeout 10000" "$state/customers.db" "SELECT count(*) || ' customers, ' || count(DISTINCT email) || ' distinct emails, mallory: ' || (SELECT count(*) FROM customers WHERE email LIKE 'mallory%') FROM customers"
 echo "$(wc -l <"$state/chat.log") notifications reached the (stand-in) sales chat"
 echo
 echo "== the dead-letter queue (sov-wf dlq list)"
@@ -101,7 +101,7 @@ id=$(sov-wf dlq list | jq -r '.execution' | head -n 1)
 sov-wf show "$id" | jq -r 'select(.event == "step") | "  \(.step): \(.status)"'
 echo
 echo "== measurements (sov-wf wrote them to $SOV_METRICS)"
-sqlite3 -column -header "$state/metrics.db" "
+sqlite3 -cmd ".timeout 10000" -column -header "$state/metrics.db" "
 	SELECT name, count(*) AS n, printf('%.3f', sum(value)) AS sum,
 	       printf('%.3f', avg(value)) AS avg
 	FROM measurements WHERE name LIKE 'wf.%' GROUP BY name ORDER BY name"

@@ -59,8 +59,10 @@ teardown() {
 	rm -rf "$T"
 }
 
+# The CLI waits for locks as the worker does (a new connection after a
+# kill -9 recovers the WAL under an exclusive lock).
 wf_sql() {
-	sqlite3 "$T/wf.db" "$1"
+	sqlite3 -cmd ".timeout 10000" "$T/wf.db" "$1"
 }
 
 # The last line of the output: the execution record of `run`.
@@ -95,11 +97,11 @@ settle() {
 		'["a","done",{"x":2}] ["b","done",{"y":4}] ["c","done",{"z":6}] '
 	run sov-wf history chain
 	assert_output --partial '"status":"succeeded"'
-	run sqlite3 "$T/metrics.db" "SELECT name, value FROM measurements ORDER BY name"
-	assert_line "wf.execution.seconds|$(sqlite3 "$T/wf.db" 'SELECT seconds FROM wf_executions')"
+	run sqlite3 -cmd ".timeout 10000" "$T/metrics.db" "SELECT name, value FROM measurements ORDER BY name"
+	assert_line "wf.execution.seconds|$(wf_sql 'SELECT seconds FROM wf_executions')"
 	assert_line "wf.human_minutes_saved|3.0"
 	assert_line "wf.tokens|6.0"
-	assert_equal "$(sqlite3 "$T/metrics.db" "SELECT count(*) FROM measurements WHERE name='wf.step.seconds'")" 3
+	assert_equal "$(sqlite3 -cmd ".timeout 10000" "$T/metrics.db" "SELECT count(*) FROM measurements WHERE name='wf.step.seconds'")" 3
 }
 
 @test "run: a bad input, an unknown workflow, a missing directory" {
@@ -542,4 +544,17 @@ JSON
 	assert_equal "$(wc -l <"$T/enq.out")" 1
 	wait
 	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions")" 2
+}
+
+@test "worker: a bad measurements URL or option is refused at start, not left idling" {
+	run sov-wf worker --metrics bogus://x
+	assert_failure 2
+	assert_output --partial 'unknown scheme "bogus"'
+	run sov-wf worker --threads 0
+	assert_failure 2
+	run sov-wf worker --lease 10ms
+	assert_failure 2
+	assert_output --partial "--lease"
+	run sov-wf worker --dlq-base 1h --dlq-max 1m
+	assert_failure 2
 }

@@ -533,6 +533,7 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 	struct shared sh = {.o = o};
 	struct thr *ts;
 	struct sov_store *st;
+	struct sov_metrics *m;
 	int n = o->threads > 0 ? o->threads : 1, rc = 0;
 
 	end_status[0] = 0;
@@ -541,6 +542,11 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 	if (!st)
 		return -1;
 	sov_store_close(st);
+	/* And on bad measurements: a thread that cannot write them stops. */
+	m = sov_metrics_open(o->metrics, o->metrics_out, e);
+	if (!m)
+		return -1;
+	sov_metrics_close(m, NULL);
 	ts = calloc((size_t)n + 1, sizeof(*ts));
 	if (!ts)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
