@@ -97,11 +97,18 @@ succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
 	long last = -1;
 	int rc = -1;
 
-	if (sov_store_query(st,
-			    "SELECT step, output FROM wf_steps "
-			    "WHERE execution_id = $1",
-			    JV_ARRAY(jv_number((double)dn->claim->execution)),
-			    &rows, e) < 0)
+	/* One step: its output is at hand, no need to read it back. */
+	if (d->n_steps == 1)
+		rows = JV_ARRAY(
+		    JV_OBJECT(jv_string("step"), jv_string(d->steps[0].name),
+			      jv_string("output"),
+			      jv_dump_string(jv_copy(dn->output), 0)));
+	else if (sov_store_query(
+		     st,
+		     "SELECT step, output FROM wf_steps "
+		     "WHERE execution_id = $1",
+		     JV_ARRAY(jv_number((double)dn->claim->execution)), &rows,
+		     e) < 0)
 		goto out;
 	jv_array_foreach(rows, i, row)
 	{
@@ -142,8 +149,8 @@ succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
 	if (sov_store_query(
 		st,
 		"UPDATE wf_executions SET status = 'succeeded', output = $2, "
-		"finished_at = $3, seconds = $4, tokens = $5, cost = $6 "
-		"WHERE id = $1",
+		"finished_at = $3, seconds = $4, tokens = $5, cost = $6, "
+		"steps_left = 0, seq = seq + 1 WHERE id = $1",
 		JV_ARRAY(jv_number((double)dn->claim->execution),
 			 jv_dump_string(output, 0), jv_number((double)now),
 			 jv_number(dn->exec_seconds), num_or_null(dn->tokens),
@@ -309,7 +316,7 @@ complete_one(struct sov_store *st, const char *owner,
 	const struct wf_step *s;
 	jv rows = jv_invalid(), row = jv_invalid();
 	char sql[512], status[16] = "", *err = NULL;
-	int held = 0, running, retry_left, rc = -1;
+	int held = 0, running, retry_left, last, rc = -1;
 	int64_t started_at;
 	const char *to;
 
@@ -376,8 +383,12 @@ complete_one(struct sov_store *st, const char *owner,
 			goto out;
 		if (!held)
 			goto stale;
+		last = running && (int)num(row, "steps_left") == 1;
 		if (record_attempt(st, owner, dn, now,
-				   outcome_name(dn->verdict), e) < 0 ||
+				   outcome_name(dn->verdict), e) < 0)
+			goto out;
+		/* The last step's count goes with the execution's end. */
+		if (!last &&
 		    sov_store_query(
 			st,
 			"UPDATE wf_executions SET steps_left = "
@@ -390,7 +401,7 @@ complete_one(struct sov_store *st, const char *owner,
 			if (wf_saga_advance(st, d, c->execution, pol,
 					    &dn->ended, dn->end_status, e) < 0)
 				goto out;
-		} else if ((int)num(row, "steps_left") == 1) {
+		} else if (last) {
 			if (succeed(st, dn, started_at, c->run > 1, now, e) < 0)
 				goto out;
 		} else if (release(st, d, s, c->execution, now, e) < 0) {

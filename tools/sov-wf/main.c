@@ -17,7 +17,7 @@
 	"                    a heartbeat (default 30s; renewed every third)\n" \
 	"  --poll DUR        the longest wait between claims when idle "       \
 	"(100ms)\n"                                                            \
-	"  --batch N         the most steps one claim takes (32)\n"            \
+	"  --batch N         the most steps one claim takes (128)\n"            \
 	"  --metrics URL     measurements store (default $SOV_METRICS, else\n" \
 	"                    JSON lines on stdout)\n"                          \
 	"  --workflows DIR   definitions (default $SOV_WF_WORKFLOWS, else\n"   \

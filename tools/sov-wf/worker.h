@@ -21,7 +21,7 @@
 #define WF_LEASE_DEFAULT_MS INT64_C(30000)
 #define WF_LEASE_MIN_MS INT64_C(1000)
 #define WF_POLL_DEFAULT_MS INT64_C(100)
-#define WF_BATCH_DEFAULT 32
+#define WF_BATCH_DEFAULT 128 /* the best of 8, 32, 128 in bench/wf.sh */
 #define WF_DLQ_BASE_DEFAULT_MS INT64_C(60000)   /* 1m */
 #define WF_DLQ_MAX_DEFAULT_MS INT64_C(86400000) /* 1d */
 
