@@ -558,3 +558,13 @@ JSON
 	run sov-wf worker --dlq-base 1h --dlq-max 1m
 	assert_failure 2
 }
+
+@test "worker: an empty default workflows directory is no reason to stop; a named one is" {
+	mkdir -p "$T/state/workflows"
+	run env -u SOV_WF_WORKFLOWS -u SOV_WF_STORE SOV_STATE_DIR="$T/state" timeout 2 sov-wf worker
+	assert_failure 124 # still working when timeout stopped it
+	assert_output --partial "no cron or webhook triggers"
+	run env -u SOV_WF_STORE SOV_STATE_DIR="$T/state" sov-wf worker --workflows "$T/state/workflows"
+	assert_failure 2
+	assert_output --partial "no *.json files"
+}

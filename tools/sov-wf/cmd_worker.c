@@ -171,10 +171,17 @@ wf_cmd_worker(int argc, char **argv)
 	 * one; executions carry their own definitions. */
 	if (wf_registry_dir(dir, path, sizeof(path), &e) < 0)
 		return sov_cli_fail(&e);
-	if (dir || access(path, F_OK) == 0) {
+	if (dir || getenv(WF_REGISTRY_DIR_ENV)) {
+		/* Named by the operator: it must load. */
 		if (wf_registry_load(path, WF_DEF_NO_COMPILE, &reg, &e) < 0)
 			return sov_cli_fail(&e);
 		o.reg = &reg;
+	} else if (access(path, F_OK) == 0) {
+		/* The default place, maybe empty: work on without it. */
+		if (wf_registry_load(path, WF_DEF_NO_COMPILE, &reg, &e) < 0)
+			sov_cli_warn("no cron or webhook triggers: %s", e.msg);
+		else
+			o.reg = &reg;
 	}
 	if (catch_signals(&e) < 0) {
 		wf_registry_clear(&reg);
