@@ -568,3 +568,22 @@ JSON
 	assert_failure 2
 	assert_output --partial "no *.json files"
 }
+
+@test "a definition the worker cannot load: the step waits and retries, and runs once it loads" {
+	run sov-wf enqueue chain <<<'{"n":1}'
+	assert_success
+	good=$(wf_sql "SELECT json FROM wf_defs")
+	wf_sql "UPDATE wf_defs SET json = '{\"name\": 1}'"
+	start_worker --threads 1
+	for _ in $(seq 1 50); do
+		[ "$(wf_sql "SELECT count(*) FROM wf_attempts")" -ge 1 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(wf_sql "SELECT outcome FROM wf_attempts")" retry
+	wf_sql "SELECT error FROM wf_attempts" | grep -q "^definition "
+	assert_equal "$(wf_sql "SELECT status FROM wf_steps WHERE step = 'a'")" ready
+	# Mended in the store (its next attempt is 1 s after the first).
+	wf_sql "UPDATE wf_defs SET json = '$good'"
+	settle 20
+	assert_equal "$(wf_sql "SELECT status || ' ' || output FROM wf_executions")" 'succeeded {"z":6}'
+}

@@ -312,7 +312,7 @@ complete_one(struct sov_store *st, const char *owner,
 {
 	const struct wf_claim *c = dn->claim;
 	const struct wf_def *d = dn->def;
-	long k = wf_def_find(d, c->step);
+	long k;
 	const struct wf_step *s;
 	jv rows = jv_invalid(), row = jv_invalid();
 	char sql[512], status[16] = "", *err = NULL;
@@ -320,6 +320,19 @@ complete_one(struct sov_store *st, const char *owner,
 	int64_t started_at;
 	const char *to;
 
+	if (!d) {
+		/* The worker could not load the definition: the attempt goes
+		 * back to the queue as it was (engine.c set the wait). */
+		if (set_step(st, owner, dn, c->undo ? "undo_ready" : "ready",
+			     now, &held, e) < 0)
+			return -1;
+		if (!held) {
+			dn->stale = 1;
+			return 0;
+		}
+		return record_attempt(st, owner, dn, now, "retry", e);
+	}
+	k = wf_def_find(d, c->step);
 	if (k < 0)
 		return sov_err_set(e, SOV_EXIT_FAIL, "%s: no step %s", d->name,
 				   c->step);

@@ -109,11 +109,16 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 	dn->retry_at = sov_time_now_ms();
 	d = wf_cache_get(g->cache, g->st, c->def_id, &e);
 	if (!d) {
+		int64_t wait = 1000;
+
 		/* The definition is unreadable (store trouble) or does not
-		 * compile on this host's jq: retried, and a definition that
-		 * never loads uses up the step's attempts. */
+		 * compile on this host's jq. Without it there is no retry
+		 * policy: again after a second, doubling up to an hour,
+		 * until it loads. */
 		verdict(dn, WF_V_RETRY, "definition %s: %s", c->def_id, e.msg);
-		dn->retry_at += 1000;
+		for (int i = 1; i < c->attempt && wait < 3600000; i++)
+			wait *= 2;
+		dn->retry_at += wait < 3600000 ? wait : 3600000;
 		return;
 	}
 	dn->def = d;

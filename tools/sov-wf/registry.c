@@ -285,6 +285,18 @@ wf_cache_free(struct wf_cache *c)
 	free(c);
 }
 
+void
+wf_cache_trim(struct wf_cache *c)
+{
+	/* Executions of this many versions at once are not expected; start
+	 * over rather than grow without bound. */
+	if (c->n < WF_CACHE_MAX)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		wf_def_free(c->v[i].def);
+	c->n = 0;
+}
+
 const struct wf_def *
 wf_cache_get(struct wf_cache *c, struct sov_store *st, const char *id,
 	     struct sov_err *e)
@@ -299,13 +311,6 @@ wf_cache_get(struct wf_cache *c, struct sov_store *st, const char *id,
 	if (strlen(id) != WF_DEF_ID_LEN) {
 		sov_err_set(e, SOV_EXIT_FAIL, "bad definition id \"%s\"", id);
 		return NULL;
-	}
-	if (c->n == WF_CACHE_MAX) {
-		/* Executions of this many versions at once are not expected;
-		 * start over rather than grow without bound. */
-		for (size_t i = 0; i < c->n; i++)
-			wf_def_free(c->v[i].def);
-		c->n = 0;
 	}
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 16;

@@ -63,8 +63,12 @@ int wf_registry_put(struct sov_store *st, const struct wf_def *d,
 struct wf_cache;
 struct wf_cache *wf_cache_new(struct sov_err *e);
 void wf_cache_free(struct wf_cache *c); /* accepts NULL */
-/* Borrowed; lives as long as the cache. */
+/* Borrowed; lives until the cache is trimmed or freed. */
 const struct wf_def *wf_cache_get(struct wf_cache *c, struct sov_store *st,
 				  const char *id, struct sov_err *e);
+
+/* Drop every definition when there are WF_CACHE_MAX or more: call it
+ * where no pointer from wf_cache_get is held (between batches). */
+void wf_cache_trim(struct wf_cache *c);
 
 #endif

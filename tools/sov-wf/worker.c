@@ -310,6 +310,7 @@ work(void *arg)
 			wf_done_clear(&dones[i]);
 			wf_claim_clear(&claims[i]);
 		}
+		wf_cache_trim(g.cache);
 		/* Commands and requests take long: one at a time, so that
 		 * other workers share them; jq steps in growing batches. */
 		want = slow ? 1 : (want * 2 < o->batch ? want * 2 : o->batch);
@@ -513,6 +514,7 @@ housekeep(void *arg)
 		if (o->housekeeping && !o->only) {
 			if (now >= next_dlq) {
 				dlq_due(sh, st, cache, &warned);
+				wf_cache_trim(cache);
 				next_dlq = now + WF_DLQ_SCAN_MS;
 			}
 			cron_tick(o->reg, cn, ncn, st, &warned);
