@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "db.h"
@@ -22,7 +23,8 @@
 #include "wf.h"
 #include "worker.h"
 
-#define WF_ENQUEUE_BATCH 1000 /* lines per transaction at most */
+#define WF_ENQUEUE_BATCH 1000     /* lines per transaction at most */
+#define WF_ENQUEUE_RETRY_MS 60000 /* how long a busy store is waited for */
 
 /* The definition called name in the workflows directory. */
 int
@@ -70,27 +72,48 @@ struct pending {
 	size_t n;
 };
 
+/* The pending executions in one transaction (left open on error). */
 static int
-commit_pending(struct sov_store *st, const struct wf_def *d, const char *id,
-	       struct pending *p, struct sov_jsonl_writer *w, struct sov_err *e)
+insert_pending(struct sov_store *st, const struct wf_def *d, const char *id,
+	       const struct pending *p, long long *ids, int *dups,
+	       struct sov_err *e)
 {
-	long long ids[WF_ENQUEUE_BATCH];
-	int dups[WF_ENQUEUE_BATCH];
-	int rc = -1;
-
-	if (p->n == 0)
-		return 0;
 	if (sov_store_begin(st, e) < 0 || wf_registry_put(st, d, id, e) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < p->n; i++)
 		if (wf_queue_enqueue(st, d, id, jv_copy(p->inputs[i]),
 				     jv_get_kind(p->keys[i]) == JV_KIND_STRING
 					 ? jv_string_value(p->keys[i])
 					 : NULL,
 				     "enqueue", &ids[i], &dups[i], e) < 0)
+			return -1;
+	return sov_store_commit(st, e);
+}
+
+static int
+commit_pending(struct sov_store *st, const struct wf_def *d, const char *id,
+	       struct pending *p, struct sov_jsonl_writer *w, struct sov_err *e)
+{
+	long long ids[WF_ENQUEUE_BATCH];
+	int dups[WF_ENQUEUE_BATCH];
+	int64_t deadline = sov_time_mono_ms() + WF_ENQUEUE_RETRY_MS;
+	int rc = -1;
+
+	if (p->n == 0)
+		return 0;
+	/* A store that is busy or away for a while (75) costs a wait, not
+	 * the lines already read from the pipe. */
+	for (int64_t wait = 10;; wait = wait < 1000 ? wait * 2 : 1000) {
+		if (insert_pending(st, d, id, p, ids, dups, e) == 0)
+			break;
+		sov_store_rollback(st, NULL);
+		if (e->code != SOV_EXIT_TEMPFAIL ||
+		    sov_time_mono_ms() + wait > deadline)
 			goto out;
-	if (sov_store_commit(st, e) < 0)
-		goto out;
+		struct timespec ts = {(time_t)(wait / 1000),
+				      (long)(wait % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		jv r = sov_record_new("enqueued");
 

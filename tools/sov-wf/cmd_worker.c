@@ -328,29 +328,11 @@ wf_cmd_run(int argc, char **argv)
 	} else {
 		/* Wait for other workers to finish it. */
 		while (!stop_flag) {
-			jv rows = jv_invalid(), s;
-			int done = 0;
+			int ended = wf_execution_ended(st, id, status, &e);
 
-			if (sov_store_query(st,
-					    "SELECT status FROM wf_executions "
-					    "WHERE id = $1",
-					    JV_ARRAY(jv_number((double)id)),
-					    &rows, &e) < 0)
+			if (ended < 0)
 				goto fail;
-			if (jv_array_length(jv_copy(rows)) != 1) {
-				jv_free(rows);
-				sov_err_set(&e, SOV_EXIT_FAIL,
-					    "execution %lld is gone", id);
-				goto fail;
-			}
-			s = jv_object_get(jv_array_get(rows, 0),
-					  jv_string("status"));
-			done = jv_get_kind(s) == JV_KIND_STRING &&
-			       (!strcmp(jv_string_value(s), "succeeded") ||
-				!strcmp(jv_string_value(s), "failed") ||
-				!strcmp(jv_string_value(s), "cancelled"));
-			jv_free(s);
-			if (done)
+			if (ended)
 				break;
 			struct timespec ts = {0, 100 * 1000000L};
 			nanosleep(&ts, NULL);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "row.h"
 #include "saga.h"
 #include "timestamp.h"
 
@@ -24,16 +25,6 @@ wf_done_clear(struct wf_done *d)
 	d->error = NULL;
 }
 
-static double
-num(jv row, const char *k)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-
-	jv_free(v);
-	return d;
-}
-
 static int
 by_execution(const void *a, const void *b)
 {
@@ -42,21 +33,6 @@ by_execution(const void *a, const void *b)
 	if (x->claim->execution != y->claim->execution)
 		return x->claim->execution < y->claim->execution ? -1 : 1;
 	return 0;
-}
-
-static jv
-parse_text(jv v)
-{
-	jv out;
-
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		jv_free(v);
-		return jv_null();
-	}
-	out = jv_parse_sized(jv_string_value(v),
-			     jv_string_length_bytes(jv_copy(v)));
-	jv_free(v);
-	return jv_is_valid(out) ? out : (jv_free(out), jv_null());
 }
 
 /* A measure program's number on ctx, NAN when none or not a number. */
@@ -114,8 +90,7 @@ succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
 	{
 		outs = jv_object_set(
 		    outs, jv_object_get(jv_copy(row), jv_string("step")),
-		    parse_text(
-			jv_object_get(jv_copy(row), jv_string("output"))));
+		    wf_row_json(row, "output"));
 		jv_free(row);
 		(void)i;
 	}
@@ -350,12 +325,12 @@ complete_one(struct sov_store *st, const char *owner,
 		goto out;
 	}
 	row = jv_array_get(jv_copy(rows), 0);
-	if ((int)num(row, "run") != c->run) {
+	if ((int)wf_row_num(row, "run", 0) != c->run) {
 		dn->stale = 1; /* run again from the DLQ meanwhile */
 		rc = 0;
 		goto out;
 	}
-	started_at = (int64_t)num(row, "started_at");
+	started_at = (int64_t)wf_row_num(row, "started_at", 0);
 	{
 		jv st_v = jv_object_get(jv_copy(row), jv_string("status"));
 
@@ -396,7 +371,7 @@ complete_one(struct sov_store *st, const char *owner,
 			goto out;
 		if (!held)
 			goto stale;
-		last = running && (int)num(row, "steps_left") == 1;
+		last = running && (int)wf_row_num(row, "steps_left", 0) == 1;
 		if (record_attempt(st, owner, dn, now,
 				   outcome_name(dn->verdict), e) < 0)
 			goto out;

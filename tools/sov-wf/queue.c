@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "row.h"
 #include "timestamp.h"
 
 #define SQL_MAX 16384
@@ -36,46 +37,6 @@ skip_locked(const struct sov_store *st)
 	return sov_store_kind(st) == SOV_STORE_POSTGRES
 		   ? " FOR UPDATE SKIP LOCKED"
 		   : "";
-}
-
-/* A number column of a row, 0 when null or missing. */
-static double
-num(jv row, const char *k)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-
-	jv_free(v);
-	return d;
-}
-
-/* A text column copied into buf ("" when null). */
-static void
-text(jv row, const char *k, char *buf, size_t size)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-
-	buf[0] = 0;
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		snprintf(buf, size, "%s", jv_string_value(v));
-	jv_free(v);
-}
-
-/* A JSON text column parsed; null when null, invalid when not JSON. */
-static jv
-json_col(jv row, const char *k)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-	jv out;
-
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		jv_free(v);
-		return jv_null();
-	}
-	out = jv_parse_sized(jv_string_value(v),
-			     jv_string_length_bytes(jv_copy(v)));
-	jv_free(v);
-	return out;
 }
 
 int
@@ -159,11 +120,11 @@ wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 			goto out;
 		}
 		*dup = 1;
-		*id = (long long)num(jv_array_get(jv_copy(rows), 0), "id");
+		*id = (long long)wf_row_first_num(rows, "id", 0);
 		rc = 0;
 		goto out;
 	}
-	*id = (long long)num(jv_array_get(jv_copy(rows), 0), "id");
+	*id = (long long)wf_row_first_num(rows, "id", 0);
 	rc = wf_queue_insert_steps(st, d, *id, now, e);
 out:
 	jv_free(rows);
@@ -207,20 +168,22 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 		goto out;
 	jv_array_foreach(rows, ri, row)
 	{
-		long long id = (long long)num(row, "id");
+		long long id = (long long)wf_row_num(row, "id", 0);
 
 		for (size_t i = 0; i < n; i++) {
 			if (v[i].execution != id)
 				continue;
-			text(row, "def_id", v[i].def_id, sizeof(v[i].def_id));
-			text(row, "workflow", v[i].workflow,
-			     sizeof(v[i].workflow));
-			text(row, "status", v[i].exec_status,
-			     sizeof(v[i].exec_status));
-			v[i].run = (int)num(row, "run");
-			v[i].exec_started_at = (int64_t)num(row, "started_at");
+			wf_row_text(row, "def_id", v[i].def_id,
+				    sizeof(v[i].def_id));
+			wf_row_text(row, "workflow", v[i].workflow,
+				    sizeof(v[i].workflow));
+			wf_row_text(row, "status", v[i].exec_status,
+				    sizeof(v[i].exec_status));
+			v[i].run = (int)wf_row_num(row, "run", 0);
+			v[i].exec_started_at =
+			    (int64_t)wf_row_num(row, "started_at", 0);
 			jv_free(v[i].input);
-			v[i].input = json_col(row, "input");
+			v[i].input = wf_row_json(row, "input");
 			jv_free(v[i].outputs);
 			v[i].outputs = jv_object();
 			jv_free(v[i].inputs);
@@ -238,7 +201,7 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 		goto out;
 	jv_array_foreach(rows, ri2, row)
 	{
-		long long id = (long long)num(row, "execution_id");
+		long long id = (long long)wf_row_num(row, "execution_id", 0);
 		jv name = jv_object_get(jv_copy(row), jv_string("step"));
 
 		for (size_t i = 0; i < n; i++) {
@@ -246,11 +209,11 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 				continue;
 			v[i].outputs =
 			    jv_object_set(v[i].outputs, jv_copy(name),
-					  json_col(row, "output"));
+					  wf_row_json(row, "output"));
 			if (v[i].undo)
 				v[i].inputs =
 				    jv_object_set(v[i].inputs, jv_copy(name),
-						  json_col(row, "input"));
+						  wf_row_json(row, "input"));
 		}
 		jv_free(name);
 		jv_free(row);
@@ -269,11 +232,11 @@ fill_claim(struct wf_claim *c, jv row, int64_t now)
 	char status[16];
 
 	wf_claim_clear(c);
-	c->execution = (long long)num(row, "execution_id");
-	text(row, "step", c->step, sizeof(c->step));
-	text(row, "status", status, sizeof(status));
+	c->execution = (long long)wf_row_num(row, "execution_id", 0);
+	wf_row_text(row, "step", c->step, sizeof(c->step));
+	wf_row_text(row, "status", status, sizeof(status));
 	c->undo = strcmp(status, "undoing") == 0;
-	c->attempt = (int)num(row, "attempt");
+	c->attempt = (int)wf_row_num(row, "attempt", 0);
 	c->started_at = now;
 }
 
@@ -313,18 +276,19 @@ claim_expired(struct sov_store *st, const char *owner, int64_t lease_ms,
 					   ? jv_string_value(old)
 					   : "a worker");
 
-		text(row, "status", status, sizeof(status));
+		wf_row_text(row, "status", status, sizeof(status));
 		if (sov_store_query(
 			st,
 			"INSERT INTO wf_attempts (execution_id, run, step, "
 			"undo, attempt, worker, started_at, finished_at, "
 			"outcome, error) VALUES ($1, $2, $3, $4, $5, $6, $7, "
 			"$8, 'lost', $9)",
-			JV_ARRAY(jv_number(num(row, "execution_id")),
-				 jv_number(num(row, "run")),
+			JV_ARRAY(jv_number(wf_row_num(row, "execution_id", 0)),
+				 jv_number(wf_row_num(row, "run", 0)),
 				 jv_object_get(jv_copy(row), jv_string("step")),
 				 jv_number(strcmp(status, "undoing") == 0),
-				 jv_number(num(row, "attempt")), jv_copy(old),
+				 jv_number(wf_row_num(row, "attempt", 0)),
+				 jv_copy(old),
 				 jv_object_get(jv_copy(row),
 					       jv_string("started_at")),
 				 jv_number((double)now), err),
@@ -338,9 +302,9 @@ claim_expired(struct sov_store *st, const char *owner, int64_t lease_ms,
 			JV_ARRAY(jv_string(owner),
 				 jv_number((double)(now + lease_ms)),
 				 jv_number((double)now),
-				 jv_number(num(row, "execution_id")),
+				 jv_number(wf_row_num(row, "execution_id", 0)),
 				 jv_object_get(jv_copy(row), jv_string("step")),
-				 jv_number(num(row, "attempt"))),
+				 jv_number(wf_row_num(row, "attempt", 0))),
 			NULL, e) < 0) {
 			jv_free(old);
 			jv_free(row);
@@ -482,4 +446,31 @@ wf_lock_execution(struct sov_store *st, long long id, char status[16],
 	snprintf(def_id, WF_DEF_ID_LEN + 1, "%s", jv_string_value(v));
 	jv_free(v);
 	return 0;
+}
+
+int
+wf_execution_ended(struct sov_store *st, long long id, char status[16],
+		   struct sov_err *e)
+{
+	jv rows = jv_invalid(), row;
+	int ended;
+
+	status[0] = 0;
+	if (sov_store_query(st,
+			    "SELECT status FROM wf_executions WHERE id = $1",
+			    JV_ARRAY(jv_number((double)id)), &rows, e) < 0)
+		return -1;
+	if (jv_array_length(jv_copy(rows)) != 1) {
+		jv_free(rows);
+		return sov_err_set(e, SOV_EXIT_FAIL, "execution %lld is gone",
+				   id);
+	}
+	row = jv_array_get(rows, 0);
+	ended = wf_row_is(row, "status", "succeeded") ||
+		wf_row_is(row, "status", "failed") ||
+		wf_row_is(row, "status", "cancelled");
+	if (ended)
+		wf_row_text(row, "status", status, 16);
+	jv_free(row);
+	return ended;
 }

@@ -89,6 +89,11 @@ const char *wf_queue_for_update(const struct sov_store *st);
 int wf_lock_execution(struct sov_store *st, long long id, char status[16],
 		      char def_id[WF_DEF_ID_LEN + 1], struct sov_err *e);
 
+/* 1 when execution id has ended (its status into status), 0 when not,
+ * -1 on a store error or when it is gone. */
+int wf_execution_ended(struct sov_store *st, long long id, char status[16],
+		       struct sov_err *e);
+
 /* What an attempt came to, as the engine decided it. */
 enum wf_verdict {
 	WF_V_OK = 1,  /* output recorded, dependents may start */

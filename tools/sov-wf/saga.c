@@ -8,31 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "row.h"
 #include "timestamp.h"
 
 #define WF_DLQ_ERROR_MAX 8192 /* bytes of a DLQ entry's error */
-
-static double
-num(jv row, const char *k)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-
-	jv_free(v);
-	return d;
-}
-
-/* Whether a text column of row equals s. */
-static int
-is(jv row, const char *k, const char *s)
-{
-	jv v = jv_object_get(jv_copy(row), jv_string(k));
-	int r = jv_get_kind(v) == JV_KIND_STRING &&
-		strcmp(jv_string_value(v), s) == 0;
-
-	jv_free(v);
-	return r;
-}
 
 int
 wf_saga_begin(struct sov_store *st, long long id, const char *status,
@@ -78,7 +57,7 @@ dead_letter(struct sov_store *st, long long id, const char *workflow,
 		JV_ARRAY(jv_number((double)id)), &rows, e) < 0)
 		goto out;
 	if (jv_array_length(jv_copy(rows)) > 0)
-		retries = (int)num(jv_array_get(jv_copy(rows), 0), "retries");
+		retries = (int)wf_row_first_num(rows, "retries", 0);
 	if (pol->dlq_retries >= 0 && retries >= pol->dlq_retries)
 		next = jv_null(); /* an operator decides */
 	else
@@ -129,7 +108,7 @@ finish(struct sov_store *st, const struct wf_def *d, long long id, jv steps,
 		goto out;
 	}
 	row = jv_array_get(jv_copy(rows), 0);
-	cancelled = is(row, "status", "cancelling");
+	cancelled = wf_row_is(row, "status", "cancelling");
 	{
 		jv err = jv_object_get(jv_copy(row), jv_string("error"));
 
@@ -143,7 +122,7 @@ finish(struct sov_store *st, const struct wf_def *d, long long id, jv steps,
 	len = strlen(error);
 	jv_array_foreach(steps, i, s)
 	{
-		if (is(s, "status", "undo_failed")) {
+		if (wf_row_is(s, "status", "undo_failed")) {
 			jv name = jv_object_get(jv_copy(s), jv_string("step"));
 			int k = snprintf(error + len, sizeof(error) - len,
 					 "; undo of %s failed",
@@ -214,15 +193,16 @@ wf_saga_advance(struct sov_store *st, const struct wf_def *d, long long id,
 		long k = jv_get_kind(name) == JV_KIND_STRING
 			     ? wf_def_find(d, jv_string_value(name))
 			     : -1;
-		double seq = num(row, "seq");
+		double seq = wf_row_num(row, "seq", -1);
 
-		if (is(row, "status", "running") ||
-		    is(row, "status", "undo_ready") ||
-		    is(row, "status", "undoing"))
+		if (wf_row_is(row, "status", "running") ||
+		    wf_row_is(row, "status", "undo_ready") ||
+		    wf_row_is(row, "status", "undoing"))
 			busy = 1;
 		/* Latest completed first; among steps completed in one
 		 * transaction, the later in the graph's order first. */
-		if (k >= 0 && d->steps[k].undo && is(row, "status", "done") &&
+		if (k >= 0 && d->steps[k].undo &&
+		    wf_row_is(row, "status", "done") &&
 		    (pick < 0 || seq > pick_seq ||
 		     (seq == pick_seq && pos[k] > pos[pick]))) {
 			pick = k;

@@ -155,34 +155,6 @@ measure_done(struct sov_metrics *m, const struct wf_done *dn)
 				&e);
 }
 
-/* Whether the execution has ended (only mode, when there is no work). */
-static int
-execution_ended(struct sov_store *st, long long id, char status[16])
-{
-	struct sov_err e = {0};
-	jv rows = jv_invalid(), s;
-	int ended = 0;
-
-	if (sov_store_query(st,
-			    "SELECT status FROM wf_executions WHERE id = $1",
-			    JV_ARRAY(jv_number((double)id)), &rows, &e) < 0)
-		return 0;
-	if (jv_array_length(jv_copy(rows)) == 1) {
-		s = jv_object_get(jv_array_get(jv_copy(rows), 0),
-				  jv_string("status"));
-		if (jv_get_kind(s) == JV_KIND_STRING &&
-		    (!strcmp(jv_string_value(s), "succeeded") ||
-		     !strcmp(jv_string_value(s), "failed") ||
-		     !strcmp(jv_string_value(s), "cancelled"))) {
-			snprintf(status, 16, "%s", jv_string_value(s));
-			ended = 1;
-		}
-		jv_free(s);
-	}
-	jv_free(rows);
-	return ended;
-}
-
 static void
 end_only(struct shared *sh, const char *status)
 {
@@ -274,7 +246,8 @@ work(void *arg)
 		if (n == 0) {
 			if (expired)
 				continue; /* now the due ones */
-			if (o->only && execution_ended(st, o->only, status)) {
+			if (o->only &&
+			    wf_execution_ended(st, o->only, status, &e) == 1) {
 				end_only(sh, status);
 				break;
 			}
