@@ -54,6 +54,10 @@ tally() {
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	grep -E '^not ok ' "$file" | grep -viE '# *skip' | sed "s|^|  $name: |" >&2
+	# each failure with its first diagnostic lines, repeated at the end so
+	# that a log cut to its tail (CI) still names what failed and why
+	awk -v n="$name" '/^not ok / && tolower($0) !~ /# *skip/ { print "  " n ": " $0; d = 8; next }
+		/^#/ && d > 0 { print "      " $0; d--; next } { d = 0 }' "$file" >>"$scratch/fails"
 	# "ok 3 - what # skip why" and "ok 3 # skip why" both become "NAME: why"
 	awk -v n="$name" '/^(not )?ok / && match(tolower($0), /# *skip:? */) {
 		r = substr($0, RSTART + RLENGTH); if (r ~ /^\(.*\)$/) r = substr(r, 2, length(r) - 2)
@@ -177,8 +181,12 @@ if [ -s "$scratch/skips" ]; then
 	echo "skipped, and why:"
 	sort -u "$scratch/skips"
 fi
+if [ -s "$scratch/fails" ]; then
+	echo "failed, and how:"
+	cat "$scratch/fails"
+fi
 for p in "${problems[@]+"${problems[@]}"}"; do
-	echo "FAILED: $p" >&2
+	echo "FAILED: $p"
 done
 if [ "$fail" -gt 0 ]; then
 	cp "$log" "${TMPDIR:-/tmp}/sov-check.log" 2>/dev/null &&
