@@ -30,6 +30,9 @@ struct sov_store {
 	struct sqlite3 *db;  /* SQLite */
 	struct pg_conn *pg;  /* PostgreSQL */
 	int pg_tx; /* PostgreSQL: a transaction was open at last look */
+	struct pg_prepared *pg_stmts; /* PostgreSQL: this connection's */
+	size_t pg_n_stmts;            /* prepared statements */
+	int pg_prepare;               /* 0: SOV_PG_NO_PREPARE is set */
 };
 
 /* Collapse whitespace runs to one space and cut with "..." to fit dst. */

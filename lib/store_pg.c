@@ -1,10 +1,11 @@
 /*
  * store_pg.c - the PostgreSQL engine of the store, over libpq: text
  * parameters, rows typed by column OID, SQLSTATEs worth a retry mapped to
- * SOV_EXIT_TEMPFAIL, and one reconnect when a connection was lost outside
- * a transaction.
+ * SOV_EXIT_TEMPFAIL, one reconnect when a connection was lost outside a
+ * transaction, and statements with parameters prepared once per connection.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,92 @@ track(struct sov_store *st)
 		st->pg_tx = ts != PQTRANS_IDLE;
 }
 
+/*
+ * Prepared statements: a statement run with parameters is parsed and
+ * planned once per connection, not on every call (the worker's queue
+ * statements spent as long in the planner as in the executor). The cache
+ * is bounded; a statement past it runs unprepared. A reconnect starts a
+ * session without them, so the cache is dropped with it.
+ */
+#define PG_PREPARED_MAX 256
+
+struct pg_prepared {
+	uint64_t hash;
+	char *sql;
+};
+
+static uint64_t
+sql_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+forget_prepared(struct sov_store *st)
+{
+	for (size_t i = 0; i < st->pg_n_stmts; i++)
+		free(st->pg_stmts[i].sql);
+	free(st->pg_stmts);
+	st->pg_stmts = NULL;
+	st->pg_n_stmts = 0;
+}
+
+/*
+ * The name of sql's prepared statement in name (preparing it first), or
+ * name[0] = 0 when it runs unprepared. -1 when preparing failed: the
+ * statement's own error (syntax, an aborted transaction), as running it
+ * would have said.
+ */
+static int
+prepared(struct sov_store *st, const char *sql, int n, char name[32],
+	 struct sov_err *e)
+{
+	uint64_t h = sql_hash(sql);
+	struct pg_prepared *slot;
+	PGresult *res;
+	size_t i;
+
+	name[0] = 0;
+	if (!st->pg_prepare)
+		return 0;
+	for (i = 0; i < st->pg_n_stmts; i++)
+		if (st->pg_stmts[i].hash == h && !strcmp(st->pg_stmts[i].sql, sql))
+			break;
+	if (i < st->pg_n_stmts) {
+		snprintf(name, 32, "sov_%zu", i);
+		return 0;
+	}
+	if (st->pg_n_stmts == PG_PREPARED_MAX)
+		return 0;
+	if (st->pg_stmts == NULL) {
+		st->pg_stmts = calloc(PG_PREPARED_MAX, sizeof(*st->pg_stmts));
+		if (st->pg_stmts == NULL)
+			return 0;
+	}
+	slot = &st->pg_stmts[st->pg_n_stmts];
+	slot->sql = strdup(sql);
+	if (slot->sql == NULL)
+		return 0;
+	snprintf(name, 32, "sov_%zu", st->pg_n_stmts);
+	res = PQprepare(st->pg, name, sql, n, NULL);
+	if (check(st, res, sql, e) < 0) {
+		PQclear(res);
+		track(st);
+		free(slot->sql);
+		slot->sql = NULL;
+		name[0] = 0;
+		return -1;
+	}
+	PQclear(res);
+	slot->hash = h;
+	st->pg_n_stmts++;
+	return 0;
+}
+
 static int
 run(struct sov_store *st, const char *sql, struct sov_err *e)
 {
@@ -186,6 +273,7 @@ ready(struct sov_store *st, struct sov_err *e)
 				   "transaction; roll back, then retry",
 				   st->display);
 	PQreset(st->pg);
+	forget_prepared(st);
 	if (PQstatus(st->pg) != CONNECTION_OK) {
 		sov_store_oneline(msg, sizeof(msg), PQerrorMessage(st->pg));
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "reconnect to %s: %s",
@@ -216,6 +304,9 @@ sov_store_pg_open(struct sov_store *st, const char *conninfo, struct sov_err *e)
 		return sov_err_set(e, SOV_EXIT_FAIL,
 				   "connect to %s: out of memory", st->display);
 	PQsetNoticeProcessor(st->pg, drop_notice, NULL);
+	/* A pooler in transaction mode (pgbouncer before 1.21) cannot keep
+	 * a session's prepared statements. */
+	st->pg_prepare = getenv("SOV_PG_NO_PREPARE") == NULL;
 	if (PQstatus(st->pg) != CONNECTION_OK) {
 		/* libpq's message names host and socket, never the password. */
 		sov_store_oneline(msg, sizeof(msg), PQerrorMessage(st->pg));
@@ -232,6 +323,7 @@ sov_store_pg_close(struct sov_store *st)
 {
 	PQfinish(st->pg);
 	st->pg = NULL;
+	forget_prepared(st);
 }
 
 int
@@ -375,7 +467,7 @@ sov_store_pg_query(struct sov_store *st, const char *sql, jv params, jv *rows,
 {
 	int n = jv_array_length(jv_copy(params)), rc = -1;
 	char **vals = calloc((size_t)n + 1, sizeof(*vals)),
-	     snip[SOV_STORE_SNIPPET_MAX];
+	     snip[SOV_STORE_SNIPPET_MAX], name[32];
 	PGresult *res = NULL;
 	jv out = jv_invalid();
 
@@ -391,10 +483,14 @@ sov_store_pg_query(struct sov_store *st, const char *sql, jv params, jv *rows,
 			goto out;
 		}
 	}
-	if (ready(st, e) < 0)
+	if (ready(st, e) < 0 || prepared(st, sql, n, name, e) < 0)
 		goto out;
-	res = PQexecParams(st->pg, sql, n, NULL, (const char *const *)vals,
-			   NULL, NULL, 0);
+	if (name[0])
+		res = PQexecPrepared(st->pg, name, n,
+				     (const char *const *)vals, NULL, NULL, 0);
+	else
+		res = PQexecParams(st->pg, sql, n, NULL,
+				   (const char *const *)vals, NULL, NULL, 0);
 	if (check(st, res, sql, e) < 0)
 		goto out;
 	if (PQresultStatus(res) == PGRES_EMPTY_QUERY) {

@@ -930,6 +930,62 @@ terminate(struct sov_store *killer, int pid)
 	usleep(100000); /* let the backend go */
 }
 
+/* Statements with parameters are prepared once per connection, bounded. */
+static void
+test_pg_prepared(const char *url)
+{
+	struct sov_err e = {0};
+	struct sov_store *st = sov_store_open(url, &e), *plain;
+	char sql[96];
+	int good = 0;
+
+	if (st == NULL) {
+		ok(0, "PostgreSQL: open: %s", e.msg);
+		return;
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(sql, sizeof(sql), "SELECT $1::int + %d AS v", i);
+		good += q_num(st, sql, JV_ARRAY(jv_number(1)), "v") == i + 1;
+	}
+	is_int(good, 300, "PostgreSQL: 300 distinct statements, past the cache");
+	is_int((int)q_num(st,
+			  "SELECT count(*) AS n FROM pg_prepared_statements",
+			  jv_array(), "n"),
+	       256, "PostgreSQL: 256 kept prepared, no more");
+	snprintf(sql, sizeof(sql), "SELECT $1::int + %d AS v", 7);
+	ok(q_num(st, sql, JV_ARRAY(jv_number(1)), "v") == 8,
+	   "PostgreSQL: a cached statement runs again");
+	is_int(sov_store_query(st, "SELEC $1", JV_ARRAY(jv_number(1)), NULL, &e),
+	       -1, "PostgreSQL: a statement that cannot prepare fails");
+	like(e.msg, "syntax error", "PostgreSQL: with the server's message");
+	sov_store_begin(st, &e);
+	sov_store_query(st, "SELECT 1/0 AS x", jv_array(), NULL, &e);
+	is_int(sov_store_query(st, "SELECT $1::int AS fresh",
+			       JV_ARRAY(jv_number(3)), NULL, &e),
+	       -1, "PostgreSQL: preparing in an aborted transaction fails");
+	sov_store_rollback(st, &e);
+	ok(q_num(st, "SELECT $1::int AS fresh", JV_ARRAY(jv_number(3)),
+		 "fresh") == 3,
+	   "PostgreSQL: and works after the rollback");
+	sov_store_close(st);
+
+	setenv("SOV_PG_NO_PREPARE", "1", 1);
+	plain = sov_store_open(url, &e);
+	unsetenv("SOV_PG_NO_PREPARE");
+	if (plain == NULL) {
+		ok(0, "PostgreSQL: open: %s", e.msg);
+		return;
+	}
+	ok(q_num(plain, "SELECT $1::int + 1 AS v", JV_ARRAY(jv_number(1)),
+		 "v") == 2,
+	   "PostgreSQL: SOV_PG_NO_PREPARE runs statements unprepared");
+	is_int((int)q_num(plain,
+			  "SELECT count(*) AS n FROM pg_prepared_statements",
+			  jv_array(), "n"),
+	       0, "PostgreSQL: and prepares none");
+	sov_store_close(plain);
+}
+
 static void
 test_pg_only(const char *url, const char *server_url)
 {
@@ -996,6 +1052,8 @@ test_pg_only(const char *url, const char *server_url)
 	is_int(sov_store_rollback(st, &e), 0, "PostgreSQL: rollback is fine");
 	is_int(has_id(st, 500), 0,
 	       "PostgreSQL: reconnected, nothing of the lost transaction");
+
+	test_pg_prepared(url);
 
 	/* Reachable server, missing database. */
 	url_with_db(u, sizeof(u), server_url, "sov_no_such_db");
