@@ -1,5 +1,6 @@
 /* http_json.c - JSON requests through jv on top of sov_http_request. */
 #include "http.h"
+#include "json_dump.h"
 #include "http_int.h"
 #include "jsonl.h"
 
@@ -46,7 +47,7 @@ sov_http_json(struct sov_http *h, const char *method, const char *url,
 		goto out;
 	}
 	if (jv_get_kind(body) != JV_KIND_INVALID) {
-		dumped = jv_dump_string(jv_copy(body), 0);
+		dumped = sov_json_dump(jv_copy(body));
 		data = jv_string_value(dumped);
 		dlen = (size_t)jv_string_length_bytes(jv_copy(dumped));
 		if (!sov_http_has_header(headers, "content-type"))

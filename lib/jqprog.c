@@ -6,6 +6,7 @@
  * Runtime errors come back from jq_next as an invalid value with a message.
  */
 #include "jqprog.h"
+#include "json_dump.h"
 
 #include <jq.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 			    jv_string_value(msg));
 	} else {
 		/* error({...}) raises a non-string: show it as JSON */
-		jv text = jv_dump_string(msg, 0);
+		jv text = sov_json_dump(msg);
 
 		sov_err_set(e, SOV_EXIT_FAIL,
 			    "%s: jq: error (not a string): %s", q->where,

@@ -1,5 +1,6 @@
 /* jsonl.c - JSON lines reader and writer; see jsonl.h. */
 #include "jsonl.h"
+#include "json_dump.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -247,8 +248,8 @@ writer_fail(struct sov_jsonl_writer *w, struct sov_err *e)
 int
 sov_jsonl_write(struct sov_jsonl_writer *w, jv rec, struct sov_err *e)
 {
-	jv text;
-	int len;
+	char *text;
+	size_t len;
 
 	if (!jv_is_valid(rec)) {
 		jv_free(rec);
@@ -259,16 +260,31 @@ sov_jsonl_write(struct sov_jsonl_writer *w, jv rec, struct sov_err *e)
 		jv_free(rec);
 		return writer_fail(w, e);
 	}
-	text = jv_dump_string(rec, 0); /* compact, UTF-8 */
-	len = jv_string_length_bytes(jv_copy(text));
+	if (sov_json_dump_text(rec, &text, &len) < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "write %s: out of memory",
+				   w->name);
+	/* The newline goes in the same write: one line, one write(2). */
+	text[len] = '\n';
 	errno = 0;
-	if (fwrite(jv_string_value(text), 1, (size_t)len, w->f) !=
-		(size_t)len ||
-	    putc('\n', w->f) == EOF) {
-		jv_free(text);
+	if (fwrite(text, 1, len + 1, w->f) != len + 1) {
+		free(text);
 		return writer_fail(w, e);
 	}
-	jv_free(text);
+	free(text);
+	if ((w->flags & SOV_JSONL_FLUSH) && fflush(w->f) != 0)
+		return writer_fail(w, e);
+	return 0;
+}
+
+int
+sov_jsonl_write_text(struct sov_jsonl_writer *w, const char *text, size_t len,
+		     struct sov_err *e)
+{
+	if (w->failed)
+		return writer_fail(w, e);
+	errno = 0;
+	if (fwrite(text, 1, len, w->f) != len || putc('\n', w->f) == EOF)
+		return writer_fail(w, e);
 	if ((w->flags & SOV_JSONL_FLUSH) && fflush(w->f) != 0)
 		return writer_fail(w, e);
 	return 0;

@@ -64,6 +64,10 @@ struct sov_jsonl_writer *sov_jsonl_writer_new(FILE *f, const char *name,
 /* Write one record (consumed). An invalid jv is refused. */
 int sov_jsonl_write(struct sov_jsonl_writer *w, jv rec, struct sov_err *e);
 
+/* Write text (len bytes of one JSON value, no newline) as one line. */
+int sov_jsonl_write_text(struct sov_jsonl_writer *w, const char *text,
+			 size_t len, struct sov_err *e);
+
 /* Flush, check for errors that stdio kept until now. */
 int sov_jsonl_flush(struct sov_jsonl_writer *w, struct sov_err *e);
 

@@ -1,5 +1,6 @@
 /* measure.c - measurements into the store or as JSON lines; see measure.h. */
 #include "measure.h"
+#include "json_dump.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -78,8 +79,10 @@ sov_metrics_open(const char *url, FILE *fallback, struct sov_err *e)
 			goto fail;
 		}
 	} else {
+		/* Written out by sov_metrics_flush: a worker's batch of
+		 * records is one write, not one each. */
 		m->out = sov_jsonl_writer_new(fallback ? fallback : stdout,
-					      "stdout", SOV_JSONL_FLUSH);
+					      "stdout", 0);
 		if (m->out == NULL) {
 			sov_err_set(e, SOV_EXIT_FAIL, "metrics: out of memory");
 			goto fail;
@@ -97,6 +100,14 @@ struct sov_store *
 sov_metrics_store(struct sov_metrics *m)
 {
 	return m->st;
+}
+
+/* ASCII only, whatever the locale: these go into JSON unescaped. */
+static int
+isalnum_ascii(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
 }
 
 /* lower-case dotted words: "wf.step.seconds", "probe.cert.days_left" */
@@ -117,7 +128,7 @@ valid_name(const char *s)
 			word_start = 1;
 			continue;
 		}
-		if (!(islower(c) || isdigit(c) || c == '_'))
+		if (!((c >= 'a' && c <= 'z') || isdigit(c) || c == '_'))
 			return 0;
 		if (word_start && isdigit(c) && i == 0)
 			return 0;
@@ -134,17 +145,23 @@ valid_unit(const char *s)
 	if (n > SOV_METRICS_UNIT_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("_%/.", s[i]))
+		if (!isalnum_ascii((unsigned char)s[i]) &&
+		    !strchr("_%/.", s[i]))
 			return 0;
 	return 1;
 }
 
-/* Check tags and add host; consumes tags, returns the object or invalid. */
+/*
+ * Check tags and add host; consumes tags, returns the object or invalid,
+ * and its JSON text in *text (malloc'd).
+ */
 static jv
-check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
+check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
+	   struct sov_err *e)
 {
-	jv text;
-	int len;
+	size_t len;
+
+	*text = NULL;
 
 	if (!jv_is_valid(tags) || jv_get_kind(tags) == JV_KIND_NULL) {
 		jv_free(tags);
@@ -180,25 +197,64 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, struct sov_err *e)
 	if (!jv_object_has(jv_copy(tags), jv_string("host")))
 		tags =
 		    jv_object_set(tags, jv_string("host"), jv_string(m->host));
-	text = jv_dump_string(jv_copy(tags), 0);
-	len = jv_string_length_bytes(text);
-	if (len > (int)SOV_METRICS_TAGS_MAX) {
+	if (sov_json_dump_text(jv_copy(tags), text, &len) < 0) {
+		sov_err_set(e, SOV_EXIT_FAIL, "measurement %s: out of memory",
+			    name);
+		jv_free(tags);
+		return jv_invalid();
+	}
+	if (len > SOV_METRICS_TAGS_MAX) {
 		sov_err_set(
 		    e, SOV_EXIT_USAGE,
-		    "measurement %s: tags are %d bytes as JSON, over %u", name,
+		    "measurement %s: tags are %zu bytes as JSON, over %u", name,
 		    len, SOV_METRICS_TAGS_MAX);
+		free(*text);
+		*text = NULL;
 		jv_free(tags);
 		return jv_invalid();
 	}
 	return tags;
 }
 
+/* One record as a JSON line, keys in the order the store's rows have. */
+static int
+write_line(struct sov_metrics *m, const char *ts, const char *name,
+	   double value, const char *unit, const char *tags,
+	   struct sov_err *e)
+{
+	char num[SOV_JSON_NUMBER_MAX], *line;
+	size_t cap = strlen(ts) + strlen(name) + strlen(unit) + strlen(tags) +
+		     sizeof(num) + 80;
+	int n, rc;
+
+	if (sov_json_number(value, num) < 0)
+		return sov_err_set(e, SOV_EXIT_USAGE, "measurement %s: value",
+				   name);
+	line = malloc(cap);
+	if (!line)
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "measurement %s: out of memory", name);
+	n = snprintf(line, cap,
+		     "{\"ts\":\"%s\",\"event\":\"measure\",\"name\":\"%s\","
+		     "\"value\":%s,\"unit\":\"%s\",\"tags\":%s}",
+		     ts, name, num, unit, tags);
+	if (n < 0 || (size_t)n >= cap) {
+		free(line);
+		return sov_err_set(e, SOV_EXIT_FAIL, "measurement %s: too long",
+				   name);
+	}
+	rc = sov_jsonl_write_text(m->out, line, (size_t)n, e);
+	free(line);
+	return rc;
+}
+
 int
 sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 		   double value, const char *unit, jv tags, struct sov_err *e)
 {
-	char ts[SOV_TIME_RFC3339_LEN];
+	char ts[SOV_TIME_RFC3339_LEN], *text;
 	jv rec;
+	int rc;
 
 	if (name == NULL || !valid_name(name)) {
 		jv_free(tags);
@@ -224,18 +280,25 @@ sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 		    "letters, digits or _%%/.",
 		    name, SOV_METRICS_UNIT_MAX, unit, SOV_METRICS_UNIT_MAX);
 	}
-	tags = check_tags(m, name, tags, e);
+	tags = check_tags(m, name, tags, &text, e);
 	if (!jv_is_valid(tags))
 		return -1;
 	sov_time_format(ts_ms, ts);
+	if (m->st == NULL) {
+		/* As JSON lines: name and unit were checked to need no
+		 * escapes, so only the tags are serialised (once). */
+		jv_free(tags);
+		rc = write_line(m, ts, name, value, unit, text, e);
+		free(text);
+		return rc;
+	}
+	free(text);
 	rec = jv_object_set(jv_object(), jv_string("ts"), jv_string(ts));
 	rec = jv_object_set(rec, jv_string("event"), jv_string("measure"));
 	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
 	rec = jv_object_set(rec, jv_string("value"), jv_number(value));
 	rec = jv_object_set(rec, jv_string("unit"), jv_string(unit));
 	rec = jv_object_set(rec, jv_string("tags"), tags);
-	if (m->st == NULL)
-		return sov_jsonl_write(m->out, rec, e);
 	m->pending = jv_array_append(m->pending, rec);
 	if (jv_array_length(jv_copy(m->pending)) >= SOV_METRICS_BATCH)
 		return sov_metrics_flush(m, e);
@@ -299,7 +362,7 @@ insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
 		p = jv_array_append(
 		    p, jv_object_get(jv_copy(r), jv_string("unit")));
 		p = jv_array_append(
-		    p, jv_dump_string(jv_object_get(r, jv_string("tags")), 0));
+		    p, sov_json_dump(jv_object_get(r, jv_string("tags"))));
 	}
 	rc = sov_store_query(m->st, sql, p, NULL, e);
 	p = jv_invalid(); /* consumed */

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "store_impl.h"
+#include "json_dump.h"
 
 /* Column type OIDs (pg_type.dat); libpq does not export them. */
 #define OID_BOOL 16
@@ -381,7 +382,7 @@ param_text(jv v, char **out)
 		*out = strdup(jv_string_value(v));
 		break;
 	default: /* an object or array: its JSON text */
-		v = jv_dump_string(v, 0);
+		v = sov_json_dump(v);
 		*out = strdup(jv_string_value(v));
 		break;
 	}
@@ -393,7 +394,17 @@ param_text(jv v, char **out)
 static jv
 number_or_string(const char *s, int len)
 {
-	jv v = jv_parse_sized(s, len);
+	char *end;
+	double d;
+	jv v;
+
+	/* The server's text is NUL-terminated: strtod first, as jq's parser
+	 * costs a parser's setup per value; it is the fallback (a caller's
+	 * locale with a decimal comma stops strtod early). */
+	d = strtod(s, &end);
+	if (end == s + len && end != s && isfinite(d))
+		return jv_number(d);
+	v = jv_parse_sized(s, len);
 
 	if (jv_get_kind(v) == JV_KIND_NUMBER && isfinite(jv_number_value(v)))
 		return v;

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "store_impl.h"
+#include "json_dump.h"
 #include "timestamp.h"
 
 static int
@@ -213,7 +214,7 @@ bind_one(sqlite3_stmt *stmt, int idx, jv v)
 				      SQLITE_TRANSIENT);
 		break;
 	default: /* an object or array: its JSON text */
-		v = jv_dump_string(v, 0);
+		v = sov_json_dump(v);
 		r = sqlite3_bind_text(stmt, idx, jv_string_value(v),
 				      jv_string_length_bytes(jv_copy(v)),
 				      SQLITE_TRANSIENT);

@@ -1,12 +1,13 @@
 /*
  * fuzz_json_parse.c - libFuzzer target for sov_json_parse, the one door for
  * JSON text from outside (HTTP bodies, records): any bytes give a value or a
- * clear error, never a crash or a leak; and what it accepts, printed and
- * parsed again, is the same value.
+ * clear error, never a crash or a leak; and what it accepts, printed (by
+ * jq's printer and by sov_json_dump) and parsed again, is the same value.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "json_dump.h"
 #include "jsonl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +25,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	text = jv_dump_string(jv_copy(v), 0);
+	again =
+	    sov_json_parse(jv_string_value(text),
+			   (size_t)jv_string_length_bytes(jv_copy(text)), &e);
+	if (!jv_is_valid(again) || !jv_equal(jv_copy(v), jv_copy(again)))
+		__builtin_trap();
+	jv_free(again);
+	jv_free(text);
+	text = sov_json_dump(jv_copy(v));
 	again =
 	    sov_json_parse(jv_string_value(text),
 			   (size_t)jv_string_length_bytes(jv_copy(text)), &e);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_dump.h"
 #include "db.h"
 #include "hook.h"
 #include "jsonl.h"
@@ -200,7 +201,7 @@ wf_cmd_worker(int argc, char **argv)
 		    jv_object_set(rec, jv_string("webhook"), jv_string(listen));
 		rec = jv_object_set(rec, jv_string("port"),
 				    jv_number(wf_hook_port(hook)));
-		rec = jv_dump_string(rec, 0);
+		rec = sov_json_dump(rec);
 		printf("%s\n", jv_string_value(rec));
 		jv_free(rec);
 		fflush(stdout);

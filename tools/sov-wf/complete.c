@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
+#include "json_dump.h"
+#include "complete.h"
 #include "queue.h"
 #include "row.h"
 #include "saga.h"
@@ -62,40 +65,16 @@ num_or_null(double v)
 	return isnan(v) ? jv_null() : jv_number(v);
 }
 
-/* Every step finished: the execution's output and measure, and its end. */
-static int
-succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
-	int64_t now, struct sov_err *e)
+jv
+wf_complete_output(struct wf_done *dn, jv outs, int64_t started_at,
+		   int64_t now)
 {
 	const struct wf_def *d = dn->def;
-	jv rows = jv_invalid(), outs = jv_object(), output, ctx;
+	jv output = jv_object(), ctx;
 	size_t sinks = 0;
 	long last = -1;
-	int rc = -1;
 
-	/* One step: its output is at hand, no need to read it back. */
-	if (d->n_steps == 1)
-		rows = JV_ARRAY(
-		    JV_OBJECT(jv_string("step"), jv_string(d->steps[0].name),
-			      jv_string("output"),
-			      jv_dump_string(jv_copy(dn->output), 0)));
-	else if (sov_store_query(
-		     st,
-		     "SELECT step, output FROM wf_steps "
-		     "WHERE execution_id = $1",
-		     JV_ARRAY(jv_number((double)dn->claim->execution)), &rows,
-		     e) < 0)
-		goto out;
-	jv_array_foreach(rows, i, row)
-	{
-		outs = jv_object_set(
-		    outs, jv_object_get(jv_copy(row), jv_string("step")),
-		    wf_row_json(row, "output"));
-		jv_free(row);
-		(void)i;
-	}
 	/* The output: the one step no other needs, or all such by name. */
-	output = jv_object();
 	for (size_t i = 0; i < d->n_steps; i++) {
 		int needed = 0;
 
@@ -117,34 +96,58 @@ succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
 				       jv_string(d->steps[last].name));
 	}
 	ctx = JV_OBJECT(jv_string("input"), jv_copy(dn->claim->input),
-			jv_string("steps"), jv_copy(outs));
+			jv_string("steps"), outs);
 	dn->tokens = measure(&d->measure.tokens, jv_copy(ctx));
 	dn->cost = measure(&d->measure.cost, ctx);
 	dn->exec_seconds = (double)(now - started_at) / 1000.0;
+	dn->ended = 1;
+	snprintf(dn->end_status, sizeof(dn->end_status), "succeeded");
+	return output;
+}
+
+/* Every step finished: the execution's output and measure, and its end. */
+static int
+succeed(struct sov_store *st, struct wf_done *dn, int64_t started_at, int rerun,
+	int64_t now, struct sov_err *e)
+{
+	jv rows = jv_invalid(), outs = jv_object(), output;
+
+	if (sov_store_query(st,
+			    "SELECT step, output FROM wf_steps "
+			    "WHERE execution_id = $1",
+			    JV_ARRAY(jv_number((double)dn->claim->execution)),
+			    &rows, e) < 0) {
+		jv_free(outs);
+		return -1;
+	}
+	jv_array_foreach(rows, i, row)
+	{
+		outs = jv_object_set(
+		    outs, jv_object_get(jv_copy(row), jv_string("step")),
+		    wf_row_json(row, "output"));
+		jv_free(row);
+		(void)i;
+	}
+	jv_free(rows);
+	output = wf_complete_output(dn, outs, started_at, now);
 	if (sov_store_query(
 		st,
 		"UPDATE wf_executions SET status = 'succeeded', output = $2, "
 		"finished_at = $3, seconds = $4, tokens = $5, cost = $6, "
 		"steps_left = 0, seq = seq + 1 WHERE id = $1",
 		JV_ARRAY(jv_number((double)dn->claim->execution),
-			 jv_dump_string(output, 0), jv_number((double)now),
+			 sov_json_dump(output), jv_number((double)now),
 			 jv_number(dn->exec_seconds), num_or_null(dn->tokens),
 			 num_or_null(dn->cost)),
 		NULL, e) < 0)
-		goto out;
+		return -1;
 	/* Only a rerun from the DLQ has an entry there to clear. */
 	if (rerun &&
 	    sov_store_query(st, "DELETE FROM wf_dlq WHERE execution_id = $1",
 			    JV_ARRAY(jv_number((double)dn->claim->execution)),
 			    NULL, e) < 0)
-		goto out;
-	dn->ended = 1;
-	snprintf(dn->end_status, sizeof(dn->end_status), "succeeded");
-	rc = 0;
-out:
-	jv_free(rows);
-	jv_free(outs);
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* Dependents of step s whose needs are now all met become ready. */
@@ -196,8 +199,8 @@ release(struct sov_store *st, const struct wf_def *d, const struct wf_step *s,
 	return sov_store_query(st, sql, params, NULL, e);
 }
 
-static const char *
-outcome_name(enum wf_verdict v)
+const char *
+wf_outcome_name(enum wf_verdict v)
 {
 	switch (v) {
 	case WF_V_OK:
@@ -265,8 +268,8 @@ set_step(struct sov_store *st, const char *owner, struct wf_done *dn,
 		? JV_ARRAY(jv_number((double)c->execution), jv_string(c->step),
 			   jv_string(owner), jv_number(c->attempt),
 			   jv_string(status), jv_number((double)now),
-			   jv_dump_string(jv_copy(dn->input), 0),
-			   jv_dump_string(jv_copy(dn->output), 0))
+			   sov_json_dump(jv_copy(dn->input)),
+			   sov_json_dump(jv_copy(dn->output)))
 		: JV_ARRAY(jv_number((double)c->execution), jv_string(c->step),
 			   jv_string(owner), jv_number(c->attempt),
 			   jv_string(status), jv_number((double)now),
@@ -355,7 +358,7 @@ complete_one(struct sov_store *st, const char *owner,
 		if (!held)
 			goto stale;
 		if (record_attempt(st, owner, dn, now,
-				   outcome_name(dn->verdict), e) < 0)
+				   wf_outcome_name(dn->verdict), e) < 0)
 			goto out;
 		if (strcmp(to, "undo_ready") != 0 &&
 		    wf_saga_advance(st, d, c->execution, pol, &dn->ended,
@@ -373,7 +376,7 @@ complete_one(struct sov_store *st, const char *owner,
 			goto stale;
 		last = running && (int)wf_row_num(row, "steps_left", 0) == 1;
 		if (record_attempt(st, owner, dn, now,
-				   outcome_name(dn->verdict), e) < 0)
+				   wf_outcome_name(dn->verdict), e) < 0)
 			goto out;
 		/* The last step's count goes with the execution's end. */
 		if (!last &&
@@ -412,7 +415,7 @@ complete_one(struct sov_store *st, const char *owner,
 		goto out;
 	if (!held)
 		goto stale;
-	if (record_attempt(st, owner, dn, now, outcome_name(dn->verdict), e) <
+	if (record_attempt(st, owner, dn, now, wf_outcome_name(dn->verdict), e) <
 	    0)
 		goto out;
 	if (running) {
@@ -444,6 +447,105 @@ out:
 	return rc;
 }
 
+/* Lock the batch's executions in id order, one statement; rows[i] is
+ * v[i]'s, or NULL when it is gone. */
+static int
+lock_executions(struct sov_store *st, struct wf_done *v, size_t n,
+		struct wf_exec_row *locked, const struct wf_exec_row **rows,
+		struct sov_err *e)
+{
+	char sql[512];
+	jv ids = jv_array(), got = jv_invalid();
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = NULL;
+		if (i == 0 || v[i].claim->execution != v[i - 1].claim->execution)
+			ids = jv_array_append(
+			    ids, jv_number((double)v[i].claim->execution));
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, status, run, steps_left, seq, started_at "
+		 "FROM wf_executions WHERE id IN %s ORDER BY id%s",
+		 wf_bulk_ids(st), wf_queue_for_update(st));
+	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(ids)), &got,
+			    e) < 0)
+		return -1;
+	jv_array_foreach(got, k, row)
+	{
+		struct wf_exec_row *r = &locked[m++];
+
+		r->id = (long long)wf_row_num(row, "id", 0);
+		wf_row_text(row, "status", r->status, sizeof(r->status));
+		r->run = (int)wf_row_num(row, "run", 0);
+		r->steps_left = (int)wf_row_num(row, "steps_left", 0);
+		r->seq = (int)wf_row_num(row, "seq", 0);
+		r->started_at = (int64_t)wf_row_num(row, "started_at", 0);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].claim->execution == r->id)
+				rows[i] = r;
+		jv_free(row);
+		(void)k;
+	}
+	jv_free(got);
+	return 0;
+}
+
+/* Can v[i] go with the bulk (complete_bulk.c)? */
+static int
+common_case(const struct wf_done *v, size_t n, size_t i,
+	    const struct wf_exec_row *row)
+{
+	const struct wf_claim *c = v[i].claim;
+
+	if (!row || !v[i].def || c->undo || row->run != c->run ||
+	    strcmp(row->status, "running") != 0 ||
+	    (v[i].verdict != WF_V_OK && v[i].verdict != WF_V_SKIPPED) ||
+	    wf_def_find(v[i].def, c->step) < 0)
+		return 0;
+	/* The only result of its execution in the batch (v is sorted). */
+	return !(i > 0 && v[i - 1].claim->execution == c->execution) &&
+	       !(i + 1 < n && v[i + 1].claim->execution == c->execution);
+}
+
+static int
+complete_batch(struct sov_store *st, const char *owner,
+	       const struct wf_policy *pol, struct wf_done *v, size_t n,
+	       int64_t now, struct sov_err *e)
+{
+	struct wf_exec_row *locked = calloc(n, sizeof(*locked));
+	const struct wf_exec_row **rows = calloc(n, sizeof(*rows)),
+				 **bulk_rows = calloc(n, sizeof(*bulk_rows));
+	struct wf_done **bulk = calloc(n, sizeof(*bulk));
+	size_t nb = 0;
+	int rc = -1;
+
+	if (!locked || !rows || !bulk_rows || !bulk) {
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+		goto out;
+	}
+	if (lock_executions(st, v, n, locked, rows, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (common_case(v, n, i, rows[i])) {
+			bulk_rows[nb] = rows[i];
+			bulk[nb++] = &v[i];
+		}
+	if (wf_complete_bulk(st, owner, bulk, bulk_rows, nb, now, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!common_case(v, n, i, rows[i]) &&
+		    complete_one(st, owner, pol, &v[i], now, e) < 0)
+			goto out;
+	rc = 0;
+out:
+	free(locked);
+	free(rows);
+	free(bulk_rows);
+	free(bulk);
+	return rc;
+}
+
 int
 wf_queue_complete(struct sov_store *st, const char *owner,
 		  const struct wf_policy *pol, struct wf_done *v, size_t n,
@@ -466,12 +568,8 @@ wf_queue_complete(struct sov_store *st, const char *owner,
 		sov_store_rollback(st, NULL);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (complete_one(st, owner, pol, &v[i], now, e) < 0) {
-			sov_store_rollback(st, NULL);
-			return -1;
-		}
-	if (sov_store_commit(st, e) < 0) {
+	if (complete_batch(st, owner, pol, v, n, now, e) < 0 ||
+	    sov_store_commit(st, e) < 0) {
 		sov_store_rollback(st, NULL);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "exec_int.h"
+#include "json_dump.h"
 
 /* What lib/http.c takes (SOV_HTTP_MAX_REQ_HEADERS in its internal
  * header): the definition's headers and ours must fit in it. */
@@ -220,7 +221,7 @@ wf_exec_http(struct wf_exec *x, const struct wf_action *a,
 			rc = 0;
 			goto out;
 		}
-		text = jv_dump_string(body, 0);
+		text = sov_json_dump(body);
 		body = jv_invalid();
 		data = jv_string_value(text);
 		len = (size_t)jv_string_length_bytes(jv_copy(text));

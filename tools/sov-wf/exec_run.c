@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "exec_int.h"
+#include "json_dump.h"
 
 #define RUN_CHUNK (64u << 10)         /* bytes per read or write */
 #define RUN_OUT_FIRST (64u << 10)     /* first size of the stdout buffer */
@@ -434,7 +435,7 @@ wf_exec_run(const struct wf_action *a, const struct wf_exec_call *call,
 	ru.out_max = call->output_max;
 	sigemptyset(&ru.pipe_set);
 	sigaddset(&ru.pipe_set, SIGPIPE);
-	ru.in_text = jv_string_append_str(jv_dump_string(input, 0), "\n");
+	ru.in_text = jv_string_append_str(sov_json_dump(input), "\n");
 	if (jv_get_kind(ru.in_text) != JV_KIND_STRING) {
 		sov_err_set(e, SOV_EXIT_TEMPFAIL, "%s: serialising the input",
 			    call->step);

@@ -3,6 +3,7 @@
  * attempts are recorded by complete.c.
  */
 #include "queue.h"
+#include "json_dump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 				   "an idempotency key is 1 to %d bytes",
 				   WF_KEY_MAX);
 	}
-	in_text = jv_dump_string(input, 0);
+	in_text = sov_json_dump(input);
 	if (sov_store_query(
 		st,
 		"INSERT INTO wf_executions (workflow, def_id, status, key, "

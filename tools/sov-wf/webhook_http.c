@@ -4,6 +4,7 @@
  * handed to the callback; every answer JSON. See webhook.h.
  */
 #include "webhook_int.h"
+#include "json_dump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ respond(struct wf_webhook *w, struct MHD_Connection *c, unsigned status,
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret = MHD_NO;
-	jv text = jv_dump_string(body, 0);
+	jv text = sov_json_dump(body);
 	const char *s = jv_string_value(text);
 
 	r = MHD_create_response_from_buffer(strlen(s), (void *)s,

@@ -1,0 +1,251 @@
+/*
+ * json_dump.c - jv to compact JSON text into one growing buffer (see
+ * json_dump.h). A jv string is valid UTF-8 by construction, so its bytes
+ * are copied in runs, only '"', '\\' and control characters escaped.
+ */
+#include "json_dump.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DUMP_DEPTH_MAX 10000 /* jq's parser stops at 10000 too */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void
+reserve(struct buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed || b->cap - b->len > more)
+		return;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len <= more) {
+		if (cap > ((size_t)-1) / 2) {
+			b->failed = 1;
+			return;
+		}
+		cap *= 2;
+	}
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = 1;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void
+put(struct buf *b, const char *s, size_t n)
+{
+	reserve(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+int
+sov_json_number(double d, char buf[SOV_JSON_NUMBER_MAX])
+{
+	int n = 0;
+
+	if (isnan(d))
+		return snprintf(buf, SOV_JSON_NUMBER_MAX, "null");
+	if (isinf(d))
+		d = d > 0 ? DBL_MAX : -DBL_MAX;
+	if (d == floor(d) && fabs(d) < 1e17) {
+		n = snprintf(buf, SOV_JSON_NUMBER_MAX, "%lld", (long long)d);
+	} else {
+		/* the shortest of 15 to 17 digits that reads back the same */
+		for (int prec = 15; prec <= 17; prec++) {
+			n = snprintf(buf, SOV_JSON_NUMBER_MAX, "%.*g", prec, d);
+			if (n < 0 || n >= SOV_JSON_NUMBER_MAX ||
+			    strtod(buf, NULL) == d)
+				break;
+		}
+	}
+	if (n < 0 || n >= SOV_JSON_NUMBER_MAX)
+		return -1;
+	/* A decimal comma from a caller's setlocale() is no JSON. */
+	for (char *p = buf; *p; p++)
+		if (*p == ',')
+			*p = '.';
+	return n;
+}
+
+static void
+put_number(struct buf *b, double d)
+{
+	char num[SOV_JSON_NUMBER_MAX];
+	int n = sov_json_number(d, num);
+
+	if (n < 0) {
+		b->failed = 1;
+		return;
+	}
+	put(b, num, (size_t)n);
+}
+
+static void
+put_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	put(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+		size_t k = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		put(b, s + run, i - run);
+		run = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		put(b, esc, k);
+	}
+	put(b, s + run, n - run);
+	put(b, "\"", 1);
+}
+
+/* v is borrowed. */
+static void
+put_value(struct buf *b, jv v, int depth)
+{
+	int first = 1;
+
+	if (b->failed)
+		return;
+	if (depth > DUMP_DEPTH_MAX) {
+		b->failed = 1;
+		return;
+	}
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NULL:
+		put(b, "null", 4);
+		break;
+	case JV_KIND_TRUE:
+		put(b, "true", 4);
+		break;
+	case JV_KIND_FALSE:
+		put(b, "false", 5);
+		break;
+	case JV_KIND_NUMBER:
+		put_number(b, jv_number_value(v));
+		break;
+	case JV_KIND_STRING:
+		put_string(b, jv_string_value(v),
+			   (size_t)jv_string_length_bytes(jv_copy(v)));
+		break;
+	case JV_KIND_ARRAY:
+		put(b, "[", 1);
+		jv_array_foreach(v, i, item)
+		{
+			if (i > 0)
+				put(b, ",", 1);
+			put_value(b, item, depth + 1);
+			jv_free(item);
+		}
+		put(b, "]", 1);
+		break;
+	case JV_KIND_OBJECT:
+		put(b, "{", 1);
+		jv_object_foreach(v, key, item)
+		{
+			if (!first)
+				put(b, ",", 1);
+			first = 0;
+			put_string(b, jv_string_value(key),
+				   (size_t)jv_string_length_bytes(
+				       jv_copy(key)));
+			put(b, ":", 1);
+			put_value(b, item, depth + 1);
+			jv_free(key);
+			jv_free(item);
+		}
+		put(b, "}", 1);
+		break;
+	default: /* invalid */
+		b->failed = 1;
+	}
+}
+
+int
+sov_json_dump_text(jv v, char **out, size_t *len)
+{
+	struct buf b = {0};
+
+	put_value(&b, v, 0);
+	jv_free(v);
+	reserve(&b, 1);
+	if (b.failed) {
+		free(b.p);
+		*out = NULL;
+		*len = 0;
+		return -1;
+	}
+	b.p[b.len] = 0;
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+jv
+sov_json_dump(jv v)
+{
+	char *text;
+	size_t len;
+	jv s;
+
+	/* Whatever this dumper cannot do (memory, depth) falls to jq's,
+	 * which behaves as every other jv call does then. */
+	if (sov_json_dump_text(jv_copy(v), &text, &len) < 0 ||
+	    len > (size_t)2147483647) {
+		if (text)
+			free(text);
+		return jv_dump_string(v, 0);
+	}
+	jv_free(v);
+	s = jv_string_sized(text, (int)len);
+	free(text);
+	return s;
+}

@@ -1,0 +1,42 @@
+/*
+ * bulk.h - one statement for many rows: a batch's values travel as one
+ * JSON parameter, $1, that the SQL unpacks (json_each on SQLite,
+ * json_to_recordset on PostgreSQL). The statement text stays the same
+ * whatever the batch's size, so it is prepared once (lib/store_pg.c).
+ */
+#ifndef WF_BULK_H
+#define WF_BULK_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "store.h"
+
+#define WF_BULK_SQL_MAX 2048
+
+/*
+ * "(SELECT ...)": the integers of the JSON array in $1, for
+ * "id IN (...)".
+ */
+const char *wf_bulk_ids(const struct sov_store *st);
+
+/*
+ * The FROM item "<rows> AS v": the JSON array of objects in $1 as rows of
+ * cols ("e BIGINT, step TEXT, ..."; a TEXT column takes a JSON string,
+ * whose text it gets). -1 when it does not fit size.
+ */
+int wf_bulk_rows(const struct sov_store *st, const char *cols, char *buf,
+		 size_t size);
+
+/*
+ * Run head, the rows of cols (wf_bulk_rows), then tail, as one statement,
+ * with $1 = the dump of values (consumed) and params after it (consumed).
+ * rows as sov_store_query's.
+ */
+int wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
+		  const char *tail, jv values, jv params, jv *rows,
+		  struct sov_err *e);
+
+#endif
