@@ -21,9 +21,8 @@
 #    latency is the step's start (sov-wf: wf_steps.started_at, its claim;
 #    the peers: the handler's first line) minus the producer's clock when it
 #    sent the job. sov-wf with the default --poll and --poll 5ms. A few
-#    warm-up jobs go first and are not counted. sov-wf's input lines are
-#    padded to 64 KiB (see PAD below), and once not, to show what a plain
-#    pipe gets today.
+#    warm-up jobs go first and are not counted. sov-wf's input lines go
+#    as they are (see PAD below).
 # 3. Recovery: two sov-wf workers busy on one-second command steps, one
 #    killed with kill -9; the time until its leased steps are taken over
 #    (wf_attempts 'lost') and done elsewhere, with --lease 30s and 3s.
@@ -36,9 +35,9 @@
 #   SOV_BENCH_WF_CMD_N=1000     jobs of the command-step runs
 #   SOV_BENCH_WF_RATE=200       latency: jobs a second ...
 #   SOV_BENCH_WF_SECS=10        ... for this long
-#   SOV_BENCH_WF_PAD=65536      latency: sov-wf's input lines padded to this
-#                               many bytes (0: not; see PAD below); once
-#                               unpadded too, to show what a plain pipe gets
+#   SOV_BENCH_WF_PAD=0          latency: sov-wf's input lines padded to this
+#                               many bytes (0: not; see PAD below); when
+#                               set, once unpadded too
 #   SOV_BENCH_WF_MODES="fsync nofsync"   fsync: fsync, synchronous_commit and
 #                               full_page_writes on (PostgreSQL's defaults);
 #                               nofsync: all three off (tests/helpers/pg.sh's)
@@ -49,8 +48,8 @@
 #                               ("": none)
 #   SOV_BENCH_WF_SOV="P T B,..."  sov-wf's settings for one jq step: P
 #                               processes of --threads T --batch B (default:
-#                               one per core x 1, 1 x one per core, then
-#                               --batch 8 and 128)
+#                               one per core x 1 and 1 x one per core at
+#                               --batch 128, the default, then --batch 32)
 #   SOV_BENCH_WF_GW="C Q D,..."   graphile-worker's: concurrency C, localQueue
 #                               size Q (-1: none), completeJobBatchDelay D ms
 #                               (-1: none) (default "16 -1 -1,32 500 0,64 1000 0")
@@ -117,10 +116,11 @@ for l in $LEASES; do
 	*) echo "bench: SOV_BENCH_WF_RECOVERY: '$l': say seconds, e.g. 30s" >&2; exit 2 ;;
 	esac
 done
-# `sov-wf enqueue` reads its stdin in blocks of 64 KiB (lib/jsonl.c), so a
-# line from a slow producer waits for 64 KiB more or the end of input: the
-# latency producer pads each line to 64 KiB so that every read returns one.
-PAD=${SOV_BENCH_WF_PAD:-65536}
+# Padding was the workaround for a bug this benchmark found (`sov-wf
+# enqueue` waited for 64 KiB more or the end of input before starting a
+# line from a slow producer), fixed since (lib/jsonl.c reads with read(2)):
+# lines go as they are unless asked.
+PAD=${SOV_BENCH_WF_PAD:-0}
 num SOV_BENCH_WF_PAD "$PAD"
 # Latency: warm-up jobs first (not measured), so that every worker has
 # connected and compiled its definitions before the measured ones come.
@@ -669,7 +669,7 @@ peer_lat() {
 # --- the runs -------------------------------------------------------------------
 GW_SETTINGS=${SOV_BENCH_WF_GW:-16 -1 -1,32 500 0,64 1000 0}
 PB_SETTINGS=${SOV_BENCH_WF_PB:-4 100 500,4 500 500,2 1000 500}
-SOV_SETTINGS=${SOV_BENCH_WF_SOV:-$PROCS 1 32,1 $PROCS 32,$PROCS 1 8,$PROCS 1 128}
+SOV_SETTINGS=${SOV_BENCH_WF_SOV:-$PROCS 1 128,1 $PROCS 128,$PROCS 1 32}
 # What starting a command costs on this machine: the bound of command steps.
 spawn_rate=
 if part throughput && has sov-wf; then
@@ -694,7 +694,7 @@ for cur_mode in $MODES; do
 			sov_tp "$cur_mode" one 1 "$N" "$1" "$2" "$3"
 		done
 		IFS=$old
-		sov_tp "$cur_mode" chain3 3 "$N" "$PROCS" 1 32
+		sov_tp "$cur_mode" chain3 3 "$N" "$PROCS" 1 128
 		sov_tp "$cur_mode" cat 1 "$NCMD" "$PROCS" 1 32
 		sov_tp "$cur_mode" cat 1 "$NCMD" "$PROCS" 4 32
 	fi
@@ -730,8 +730,8 @@ if has sov-wf && [ "$SQLITE" != 0 ]; then
 	say "=== SQLite"
 	row mode sqlite "$(sqlite3 --version | cut -d' ' -f1)" "WAL, synchronous=NORMAL (sov-wf's setting)"
 	if part throughput; then
-		sov_tp sqlite one 1 "$N" 1 1 32
-		sov_tp sqlite chain3 3 "$N" 1 1 32
+		sov_tp sqlite one 1 "$N" 1 1 128
+		sov_tp sqlite chain3 3 "$N" 1 1 128
 		sov_tp sqlite cat 1 "$NCMD" 1 1 32
 	fi
 	if part latency; then

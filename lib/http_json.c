@@ -1,7 +1,7 @@
 /* http_json.c - JSON requests through jv on top of sov_http_request. */
 #include "http.h"
-#include "json_dump.h"
 #include "http_int.h"
+#include "json_dump.h"
 #include "jsonl.h"
 
 #include <stdio.h>

@@ -6,11 +6,12 @@
  * Runtime errors come back from jq_next as an invalid value with a message.
  */
 #include "jqprog.h"
-#include "json_dump.h"
 
 #include <jq.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "json_dump.h"
 
 #define SOV_JQ_WHERE_MAX 256
 #define SOV_JQ_ERRORS_MAX 1024

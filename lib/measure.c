@@ -1,6 +1,5 @@
 /* measure.c - measurements into the store or as JSON lines; see measure.h. */
 #include "measure.h"
-#include "json_dump.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_dump.h"
 #include "jsonl.h"
 #include "timestamp.h"
 

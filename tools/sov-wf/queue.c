@@ -3,12 +3,13 @@
  * attempts are recorded by complete.c.
  */
 #include "queue.h"
-#include "json_dump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
+#include "json_dump.h"
 #include "row.h"
 #include "timestamp.h"
 
@@ -137,35 +138,26 @@ static int
 load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 	     struct sov_err *e)
 {
-	char sql[SQL_MAX + 256], list[SQL_MAX];
-	size_t len = 0;
-	jv rows = jv_invalid(), params = jv_array();
+	char sql[512];
+	jv rows = jv_invalid(), ids = jv_array();
 	int rc = -1;
 
-	/* The distinct executions, as $1..$k. */
+	/* The distinct executions, as one JSON array (bulk.h). */
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
-		int k;
 
 		for (j = 0; j < i && v[j].execution != v[i].execution; j++)
 			;
-		if (j < i)
-			continue;
-		params =
-		    jv_array_append(params, jv_number((double)v[i].execution));
-		k = snprintf(list + len, sizeof(list) - len, "%s$%d",
-			     len ? ", " : "", jv_array_length(jv_copy(params)));
-		if (k < 0 || (size_t)k >= sizeof(list) - len) {
-			sov_err_set(e, SOV_EXIT_FAIL, "statement too long");
-			goto out;
-		}
-		len += (size_t)k;
+		if (j == i)
+			ids = jv_array_append(ids,
+					      jv_number((double)v[i].execution));
 	}
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, def_id, workflow, input, run, status, started_at "
-		 "FROM wf_executions WHERE id IN (%s)",
-		 list);
-	if (sov_store_query(st, sql, jv_copy(params), &rows, e) < 0)
+		 "FROM wf_executions WHERE id IN %s",
+		 wf_bulk_ids(st));
+	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(jv_copy(ids))),
+			    &rows, e) < 0)
 		goto out;
 	jv_array_foreach(rows, ri, row)
 	{
@@ -196,9 +188,10 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 	jv_free(rows);
 	snprintf(sql, sizeof(sql),
 		 "SELECT execution_id, step, input, output FROM wf_steps "
-		 "WHERE execution_id IN (%s) AND seq IS NOT NULL",
-		 list);
-	if (sov_store_query(st, sql, jv_copy(params), &rows, e) < 0)
+		 "WHERE execution_id IN %s AND seq IS NOT NULL",
+		 wf_bulk_ids(st));
+	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(jv_copy(ids))),
+			    &rows, e) < 0)
 		goto out;
 	jv_array_foreach(rows, ri2, row)
 	{
@@ -223,7 +216,7 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 	rc = 0;
 out:
 	jv_free(rows);
-	jv_free(params);
+	jv_free(ids);
 	return rc;
 }
 

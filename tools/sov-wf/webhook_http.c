@@ -4,13 +4,13 @@
  * handed to the callback; every answer JSON. See webhook.h.
  */
 #include "webhook_int.h"
-#include "json_dump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "json_dump.h"
 #include "jsonl.h"
 
 #define BODY_CHUNK (64u << 10) /* first buffer of a chunked body */
