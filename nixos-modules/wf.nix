@@ -415,6 +415,19 @@ in
       '';
     };
 
+    retention = mkOption {
+      type = types.nullOr duration;
+      default = "90d";
+      example = "30d";
+      description = ''
+        Executions that ended (succeeded, cancelled, or discarded from the
+        dead-letter queue) longer ago than this are deleted with their
+        steps and attempts, daily (`sov-wf purge --older-than`, the timer
+        sov-wf-purge). Nothing in flight or in the dead-letter queue is
+        touched. null: kept for ever.
+      '';
+    };
+
     dlq = {
       base = mkOption {
         type = types.nullOr duration;
@@ -729,6 +742,46 @@ in
             };
         };
       }
+
+      (lib.mkIf (cfg.retention != null) {
+        systemd.services.sov-wf-purge = {
+          description = "sov-wf: delete executions that ended more than ${cfg.retention} ago";
+          after = [ "sov-wf-worker.service" ] ++ pgUnits;
+          environment = {
+            SOV_STATE_DIR = stateDir;
+          }
+          // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
+          // cfg.environment;
+          serviceConfig = config.sov.lib.hardening // {
+            Type = "oneshot";
+            ExecStart = execLine [
+              bin
+              "purge"
+              "--store"
+              cfg.store
+              "--older-than"
+              cfg.retention
+            ];
+            DynamicUser = false;
+            User = cfg.user;
+            Group = cfg.group;
+            StateDirectory = "sov-wf";
+            StateDirectoryMode = "0700";
+            LoadCredential = lib.optional (passFile != null) "pgpass:${passFile}";
+            ReadWritePaths = lib.optional (
+              storeFile != null && !(lib.hasPrefix "${stateDir}/" storeFile)
+            ) "-${dirOf storeFile}";
+          };
+        };
+        systemd.timers.sov-wf-purge = {
+          wantedBy = [ "timers.target" ];
+          timerConfig = {
+            OnCalendar = "daily";
+            Persistent = true;
+            RandomizedDelaySec = "1h";
+          };
+        };
+      })
 
       (lib.mkIf (localDb != null) {
         services.postgresql.ensureDatabases = [ localDb ];

@@ -127,6 +127,17 @@ let
   buildScript = filesDir.buildCommand or "";
   buildTools = map (p: p.pname or p.name or "?") (filesDir.nativeBuildInputs or [ ]);
 
+  # Retention: the daily purge.
+  purgeOf = cfg: (cfg.systemd.services.sov-wf-purge or { }).serviceConfig or { };
+  kept30 = wfOf {
+    workflows.ping = ping;
+    retention = "30d";
+  };
+  forever = wfOf {
+    workflows.ping = ping;
+    retention = null;
+  };
+
   mismatch = wfOf { workflows.leads = lead; };
   badName = wfOf { workflows."../lead" = lead // { name = "../lead"; }; };
   nothing = wfOf { };
@@ -562,6 +573,15 @@ in
     && (scOf full).SupplementaryGroups or null == [ "sov" ]
     && !(plainSc ? SupplementaryGroups)
   ) "ReadWritePaths ${show (scOf full).ReadWritePaths}, SupplementaryGroups ${show ((scOf full).SupplementaryGroups or null)}")
+  (case "wf: a daily purge keeps 90 days by default; retention sets it, null turns it off" (
+    (purgeOf plain).ExecStart or "" == "${plainBin} purge --store sqlite:/var/lib/sov-wf/wf.db --older-than 90d"
+    && (purgeOf plain).Type or "" == "oneshot"
+    && (purgeOf plain).User or "" == "sov-wf"
+    && hasInfix "--older-than 30d" ((purgeOf kept30).ExecStart or "")
+    && plain.systemd.timers.sov-wf-purge.timerConfig.Persistent or false
+    && !(forever.systemd.services ? sov-wf-purge)
+    && !(forever.systemd.timers ? sov-wf-purge)
+  ) "purge ${show ((purgeOf plain).ExecStart or null)}")
   (case "wf: webhook triggers with the webhook off warn; on, they do not" (
     lib.any (hasInfix "[\"lead\"]") (wfWarnings quietHooks) && wfWarnings full == [ ]
   ) "warnings ${show (wfWarnings quietHooks)}, with the webhook on ${show (wfWarnings full)}")

@@ -81,6 +81,13 @@ static const struct sov_cmd cmds[] = {
      "  show ID       an entry and its failed attempts\n"
      "  retry ID      run the execution again from the start, now\n"
      "  discard ID    take it out of the queue for good\n" STORE_HELP},
+    {"purge", wf_cmd_purge, "--older-than DUR [--dry-run]",
+     "delete executions that ended more than DUR ago (retention)",
+     "  --older-than DUR  e.g. 30d; succeeded, cancelled and discarded\n"
+     "                    executions, with their steps and attempts\n"
+     "                    (never one in flight or in the dead-letter "
+     "queue)\n"
+     "  --dry-run         count them, delete nothing\n" STORE_HELP},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -16,5 +16,6 @@ int wf_cmd_show(int argc, char **argv);
 int wf_cmd_logs(int argc, char **argv);
 int wf_cmd_cancel(int argc, char **argv);
 int wf_cmd_dlq(int argc, char **argv);
+int wf_cmd_purge(int argc, char **argv);
 
 #endif
