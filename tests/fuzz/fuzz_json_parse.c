@@ -12,11 +12,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* text (consumed) must parse back as v (borrowed). */
+static void
+reads_back(jv v, jv text)
+{
+	struct sov_err e;
+	jv again =
+	    sov_json_parse(jv_string_value(text),
+			   (size_t)jv_string_length_bytes(jv_copy(text)), &e);
+
+	if (!jv_is_valid(again) || !jv_equal(jv_copy(v), jv_copy(again)))
+		__builtin_trap();
+	jv_free(again);
+	jv_free(text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sov_err e;
-	jv v = sov_json_parse((const char *)data, size, &e), text, again;
+	jv v = sov_json_parse((const char *)data, size, &e);
 
 	if (!jv_is_valid(v)) {
 		if (e.code != SOV_EXIT_USAGE || e.msg[0] == '\0')
@@ -24,22 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jv_free(v);
 		return 0;
 	}
-	text = jv_dump_string(jv_copy(v), 0);
-	again =
-	    sov_json_parse(jv_string_value(text),
-			   (size_t)jv_string_length_bytes(jv_copy(text)), &e);
-	if (!jv_is_valid(again) || !jv_equal(jv_copy(v), jv_copy(again)))
-		__builtin_trap();
-	jv_free(again);
-	jv_free(text);
-	text = sov_json_dump(jv_copy(v));
-	again =
-	    sov_json_parse(jv_string_value(text),
-			   (size_t)jv_string_length_bytes(jv_copy(text)), &e);
-	if (!jv_is_valid(again) || !jv_equal(jv_copy(v), jv_copy(again)))
-		__builtin_trap();
-	jv_free(again);
-	jv_free(text);
+	reads_back(v, jv_dump_string(jv_copy(v), 0));
+	reads_back(v, sov_json_dump(jv_copy(v)));
 	jv_free(v);
 	return 0;
 }

@@ -58,6 +58,14 @@ wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
 	char from[WF_BULK_SQL_MAX], sql[WF_BULK_SQL_MAX * 3];
 	int n;
 
+	if (jv_array_length(jv_copy(values)) == 0) {
+		/* No rows: nothing to run. */
+		jv_free(values);
+		jv_free(params);
+		if (rows)
+			*rows = jv_array();
+		return 0;
+	}
 	if (wf_bulk_rows(st, cols, from, sizeof(from)) < 0)
 		goto long_sql;
 	n = snprintf(sql, sizeof(sql), "%s%s%s", head, from, tail);

@@ -33,7 +33,7 @@ int wf_bulk_rows(const struct sov_store *st, const char *cols, char *buf,
 /*
  * Run head, the rows of cols (wf_bulk_rows), then tail, as one statement,
  * with $1 = the dump of values (consumed) and params after it (consumed).
- * rows as sov_store_query's.
+ * rows as sov_store_query's. An empty values runs nothing.
  */
 int wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
 		  const char *tail, jv values, jv params, jv *rows,

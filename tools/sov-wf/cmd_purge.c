@@ -56,20 +56,17 @@ purge_chunk(struct sov_store *st, int64_t before, long *n, long *attempts,
 		goto out;
 	}
 	text = sov_json_dump(jv_copy(ids));
-	snprintf(sql, sizeof(sql),
-		 "DELETE FROM wf_attempts WHERE execution_id IN %s",
-		 wf_bulk_ids(st));
-	if (sov_store_query(st, sql, JV_ARRAY(jv_copy(text)), NULL, e) < 0) {
-		jv_free(text);
-		goto out;
-	}
-	*attempts = sov_store_changes(st);
-	snprintf(sql, sizeof(sql),
-		 "DELETE FROM wf_steps WHERE execution_id IN %s",
-		 wf_bulk_ids(st));
-	if (sov_store_query(st, sql, JV_ARRAY(jv_copy(text)), NULL, e) < 0) {
-		jv_free(text);
-		goto out;
+	for (int t = 0; t < 2; t++) {
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM %s WHERE execution_id IN %s",
+			 t == 0 ? "wf_attempts" : "wf_steps", wf_bulk_ids(st));
+		if (sov_store_query(st, sql, JV_ARRAY(jv_copy(text)), NULL,
+				    e) < 0) {
+			jv_free(text);
+			goto out;
+		}
+		if (t == 0)
+			*attempts = sov_store_changes(st);
 	}
 	/* Checked again: an execution rerun meanwhile is not ended. */
 	snprintf(sql, sizeof(sql),

@@ -105,10 +105,6 @@ record_attempts(struct sov_store *st, const char *owner,
 			      jv_string("seconds"),
 			      jv_number(v[i]->seconds)));
 	}
-	if (jv_array_length(jv_copy(vals)) == 0) {
-		jv_free(vals);
-		return 0;
-	}
 	return wf_bulk_query(
 	    st,
 	    "INSERT INTO wf_attempts (execution_id, run, step, undo, attempt, "
@@ -179,6 +175,7 @@ end_executions(struct sov_store *st, struct wf_done *const *v,
 	int rc = -1;
 
 	if (read_outputs(st, v, n, last, &outs, e) < 0) {
+		jv_free(outs);
 		jv_free(vals);
 		jv_free(rerun);
 		return -1;
@@ -296,10 +293,6 @@ count_down(struct sov_store *st, struct wf_done *const *v, size_t n,
 			    e) < 0) {
 		jv_free(deps);
 		return -1;
-	}
-	if (jv_array_length(jv_copy(deps)) == 0) {
-		jv_free(deps);
-		return 0;
 	}
 	return wf_bulk_query(
 	    st,
