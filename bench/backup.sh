@@ -34,6 +34,7 @@
 #   SOV_BUILD=build            where sov-backup is
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 export LC_ALL=C
 top=$(pwd)
 B=${SOV_BUILD:-build}
@@ -78,15 +79,7 @@ if [ "$main" = 1 ] && ! [ -f "$corpus/complete" ]; then
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || need="$need postgresql-15"
 	command -v pgbench >/dev/null 2>&1 || need="$need postgresql-contrib"
 fi
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: needs$need; as root: apt-get install$need" >&2
-		exit 1
-	fi
-	echo "bench: installing$need (apt-get)"
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
+apt_need "$need"
 
 mkdir -p "$BASE"
 if [ "$main" = 1 ]; then

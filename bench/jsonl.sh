@@ -6,6 +6,7 @@
 # so a fast wrong answer cannot win.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 B=${SOV_BUILD:-build}
 N=${BENCH_RECORDS:-300000}
 RUNS=${BENCH_RUNS:-5}
@@ -13,15 +14,7 @@ RUNS=${BENCH_RUNS:-5}
 need=
 command -v jq >/dev/null 2>&1 || need="$need jq"
 [ -x /usr/bin/time ] || need="$need time"
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: needs$need; as root: apt-get install$need" >&2
-		exit 1
-	fi
-	echo "bench: installing$need (apt-get)"
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
+apt_need "$need"
 [ -x "$B/sov-demo" ] || make -s all
 
 work=$(mktemp -d /tmp/sov-bench.XXXXXX)

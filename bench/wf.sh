@@ -67,6 +67,7 @@
 #   SOV_BUILD=build             where sov-wf is
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 self=$(pwd)/bench/wf.sh
 export LC_ALL=C
 BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
@@ -149,16 +150,7 @@ if has graphile-worker || has pg-boss; then
 	command -v node >/dev/null 2>&1 || need="$need nodejs"
 	command -v npm >/dev/null 2>&1 || need="$need npm"
 fi
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: needs$need; as root: apt-get install$need" >&2
-		exit 1
-	fi
-	echo "bench: installing$need (apt-get)"
-	apt-get update -qq
-	# shellcheck disable=SC2086 # package names, split on purpose
-	apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
+apt_need "$need"
 PSQL=psql
 [ -x "$PGBIN/psql" ] && PSQL=$PGBIN/psql
 

@@ -240,8 +240,7 @@ sov_json_dump(jv v)
 	 * which behaves as every other jv call does then. */
 	if (sov_json_dump_text(jv_copy(v), &text, &len) < 0 ||
 	    len > (size_t)2147483647) {
-		if (text)
-			free(text);
+		free(text);
 		return jv_dump_string(v, 0);
 	}
 	jv_free(v);

@@ -31,20 +31,8 @@ let
   pgJobs = lib.filterAttrs (_: job: job.postgresql.databases != [ ]) jobs;
   socketDir = "/run/postgresql";
 
-  # One argument of an Exec line (systemd.service(5), "Command lines"): `%`
-  # and `$` are doubled (specifiers, variables), and the argument is quoted
-  # when it holds a blank, a quote, a backslash or a `;`, or is empty.
-  execArg =
-    s:
-    let
-      e = lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] s;
-      plain = builtins.match "[^[:space:]\"'\\;]+" e != null;
-    in
-    if plain then
-      e
-    else
-      "\"" + lib.replaceStrings [ "\\" "\"" "\n" "\t" ] [ "\\\\" "\\\"" "\\n" "\\t" ] e + "\"";
-  execLine = args: lib.concatMapStringsSep " " execArg args;
+  util = import ./unit-util.nix { inherit lib; };
+  inherit (util) execLine;
   flags = flag: map (v: [ flag v ]);
 
   bin = "${cfg.package}/bin/sov-backup";
@@ -596,38 +584,11 @@ in
       map (u: u.services) units
       ++ [
         (lib.mkIf (pgJobs != { }) {
-          sov-backup-pg-grant = {
+          sov-backup-pg-grant = util.psqlAsPostgres {
             description = "sov-backup: let the role sov-backup read every database (pg_read_all_data)";
-            after = [
-              "postgresql.service"
-              "postgresql-setup.service"
-            ];
-            requires = [ "postgresql.service" ];
-            # Creates the role (ensureUsers) in NixOS 25.05 and later.
-            wants = [ "postgresql-setup.service" ];
-            serviceConfig = config.sov.lib.hardening // {
-              Type = "oneshot";
-              RemainAfterExit = true;
-              ExecStart = execLine [
-                "${pg.package}/bin/psql"
-                "-X"
-                "-v"
-                "ON_ERROR_STOP=1"
-                "-h"
-                socketDir
-                "-p"
-                (toString pg.settings.port)
-                "-d"
-                "postgres"
-                "-c"
-                "GRANT pg_read_all_data TO \"${user}\""
-              ];
-              # Relaxed: GRANT needs the superuser, which peer authentication
-              # gives to the system user postgres only.
-              DynamicUser = false;
-              User = "postgres";
-              Group = "postgres";
-            };
+            inherit pg;
+            sql = "GRANT pg_read_all_data TO \"${user}\"";
+            hardening = config.sov.lib.hardening;
           };
         })
       ]

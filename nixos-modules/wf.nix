@@ -32,21 +32,8 @@ let
   etcWorkflows = "/etc/sov-wf/workflows";
   bin = "${cfg.package}/bin/sov-wf";
 
-  # One argument of an Exec line (systemd.service(5), "Command lines"): `%`
-  # and `$` are doubled (specifiers, variables), and the argument is quoted
-  # when it holds a blank, a quote, a backslash or a `;`, or is empty.
-  # The same as backup.nix's.
-  execArg =
-    s:
-    let
-      e = lib.replaceStrings [ "%" "$" ] [ "%%" "$$" ] s;
-      plain = builtins.match "[^[:space:]\"'\\;]+" e != null;
-    in
-    if plain then
-      e
-    else
-      "\"" + lib.replaceStrings [ "\\" "\"" "\n" "\t" ] [ "\\\\" "\\\"" "\\n" "\\t" ] e + "\"";
-  execLine = args: lib.concatMapStringsSep " " execArg args;
+  util = import ./unit-util.nix { inherit lib; };
+  inherit (util) execLine;
 
   # user:password@ in a URL, or a password= parameter.
   urlHasPassword =
@@ -269,6 +256,14 @@ let
   ++ cfg.extraArgs;
 
   passFile = cfg.postgresql.passFile;
+  # The worker's and the purge's: libpq reads the password file from the
+  # credentials directory (%d, a specifier systemd expands in Environment=).
+  unitEnvironment = {
+    SOV_STATE_DIR = stateDir;
+  }
+  // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
+  // cfg.environment;
+
   credentialLines =
     lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials
     ++ lib.optional (passFile != null) "pgpass:${passFile}";
@@ -690,13 +685,7 @@ in
           requires = lib.optional (localDb != null) "sov-wf-pg-owner.service";
           # The sov tools first: a step may be sov-route or sov-embed.
           path = [ cfg.package ] ++ cfg.path;
-          environment = {
-            SOV_STATE_DIR = stateDir;
-          }
-          # libpq reads the password file from the credentials directory
-          # (%d, a specifier systemd expands in Environment=).
-          // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
-          // cfg.environment;
+          environment = unitEnvironment;
           # A store that is down makes the worker exit 75: keep trying, ever
           # more slowly (RestartSteps), without ever giving up.
           unitConfig.StartLimitIntervalSec = 0;
@@ -747,11 +736,7 @@ in
         systemd.services.sov-wf-purge = {
           description = "sov-wf: delete executions that ended more than ${cfg.retention} ago";
           after = [ "sov-wf-worker.service" ] ++ pgUnits;
-          environment = {
-            SOV_STATE_DIR = stateDir;
-          }
-          // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
-          // cfg.environment;
+          environment = unitEnvironment;
           serviceConfig = config.sov.lib.hardening // {
             Type = "oneshot";
             ExecStart = execLine [
@@ -789,38 +774,11 @@ in
 
         # ensureDBOwnership needs the role and the database to share a name
         # (sov-wf is not a good database name, sov_wf not a user name).
-        systemd.services.sov-wf-pg-owner = {
+        systemd.services.sov-wf-pg-owner = util.psqlAsPostgres {
           description = "sov-wf: give the database ${localDb} to the role ${cfg.user}";
-          after = [
-            "postgresql.service"
-            "postgresql-setup.service"
-          ];
-          requires = [ "postgresql.service" ];
-          # Creates the database and the role in NixOS 25.05 and later.
-          wants = [ "postgresql-setup.service" ];
-          serviceConfig = config.sov.lib.hardening // {
-            Type = "oneshot";
-            RemainAfterExit = true;
-            ExecStart = execLine [
-              "${pg.package}/bin/psql"
-              "-X"
-              "-v"
-              "ON_ERROR_STOP=1"
-              "-h"
-              socketDir
-              "-p"
-              (toString pg.settings.port)
-              "-d"
-              "postgres"
-              "-c"
-              "ALTER DATABASE \"${localDb}\" OWNER TO \"${cfg.user}\""
-            ];
-            # Relaxed: ALTER DATABASE ... OWNER needs the superuser, which
-            # peer authentication gives to the system user postgres only.
-            DynamicUser = false;
-            User = "postgres";
-            Group = "postgres";
-          };
+          inherit pg;
+          sql = "ALTER DATABASE \"${localDb}\" OWNER TO \"${cfg.user}\"";
+          hardening = config.sov.lib.hardening;
         };
       })
     ]

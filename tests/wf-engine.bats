@@ -319,6 +319,20 @@ JSON
 	assert_equal "$(wf_sql "SELECT count(*) FROM wf_attempts WHERE step='nap'")" 2
 }
 
+# The chaos runs' workflow: one in ten executions fails at c for good (it
+# is dead-lettered). Each kill loses the attempts its worker held, and lost
+# attempts count against retry.attempts (docs/wf-store.md): a has 20.
+chaos_workflow() {
+	cat >"$T/wf/saga.json" <<JSON
+{"name":"saga","version":1,"triggers":[{"enqueue":true}],
+ "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]},
+               "retry":{"attempts":20,"base":"10ms"}},
+          "b":{"needs":["a"],"jq":"{b: .step}"},
+          "c":{"needs":["b"],"jq":"if .input.i % 10 == 0 then error(\"ten\") else . end",
+               "input":"."}}}
+JSON
+}
+
 # Workers killed with kill -9 at random while they work through many
 # executions; every execution must end succeeded or dead-lettered, every
 # finished step recorded exactly once per run.
@@ -355,17 +369,7 @@ check_chaos() {
 }
 
 @test "chaos on SQLite: workers killed at random through 300 executions" {
-	# One in ten executions fails at c for good (it is dead-lettered).
-	# Each kill loses the attempts its worker held, and lost attempts
-	# count against retry.attempts (docs/wf-store.md): a has 20.
-	cat >"$T/wf/saga.json" <<JSON
-{"name":"saga","version":1,"triggers":[{"enqueue":true}],
- "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]},
-               "retry":{"attempts":20,"base":"10ms"}},
-          "b":{"needs":["a"],"jq":"{b: .step}"},
-          "c":{"needs":["b"],"jq":"if .input.i % 10 == 0 then error(\"ten\") else . end",
-               "input":"."}}}
-JSON
+	chaos_workflow
 	chaos 300 12
 	settle 90
 	check_chaos wf_sql 300
@@ -380,14 +384,7 @@ JSON
 	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" "wf_chaos_$$")
 	export SOV_WF_STORE="$url"
 	pg() { psql -qAt -c "$1" "$url"; }
-	cat >"$T/wf/saga.json" <<JSON
-{"name":"saga","version":1,"triggers":[{"enqueue":true}],
- "steps":{"a":{"run":["$T/step","a"],"undo":{"run":["$T/step","undo-a"]},
-               "retry":{"attempts":20,"base":"10ms"}},
-          "b":{"needs":["a"],"jq":"{b: .step}"},
-          "c":{"needs":["b"],"jq":"if .input.i % 10 == 0 then error(\"ten\") else . end",
-               "input":"."}}}
-JSON
+	chaos_workflow
 	chaos 300 12
 	for _ in $(seq 1 900); do
 		[ "$(pg "SELECT count(*) FROM wf_executions WHERE status NOT IN ('succeeded','failed')")" = 0 ] && break

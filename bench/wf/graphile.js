@@ -16,7 +16,7 @@
 // the epoch), its job count, then one enqueue-to-start latency in ms per
 // line for the jobs that carried t.
 "use strict";
-const fs = require("fs");
+const { main, pace, tally } = require("./common.js");
 const { run, makeWorkerUtils, Logger } = require("graphile-worker");
 
 // Only warnings and errors, on stderr.
@@ -24,19 +24,6 @@ const logger = new Logger(() => (level, message) => {
 	if (level === "error" || level === "warning")
 		process.stderr.write(`graphile-worker: ${message}\n`);
 });
-
-function die(msg) {
-	process.stderr.write(`graphile.js: ${msg}\n`);
-	process.exit(2);
-}
-
-function int(s, what) {
-	const n = Number(s);
-	if (!Number.isInteger(n)) die(`${what}: '${s}' is not an integer`);
-	return n;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function setup(url) {
 	const u = await makeWorkerUtils({ connectionString: url, logger });
@@ -57,71 +44,29 @@ async function enqueue(url, n) {
 
 async function produce(url, rate, secs, warm) {
 	const u = await makeWorkerUtils({ connectionString: url, logger });
-	for (let i = 1; i <= warm; i++) {
-		await u.addJob("noop", { i: -i, t: 0 });
-		await sleep(20);
-	}
-	if (warm > 0) await sleep(1000);
-	const n = rate * secs, gap = 1000 / rate, t0 = Date.now();
-	for (let i = 0; i < n; i++) {
-		const wait = t0 + i * gap - Date.now();
-		if (wait > 0) await sleep(wait);
-		await u.addJob("noop", { i, t: Date.now() });
-	}
+	await pace(rate, secs, warm, (payload) => u.addJob("noop", payload));
 	await u.release();
 }
 
 async function work(url, conc, queue, delay, file) {
-	const lat = [];
-	let first = 0, count = 0;
+	let runner = null;
+	const seen = tally(file, async () => runner && runner.stop());
 	const worker = {
 		concurrentJobs: conc,
 		completeJobBatchDelay: delay,
 		failJobBatchDelay: delay,
 	};
 	if (queue > 0) worker.localQueue = { size: queue };
-	const runner = await run({
+	runner = await run({
 		connectionString: url,
 		concurrency: conc,
 		maxPoolSize: conc + 2,
 		noHandleSignals: true,
 		logger,
 		preset: { worker },
-		taskList: {
-			noop: async (payload) => {
-				const now = Date.now();
-				if (!first) first = now;
-				count++;
-				if (payload.t) lat.push(now - payload.t);
-			},
-		},
+		taskList: { noop: async (payload) => seen([payload]) },
 	});
-	let stopping = false;
-	const stop = async () => {
-		if (stopping) return;
-		stopping = true;
-		await runner.stop();
-		fs.writeFileSync(file, `${first}\n${count}\n` + lat.map((x) => `${x}\n`).join(""));
-		process.exit(0);
-	};
-	process.on("SIGTERM", stop);
-	process.on("SIGINT", stop);
 	await runner.promise;
 }
 
-async function main() {
-	const [url, cmd, ...a] = process.argv.slice(2);
-	if (!url || !cmd) die("usage: graphile.js URL setup|enqueue|work|produce ...");
-	if (cmd === "setup") await setup(url);
-	else if (cmd === "enqueue") await enqueue(url, int(a[0], "N"));
-	else if (cmd === "produce")
-		await produce(url, int(a[0], "RATE"), int(a[1], "SECS"), int(a[2] || "0", "WARM"));
-	else if (cmd === "work" && a.length === 4)
-		await work(url, int(a[0], "C"), int(a[1], "Q"), int(a[2], "D"), a[3]);
-	else die(`bad command '${cmd}'`);
-}
-
-main().catch((e) => {
-	process.stderr.write(`graphile.js: ${e && e.stack ? e.stack : e}\n`);
-	process.exit(1);
-});
+main("graphile.js", { setup, enqueue, produce, work }, ["C", "Q", "D"]);

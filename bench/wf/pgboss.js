@@ -17,23 +17,10 @@
 // the epoch), its job count, then one enqueue-to-start latency in ms per
 // line for the jobs that carried t.
 "use strict";
-const fs = require("fs");
+const { main, pace, tally } = require("./common.js");
 const PgBoss = require("pg-boss");
 
 const QUEUE = "noop";
-
-function die(msg) {
-	process.stderr.write(`pgboss.js: ${msg}\n`);
-	process.exit(2);
-}
-
-function int(s, what) {
-	const n = Number(s);
-	if (!Number.isInteger(n)) die(`${what}: '${s}' is not an integer`);
-	return n;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // No maintenance or cron timers in the bench: they are not the job load.
 async function boss(url, migrate, max) {
@@ -67,57 +54,16 @@ async function enqueue(url, n) {
 
 async function produce(url, rate, secs, warm) {
 	const b = await boss(url, false, 2);
-	for (let i = 1; i <= warm; i++) {
-		await b.send(QUEUE, { i: -i, t: 0 });
-		await sleep(20);
-	}
-	if (warm > 0) await sleep(1000);
-	const n = rate * secs, gap = 1000 / rate, t0 = Date.now();
-	for (let i = 0; i < n; i++) {
-		const wait = t0 + i * gap - Date.now();
-		if (wait > 0) await sleep(wait);
-		await b.send(QUEUE, { i, t: Date.now() });
-	}
+	await pace(rate, secs, warm, (data) => b.send(QUEUE, data));
 	await b.stop({ graceful: false, wait: true });
 }
 
 async function work(url, k, batch, poll, file) {
-	const lat = [];
-	let first = 0, count = 0;
 	const b = await boss(url, false, k + 2);
+	const seen = tally(file, () => b.stop({ graceful: true, wait: true, timeout: 5000 }));
 	for (let j = 0; j < k; j++)
 		await b.work(QUEUE, { batchSize: batch, pollingIntervalSeconds: poll / 1000 },
-			async (jobs) => {
-				const now = Date.now();
-				if (!first) first = now;
-				count += jobs.length;
-				for (const job of jobs) if (job.data.t) lat.push(now - job.data.t);
-			});
-	let stopping = false;
-	const stop = async () => {
-		if (stopping) return;
-		stopping = true;
-		await b.stop({ graceful: true, wait: true, timeout: 5000 });
-		fs.writeFileSync(file, `${first}\n${count}\n` + lat.map((x) => `${x}\n`).join(""));
-		process.exit(0);
-	};
-	process.on("SIGTERM", stop);
-	process.on("SIGINT", stop);
+			async (jobs) => seen(jobs.map((job) => job.data)));
 }
 
-async function main() {
-	const [url, cmd, ...a] = process.argv.slice(2);
-	if (!url || !cmd) die("usage: pgboss.js URL setup|enqueue|work|produce ...");
-	if (cmd === "setup") await setup(url);
-	else if (cmd === "enqueue") await enqueue(url, int(a[0], "N"));
-	else if (cmd === "produce")
-		await produce(url, int(a[0], "RATE"), int(a[1], "SECS"), int(a[2] || "0", "WARM"));
-	else if (cmd === "work" && a.length === 4)
-		await work(url, int(a[0], "K"), int(a[1], "B"), int(a[2], "P"), a[3]);
-	else die(`bad command '${cmd}'`);
-}
-
-main().catch((e) => {
-	process.stderr.write(`pgboss.js: ${e && e.stack ? e.stack : e}\n`);
-	process.exit(1);
-});
+main("pgboss.js", { setup, enqueue, produce, work }, ["K", "B", "P"]);

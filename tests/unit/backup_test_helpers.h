@@ -23,6 +23,8 @@
 
 #include <sodium.h>
 
+#include "tap.h" /* xsnprintf */
+
 #define PW "repository password"
 #define PWLEN strlen(PW)
 #define UPW(s) ((const unsigned char *)(s))
@@ -33,19 +35,6 @@ static void __attribute__((noreturn, unused)) die(const char *what)
 {
 	fprintf(stderr, "%s: %s\n", program_invocation_short_name, what);
 	exit(1);
-}
-
-static void __attribute__((format(printf, 3, 4), unused))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		die("buffer too small");
 }
 
 static void *__attribute__((unused)) xmalloc(size_t n)

@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -76,6 +77,23 @@ tap_line(int pass, const char *fmt, ...)
 			     tap_g ? tap_g : "(null)", tap_w, __FILE__,        \
 			     __LINE__);                                        \
 	} while (0)
+
+/* snprintf that a test cannot outgrow unnoticed. */
+static void __attribute__((format(printf, 3, 4), unused))
+xsnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "xsnprintf: buffer of %zu too small for %s\n",
+			size, fmt);
+		abort();
+	}
+}
 
 static void __attribute__((unused)) skip(int n, const char *why)
 {

@@ -25,21 +25,6 @@
 
 static char dir[PATH_MAX]; /* scratch directory of this run */
 
-static void __attribute__((format(printf, 3, 4)))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test_backup_backend: buffer too small\n");
-		exit(1);
-	}
-}
-
 static int
 write_file(const char *path, const char *data)
 {

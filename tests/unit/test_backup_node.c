@@ -35,22 +35,6 @@
 static char dir[PATH_MAX]; /* scratch directory of this run */
 static int dfd = -1;       /* open on dir */
 
-static void __attribute__((format(printf, 3, 4)))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr,
-			"test_backup_node: buffer too small for \"%s\"\n", fmt);
-		exit(1);
-	}
-}
-
 static void
 die(const char *what)
 {

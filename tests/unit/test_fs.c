@@ -32,21 +32,6 @@ static char dir[PATH_MAX]; /* scratch directory of this run */
 
 /* snprintf that stops the test on truncation (and keeps gcc's
  * -Wformat-truncation quiet about test-only buffers). */
-static void __attribute__((format(printf, 3, 4)))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test_fs: buffer too small for \"%s\"\n", fmt);
-		exit(1);
-	}
-}
-
 static void
 path_in(char *buf, size_t size, const char *name)
 {

@@ -24,22 +24,6 @@
 
 static char dir[PATH_MAX];
 
-static void __attribute__((format(printf, 3, 4)))
-xsnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test_secret: buffer too small for \"%s\"\n",
-			fmt);
-		exit(1);
-	}
-}
-
 /* Write a file with an exact mode (umask aside); returns its path. */
 static const char *
 mk(const char *name, const void *data, size_t len, mode_t mode)

@@ -23,20 +23,6 @@ T(const char *s)
 	return ms;
 }
 
-/* snprintf that a test cannot outgrow unnoticed. */
-static void __attribute__((format(printf, 3, 4)))
-put(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		abort();
-}
-
 /* The next fire time of expr after `after`, as RFC 3339, or the error. */
 static void
 next_is(const char *expr, const char *after, const char *want)
@@ -47,14 +33,14 @@ next_is(const char *expr, const char *after, const char *want)
 	int64_t next = 0;
 
 	if (wf_cron_parse(expr, &c, &e) < 0) {
-		put(buf, sizeof(buf), "parse: %s", e.msg);
+		xsnprintf(buf, sizeof(buf), "parse: %s", e.msg);
 	} else if (wf_cron_next(&c, T(after), &next, &e) < 0) {
-		put(buf, sizeof(buf), "next: %s", e.msg);
+		xsnprintf(buf, sizeof(buf), "next: %s", e.msg);
 	} else {
 		char ts[SOV_TIME_RFC3339_LEN];
 
 		sov_time_format(next, ts);
-		put(buf, sizeof(buf), "%s", ts);
+		xsnprintf(buf, sizeof(buf), "%s", ts);
 	}
 	is_str(buf, want, "\"%s\" after %s", expr, after);
 }

@@ -738,6 +738,23 @@ req_header(struct MHD_Connection *c, const char *name)
 	return v != NULL ? v : "-";
 }
 
+/* Paths that answer the same every time. */
+static const struct {
+	const char *url;
+	unsigned status;
+	const char *body;
+} canned[] = {
+    {"/json", 200, "{\"x\": [1, 2]}\n"},
+    {"/text", 200, "hello, world"},
+    {"/empty", 204, ""},
+    {"/created", 201, "{\"id\": 7}"},
+    {"/503", 503, "busy\nnow"},
+    {"/500", 500, "oops"},
+    {"/429", 429, "slow down"},
+    {"/408", 408, ""},
+    {"/404", 404, "nope\nnot here"},
+};
+
 static enum MHD_Result
 route(struct MHD_Connection *c, const char *url, const char *method,
       struct upload *u)
@@ -747,24 +764,9 @@ route(struct MHD_Connection *c, const char *url, const char *method,
 	struct count key = {"Idempotency-Key", 0};
 	int n;
 
-	if (strcmp(url, "/json") == 0)
-		return reply_str(c, 200, "{\"x\": [1, 2]}\n");
-	if (strcmp(url, "/text") == 0)
-		return reply_str(c, 200, "hello, world");
-	if (strcmp(url, "/empty") == 0)
-		return reply_str(c, 204, "");
-	if (strcmp(url, "/created") == 0)
-		return reply_str(c, 201, "{\"id\": 7}");
-	if (strcmp(url, "/503") == 0)
-		return reply_str(c, 503, "busy\nnow");
-	if (strcmp(url, "/500") == 0)
-		return reply_str(c, 500, "oops");
-	if (strcmp(url, "/429") == 0)
-		return reply_str(c, 429, "slow down");
-	if (strcmp(url, "/408") == 0)
-		return reply_str(c, 408, "");
-	if (strcmp(url, "/404") == 0)
-		return reply_str(c, 404, "nope\nnot here");
+	for (size_t i = 0; i < sizeof(canned) / sizeof(canned[0]); i++)
+		if (strcmp(url, canned[i].url) == 0)
+			return reply_str(c, canned[i].status, canned[i].body);
 	if (strcmp(url, "/big") == 0) {
 		memset(big, 'x', sizeof(big));
 		return reply(c, 200, big, sizeof(big));

@@ -45,21 +45,6 @@
 static const unsigned char *const secret = (const unsigned char *)SECRET;
 static const size_t secret_len = sizeof(SECRET) - 1;
 
-static void __attribute__((format(printf, 3, 4)))
-put(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "test_wf_webhook: buffer too small\n");
-		exit(1);
-	}
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -210,17 +195,17 @@ test_verify(void)
 	up[WF_WEBHOOK_SIG_LEN - 1] = '\0';
 	refused("1700000000", up, BODY_LEAD, T0, "and 64 hex digits",
 		"63 hex digits");
-	put(longsig, sizeof(longsig), "%s0", SIG_LEAD);
+	xsnprintf(longsig, sizeof(longsig), "%s0", SIG_LEAD);
 	refused("1700000000", longsig, BODY_LEAD, T0, "and 64 hex digits",
 		"65 hex digits");
-	put(longsig, sizeof(longsig), "%s%s", SIG_LEAD, SIG_LEAD + 7);
+	xsnprintf(longsig, sizeof(longsig), "%s%s", SIG_LEAD, SIG_LEAD + 7);
 	refused("1700000000", longsig, BODY_LEAD, T0, "and 64 hex digits",
 		"a signature far too long");
 	memcpy(up, SIG_LEAD, sizeof(up));
 	up[10] = 'g';
 	refused("1700000000", up, BODY_LEAD, T0, "and 64 hex digits",
 		"a digit that is not hex");
-	put(longsig, sizeof(longsig), "%s ", SIG_LEAD);
+	xsnprintf(longsig, sizeof(longsig), "%s ", SIG_LEAD);
 	refused("1700000000", longsig, BODY_LEAD, T0, "and 64 hex digits",
 		"a trailing blank");
 	refused("1700000000", "sha256=", BODY_LEAD, T0, "and 64 hex digits",
@@ -322,7 +307,7 @@ def_with(const char *name, const char *trigger)
 	struct sov_err e = {0};
 	struct wf_def *d;
 
-	put(text, sizeof(text),
+	xsnprintf(text, sizeof(text),
 	    "{\"name\":\"%s\",\"version\":1,\"triggers\":[%s],"
 	    "\"steps\":{\"a\":{\"jq\":\".\"}}}",
 	    name, trigger);
@@ -344,14 +329,14 @@ test_routes(void)
 	size_t n = 9;
 	struct sov_err e = {0};
 
-	put(good, sizeof(good), "%s/good", tmpdir);
-	put(shortf, sizeof(shortf), "%s/short", tmpdir);
-	put(cred, sizeof(cred), "%s/lead-hook", tmpdir);
+	xsnprintf(good, sizeof(good), "%s/good", tmpdir);
+	xsnprintf(shortf, sizeof(shortf), "%s/short", tmpdir);
+	xsnprintf(cred, sizeof(cred), "%s/lead-hook", tmpdir);
 	write_file(good, SECRET "\n", 0600);
 	write_file(shortf, "0123456789abcde\n", 0600); /* 15 bytes */
 	write_file(cred, "0123456789abcdef", 0600);    /* 16 bytes */
 
-	put(trig, sizeof(trig),
+	xsnprintf(trig, sizeof(trig),
 	    "{\"webhook\":{\"path\":\"/hooks/lead\",\"secret_file\":\"%s\"}},"
 	    "{\"cron\":\"@daily\"}",
 	    good);
@@ -381,7 +366,7 @@ test_routes(void)
 	   "no webhook triggers: no routes");
 
 	/* a short secret, named */
-	put(trig2, sizeof(trig2),
+	xsnprintf(trig2, sizeof(trig2),
 	    "{\"webhook\":{\"path\":\"/hooks/tiny\",\"secret_file\":\"%s\"}}",
 	    shortf);
 	defs[2] = def_with("tiny", trig2);
@@ -439,9 +424,9 @@ on_hook(void *arg, const char *workflow, jv input, const char *delivery,
 	(void)arg;
 	pthread_mutex_lock(&mu);
 	calls++;
-	put(seen_workflow, sizeof(seen_workflow), "%s", workflow);
-	put(seen_input, sizeof(seen_input), "%.200s", jv_string_value(text));
-	put(seen_delivery, sizeof(seen_delivery), "%s",
+	xsnprintf(seen_workflow, sizeof(seen_workflow), "%s", workflow);
+	xsnprintf(seen_input, sizeof(seen_input), "%.200s", jv_string_value(text));
+	xsnprintf(seen_delivery, sizeof(seen_delivery), "%s",
 	    delivery ? delivery : "(none)");
 	switch (mode) {
 	case REPLY_OK:
@@ -583,11 +568,11 @@ do_call(const struct call *c, struct resp *r)
 	memset(r, 0, sizeof(*r));
 	if (h == NULL)
 		exit(1);
-	put(url, sizeof(url), "http://127.0.0.1:%d%s", port,
+	xsnprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port,
 	    c->path ? c->path : "/hooks/lead");
-	put(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	xsnprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	if (c->ts)
-		put(ts, sizeof(ts), "%s", c->ts);
+		xsnprintf(ts, sizeof(ts), "%s", c->ts);
 	if (!c->unsigned_req) {
 		/* a chunked body is signed as sent, padding and all */
 		char *padded = NULL;
@@ -604,14 +589,14 @@ do_call(const struct call *c, struct resp *r)
 			padded ? c->chunked_total : len, sig, &e) != 0)
 			exit(1);
 		free(padded);
-		put(line, sizeof(line), "X-Sov-Timestamp: %s", ts);
+		xsnprintf(line, sizeof(line), "X-Sov-Timestamp: %s", ts);
 		hl = curl_slist_append(hl, line);
-		put(line, sizeof(line), "X-Sov-Signature: %s",
+		xsnprintf(line, sizeof(line), "X-Sov-Signature: %s",
 		    c->sig ? c->sig : sig);
 		hl = curl_slist_append(hl, line);
 	}
 	if (c->delivery) {
-		put(line, sizeof(line), "X-Sov-Delivery: %s", c->delivery);
+		xsnprintf(line, sizeof(line), "X-Sov-Delivery: %s", c->delivery);
 		hl = curl_slist_append(hl, line);
 	}
 	hl = curl_slist_append(hl, "Content-Type: application/json");
@@ -766,7 +751,7 @@ test_server_refusals(void)
 	is_int(r.status, 401, "malformed signature: 401");
 	like(r.body, "64 hex digits", "  saying so");
 
-	put(ts, sizeof(ts), "%lld", (long long)time(NULL) - 1000);
+	xsnprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) - 1000);
 	do_call(&(struct call){.body = "{}", .ts = ts}, &r);
 	is_int(r.status, 401, "a stale timestamp: 401");
 	like(r.body, "in the past", "  saying so");
@@ -798,7 +783,7 @@ test_server_refusals(void)
 
 	/* 413 from Content-Length: the answer comes with no body sent */
 	fd = connect_local(port);
-	put(head, sizeof(head), huge_head, (long long)time(NULL));
+	xsnprintf(head, sizeof(head), huge_head, (long long)time(NULL));
 	if (send(fd, head, strlen(head), MSG_NOSIGNAL) < 0)
 		diag("send: %s", strerror(errno));
 	n = read_for(fd, buf, sizeof(buf), 3000, &eof);
@@ -899,7 +884,7 @@ test_slow(void)
 
 	/* a slow body too */
 	fd = connect_local(wf_webhook_port(w));
-	put(buf, sizeof(buf),
+	xsnprintf(buf, sizeof(buf),
 	    "POST /hooks/lead HTTP/1.1\r\nHost: x\r\nX-Sov-Timestamp: "
 	    "%lld\r\nX-Sov-Signature: %s\r\nContent-Length: 100\r\n\r\n",
 	    (long long)time(NULL), SIG_LEAD);
@@ -985,7 +970,7 @@ test_start_errors(void)
 	char addr[64];
 	struct wf_webhook *w;
 
-	put(addr, sizeof(addr), "127.0.0.1:%d", port);
+	xsnprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	ok(wf_webhook_start(addr, routes, 2, on_hook, NULL, &e) == NULL,
 	   "a port in use: refused");
 	like(e.msg, "Address already in use", "  saying so");

@@ -293,7 +293,7 @@ complete_one(struct sov_store *st, const char *owner,
 	long k;
 	const struct wf_step *s;
 	jv rows = jv_invalid(), row = jv_invalid();
-	char sql[512], status[16] = "", *err = NULL;
+	char status[16] = "", *err = NULL;
 	int held = 0, running, retry_left, last, rc = -1;
 	int64_t started_at;
 	const char *to;
@@ -315,12 +315,14 @@ complete_one(struct sov_store *st, const char *owner,
 		return sov_err_set(e, SOV_EXIT_FAIL, "%s: no step %s", d->name,
 				   c->step);
 	s = &d->steps[k];
-	snprintf(sql, sizeof(sql),
-		 "SELECT status, run, steps_left, started_at FROM "
-		 "wf_executions WHERE id = $1%s",
-		 wf_queue_for_update(st));
-	if (sov_store_query(st, sql, JV_ARRAY(jv_number((double)c->execution)),
-			    &rows, e) < 0)
+	/* Read again, not taken from the batch's lock: an earlier result of
+	 * this execution in the batch may have changed it (a saga begun, a
+	 * step counted down). Already locked by lock_executions. */
+	if (sov_store_query(st,
+			    "SELECT status, run, steps_left, started_at FROM "
+			    "wf_executions WHERE id = $1",
+			    JV_ARRAY(jv_number((double)c->execution)), &rows,
+			    e) < 0)
 		goto out;
 	if (jv_array_length(jv_copy(rows)) != 1) {
 		dn->stale = 1; /* deleted meanwhile */
@@ -334,15 +336,7 @@ complete_one(struct sov_store *st, const char *owner,
 		goto out;
 	}
 	started_at = (int64_t)wf_row_num(row, "started_at", 0);
-	{
-		jv st_v = jv_object_get(jv_copy(row), jv_string("status"));
-
-		snprintf(status, sizeof(status), "%s",
-			 jv_get_kind(st_v) == JV_KIND_STRING
-			     ? jv_string_value(st_v)
-			     : "");
-		jv_free(st_v);
-	}
+	wf_row_text(row, "status", status, sizeof(status));
 	running = strcmp(status, "running") == 0;
 	retry_left = c->attempt < s->retry.attempts;
 

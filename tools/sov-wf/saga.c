@@ -109,15 +109,9 @@ finish(struct sov_store *st, const struct wf_def *d, long long id, jv steps,
 	}
 	row = jv_array_get(jv_copy(rows), 0);
 	cancelled = wf_row_is(row, "status", "cancelling");
-	{
-		jv err = jv_object_get(jv_copy(row), jv_string("error"));
-
-		snprintf(error, sizeof(error), "%s",
-			 jv_get_kind(err) == JV_KIND_STRING
-			     ? jv_string_value(err)
-			     : "failed");
-		jv_free(err);
-	}
+	wf_row_text(row, "error", error, sizeof(error));
+	if (!error[0])
+		snprintf(error, sizeof(error), "failed");
 	/* An undo that failed needs a person: say so where they look. */
 	len = strlen(error);
 	jv_array_foreach(steps, i, s)

@@ -11,18 +11,6 @@
 #define MAC_LEN crypto_auth_hmacsha256_BYTES
 
 static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 parse_timestamp(const char *s, int64_t *out, struct sov_err *e)
 {
 	int64_t v = 0;
@@ -64,13 +52,15 @@ parse_signature(const char *s, unsigned char mac[MAC_LEN], struct sov_err *e)
 	/* strnlen: a long header is refused without reading all of it */
 	if (strnlen(s, WF_WEBHOOK_SIG_LEN + 1) != WF_WEBHOOK_SIG_LEN)
 		goto bad;
-	for (size_t i = 0; i < MAC_LEN; i++) {
-		int hi = hex_value(s[plen + 2 * i]);
-		int lo = hex_value(s[plen + 2 * i + 1]);
+	{
+		size_t n = 0;
+		const char *end = NULL;
 
-		if (hi < 0 || lo < 0)
+		/* exactly 2 * MAC_LEN digits: no separators, nothing after */
+		if (sodium_hex2bin(mac, MAC_LEN, s + plen, 2 * MAC_LEN, NULL,
+				   &n, &end) != 0 ||
+		    n != MAC_LEN || end != s + plen + 2 * MAC_LEN)
 			goto bad;
-		mac[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
 bad:
