@@ -21,41 +21,41 @@ struct trig_ctx {
 /* ---- triggers ---- */
 
 static int
-trig_cron(struct wf_check *c, jv v, void *target)
+trig_cron(struct sov_jcheck *c, jv v, void *target)
 {
 	struct trig_ctx *tc = target;
 	struct sov_err pe = {0};
 
 	tc->kinds |= 1u << WF_TRIGGER_CRON;
 	tc->t->kind = WF_TRIGGER_CRON;
-	if (wf_check_string(c, v, WF_CRON_TEXT_MAX - 1, &tc->t->cron_src) < 0)
+	if (sov_jcheck_string(c, v, WF_CRON_TEXT_MAX - 1, &tc->t->cron_src) < 0)
 		return -1;
 	if (wf_cron_parse(tc->t->cron_src, &tc->t->cron, &pe) < 0)
-		return wf_check_fail(c, "%s", pe.msg);
+		return sov_jcheck_fail(c, "%s", pe.msg);
 	return 0;
 }
 
 static int
-trig_enqueue(struct wf_check *c, jv v, void *target)
+trig_enqueue(struct sov_jcheck *c, jv v, void *target)
 {
 	struct trig_ctx *tc = target;
 
 	tc->kinds |= 1u << WF_TRIGGER_ENQUEUE;
 	tc->t->kind = WF_TRIGGER_ENQUEUE;
 	if (jv_get_kind(v) != JV_KIND_TRUE)
-		return wf_check_fail(c, "must be true (leave the trigger out "
+		return sov_jcheck_fail(c, "must be true (leave the trigger out "
 					"to turn it off)");
 	return 0;
 }
 
 static int
-trig_input(struct wf_check *c, jv v, void *target)
+trig_input(struct sov_jcheck *c, jv v, void *target)
 {
 	struct trig_ctx *tc = target;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return wf_check_fail(c, "must be an object, not %s",
-				     wf_check_kind(v));
+		return sov_jcheck_fail(c, "must be an object, not %s",
+				     sov_jcheck_kind(v));
 	tc->input_given = 1;
 	jv_free(tc->t->input);
 	tc->t->input = jv_copy(v);
@@ -63,56 +63,56 @@ trig_input(struct wf_check *c, jv v, void *target)
 }
 
 static int
-hook_path(struct wf_check *c, jv v, void *target)
+hook_path(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_trigger *t = target;
 	size_t plen = strlen(WEBHOOK_PREFIX);
 	jv rest;
 	const char *why;
 
-	if (wf_check_string(c, v, plen + WF_NAME_MAX, &t->path) < 0)
+	if (sov_jcheck_string(c, v, plen + WF_NAME_MAX, &t->path) < 0)
 		return -1;
 	if (strncmp(t->path, WEBHOOK_PREFIX, plen) != 0)
-		return wf_check_fail(c, "must be " WEBHOOK_PREFIX "NAME");
+		return sov_jcheck_fail(c, "must be " WEBHOOK_PREFIX "NAME");
 	rest = jv_string(t->path + plen);
-	why = wf_check_name_why(rest);
+	why = sov_jcheck_name_why(rest);
 	jv_free(rest);
 	if (why)
-		return wf_check_fail(c, "NAME in " WEBHOOK_PREFIX "NAME %s",
+		return sov_jcheck_fail(c, "NAME in " WEBHOOK_PREFIX "NAME %s",
 				     why);
 	return 0;
 }
 
 static int
-hook_secret_file(struct wf_check *c, jv v, void *target)
+hook_secret_file(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_trigger *t = target;
 
-	if (wf_check_string(c, v, WF_FILE_PATH_MAX, &t->secret_file) < 0)
+	if (sov_jcheck_string(c, v, WF_FILE_PATH_MAX, &t->secret_file) < 0)
 		return -1;
 	if (t->secret_file[0] != '/')
-		return wf_check_fail(c, "must be an absolute path");
+		return sov_jcheck_fail(c, "must be an absolute path");
 	return 0;
 }
 
 static int
-hook_secret_credential(struct wf_check *c, jv v, void *target)
+hook_secret_credential(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_trigger *t = target;
 	const char *s;
 
-	if (wf_check_string(c, v, WF_CREDENTIAL_MAX, &t->secret_credential) < 0)
+	if (sov_jcheck_string(c, v, WF_CREDENTIAL_MAX, &t->secret_credential) < 0)
 		return -1;
 	s = t->secret_credential;
 	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		      "0123456789_.-") != strlen(s))
-		return wf_check_fail(c, "must be a credential name: letters, "
+		return sov_jcheck_fail(c, "must be a credential name: letters, "
 					"digits and _ . -");
 	return 0;
 }
 
-static const struct wf_field hook_fields[] = {
+static const struct sov_jfield hook_fields[] = {
     {"path", hook_path},
     {"secret_credential", hook_secret_credential},
     {"secret_file", hook_secret_file},
@@ -120,26 +120,26 @@ static const struct wf_field hook_fields[] = {
 };
 
 static int
-trig_webhook(struct wf_check *c, jv v, void *target)
+trig_webhook(struct sov_jcheck *c, jv v, void *target)
 {
 	struct trig_ctx *tc = target;
 	struct wf_trigger *t = tc->t;
 
 	tc->kinds |= 1u << WF_TRIGGER_WEBHOOK;
 	t->kind = WF_TRIGGER_WEBHOOK;
-	if (wf_check_object(c, v, hook_fields, t) < 0)
+	if (sov_jcheck_object(c, v, hook_fields, t) < 0)
 		return -1;
 	if (t->path == NULL) {
-		wf_check_push_name(c, "path");
-		return wf_check_fail(c, "required (" WEBHOOK_PREFIX "NAME)");
+		sov_jcheck_push_name(c, "path");
+		return sov_jcheck_fail(c, "required (" WEBHOOK_PREFIX "NAME)");
 	}
 	if ((t->secret_file == NULL) == (t->secret_credential == NULL))
-		return wf_check_fail(c, "needs exactly one of secret_file, "
+		return sov_jcheck_fail(c, "needs exactly one of secret_file, "
 					"secret_credential");
 	return 0;
 }
 
-static const struct wf_field trigger_fields[] = {
+static const struct sov_jfield trigger_fields[] = {
     {"cron", trig_cron},   {"enqueue", trig_enqueue},
     {"input", trig_input}, {"webhook", trig_webhook},
     {NULL, NULL},
@@ -147,7 +147,7 @@ static const struct wf_field trigger_fields[] = {
 
 /* Triggers i and j (j < i) may not be the same way in. */
 static int
-trig_clash(struct wf_check *c, const struct wf_def *d, size_t i)
+trig_clash(struct sov_jcheck *c, const struct wf_def *d, size_t i)
 {
 	const struct wf_trigger *t = &d->triggers[i];
 
@@ -156,16 +156,16 @@ trig_clash(struct wf_check *c, const struct wf_def *d, size_t i)
 
 		if (t->kind == WF_TRIGGER_ENQUEUE &&
 		    o->kind == WF_TRIGGER_ENQUEUE)
-			return wf_check_fail(c,
+			return sov_jcheck_fail(c,
 					     "a second enqueue trigger "
 					     "(triggers[%zu])",
 					     j);
 		if (t->kind == WF_TRIGGER_WEBHOOK &&
 		    o->kind == WF_TRIGGER_WEBHOOK &&
 		    strcmp(t->path, o->path) == 0) {
-			wf_check_push_name(c, "webhook");
-			wf_check_push_name(c, "path");
-			return wf_check_fail(c, "\"%s\" is also triggers[%zu]",
+			sov_jcheck_push_name(c, "webhook");
+			sov_jcheck_push_name(c, "path");
+			return sov_jcheck_fail(c, "\"%s\" is also triggers[%zu]",
 					     t->path, j);
 		}
 	}
@@ -173,17 +173,17 @@ trig_clash(struct wf_check *c, const struct wf_def *d, size_t i)
 }
 
 static int
-top_triggers(struct wf_check *c, jv v, void *target)
+top_triggers(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_def *d = target;
 	int n;
 
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return wf_check_fail(c, "must be an array of triggers, not %s",
-				     wf_check_kind(v));
+		return sov_jcheck_fail(c, "must be an array of triggers, not %s",
+				     sov_jcheck_kind(v));
 	n = jv_array_length(jv_copy(v));
 	if (n > WF_TRIGGERS_MAX)
-		return wf_check_fail(c, "more than %d triggers",
+		return sov_jcheck_fail(c, "more than %d triggers",
 				     WF_TRIGGERS_MAX);
 	d->triggers = calloc((size_t)n + 1, sizeof(*d->triggers));
 	if (d->triggers == NULL)
@@ -196,26 +196,26 @@ top_triggers(struct wf_check *c, jv v, void *target)
 		jv x = jv_array_get(jv_copy(v), i);
 		struct wf_trigger *t = &d->triggers[i];
 		struct trig_ctx tc = {t, 0, 0};
-		size_t old = wf_check_push_index(c, i);
+		size_t old = sov_jcheck_push_index(c, i);
 		unsigned kinds;
 		int r;
 
-		r = wf_check_object(c, x, trigger_fields, &tc);
+		r = sov_jcheck_object(c, x, trigger_fields, &tc);
 		jv_free(x);
 		if (r < 0)
 			return -1;
 		kinds = tc.kinds >> 1 & 7; /* cron 1, webhook 2, enqueue 4 */
 		if (kinds == 0 || (kinds & (kinds - 1)))
-			return wf_check_fail(c, "needs exactly one of cron, "
+			return sov_jcheck_fail(c, "needs exactly one of cron, "
 						"webhook, enqueue");
 		if (tc.input_given && t->kind != WF_TRIGGER_CRON) {
-			wf_check_push_name(c, "input");
-			return wf_check_fail(c, "only a cron trigger takes an "
+			sov_jcheck_push_name(c, "input");
+			return sov_jcheck_fail(c, "only a cron trigger takes an "
 						"input");
 		}
 		if (trig_clash(c, d, (size_t)i) < 0)
 			return -1;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	return 0;
 }
@@ -223,27 +223,27 @@ top_triggers(struct wf_check *c, jv v, void *target)
 /* ---- measure ---- */
 
 static int
-measure_human_minutes(struct wf_check *c, jv v, void *target)
+measure_human_minutes(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_measure *m = target;
 
-	return wf_check_number(c, v, 0, WF_HUMAN_MINUTES_MAX,
+	return sov_jcheck_number(c, v, 0, WF_HUMAN_MINUTES_MAX,
 			       &m->human_minutes);
 }
 
 static int
-measure_tokens(struct wf_check *c, jv v, void *target)
+measure_tokens(struct sov_jcheck *c, jv v, void *target)
 {
 	return wf_check_prog(c, v, &((struct wf_measure *)target)->tokens);
 }
 
 static int
-measure_cost(struct wf_check *c, jv v, void *target)
+measure_cost(struct sov_jcheck *c, jv v, void *target)
 {
 	return wf_check_prog(c, v, &((struct wf_measure *)target)->cost);
 }
 
-static const struct wf_field measure_fields[] = {
+static const struct sov_jfield measure_fields[] = {
     {"cost", measure_cost},
     {"human_minutes", measure_human_minutes},
     {"tokens", measure_tokens},
@@ -253,41 +253,41 @@ static const struct wf_field measure_fields[] = {
 /* ---- the document ---- */
 
 static int
-top_measure(struct wf_check *c, jv v, void *target)
+top_measure(struct sov_jcheck *c, jv v, void *target)
 {
-	return wf_check_object(c, v, measure_fields,
+	return sov_jcheck_object(c, v, measure_fields,
 			       &((struct wf_def *)target)->measure);
 }
 
 static int
-top_name(struct wf_check *c, jv v, void *target)
+top_name(struct sov_jcheck *c, jv v, void *target)
 {
-	return wf_check_name(c, v, &((struct wf_def *)target)->name);
+	return sov_jcheck_name(c, v, &((struct wf_def *)target)->name);
 }
 
 static int
-top_version(struct wf_check *c, jv v, void *target)
+top_version(struct sov_jcheck *c, jv v, void *target)
 {
-	return wf_check_int(c, v, 1, WF_VERSION_MAX,
+	return sov_jcheck_int(c, v, 1, WF_VERSION_MAX,
 			    &((struct wf_def *)target)->version);
 }
 
 static int
-top_description(struct wf_check *c, jv v, void *target)
+top_description(struct sov_jcheck *c, jv v, void *target)
 {
-	return wf_check_string(c, v, WF_DESCRIPTION_MAX,
+	return sov_jcheck_string(c, v, WF_DESCRIPTION_MAX,
 			       &((struct wf_def *)target)->description);
 }
 
 static int
-top_concurrency(struct wf_check *c, jv v, void *target)
+top_concurrency(struct sov_jcheck *c, jv v, void *target)
 {
-	return wf_check_int(c, v, 1, WF_CONCURRENCY_MAX,
+	return sov_jcheck_int(c, v, 1, WF_CONCURRENCY_MAX,
 			    &((struct wf_def *)target)->concurrency);
 }
 
 static int
-top_steps(struct wf_check *c, jv v, void *target)
+top_steps(struct sov_jcheck *c, jv v, void *target)
 {
 	struct wf_def *d = target;
 
@@ -298,7 +298,7 @@ top_steps(struct wf_check *c, jv v, void *target)
 	return wf_order_build(c, d);
 }
 
-static const struct wf_field top_fields[] = {
+static const struct sov_jfield top_fields[] = {
     {"concurrency", top_concurrency},
     {"description", top_description},
     {"measure", top_measure},
@@ -308,6 +308,21 @@ static const struct wf_field top_fields[] = {
     {"version", top_version},
     {NULL, NULL},
 };
+
+void
+wf_prog_clear(struct wf_prog *p)
+{
+	sov_jq_free(p->q);
+	free(p->src);
+	p->q = NULL;
+	p->src = NULL;
+}
+
+int
+wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p)
+{
+	return sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src, &p->q);
+}
 
 void
 wf_def_free(struct wf_def *d)
@@ -340,7 +355,7 @@ wf_def_free(struct wf_def *d)
 struct wf_def *
 wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
 {
-	struct wf_check c = {0};
+	struct sov_jcheck c = {0};
 	struct wf_def *d = calloc(1, sizeof(*d));
 	const char *missing = NULL;
 
@@ -353,7 +368,7 @@ wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
 	c.file = d->file;
 	c.flags = flags;
 	c.e = e;
-	if (wf_check_object(&c, json, top_fields, d) < 0)
+	if (sov_jcheck_object(&c, json, top_fields, d) < 0)
 		goto fail;
 	/* required members, in the same sorted order */
 	if (d->name == NULL)
@@ -363,8 +378,8 @@ wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
 	else if (d->version == 0)
 		missing = "version";
 	if (missing) {
-		wf_check_push_name(&c, missing);
-		wf_check_fail(&c, "required");
+		sov_jcheck_push_name(&c, missing);
+		sov_jcheck_fail(&c, "required");
 		goto fail;
 	}
 	d->json = json;

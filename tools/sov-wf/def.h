@@ -21,11 +21,12 @@
 
 #include "cron.h"
 #include "err.h"
+#include "jcheck.h"
 #include "jqprog.h"
 
 /* Limits; docs/workflow-format.md lists them too. */
 #define WF_DEF_FILE_MAX (1u << 20) /* bytes of a definition file */
-#define WF_NAME_MAX 64             /* workflow and step names */
+#define WF_NAME_MAX SOV_JCHECK_NAME_MAX /* workflow and step names */
 #define WF_STEPS_MAX 256
 #define WF_TRIGGERS_MAX 32
 #define WF_ARGV_MAX 256               /* entries of a run argv */
@@ -64,7 +65,7 @@ enum {
 	/* Check the structure only, compile no jq program (every wf_prog's
 	 * q stays NULL). jq 1.6 takes some 15 ms per program: for listing
 	 * many definitions quickly, and for fuzzing the structure. */
-	WF_DEF_NO_COMPILE = 1 << 0,
+	WF_DEF_NO_COMPILE = 1 << 0, /* SOV_JCHECK_NO_COMPILE */
 };
 
 enum wf_kind { WF_KIND_RUN = 1, WF_KIND_JQ, WF_KIND_HTTP };

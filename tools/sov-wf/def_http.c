@@ -14,12 +14,12 @@ struct http_ctx {
 };
 
 static int
-http_url(struct wf_check *c, jv v, void *t)
+http_url(struct sov_jcheck *c, jv v, void *t)
 {
 	struct http_ctx *hc = t;
 	const char *u, *host;
 
-	if (wf_check_string(c, v, WF_URL_MAX, &hc->h->url) < 0)
+	if (sov_jcheck_string(c, v, WF_URL_MAX, &hc->h->url) < 0)
 		return -1;
 	u = hc->h->url;
 	if (strncmp(u, "https://", 8) == 0)
@@ -27,12 +27,12 @@ http_url(struct wf_check *c, jv v, void *t)
 	else if (strncmp(u, "http://", 7) == 0)
 		host = u + 7;
 	else
-		return wf_check_fail(c, "must start with http:// or https://");
+		return sov_jcheck_fail(c, "must start with http:// or https://");
 	if (*host == '\0' || strchr("/?#:@", *host) != NULL)
-		return wf_check_fail(c, "names no host");
+		return sov_jcheck_fail(c, "names no host");
 	for (const unsigned char *p = (const unsigned char *)u; *p; p++)
 		if (*p <= ' ' || *p >= 0x7f)
-			return wf_check_fail(
+			return sov_jcheck_fail(
 			    c,
 			    "byte 0x%02x at offset %zu: "
 			    "percent-encode spaces, control "
@@ -42,7 +42,7 @@ http_url(struct wf_check *c, jv v, void *t)
 }
 
 static int
-http_method(struct wf_check *c, jv v, void *t)
+http_method(struct sov_jcheck *c, jv v, void *t)
 {
 	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
 					    "DELETE"};
@@ -55,7 +55,7 @@ http_method(struct wf_check *c, jv v, void *t)
 				hc->method_given = 1;
 				return 0;
 			}
-	return wf_check_fail(c, "must be \"GET\", \"POST\", \"PUT\", "
+	return sov_jcheck_fail(c, "must be \"GET\", \"POST\", \"PUT\", "
 				"\"PATCH\" or \"DELETE\"");
 }
 
@@ -69,7 +69,7 @@ is_tchar(unsigned char ch)
 }
 
 static int
-http_headers(struct wf_check *c, jv v, void *t)
+http_headers(struct sov_jcheck *c, jv v, void *t)
 {
 	/* framing is curl's: a wrong one would corrupt the request */
 	static const char *const reserved[] = {"content-length",
@@ -79,14 +79,14 @@ http_headers(struct wf_check *c, jv v, void *t)
 	int n, rc = -1;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an object of header names to "
 				     "strings, not %s",
-				     wf_check_kind(v));
+				     sov_jcheck_kind(v));
 	keys = jv_keys(jv_copy(v));
 	n = jv_array_length(jv_copy(keys));
 	if (n > WF_HEADERS_MAX) {
-		wf_check_fail(c, "more than %d headers", WF_HEADERS_MAX);
+		sov_jcheck_fail(c, "more than %d headers", WF_HEADERS_MAX);
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -94,19 +94,19 @@ http_headers(struct wf_check *c, jv v, void *t)
 		jv val = jv_object_get(jv_copy(v), jv_copy(k));
 		const char *ks = jv_string_value(k);
 		size_t klen = (size_t)jv_string_length_bytes(jv_copy(k));
-		size_t old = wf_check_push_key(c, k);
+		size_t old = sov_jcheck_push_key(c, k);
 		char *tmp = NULL;
 		int bad = klen == 0 || klen > WF_HEADER_NAME_MAX;
 
 		for (size_t j = 0; j < klen && !bad; j++)
 			bad = !is_tchar((unsigned char)ks[j]);
 		if (bad)
-			wf_check_fail(c, "not a header name (letters, digits "
+			sov_jcheck_fail(c, "not a header name (letters, digits "
 					 "and !#$%%&'*+-.^_`|~)");
 		for (size_t j = 0;
 		     j < sizeof(reserved) / sizeof(*reserved) && !bad; j++)
 			if (strcasecmp(ks, reserved[j]) == 0) {
-				wf_check_fail(c, "is set by sov-wf itself");
+				sov_jcheck_fail(c, "is set by sov-wf itself");
 				bad = 1;
 			}
 		/* names differing in case only are the same header */
@@ -114,18 +114,18 @@ http_headers(struct wf_check *c, jv v, void *t)
 			jv o = jv_array_get(jv_copy(keys), j);
 
 			if (strcasecmp(jv_string_value(o), ks) == 0) {
-				wf_check_fail(c, "given twice (as \"%s\")",
+				sov_jcheck_fail(c, "given twice (as \"%s\")",
 					      jv_string_value(o));
 				bad = 1;
 			}
 			jv_free(o);
 		}
 		if (!bad &&
-		    wf_check_string(c, val, WF_HEADER_VALUE_MAX, &tmp) < 0)
+		    sov_jcheck_string(c, val, WF_HEADER_VALUE_MAX, &tmp) < 0)
 			bad = 1;
 		for (const char *p = tmp; p && *p && !bad; p++)
 			if ((*p > 0 && *p < ' ' && *p != '\t') || *p == 0x7f) {
-				wf_check_fail(c, "contains a control "
+				sov_jcheck_fail(c, "contains a control "
 						 "character");
 				bad = 1;
 			}
@@ -134,7 +134,7 @@ http_headers(struct wf_check *c, jv v, void *t)
 		jv_free(val);
 		if (bad)
 			goto out;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	jv_free(hc->h->headers);
 	hc->h->headers = jv_copy(v);
@@ -145,7 +145,7 @@ out:
 }
 
 static int
-http_body(struct wf_check *c, jv v, void *t)
+http_body(struct sov_jcheck *c, jv v, void *t)
 {
 	struct http_ctx *hc = t;
 
@@ -153,61 +153,61 @@ http_body(struct wf_check *c, jv v, void *t)
 }
 
 static int
-http_expect(struct wf_check *c, jv v, void *t)
+http_expect(struct sov_jcheck *c, jv v, void *t)
 {
 	struct http_ctx *hc = t;
 	struct wf_http *h = hc->h;
 	int n;
 
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an array of status codes, not "
 				     "%s",
-				     wf_check_kind(v));
+				     sov_jcheck_kind(v));
 	n = jv_array_length(jv_copy(v));
 	if (n < 1 || n > WF_EXPECT_MAX)
-		return wf_check_fail(c, "must have 1 to %d status codes",
+		return sov_jcheck_fail(c, "must have 1 to %d status codes",
 				     WF_EXPECT_MAX);
 	for (int i = 0; i < n; i++) {
 		jv x = jv_array_get(jv_copy(v), i);
-		size_t old = wf_check_push_index(c, i);
+		size_t old = sov_jcheck_push_index(c, i);
 		long code;
-		int rc = wf_check_int(c, x, 100, 599, &code);
+		int rc = sov_jcheck_int(c, x, 100, 599, &code);
 
 		jv_free(x);
 		if (rc < 0)
 			return -1;
 		for (size_t j = 0; j < h->n_expect; j++)
 			if (h->expect[j] == code)
-				return wf_check_fail(c, "%ld is listed twice",
+				return sov_jcheck_fail(c, "%ld is listed twice",
 						     code);
 		h->expect[h->n_expect++] = (int)code;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	return 0;
 }
 
-static const struct wf_field http_fields[] = {
+static const struct sov_jfield http_fields[] = {
     {"body", http_body},     {"expect", http_expect}, {"headers", http_headers},
     {"method", http_method}, {"url", http_url},       {NULL, NULL},
 };
 
 int
-wf_http_check(struct wf_check *c, jv v, struct wf_http *h)
+wf_http_check(struct sov_jcheck *c, jv v, struct wf_http *h)
 {
 	struct http_ctx hc = {h, 0};
 
-	if (wf_check_object(c, v, http_fields, &hc) < 0)
+	if (sov_jcheck_object(c, v, http_fields, &hc) < 0)
 		return -1;
 	if (h->url == NULL) {
-		wf_check_push_name(c, "url");
-		return wf_check_fail(c, "required (http:// or https://)");
+		sov_jcheck_push_name(c, "url");
+		return sov_jcheck_fail(c, "required (http:// or https://)");
 	}
 	if (!hc.method_given)
 		h->method = h->body.src ? WF_METHOD_POST : WF_METHOD_GET;
 	if (h->method == WF_METHOD_GET && h->body.src) {
-		wf_check_push_name(c, "body");
-		return wf_check_fail(c, "a GET request has no body: drop "
+		sov_jcheck_push_name(c, "body");
+		return sov_jcheck_fail(c, "a GET request has no body: drop "
 					"body, or use another method");
 	}
 	if (jv_get_kind(h->headers) != JV_KIND_OBJECT) {

@@ -8,19 +8,25 @@
 
 #include <jv.h>
 
-#include "check.h"
+#include "jcheck.h"
 #include "def.h"
 
+/* A jq program of at most WF_JQ_MAX bytes into *p (see sov_jcheck_jq). */
+int wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p);
+
+/* Free a program's text and compiled form; accepts a zeroed one. */
+void wf_prog_clear(struct wf_prog *p);
+
 /* An http object (borrowed) into *h, defaults filled in. */
-int wf_http_check(struct wf_check *c, jv v, struct wf_http *h);
+int wf_http_check(struct sov_jcheck *c, jv v, struct wf_http *h);
 
 /* The "steps" object (borrowed) into d->steps, sorted by name. */
-int wf_steps_check(struct wf_check *c, jv steps, struct wf_def *d);
+int wf_steps_check(struct sov_jcheck *c, jv steps, struct wf_def *d);
 
 /* Free what a step holds (not the step itself). */
 void wf_step_clear(struct wf_step *s);
 
 /* d->order and every step's ancestors; a cycle is an error at "steps". */
-int wf_order_build(struct wf_check *c, struct wf_def *d);
+int wf_order_build(struct sov_jcheck *c, struct wf_def *d);
 
 #endif

@@ -18,7 +18,7 @@
  * direction work flows, "a -> b" for "b needs a", from its smallest name.
  */
 static int
-cycle_error(struct wf_check *c, const struct wf_def *d,
+cycle_error(struct sov_jcheck *c, const struct wf_def *d,
 	    const unsigned char *done)
 {
 	size_t n = d->n_steps, len = 0, cur = 0, start, lo, *walk = NULL;
@@ -75,7 +75,7 @@ cycle_error(struct wf_check *c, const struct wf_def *d,
 		used += nl;
 		i = i == start ? len - 1 : i - 1;
 	}
-	wf_check_fail(c, "cycle %s", text); /* the path is "steps" */
+	sov_jcheck_fail(c, "cycle %s", text); /* the path is "steps" */
 out:
 	free(walk);
 	free(pos);
@@ -83,7 +83,7 @@ out:
 }
 
 int
-wf_order_build(struct wf_check *c, struct wf_def *d)
+wf_order_build(struct sov_jcheck *c, struct wf_def *d)
 {
 	size_t n = d->n_steps, *pending = NULL;
 	unsigned char *done = NULL;

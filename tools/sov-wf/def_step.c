@@ -37,26 +37,26 @@ struct retry_ctx {
 
 /* run[i] (borrowed) into a->argv[i]. */
 static int
-run_arg(struct wf_check *c, jv arg, int i, struct wf_action *a)
+run_arg(struct sov_jcheck *c, jv arg, int i, struct wf_action *a)
 {
 	const char *s;
 	size_t len;
 
 	if (jv_get_kind(arg) != JV_KIND_STRING)
-		return wf_check_fail(c, "must be a string, not %s",
-				     wf_check_kind(arg));
+		return sov_jcheck_fail(c, "must be a string, not %s",
+				     sov_jcheck_kind(arg));
 	s = jv_string_value(arg);
 	len = (size_t)jv_string_length_bytes(jv_copy(arg));
 	if (len > WF_ARG_MAX)
-		return wf_check_fail(c, "longer than %d bytes", WF_ARG_MAX);
+		return sov_jcheck_fail(c, "longer than %d bytes", WF_ARG_MAX);
 	if (strlen(s) != len)
-		return wf_check_fail(c, "contains a NUL character");
+		return sov_jcheck_fail(c, "contains a NUL character");
 	/* argv[0]: absolute, or a name looked up in PATH when run; a
 	 * relative path would depend on the worker's directory */
 	if (i == 0 && len == 0)
-		return wf_check_fail(c, "must name a command");
+		return sov_jcheck_fail(c, "must name a command");
 	if (i == 0 && s[0] != '/' && strchr(s, '/') != NULL)
-		return wf_check_fail(c, "must be an absolute path or a command "
+		return sov_jcheck_fail(c, "must be an absolute path or a command "
 					"name found in PATH, not a relative "
 					"path");
 	a->argv[i] = strdup(s);
@@ -67,7 +67,7 @@ run_arg(struct wf_check *c, jv arg, int i, struct wf_action *a)
 }
 
 static int
-act_run(struct wf_check *c, jv v, void *t)
+act_run(struct sov_jcheck *c, jv v, void *t)
 {
 	struct act_ctx *ac = t;
 	struct wf_action *a = ac->a;
@@ -75,33 +75,33 @@ act_run(struct wf_check *c, jv v, void *t)
 
 	ac->kinds |= 1u << WF_KIND_RUN;
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an array of strings (the "
 				     "command and its arguments), not %s",
-				     wf_check_kind(v));
+				     sov_jcheck_kind(v));
 	n = jv_array_length(jv_copy(v));
 	if (n < 1 || n > WF_ARGV_MAX)
-		return wf_check_fail(c, "must have 1 to %d entries, not %d",
+		return sov_jcheck_fail(c, "must have 1 to %d entries, not %d",
 				     WF_ARGV_MAX, n);
 	a->argv = calloc((size_t)n + 1, sizeof(*a->argv));
 	if (a->argv == NULL)
 		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
 	for (int i = 0; i < n; i++) {
 		jv arg = jv_array_get(jv_copy(v), i);
-		size_t old = wf_check_push_index(c, i);
+		size_t old = sov_jcheck_push_index(c, i);
 		int rc = run_arg(c, arg, i, a);
 
 		jv_free(arg);
 		if (rc < 0)
 			return -1;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	a->kind = WF_KIND_RUN;
 	return 0;
 }
 
 static int
-act_jq(struct wf_check *c, jv v, void *t)
+act_jq(struct sov_jcheck *c, jv v, void *t)
 {
 	struct act_ctx *ac = t;
 
@@ -111,7 +111,7 @@ act_jq(struct wf_check *c, jv v, void *t)
 }
 
 static int
-act_input(struct wf_check *c, jv v, void *t)
+act_input(struct sov_jcheck *c, jv v, void *t)
 {
 	struct act_ctx *ac = t;
 
@@ -119,7 +119,7 @@ act_input(struct wf_check *c, jv v, void *t)
 }
 
 static int
-act_http(struct wf_check *c, jv v, void *t)
+act_http(struct sov_jcheck *c, jv v, void *t)
 {
 	struct act_ctx *ac = t;
 
@@ -130,7 +130,7 @@ act_http(struct wf_check *c, jv v, void *t)
 
 /* Exactly one of run, jq, http was given. */
 static int
-one_kind(struct wf_check *c, unsigned kinds)
+one_kind(struct sov_jcheck *c, unsigned kinds)
 {
 	static const char *const both[8] = {
 	    NULL, NULL,           NULL,          "run and jq",
@@ -139,14 +139,14 @@ one_kind(struct wf_check *c, unsigned kinds)
 	unsigned bits = kinds >> 1 & 7; /* run 1, jq 2, http 4 */
 
 	if (bits == 0)
-		return wf_check_fail(c, "needs one of run, jq, http");
+		return sov_jcheck_fail(c, "needs one of run, jq, http");
 	if (bits & (bits - 1))
-		return wf_check_fail(c, "has %s: a step does one of them",
+		return sov_jcheck_fail(c, "has %s: a step does one of them",
 				     both[bits]);
 	return 0;
 }
 
-static const struct wf_field undo_fields[] = {
+static const struct sov_jfield undo_fields[] = {
     {"http", act_http}, {"input", act_input}, {"jq", act_jq},
     {"run", act_run},   {NULL, NULL},
 };
@@ -170,37 +170,37 @@ action_clear(struct wf_action *a)
 /* ---- the step's own fields ---- */
 
 static int
-step_run(struct wf_check *c, jv v, void *t)
+step_run(struct sov_jcheck *c, jv v, void *t)
 {
 	return act_run(c, v, &((struct step_ctx *)t)->act);
 }
 
 static int
-step_jq(struct wf_check *c, jv v, void *t)
+step_jq(struct sov_jcheck *c, jv v, void *t)
 {
 	return act_jq(c, v, &((struct step_ctx *)t)->act);
 }
 
 static int
-step_http(struct wf_check *c, jv v, void *t)
+step_http(struct sov_jcheck *c, jv v, void *t)
 {
 	return act_http(c, v, &((struct step_ctx *)t)->act);
 }
 
 static int
-step_input(struct wf_check *c, jv v, void *t)
+step_input(struct sov_jcheck *c, jv v, void *t)
 {
 	return act_input(c, v, &((struct step_ctx *)t)->act);
 }
 
 static int
-step_if(struct wf_check *c, jv v, void *t)
+step_if(struct sov_jcheck *c, jv v, void *t)
 {
 	return wf_check_prog(c, v, &((struct step_ctx *)t)->s->cond);
 }
 
 static int
-step_undo(struct wf_check *c, jv v, void *t)
+step_undo(struct sov_jcheck *c, jv v, void *t)
 {
 	struct wf_step *s = ((struct step_ctx *)t)->s;
 	struct act_ctx ac;
@@ -211,69 +211,69 @@ step_undo(struct wf_check *c, jv v, void *t)
 	s->undo->http.headers = jv_null();
 	ac.a = s->undo;
 	ac.kinds = 0;
-	if (wf_check_object(c, v, undo_fields, &ac) < 0)
+	if (sov_jcheck_object(c, v, undo_fields, &ac) < 0)
 		return -1;
 	return one_kind(c, ac.kinds);
 }
 
 static int
-step_timeout(struct wf_check *c, jv v, void *t)
+step_timeout(struct sov_jcheck *c, jv v, void *t)
 {
-	return wf_check_duration(c, v, 1, WF_TIMEOUT_MAX_MS,
+	return sov_jcheck_duration(c, v, 1, WF_TIMEOUT_MAX_MS,
 				 &((struct step_ctx *)t)->s->timeout_ms);
 }
 
 static int
-step_output_max(struct wf_check *c, jv v, void *t)
+step_output_max(struct sov_jcheck *c, jv v, void *t)
 {
 	long n;
 
-	if (wf_check_int(c, v, 1, WF_OUTPUT_MAX_LIMIT, &n) < 0)
+	if (sov_jcheck_int(c, v, 1, WF_OUTPUT_MAX_LIMIT, &n) < 0)
 		return -1;
 	((struct step_ctx *)t)->s->output_max = (size_t)n;
 	return 0;
 }
 
 static int
-retry_attempts(struct wf_check *c, jv v, void *t)
+retry_attempts(struct sov_jcheck *c, jv v, void *t)
 {
 	long n;
 
-	if (wf_check_int(c, v, 1, WF_RETRY_ATTEMPTS_MAX, &n) < 0)
+	if (sov_jcheck_int(c, v, 1, WF_RETRY_ATTEMPTS_MAX, &n) < 0)
 		return -1;
 	((struct retry_ctx *)t)->r->attempts = (int)n;
 	return 0;
 }
 
 static int
-retry_base(struct wf_check *c, jv v, void *t)
+retry_base(struct sov_jcheck *c, jv v, void *t)
 {
 	struct retry_ctx *rc = t;
 
 	rc->base_given = 1;
-	return wf_check_duration(c, v, 1, WF_RETRY_BASE_MAX_MS,
+	return sov_jcheck_duration(c, v, 1, WF_RETRY_BASE_MAX_MS,
 				 &rc->r->base_ms);
 }
 
 static int
-retry_factor(struct wf_check *c, jv v, void *t)
+retry_factor(struct sov_jcheck *c, jv v, void *t)
 {
-	return wf_check_number(c, v, 1, WF_RETRY_FACTOR_MAX,
+	return sov_jcheck_number(c, v, 1, WF_RETRY_FACTOR_MAX,
 			       &((struct retry_ctx *)t)->r->factor);
 }
 
 static int
-retry_max_delay(struct wf_check *c, jv v, void *t)
+retry_max_delay(struct sov_jcheck *c, jv v, void *t)
 {
 	struct retry_ctx *rc = t;
 
 	rc->max_given = 1;
-	return wf_check_duration(c, v, 1, WF_RETRY_MAX_DELAY_MAX_MS,
+	return sov_jcheck_duration(c, v, 1, WF_RETRY_MAX_DELAY_MAX_MS,
 				 &rc->r->max_delay_ms);
 }
 
 static int
-retry_jitter(struct wf_check *c, jv v, void *t)
+retry_jitter(struct sov_jcheck *c, jv v, void *t)
 {
 	struct wf_retry *r = ((struct retry_ctx *)t)->r;
 
@@ -284,31 +284,31 @@ retry_jitter(struct wf_check *c, jv v, void *t)
 		 strcmp(jv_string_value(v), "none") == 0)
 		r->jitter = WF_JITTER_NONE;
 	else
-		return wf_check_fail(c, "must be \"full\" or \"none\"");
+		return sov_jcheck_fail(c, "must be \"full\" or \"none\"");
 	return 0;
 }
 
-static const struct wf_field retry_fields[] = {
+static const struct sov_jfield retry_fields[] = {
     {"attempts", retry_attempts},   {"base", retry_base},
     {"factor", retry_factor},       {"jitter", retry_jitter},
     {"max_delay", retry_max_delay}, {NULL, NULL},
 };
 
 static int
-step_retry(struct wf_check *c, jv v, void *t)
+step_retry(struct sov_jcheck *c, jv v, void *t)
 {
 	struct retry_ctx rc = {&((struct step_ctx *)t)->s->retry, 0, 0};
 	char a[32], b[32];
 
-	if (wf_check_object(c, v, retry_fields, &rc) < 0)
+	if (sov_jcheck_object(c, v, retry_fields, &rc) < 0)
 		return -1;
 	if (rc.r->max_delay_ms >= rc.r->base_ms)
 		return 0;
 	/* blame the one that was written down (max_delay if both were) */
-	wf_check_push_name(c, rc.max_given ? "max_delay" : "base");
-	return wf_check_fail(
+	sov_jcheck_push_name(c, rc.max_given ? "max_delay" : "base");
+	return sov_jcheck_fail(
 	    c, "max_delay (%s) must not be less than base (%s)",
-	    wf_check_ms(rc.r->max_delay_ms, b), wf_check_ms(rc.r->base_ms, a));
+	    sov_jcheck_ms(rc.r->max_delay_ms, b), sov_jcheck_ms(rc.r->base_ms, a));
 }
 
 /* The index of name among the step names, or -1. */
@@ -363,65 +363,65 @@ near_name(const struct names *nm, const char *name, jv *hold)
 
 /* needs[i] (borrowed): a step's name, not this step's, not twice. */
 static int
-need_one(struct wf_check *c, jv x, const struct step_ctx *sc)
+need_one(struct sov_jcheck *c, jv x, const struct step_ctx *sc)
 {
 	struct wf_step *s = sc->s;
-	const char *why = wf_check_name_why(x), *near;
+	const char *why = sov_jcheck_name_why(x), *near;
 	jv hold;
 	int k;
 
 	if (why)
-		return wf_check_fail(c, "%s", why);
+		return sov_jcheck_fail(c, "%s", why);
 	k = find_name(sc->names, jv_string_value(x));
 	if (k < 0) {
 		near = near_name(sc->names, jv_string_value(x), &hold);
 		if (near)
-			wf_check_fail(c,
+			sov_jcheck_fail(c,
 				      "\"%s\" names no step (did you mean "
 				      "\"%s\"?)",
 				      jv_string_value(x), near);
 		else
-			wf_check_fail(c, "\"%s\" names no step",
+			sov_jcheck_fail(c, "\"%s\" names no step",
 				      jv_string_value(x));
 		jv_free(hold);
 		return -1;
 	}
 	if ((size_t)k == s->index)
-		return wf_check_fail(c, "a step cannot need itself");
+		return sov_jcheck_fail(c, "a step cannot need itself");
 	for (size_t j = 0; j < s->n_needs; j++)
 		if (s->needs[j] == (size_t)k)
-			return wf_check_fail(c, "\"%s\" is listed twice",
+			return sov_jcheck_fail(c, "\"%s\" is listed twice",
 					     jv_string_value(x));
 	s->needs[s->n_needs++] = (size_t)k;
 	return 0;
 }
 
 static int
-step_needs(struct wf_check *c, jv v, void *t)
+step_needs(struct sov_jcheck *c, jv v, void *t)
 {
 	struct step_ctx *sc = t;
 	struct wf_step *s = sc->s;
 	int n;
 
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an array of step names, not %s",
-				     wf_check_kind(v));
+				     sov_jcheck_kind(v));
 	n = jv_array_length(jv_copy(v));
 	if (n > WF_STEPS_MAX)
-		return wf_check_fail(c, "more than %d entries", WF_STEPS_MAX);
+		return sov_jcheck_fail(c, "more than %d entries", WF_STEPS_MAX);
 	s->needs = calloc((size_t)n + 1, sizeof(*s->needs));
 	if (s->needs == NULL)
 		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
 	for (int i = 0; i < n; i++) {
 		jv x = jv_array_get(jv_copy(v), i);
-		size_t old = wf_check_push_index(c, i);
+		size_t old = sov_jcheck_push_index(c, i);
 		int rc = need_one(c, x, sc);
 
 		jv_free(x);
 		if (rc < 0)
 			return -1;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	/* ascending, so that the order and the graph are the same however
 	 * needs was written */
@@ -436,7 +436,7 @@ step_needs(struct wf_check *c, jv v, void *t)
 	return 0;
 }
 
-static const struct wf_field step_fields[] = {
+static const struct sov_jfield step_fields[] = {
     {"http", step_http},
     {"if", step_if},
     {"input", step_input},
@@ -478,16 +478,16 @@ wf_step_clear(struct wf_step *s)
 
 /* Step i of the sorted names: its key (borrowed) and object. */
 static int
-step_one(struct wf_check *c, const struct names *nm, jv key, jv v,
+step_one(struct sov_jcheck *c, const struct names *nm, jv key, jv v,
 	 struct wf_step *s)
 {
 	struct step_ctx sc = {nm, s, {&s->act, 0}};
-	const char *why = wf_check_name_why(key);
+	const char *why = sov_jcheck_name_why(key);
 
 	if (why)
-		return wf_check_fail(c, "step name %s", why);
-	if (wf_check_string(c, key, WF_NAME_MAX, &s->name) < 0 ||
-	    wf_check_object(c, v, step_fields, &sc) < 0 ||
+		return sov_jcheck_fail(c, "step name %s", why);
+	if (sov_jcheck_string(c, key, WF_NAME_MAX, &s->name) < 0 ||
+	    sov_jcheck_object(c, v, step_fields, &sc) < 0 ||
 	    one_kind(c, sc.act.kinds) < 0)
 		return -1;
 	/* no needs: an empty list all the same, never NULL */
@@ -498,20 +498,20 @@ step_one(struct wf_check *c, const struct names *nm, jv key, jv v,
 }
 
 int
-wf_steps_check(struct wf_check *c, jv steps, struct wf_def *d)
+wf_steps_check(struct sov_jcheck *c, jv steps, struct wf_def *d)
 {
 	struct names nm;
 	int rc = -1;
 
 	if (jv_get_kind(steps) != JV_KIND_OBJECT)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an object of step names to "
 				     "steps, not %s",
-				     wf_check_kind(steps));
+				     sov_jcheck_kind(steps));
 	nm.keys = jv_keys(jv_copy(steps));
 	nm.n = jv_array_length(jv_copy(nm.keys));
 	if (nm.n < 1 || nm.n > WF_STEPS_MAX) {
-		wf_check_fail(c, "must have 1 to %d steps, not %d",
+		sov_jcheck_fail(c, "must have 1 to %d steps, not %d",
 			      WF_STEPS_MAX, nm.n);
 		goto out;
 	}
@@ -526,7 +526,7 @@ wf_steps_check(struct wf_check *c, jv steps, struct wf_def *d)
 	for (int i = 0; i < nm.n; i++) {
 		jv k = jv_array_get(jv_copy(nm.keys), i);
 		jv v = jv_object_get(jv_copy(steps), jv_copy(k));
-		size_t old = wf_check_push_key(c, k);
+		size_t old = sov_jcheck_push_key(c, k);
 		int r;
 
 		d->steps[i].index = (size_t)i;
@@ -535,7 +535,7 @@ wf_steps_check(struct wf_check *c, jv steps, struct wf_def *d)
 		jv_free(v);
 		if (r < 0)
 			goto out;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	rc = 0;
 out:

@@ -1,5 +1,5 @@
-/* check.c - paths, objects and typed fields for the validator; see check.h. */
-#include "check.h"
+/* jcheck.c - paths, objects and typed fields for validators; see jcheck.h. */
+#include "jcheck.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 
 /* Append text; once the path is full it ends in "..." and stays so. */
 static void
-append(struct wf_check *c, const char *text)
+append(struct sov_jcheck *c, const char *text)
 {
 	size_t n = strlen(text), room = sizeof(c->path) - c->len - 1;
 
@@ -42,14 +42,14 @@ is_ident(const char *s, size_t n)
 }
 
 size_t
-wf_check_push_key(struct wf_check *c, jv key)
+sov_jcheck_push_key(struct sov_jcheck *c, jv key)
 {
 	size_t old = c->len;
 	const char *s = jv_string_value(key);
 	size_t n = (size_t)jv_string_length_bytes(jv_copy(key));
-	char q[WF_CHECK_KEY_SHOW + 8];
+	char q[SOV_JCHECK_KEY_SHOW + 8];
 
-	if (is_ident(s, n) && n <= WF_CHECK_KEY_SHOW) {
+	if (is_ident(s, n) && n <= SOV_JCHECK_KEY_SHOW) {
 		if (c->len > 0)
 			append(c, ".");
 		append(c, s);
@@ -64,17 +64,17 @@ wf_check_push_key(struct wf_check *c, jv key)
 }
 
 size_t
-wf_check_push_name(struct wf_check *c, const char *key)
+sov_jcheck_push_name(struct sov_jcheck *c, const char *key)
 {
 	jv k = jv_string(key);
-	size_t old = wf_check_push_key(c, k);
+	size_t old = sov_jcheck_push_key(c, k);
 
 	jv_free(k);
 	return old;
 }
 
 size_t
-wf_check_push_index(struct wf_check *c, int i)
+sov_jcheck_push_index(struct sov_jcheck *c, int i)
 {
 	size_t old = c->len;
 	char buf[32];
@@ -86,14 +86,14 @@ wf_check_push_index(struct wf_check *c, int i)
 }
 
 void
-wf_check_pop(struct wf_check *c, size_t len)
+sov_jcheck_pop(struct sov_jcheck *c, size_t len)
 {
 	c->len = len;
 	c->path[len] = '\0';
 }
 
 int
-wf_check_fail(struct wf_check *c, const char *fmt, ...)
+sov_jcheck_fail(struct sov_jcheck *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,7 +104,7 @@ wf_check_fail(struct wf_check *c, const char *fmt, ...)
 }
 
 const char *
-wf_check_kind(jv v)
+sov_jcheck_kind(jv v)
 {
 	switch (jv_get_kind(v)) {
 	case JV_KIND_NULL:
@@ -127,12 +127,12 @@ wf_check_kind(jv v)
 
 /* The known field nearest to key, when near enough to be a typo. */
 static const char *
-nearest(const char *key, const struct wf_field *fields)
+nearest(const char *key, const struct sov_jfield *fields)
 {
 	const char *best = NULL;
 	size_t bestd = SUGGEST_DISTANCE + 1;
 
-	for (const struct wf_field *f = fields; f->name; f++) {
+	for (const struct sov_jfield *f = fields; f->name; f++) {
 		size_t d = sov_cli_distance(key, f->name);
 
 		if (d < bestd) {
@@ -144,21 +144,21 @@ nearest(const char *key, const struct wf_field *fields)
 }
 
 int
-wf_check_object(struct wf_check *c, jv v, const struct wf_field *fields,
+sov_jcheck_object(struct sov_jcheck *c, jv v, const struct sov_jfield *fields,
 		void *target)
 {
 	jv keys;
 	int n, rc = -1;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return wf_check_fail(c, "must be an object, not %s",
-				     wf_check_kind(v));
+		return sov_jcheck_fail(c, "must be an object, not %s",
+				     sov_jcheck_kind(v));
 	keys = jv_keys(jv_copy(v)); /* sorted */
 	n = jv_array_length(jv_copy(keys));
 	for (int i = 0; i < n; i++) {
 		jv k = jv_array_get(jv_copy(keys), i), val;
 		const char *ks = jv_string_value(k);
-		const struct wf_field *f = fields;
+		const struct sov_jfield *f = fields;
 		size_t old;
 		int r;
 
@@ -167,17 +167,17 @@ wf_check_object(struct wf_check *c, jv v, const struct wf_field *fields,
 				   strlen(ks) != (size_t)jv_string_length_bytes(
 						     jv_copy(k))))
 			f++;
-		old = wf_check_push_key(c, k);
+		old = sov_jcheck_push_key(c, k);
 		if (f->name == NULL) {
 			const char *near = nearest(ks, fields);
 
 			if (near)
-				wf_check_fail(c,
+				sov_jcheck_fail(c,
 					      "unknown field (did you mean "
 					      "\"%s\"?)",
 					      near);
 			else
-				wf_check_fail(c, "unknown field");
+				sov_jcheck_fail(c, "unknown field");
 			jv_free(k);
 			goto out;
 		}
@@ -186,7 +186,7 @@ wf_check_object(struct wf_check *c, jv v, const struct wf_field *fields,
 		jv_free(val);
 		if (r < 0)
 			goto out;
-		wf_check_pop(c, old);
+		sov_jcheck_pop(c, old);
 	}
 	rc = 0;
 out:
@@ -195,20 +195,20 @@ out:
 }
 
 int
-wf_check_string(struct wf_check *c, jv v, size_t max, char **out)
+sov_jcheck_string(struct sov_jcheck *c, jv v, size_t max, char **out)
 {
 	size_t n;
 
 	if (jv_get_kind(v) != JV_KIND_STRING)
-		return wf_check_fail(c, "must be a string, not %s",
-				     wf_check_kind(v));
+		return sov_jcheck_fail(c, "must be a string, not %s",
+				     sov_jcheck_kind(v));
 	n = (size_t)jv_string_length_bytes(jv_copy(v));
 	if (n == 0)
-		return wf_check_fail(c, "must not be empty");
+		return sov_jcheck_fail(c, "must not be empty");
 	if (n > max)
-		return wf_check_fail(c, "longer than %zu bytes", max);
+		return sov_jcheck_fail(c, "longer than %zu bytes", max);
 	if (strlen(jv_string_value(v)) != n)
-		return wf_check_fail(c, "contains a NUL character");
+		return sov_jcheck_fail(c, "contains a NUL character");
 	free(*out); /* keys are unique, so *out is NULL; stay safe anyway */
 	*out = strdup(jv_string_value(v));
 	if (*out == NULL)
@@ -217,7 +217,7 @@ wf_check_string(struct wf_check *c, jv v, size_t max, char **out)
 }
 
 const char *
-wf_check_name_why(jv v)
+sov_jcheck_name_why(jv v)
 {
 	const char *s;
 	size_t n;
@@ -226,7 +226,7 @@ wf_check_name_why(jv v)
 		return "must be a string";
 	s = jv_string_value(v);
 	n = (size_t)jv_string_length_bytes(jv_copy(v));
-	if (n == 0 || n > WF_NAME_MAX)
+	if (n == 0 || n > SOV_JCHECK_NAME_MAX)
 		return "must be 1 to 64 characters";
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
@@ -241,54 +241,54 @@ wf_check_name_why(jv v)
 }
 
 int
-wf_check_name(struct wf_check *c, jv v, char **out)
+sov_jcheck_name(struct sov_jcheck *c, jv v, char **out)
 {
-	const char *why = wf_check_name_why(v);
+	const char *why = sov_jcheck_name_why(v);
 
 	if (why)
-		return wf_check_fail(c, "%s", why);
-	return wf_check_string(c, v, WF_NAME_MAX, out);
+		return sov_jcheck_fail(c, "%s", why);
+	return sov_jcheck_string(c, v, SOV_JCHECK_NAME_MAX, out);
 }
 
 int
-wf_check_number(struct wf_check *c, jv v, double lo, double hi, double *out)
+sov_jcheck_number(struct sov_jcheck *c, jv v, double lo, double hi, double *out)
 {
 	double x;
 
 	if (jv_get_kind(v) != JV_KIND_NUMBER)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be a number from %.10g to %.10g, "
 				     "not %s",
-				     lo, hi, wf_check_kind(v));
+				     lo, hi, sov_jcheck_kind(v));
 	x = jv_number_value(v);
 	if (!isfinite(x) || x < lo || x > hi)
-		return wf_check_fail(c, "must be a number from %.10g to %.10g",
+		return sov_jcheck_fail(c, "must be a number from %.10g to %.10g",
 				     lo, hi);
 	*out = x;
 	return 0;
 }
 
 int
-wf_check_int(struct wf_check *c, jv v, long lo, long hi, long *out)
+sov_jcheck_int(struct sov_jcheck *c, jv v, long lo, long hi, long *out)
 {
 	double x;
 
 	/* jq 1.6 and 1.7 disagree on jv_is_integer: decide here */
 	if (jv_get_kind(v) != JV_KIND_NUMBER)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be an integer from %ld to %ld, not "
 				     "%s",
-				     lo, hi, wf_check_kind(v));
+				     lo, hi, sov_jcheck_kind(v));
 	x = jv_number_value(v);
 	if (!isfinite(x) || x != floor(x) || x < (double)lo || x > (double)hi)
-		return wf_check_fail(c, "must be an integer from %ld to %ld",
+		return sov_jcheck_fail(c, "must be an integer from %ld to %ld",
 				     lo, hi);
 	*out = (long)x;
 	return 0;
 }
 
 const char *
-wf_check_ms(int64_t ms, char buf[32])
+sov_jcheck_ms(int64_t ms, char buf[32])
 {
 	static const struct {
 		const char *unit;
@@ -313,7 +313,7 @@ wf_check_ms(int64_t ms, char buf[32])
 }
 
 int
-wf_check_duration(struct wf_check *c, jv v, int64_t lo_ms, int64_t hi_ms,
+sov_jcheck_duration(struct sov_jcheck *c, jv v, int64_t lo_ms, int64_t hi_ms,
 		  int64_t *out)
 {
 	char lo[32], hi[32];
@@ -321,53 +321,56 @@ wf_check_duration(struct wf_check *c, jv v, int64_t lo_ms, int64_t hi_ms,
 	int64_t ms;
 
 	if (jv_get_kind(v) != JV_KIND_STRING)
-		return wf_check_fail(c,
+		return sov_jcheck_fail(c,
 				     "must be a duration string such as "
 				     "\"90s\", not %s",
-				     wf_check_kind(v));
+				     sov_jcheck_kind(v));
 	if ((size_t)jv_string_length_bytes(jv_copy(v)) !=
 	    strlen(jv_string_value(v)))
-		return wf_check_fail(c, "contains a NUL character");
+		return sov_jcheck_fail(c, "contains a NUL character");
 	if (sov_duration_parse(jv_string_value(v), &ms, &pe) < 0)
-		return wf_check_fail(c, "%s", pe.msg);
+		return sov_jcheck_fail(c, "%s", pe.msg);
 	if (ms < lo_ms || ms > hi_ms)
-		return wf_check_fail(c, "must be from %s to %s",
-				     wf_check_ms(lo_ms, lo),
-				     wf_check_ms(hi_ms, hi));
+		return sov_jcheck_fail(c, "must be from %s to %s",
+				     sov_jcheck_ms(lo_ms, lo),
+				     sov_jcheck_ms(hi_ms, hi));
 	*out = ms;
 	return 0;
 }
 
-void
-wf_prog_clear(struct wf_prog *p)
-{
-	sov_jq_free(p->q);
-	free(p->src);
-	p->q = NULL;
-	p->src = NULL;
-}
-
 int
-wf_check_prog(struct wf_check *c, jv v, struct wf_prog *p)
+sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
+	      struct sov_jq **q)
 {
 	char where[SOV_ERR_MSG_MAX];
 	int n;
 
-	wf_prog_clear(p);
-	if (jv_get_kind(v) != JV_KIND_STRING)
-		return wf_check_fail(c,
-				     "must be a jq program (a string), not %s",
-				     wf_check_kind(v));
-	if (wf_check_string(c, v, WF_JQ_MAX, &p->src) < 0)
+	free(*src);
+	sov_jq_free(*q);
+	*src = NULL;
+	*q = NULL;
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(vars);
+		return sov_jcheck_fail(
+		    c, "must be a jq program (a string), not %s",
+		    sov_jcheck_kind(v));
+	}
+	if (sov_jcheck_string(c, v, max, src) < 0) {
+		jv_free(vars);
 		return -1;
-	if (c->flags & WF_DEF_NO_COMPILE)
+	}
+	if (c->flags & SOV_JCHECK_NO_COMPILE) {
+		jv_free(vars);
 		return 0;
+	}
 	n = snprintf(where, sizeof(where), "%s: %s", c->file,
 		     c->len ? c->path : ".");
-	if (n < 0 || (size_t)n >= sizeof(where))
-		return wf_check_fail(c, "file name too long for messages");
-	p->q = sov_jq_compile(p->src, where, jv_invalid(), c->e);
-	if (p->q == NULL) {
+	if (n < 0 || (size_t)n >= sizeof(where)) {
+		jv_free(vars);
+		return sov_jcheck_fail(c, "file name too long for messages");
+	}
+	*q = sov_jq_compile(*src, where, vars, c->e);
+	if (*q == NULL) {
 		/* jq's message spans lines; keep ours to one */
 		for (char *s = c->e ? c->e->msg : NULL; s && *s; s++)
 			if (*s == '\n' || *s == '\r' || *s == '\t')
