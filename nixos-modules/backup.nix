@@ -32,7 +32,8 @@ let
   socketDir = "/run/postgresql";
 
   util = import ./unit-util.nix { inherit lib; };
-  inherit (util) execLine;
+  inherit (util) execLine urlHasPassword;
+  metricsFile = util.sqliteFile;
   flags = flag: map (v: [ flag v ]);
 
   bin = "${cfg.package}/bin/sov-backup";
@@ -40,24 +41,6 @@ let
   # A database on the local server, through its socket (peer authentication
   # as the role sov-backup).
   pgUrl = db: "postgresql:///${db}?host=${socketDir}&port=${toString pg.settings.port}";
-
-  # The file of an sqlite: measurements URL (lib/store.h), else null.
-  metricsFile =
-    url:
-    let
-      path = lib.head (lib.splitString "?" url);
-    in
-    if url == null || !(lib.hasPrefix "sqlite:" url) || url == "sqlite::memory:" then
-      null
-    else if lib.hasPrefix "sqlite:///" path then
-      lib.removePrefix "sqlite://" path
-    else
-      lib.removePrefix "sqlite:" path;
-  # user:password@ in a URL, or a password= parameter.
-  urlHasPassword =
-    url:
-    url != null
-    && (builtins.match "[A-Za-z0-9+.-]+://[^/@]*:[^/@]*@.*" url != null || lib.hasInfix "password=" url);
 
   keepFlags = {
     last = "--keep-last";

@@ -1,7 +1,69 @@
-# Helpers the sov modules share to write their systemd units. Not a module:
+# Helpers the sov modules share to write their systemd units and check
+# their options. Not a module:
 # `util = import ./unit-util.nix { inherit lib; };`
 { lib }:
 rec {
+  # user:password@ in a URL, or a password= parameter.
+  urlHasPassword =
+    url:
+    url != null
+    && (builtins.match "[A-Za-z0-9+.-]+://[^/@]*:[^/@]*@.*" url != null || lib.hasInfix "password=" url);
+
+  # The file of an sqlite: URL (lib/store.h), else null.
+  sqliteFile =
+    url:
+    let
+      path = lib.head (lib.splitString "?" url);
+    in
+    if url == null || !(lib.hasPrefix "sqlite:" url) || url == "sqlite::memory:" then
+      null
+    else if lib.hasPrefix "sqlite:///" path then
+      lib.removePrefix "sqlite://" path
+    else
+      lib.removePrefix "sqlite:" path;
+
+  # Durations as the sov tools read them: number-unit groups, "250ms", "1h30m".
+  duration = lib.types.strMatching "([0-9]+(ms|s|m|h|d|w))+";
+
+  # A JSON value, as builtins.toJSON writes it (pkgs.formats.json's type
+  # without paths, which would be copied into the store).
+  jsonValue =
+    lib.types.nullOr (
+      lib.types.oneOf [
+        lib.types.bool
+        lib.types.int
+        lib.types.float
+        lib.types.str
+        (lib.types.listOf jsonValue)
+        (lib.types.attrsOf jsonValue)
+      ]
+    )
+    // {
+      description = "JSON value";
+    };
+
+  # The assertions every secret file option gets: absolute, outside the
+  # Nix store, and writable into a LoadCredential= line.
+  secretAssertions =
+    opt: path:
+    [
+      {
+        assertion = lib.hasPrefix "/" path;
+        message = "sov: ${opt} must be an absolute path, got ${builtins.toJSON path}.";
+      }
+      {
+        assertion = !(lib.hasPrefix "${builtins.storeDir}/" path);
+        message = "sov: ${opt} ${path} is in the Nix store, which every local user (and every machine the closure is copied to) can read: the secret would not be secret. Point it at a file outside the store (written by your secrets tool, e.g. under /run/secrets).";
+      }
+      {
+        assertion = builtins.match "[^[:space:]:\"'\\%$]*" path != null;
+        message = "sov: ${opt} ${builtins.toJSON path}: no blanks, ':', quotes, backslashes, '%' or '$' (it goes into a LoadCredential= line).";
+      }
+    ];
+
+  # A credential's name (LoadCredential=NAME:FILE).
+  credentialName = n: builtins.match "[A-Za-z0-9_.-]{1,64}" n != null && n != "." && n != "..";
+
   # One argument of an Exec line (systemd.service(5), "Command lines"): `%`
   # and `$` are doubled (specifiers, variables), and the argument is quoted
   # when it holds a blank, a quote, a backslash or a `;`, or is empty.

@@ -33,26 +33,15 @@ let
   bin = "${cfg.package}/bin/sov-wf";
 
   util = import ./unit-util.nix { inherit lib; };
-  inherit (util) execLine;
+  inherit (util)
+    execLine
+    sqliteFile
+    urlHasPassword
+    duration
+    jsonValue
+    secretAssertions
+    ;
 
-  # user:password@ in a URL, or a password= parameter.
-  urlHasPassword =
-    url:
-    url != null
-    && (builtins.match "[A-Za-z0-9+.-]+://[^/@]*:[^/@]*@.*" url != null || lib.hasInfix "password=" url);
-
-  # The file of an sqlite: URL (lib/store.h), else null.
-  sqliteFile =
-    url:
-    let
-      path = lib.head (lib.splitString "?" url);
-    in
-    if url == null || !(lib.hasPrefix "sqlite:" url) || url == "sqlite::memory:" then
-      null
-    else if lib.hasPrefix "sqlite:///" path then
-      lib.removePrefix "sqlite://" path
-    else
-      lib.removePrefix "sqlite:" path;
   storeFile = sqliteFile cfg.store;
   metricsFile = sqliteFile cfg.metrics;
   isPostgresUrl = url: builtins.match "postgres(ql)?://.*" url != null;
@@ -81,8 +70,7 @@ let
     "sov-wf-pg-owner.service"
   ];
 
-  # Durations as sov-wf reads them: number-unit groups, "250ms", "1h30m".
-  duration = types.strMatching "([0-9]+(ms|s|m|h|d|w))+";
+  # Durations as sov-wf reads them (util.duration): "250ms", "1h30m".
   unitMs = {
     ms = 1;
     s = 1000;
@@ -124,25 +112,7 @@ let
     else
       "${a}:${toString port}";
 
-  # A JSON value, as builtins.toJSON writes it (pkgs.formats.json's type
-  # without paths, which would be copied into the store).
-  jsonValue =
-    types.nullOr (
-      types.oneOf [
-        types.bool
-        types.int
-        types.float
-        types.str
-        (types.listOf jsonValue)
-        (types.attrsOf jsonValue)
-      ]
-    )
-    // {
-      description = "JSON value";
-    };
-
   nameRe = "[a-z0-9][a-z0-9_.-]{0,63}";
-  credentialRe = "[A-Za-z0-9_.-]{1,64}";
 
   # The webhook secret_credentials a definition names.
   hookCredentials =
@@ -267,23 +237,6 @@ let
   credentialLines =
     lib.mapAttrsToList (name: path: "${name}:${path}") cfg.credentials
     ++ lib.optional (passFile != null) "pgpass:${passFile}";
-
-  secretAssertions =
-    opt: path:
-    [
-      {
-        assertion = lib.hasPrefix "/" path;
-        message = "sov: ${opt} must be an absolute path, got ${builtins.toJSON path}.";
-      }
-      {
-        assertion = !(lib.hasPrefix storePrefix path);
-        message = "sov: ${opt} ${path} is in the Nix store, which every local user (and every machine the closure is copied to) can read: the secret would not be secret. Point it at a file outside the store (written by your secrets tool, e.g. under /run/secrets).";
-      }
-      {
-        assertion = builtins.match "[^[:space:]:\"'\\%$]*" path != null;
-        message = "sov: ${opt} ${builtins.toJSON path}: no blanks, ':', quotes, backslashes, '%' or '$' (it goes into a LoadCredential= line).";
-      }
-    ];
 
   workflowAssertions =
     name: def:
@@ -597,9 +550,7 @@ in
               message = "sov: services.sov.wf: ${builtins.toJSON duplicates} given twice (by workflows and workflowFiles, or two files of one name).";
             }
             {
-              assertion = lib.all (n: builtins.match credentialRe n != null && n != "." && n != "..") (
-                lib.attrNames cfg.credentials
-              );
+              assertion = lib.all util.credentialName (lib.attrNames cfg.credentials);
               message = "sov: services.sov.wf.credentials: names are 1 to 64 of letters, digits, '_', '.', '-' (not . or ..), got ${builtins.toJSON (lib.attrNames cfg.credentials)}.";
             }
             {
