@@ -20,6 +20,13 @@ static const struct sov_cmd cmds[] = {
      "  PATH      a targets file, a directory of *.json, or - for stdin\n\n"
      "One record per target on stdout; exit 2 with FILE: JSON.PATH: why\n"
      "when anything is wrong.\n"},
+    {"run", pr_cmd_run, "[TARGET...] [OPTIONS]",
+     "probe each target once, print a record each; exit 1 when any is down",
+     TARGETS_HELP
+     "  --metrics URL     also write the measurements there (default\n"
+     "                    $SOV_METRICS; none: only the records)\n"
+     "  --threads N       worker threads for the blocking kinds (4)\n"
+     "  --concurrency N   probes at once (64)\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -78,6 +78,9 @@ enum pr_type {
 /* "http", "tcp", ...; NULL for a value out of range. */
 const char *pr_type_name(enum pr_type t);
 
+/* "A", "AAAA", ... for a DNS record type; "?" for others. */
+const char *pr_rrtype_name(int type);
+
 /* What a probe of each type needs; fields not of its type stay zero. */
 struct pr_http {
 	char *url;

@@ -34,7 +34,4 @@ int pr_check_alert_names(struct sov_jcheck *c, jv v, jv *out);
 /* Free a NULL-terminated list of strings; accepts NULL. */
 void pr_strv_free(char **v);
 
-/* "A", "AAAA", ... for a DNS record type. */
-const char *pr_rrtype_name(int type);
-
 #endif

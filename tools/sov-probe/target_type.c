@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -678,16 +679,30 @@ f_record(struct sov_jcheck *c, jv v, void *t)
 	return sov_jcheck_fail(c, "must be one of A, AAAA, CNAME, MX, TXT, NS");
 }
 
+/* An IPv4 address, with a port or not: the resolver takes only those. */
 static int
 f_dns_server(struct sov_jcheck *c, jv v, void *t)
 {
-	unsigned char buf[16];
+	char host[32];
+	const char *s, *colon;
+	unsigned char buf[4];
+	char *end;
+	long port = 53;
 
 	if (check_str(c, v, 64, &D(t)->server) < 0)
 		return -1;
-	if (inet_pton(AF_INET, D(t)->server, buf) != 1 &&
-	    inet_pton(AF_INET6, D(t)->server, buf) != 1)
-		return sov_jcheck_fail(c, "must be an IPv4 or IPv6 address");
+	s = D(t)->server;
+	colon = strchr(s, ':');
+	if (colon) {
+		port = strtol(colon + 1, &end, 10);
+		if (*end || end == colon + 1)
+			port = 0;
+	}
+	snprintf(host, sizeof(host), "%.*s",
+		 (int)(colon ? (size_t)(colon - s) : strlen(s)), s);
+	if (inet_pton(AF_INET, host, buf) != 1 || port < 1 || port > 65535)
+		return sov_jcheck_fail(c, "must be an IPv4 address, with a "
+					  "port or not (192.0.2.53:5353)");
 	return 0;
 }
 
