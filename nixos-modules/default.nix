@@ -7,6 +7,8 @@
     ./mesh-port.nix
     ./backup.nix
     ./wf.nix
+    ./probe.nix
     ./profiles/base.nix
+    ./profiles/probe.nix
   ];
 }

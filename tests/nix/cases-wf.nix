@@ -298,7 +298,9 @@ let
       };
     }
   ];
-  pgUsers = cfg: map (u: u.name) cfg.services.postgresql.ensureUsers;
+  # The roles sov-wf asks for (the probe's host targets add sov-probe on a
+  # host with PostgreSQL; tests/nix/cases-probe.nix checks that one).
+  pgUsers = cfg: lib.filter (n: n != "sov-probe") (map (u: u.name) cfg.services.postgresql.ensureUsers);
 
   env = wfOf {
     workflows.ping = ping;

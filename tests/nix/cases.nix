@@ -342,6 +342,21 @@ let
       ;
   };
 
+  # services.sov.probe (nixos-modules/probe.nix) and the host profile's
+  # default targets (nixos-modules/profiles/probe.nix).
+  probeCases = import ./cases-probe.nix {
+    inherit
+      lib
+      hosts
+      case
+      show
+      extend
+      failedAssertions
+      someFailedMentions
+      kept
+      ;
+  };
+
   moduleCases = hardeningCases ++ [
     (case "sov.lib.hardening is read-only: a host cannot redefine it" (!readOnly.success)
       "defining sov.lib.hardening in a host was accepted"
@@ -524,11 +539,12 @@ let
       ]
     ) "failing: ${show (failedAssertions metricsPassword)}")
   ]
-  ++ wfCases;
+  ++ wfCases
+  ++ probeCases.moduleCases;
 in
 map (name: {
   group = name;
-  cases = hostCases name;
+  cases = hostCases name ++ probeCases.hostCases name;
 }) hostNames
 ++ [
   {

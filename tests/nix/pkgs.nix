@@ -18,6 +18,9 @@ in
     env // fake name // { buildCommand = script; };
   writeText = name: text: fake name // { inherit text; };
   jq = fake "jq";
+  coreutils = fake "coreutils";
+  systemd = fake "systemd";
+  wireguard-tools = fake "wireguard-tools";
 
   sov = {
     type = "derivation";

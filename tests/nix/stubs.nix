@@ -73,6 +73,7 @@ let
         startAt = opt (types.either types.str (types.listOf types.str)) [ ] "";
         restartIfChanged = bool true;
         restartTriggers = opt (types.listOf types.unspecified) [ ] "";
+        reloadTriggers = opt (types.listOf types.unspecified) [ ] "";
       };
     };
 
@@ -172,6 +173,52 @@ let
     };
   };
 
+  # services.nginx.virtualHosts.<name>: the settings the sov modules use
+  # and read (nixos/modules/services/web-servers/nginx/vhost-options.nix).
+  nginxLocationModule = {
+    options = {
+      root = opt (types.nullOr types.path) null "";
+      alias = opt (types.nullOr types.path) null "";
+      index = opt (types.nullOr types.str) null "";
+      tryFiles = opt (types.nullOr types.str) null "";
+      proxyPass = opt (types.nullOr types.str) null "";
+      extraConfig = opt types.lines "" "";
+    };
+  };
+  nginxVhostModule = {
+    options = {
+      serverName = opt (types.nullOr types.str) null "";
+      serverAliases = strList;
+      listen = opt (types.listOf (
+        types.submodule {
+          options = {
+            addr = mkOption {
+              type = types.str;
+              description = "";
+            };
+            port = opt (types.nullOr types.port) null "";
+            ssl = bool false;
+            proxyProtocol = bool false;
+            extraParameters = strList;
+          };
+        }
+      )) [ ] "";
+      listenAddresses = strList;
+      default = bool false;
+      forceSSL = bool false;
+      addSSL = bool false;
+      onlySSL = bool false;
+      rejectSSL = bool false;
+      enableACME = bool false;
+      useACMEHost = opt (types.nullOr types.str) null "";
+      sslCertificate = opt types.path "/var/lib/acme/x/fullchain.pem" "";
+      sslCertificateKey = opt types.path "/var/lib/acme/x/key.pem" "";
+      root = opt (types.nullOr types.path) null "";
+      locations = opt (types.attrsOf (types.submodule nginxLocationModule)) { } "";
+      extraConfig = opt types.lines "" "";
+    };
+  };
+
   ssh = config.services.openssh;
 in
 {
@@ -249,6 +296,13 @@ in
 
     services.journald.extraConfig = opt types.lines "" "";
 
+    services.nginx = {
+      enable = bool false;
+      user = opt types.str "nginx" "";
+      group = opt types.str "nginx" "";
+      virtualHosts = opt (types.attrsOf (types.submodule nginxVhostModule)) { } "";
+    };
+
     services.postgresql = {
       enable = bool false;
       # NixOS picks the default from system.stateVersion (17 for 25.11).
@@ -298,6 +352,17 @@ in
         device = opt types.str "" "";
       };
     };
+
+    # A value per key; two different ones conflict, as in NixOS.
+    boot.kernel.sysctl = opt (types.attrsOf (
+      types.nullOr (
+        types.oneOf [
+          types.bool
+          types.str
+          types.int
+        ]
+      )
+    )) { } "";
 
     fileSystems = opt (types.attrsOf (types.submodule fileSystemModule)) { } "";
 

@@ -83,6 +83,7 @@ let
   // lib.genAttrs [
     "clang"
     "clang-tools"
+    "coreutils"
     "curl"
     "gcc"
     "gnumake"
@@ -100,7 +101,9 @@ let
     "postgresql"
     "socat"
     "sqlite"
+    "systemd"
     "valgrind"
+    "wireguard-tools"
     "zstd"
   ] fake
   // {
