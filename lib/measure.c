@@ -42,6 +42,32 @@ static const struct sov_migration migrations[] = {
      " THEN PERFORM create_hypertable('measurements', 'ts',"
      "  if_not_exists => true, migrate_data => true);"
      " END IF; END $$;"},
+    /* 5-minute summaries of rolled-up measurements: measure_rollup.h */
+    {2,
+     "CREATE TABLE measurements_5m ("
+     " bucket TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " unit TEXT NOT NULL DEFAULT '',"
+     " tags TEXT NOT NULL DEFAULT '{}',"
+     " count INTEGER NOT NULL,"
+     " sum REAL NOT NULL,"
+     " min REAL NOT NULL,"
+     " max REAL NOT NULL,"
+     " sketch TEXT NOT NULL DEFAULT '');"
+     "CREATE INDEX measurements_5m_name_bucket"
+     " ON measurements_5m (name, bucket);",
+     "CREATE TABLE measurements_5m ("
+     " bucket timestamptz NOT NULL,"
+     " name text NOT NULL,"
+     " unit text NOT NULL DEFAULT '',"
+     " tags jsonb NOT NULL DEFAULT '{}',"
+     " count bigint NOT NULL,"
+     " sum double precision NOT NULL,"
+     " min double precision NOT NULL,"
+     " max double precision NOT NULL,"
+     " sketch text NOT NULL DEFAULT '');"
+     "CREATE INDEX measurements_5m_name_bucket"
+     " ON measurements_5m (name, bucket);"},
 };
 
 struct sov_metrics {
