@@ -27,6 +27,22 @@ static const struct sov_cmd cmds[] = {
      "                    $SOV_METRICS; none: only the records)\n"
      "  --threads N       worker threads for the blocking kinds (4)\n"
      "  --concurrency N   probes at once (64)\n"},
+    {"daemon", pr_cmd_daemon, "[OPTIONS]",
+     "probe every target on its interval until SIGTERM; SIGHUP reloads",
+     TARGETS_HELP METRICS_HELP
+     "  --state FILE      the state file (default STATE/state.json)\n"
+     "  --threads N       worker threads for the blocking kinds (4)\n"
+     "  --concurrency N   probes at once (64); a turn that finds no room\n"
+     "                    starts late, when one ends\n"
+     "  --results         print every result, not only state changes\n\n"
+     "stdout: a probe.state record on every change, and probe.alert for\n"
+     "each alert run; the measurements go to the store.\n"},
+    {"status", pr_cmd_status, "[TARGET...] [--format json|table]",
+     "each target's state, from the daemon's state file; exit 1 if any "
+     "is down",
+     "  --state FILE      the state file (default STATE/state.json)\n"
+     "  --format F        json lines, or a table (the default on a "
+     "terminal)\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

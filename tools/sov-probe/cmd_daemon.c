@@ -1,0 +1,405 @@
+/*
+ * cmd_daemon.c - `sov-probe daemon`: probe every target on its interval
+ * until SIGTERM; measurements into the store, a record and the alerts on
+ * every state change, the state file for `status` and `page`.
+ *
+ * SIGHUP reloads the targets: nothing new starts, what runs finishes, the
+ * new set replaces the old (a bad file is reported and the old set kept),
+ * and each target that kept its name and type keeps its state. SIGTERM
+ * and SIGINT stop it: probes in flight are dropped, what was measured is
+ * written, the state file is written last.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "cli.h"
+#include "common.h"
+#include "engine.h"
+#include "jsonl.h"
+#include "measure.h"
+#include "probe.h"
+#include "sched.h"
+#include "state.h"
+#include "timestamp.h"
+
+#define FLUSH_EVERY_MS 1000
+#define STATE_EVERY_MS 5000
+#define STORE_WARN_EVERY_MS 60000
+
+struct daemon {
+	char targets_path[4096];
+	char state_path[4096];
+	int threads, concurrency, results;
+	struct pr_set set;
+	struct pr_tstate *states;
+	struct pr_sched sched;
+	struct pr_engine *g;
+	struct sov_metrics *m;
+	struct sov_jsonl_writer *out;
+	int state_dirty, state_now, reload, stop;
+	int64_t last_flush, last_state, last_store_warn;
+	struct sov_err fatal; /* a write to stdout failed */
+};
+
+static void
+emit(struct daemon *d, jv rec)
+{
+	if (d->fatal.code == 0 && sov_jsonl_write(d->out, rec, &d->fatal) == 0)
+		sov_jsonl_flush(d->out, &d->fatal);
+	else if (d->fatal.code)
+		jv_free(rec);
+}
+
+static void
+on_alert(void *ctx, jv rec)
+{
+	struct daemon *d = ctx;
+	jv ok = jv_object_get(jv_copy(rec), jv_string("ok"));
+
+	if (jv_get_kind(ok) != JV_KIND_TRUE) {
+		jv err = jv_object_get(jv_copy(rec), jv_string("error"));
+		jv name = jv_object_get(jv_copy(rec), jv_string("alert"));
+
+		sov_cli_warn("alert %s: %s", jv_string_value(name),
+			     jv_get_kind(err) == JV_KIND_STRING
+				 ? jv_string_value(err)
+				 : "failed");
+		jv_free(err);
+		jv_free(name);
+	}
+	jv_free(ok);
+	emit(d, rec);
+}
+
+static void
+on_done(void *ctx, size_t ti, struct pr_result *r)
+{
+	struct daemon *d = ctx;
+	const struct pr_target *t = &d->set.targets[ti];
+	struct pr_tstate *s = &d->states[ti];
+	struct sov_err e = {0};
+	enum pr_state from;
+	jv rec = pr_result_record(t, r);
+
+	if (pr_result_measure(d->m, t, r, &e) < 0)
+		sov_cli_warn("%s: %s", t->name, e.msg);
+	if (d->results)
+		emit(d, jv_copy(rec));
+	d->state_dirty = 1;
+	if (!pr_state_apply(s, t, r, rec, &from))
+		return;
+	d->state_now = 1;
+	rec = pr_state_event(t, s, from, r);
+	/* a target first seen up is news to nobody */
+	if (from != PR_UNKNOWN || s->state == PR_DOWN)
+		for (size_t i = 0; i < t->nalerts; i++)
+			if (pr_alert_fire(d->g, &d->set.alerts[t->alerts[i]],
+					  t->name, rec, on_alert, d, &e) < 0)
+				sov_cli_warn("%s: %s", t->name, e.msg);
+	emit(d, rec);
+}
+
+static void
+write_state(struct daemon *d, int64_t now)
+{
+	struct sov_err e = {0};
+
+	if (pr_state_write(d->state_path,
+			   pr_state_doc(&d->set, d->states, (long)getpid()),
+			   &e) < 0)
+		sov_cli_warn("%s", e.msg);
+	d->state_dirty = d->state_now = 0;
+	d->last_state = now;
+}
+
+static void
+flush_metrics(struct daemon *d, int64_t now)
+{
+	struct sov_err e = {0};
+
+	d->last_flush = now;
+	if (sov_metrics_flush(d->m, &e) == 0) {
+		if (d->last_store_warn) {
+			sov_cli_warn("measurements: the store is back");
+			d->last_store_warn = 0;
+		}
+		return;
+	}
+	/* kept buffered for the next flush; said once a minute */
+	if (d->last_store_warn == 0 ||
+	    now - d->last_store_warn >= STORE_WARN_EVERY_MS) {
+		sov_cli_warn("measurements kept for later: %s", e.msg);
+		d->last_store_warn = now;
+	}
+}
+
+static void
+periodic(struct daemon *d, int64_t now)
+{
+	if (now - d->last_flush >= FLUSH_EVERY_MS)
+		flush_metrics(d, now);
+	if (d->state_now ||
+	    (d->state_dirty && now - d->last_state >= STATE_EVERY_MS))
+		write_state(d, now);
+}
+
+static int
+start_due(struct daemon *d, int64_t now, struct sov_err *e)
+{
+	size_t ti;
+	int64_t due;
+
+	while (!d->reload && pr_sched_peek(&d->sched, &ti, &due) &&
+	       due <= now) {
+		if (pr_engine_running(d->g, ti)) {
+			d->sched.skipped++; /* the last one still runs */
+		} else if (!pr_engine_room(d->g)) {
+			return 0; /* late: it starts when one ends */
+		} else if (pr_engine_start(d->g, ti, e) < 0) {
+			return -1;
+		}
+		pr_sched_advance(&d->sched, &d->set, now);
+	}
+	return 0;
+}
+
+/* Until the next turn, at most a second (the periodic work). */
+static int
+wait_ms(const struct daemon *d, int64_t now)
+{
+	size_t ti;
+	int64_t due;
+
+	if (d->reload || !pr_sched_peek(&d->sched, &ti, &due))
+		return 1000;
+	if (due <= now)
+		return pr_engine_room(d->g) ? 0 : 1000;
+	return due - now > 1000 ? 1000 : (int)(due - now);
+}
+
+static void
+free_states(struct pr_tstate *states, size_t n)
+{
+	for (size_t i = 0; states && i < n; i++)
+		pr_tstate_clear(&states[i]);
+	free(states);
+}
+
+/* The set and what hangs on it: states, schedule, engine. */
+static int
+arm(struct daemon *d, struct sov_err *e)
+{
+	d->states = calloc(d->set.ntargets + 1, sizeof(*d->states));
+	if (d->states == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
+	for (size_t i = 0; i < d->set.ntargets; i++)
+		pr_tstate_init(&d->states[i]);
+	if (pr_sched_init(&d->sched, &d->set, sov_time_mono_ms()) < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
+	d->g = pr_engine_new(&d->set, d->threads, d->concurrency, on_done, d,
+			     e);
+	return d->g ? 0 : -1;
+}
+
+static void
+disarm(struct daemon *d)
+{
+	pr_engine_free(d->g);
+	d->g = NULL;
+	pr_sched_free(&d->sched);
+	free_states(d->states, d->set.ntargets);
+	d->states = NULL;
+}
+
+/* Once nothing runs: the new set in, states carried by name and type. */
+static void
+reload(struct daemon *d)
+{
+	struct sov_err e = {0};
+	struct pr_set set;
+	jv old;
+
+	d->reload = 0;
+	if (pr_set_load(d->targets_path, 0, &set, &e) < 0) {
+		sov_cli_warn("reload: %s; the old targets stay", e.msg);
+		return;
+	}
+	old = pr_state_doc(&d->set, d->states, 0);
+	disarm(d);
+	pr_set_free(&d->set);
+	d->set = set;
+	if (arm(d, &e) < 0) {
+		jv_free(old);
+		d->fatal = e;
+		return;
+	}
+	pr_state_restore(&d->set, d->states, old);
+	jv_free(old);
+	d->state_now = 1;
+	fprintf(stderr, "sov-probe: reloaded: %zu targets\n", d->set.ntargets);
+}
+
+static void
+on_signal(struct daemon *d, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			d->reload = 1;
+		else
+			d->stop = 1;
+	}
+}
+
+static int
+loop(struct daemon *d, int sfd, struct sov_err *e)
+{
+	while (!d->stop && d->fatal.code == 0) {
+		int64_t now = sov_time_mono_ms();
+		int r;
+
+		if (start_due(d, now, e) < 0)
+			return -1;
+		r = pr_engine_wait(d->g, wait_ms(d, now), sfd, e);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			on_signal(d, sfd);
+		if (d->reload && pr_engine_busy(d->g) == 0 &&
+		    pr_engine_jobs(d->g) == 0)
+			reload(d);
+		periodic(d, sov_time_mono_ms());
+	}
+	if (d->fatal.code) {
+		*e = d->fatal;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse(struct daemon *d, int argc, char **argv, const char **targets,
+      const char **metrics, const char **state, struct sov_err *e)
+{
+	static const struct option lo[] = {
+	    {"targets", required_argument, NULL, 't'},
+	    {"metrics", required_argument, NULL, 'm'},
+	    {"state", required_argument, NULL, 's'},
+	    {"threads", required_argument, NULL, 'j'},
+	    {"concurrency", required_argument, NULL, 'c'},
+	    {"results", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
+	};
+	long n;
+	int c;
+
+	d->threads = PR_THREADS_DEFAULT;
+	d->concurrency = PR_CONCURRENCY_DEFAULT;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			*targets = optarg;
+			break;
+		case 'm':
+			*metrics = optarg;
+			break;
+		case 's':
+			*state = optarg;
+			break;
+		case 'r':
+			d->results = 1;
+			break;
+		case 'j':
+			if (sov_cli_parse_long("--threads", optarg, 1,
+					       PR_THREADS_MAX, &n, e) < 0)
+				return -1;
+			d->threads = (int)n;
+			break;
+		case 'c':
+			if (sov_cli_parse_long("--concurrency", optarg, 1,
+					       PR_CONCURRENCY_MAX, &n, e) < 0)
+				return -1;
+			d->concurrency = (int)n;
+			break;
+		default:
+			return sov_err_set(e, SOV_EXIT_USAGE, "see --help");
+		}
+	}
+	if (optind < argc)
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "daemon takes no arguments (\"%s\")",
+				   argv[optind]);
+	return 0;
+}
+
+int
+pr_cmd_daemon(int argc, char **argv)
+{
+	struct daemon d;
+	struct sov_err e = {0};
+	const char *targets = NULL, *metrics = NULL, *state = NULL;
+	sigset_t sigs;
+	int sfd = -1, rc = SOV_EXIT_FAIL;
+	jv prev;
+
+	memset(&d, 0, sizeof(d));
+	if (parse(&d, argc, argv, &targets, &metrics, &state, &e) < 0)
+		return sov_cli_fail(&e);
+	/* everything checked before anything starts */
+	if (pr_targets_path(targets, d.targets_path, sizeof(d.targets_path),
+			    &e) < 0 ||
+	    pr_state_path(state, d.state_path, sizeof(d.state_path), &e) < 0 ||
+	    pr_set_load(d.targets_path, 0, &d.set, &e) < 0)
+		return sov_cli_fail(&e);
+	/* the signals go to the signalfd: blocked before any thread starts */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0 ||
+	    (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		sov_err_sys(&e, SOV_EXIT_FAIL, "signalfd");
+		goto out;
+	}
+	d.out = sov_jsonl_writer_new(stdout, "stdout", 0);
+	d.m = d.out ? sov_metrics_open(metrics, stdout, &e) : NULL;
+	if (d.out == NULL || d.m == NULL || arm(&d, &e) < 0)
+		goto fail;
+	if (pr_state_read(d.state_path, &prev, &e) == 0)
+		pr_state_restore(&d.set, d.states, prev);
+	jv_free(prev);
+	sov_err_clear(&e);
+	fprintf(stderr, "sov-probe: probing %zu targets from %s\n",
+		d.set.ntargets, d.targets_path);
+	if (loop(&d, sfd, &e) < 0)
+		goto fail;
+	rc = SOV_EXIT_OK;
+	goto out;
+fail:
+	rc = sov_cli_fail(&e);
+out:
+	if (d.g) {
+		pr_engine_free(d.g); /* alerts in flight end first */
+		d.g = NULL;
+		flush_metrics(&d, sov_time_mono_ms());
+		write_state(&d, sov_time_mono_ms());
+	}
+	disarm(&d);
+	if (sov_metrics_close(d.m, &e) < 0 && rc == SOV_EXIT_OK)
+		rc = sov_cli_fail(&e);
+	if (sov_jsonl_writer_close(d.out, &e) < 0 && rc == SOV_EXIT_OK)
+		rc = sov_cli_fail(&e);
+	pr_set_free(&d.set);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}
