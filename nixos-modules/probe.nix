@@ -572,6 +572,9 @@ in
         users.groups.${user} = { };
 
         environment.etc."sov-probe/targets.json".source = targetsFile;
+        # An operator's `sov-probe run` and `validate` on this host read the
+        # daemon's targets without options.
+        environment.variables.SOV_PROBE_TARGETS = etcTargets;
 
         # Ping sockets for the service's group (kernel default "1 0": none).
         boot.kernel.sysctl = lib.mkIf (has "icmp") {

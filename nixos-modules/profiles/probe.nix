@@ -12,6 +12,8 @@
 #   backup-JOB                the newest snapshot of each sov-backup job is
 #                             recent (services.sov.backup.jobs)
 #
+# and heart, once it has a mesh address, serves the status page there.
+#
 # Every field is lib.mkDefault, so a host changes one
 # (services.sov.probe.targets.disk-root.min_free_percent = 5;), drops a
 # target (services.sov.probe.targets.cert-old.enable = false;), or turns
@@ -137,6 +139,10 @@ in
 
   config = lib.mkIf cfg.enable {
     services.sov.probe.enable = mkDefault (config.sov.host.role != null);
+    # heart keeps the status page, served on its mesh address once it has one.
+    services.sov.probe.page.enable = mkDefault (
+      config.sov.host.role == "heart" && config.sov.mesh.address != null
+    );
 
     services.sov.probe.targets = lib.mkMerge [
       {

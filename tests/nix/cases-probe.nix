@@ -441,6 +441,7 @@ in
     (case "probe: off (profile off, not enabled): no sov-probe user, unit, or /etc file" (
       !(profileOff.users.users ? sov-probe)
       && !(profileOff.systemd.services ? sov-probe)
+      && !(profileOff.environment.variables ? SOV_PROBE_TARGETS)
       && !(profileOff.environment.etc ? "sov-probe/targets.json")
       && !roleless.services.sov.probe.enable
     ) "the module did something while off")
@@ -479,6 +480,7 @@ in
       hasInfix ''sov-probe validate "$targets"'' (fullFile.buildCommand or "")
       && lib.elem "sov" buildTools
       && full.environment.etc."sov-probe/targets.json".source.outPath == fullFile.outPath
+      && full.environment.variables.SOV_PROBE_TARGETS or null == "/etc/sov-probe/targets.json"
     ) "buildCommand ${show (fullFile.buildCommand or null)}, tools ${show buildTools}")
     (case "probe: a new targets file reloads (SIGHUP) instead of restarting" (
       builtins.match "/nix/store/[^ ]*coreutils[^ ]*/bin/kill -HUP [$]MAINPID" fullSc.ExecReload != null
@@ -712,6 +714,17 @@ in
         path = "/srv";
       }
     ) "tuned ${show (targetsOf tuned)}, replaced ${show (targetsOf replaced).disk-root}")
+    (case "profile: heart with a mesh address serves the page there; brain and gateway do not" (
+      let
+        at = host: extend host [ { sov.mesh.address = "10.77.0.9"; } ];
+      in
+      (at "heart").services.sov.probe.page.enable
+      && ((vhostOf (at "heart")).listen or [ ]) != [ ]
+      && sovFailed (at "heart") == [ ]
+      && !(at "brain").services.sov.probe.page.enable
+      && !(at "gateway").services.sov.probe.page.enable
+      && !hosts.heart.config.services.sov.probe.page.enable
+    ) "heart's page ${show (extend "heart" [ { sov.mesh.address = "10.77.0.9"; } ]).services.sov.probe.page}")
     (case "profile: hostTargets.alerts go on every default target" (
       (targetsOf alerted).disk-root.alerts or null == [ "ops" ]
     ) "disk-root ${show (targetsOf alerted).disk-root}")
