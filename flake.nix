@@ -255,6 +255,7 @@
           standin = standinCheck pkgs;
           vm-backup = import ./tests/nix/vm-backup.nix { inherit pkgs; };
           vm-wf = import ./tests/nix/vm-wf.nix { inherit pkgs; };
+          vm-probe = import ./tests/nix/vm-probe.nix { inherit pkgs; };
         }
         // lib.listToAttrs (
           map (g: lib.nameValuePair "eval-${g}" (evalCheck pkgs g)) (hostNames ++ [ "modules" ])

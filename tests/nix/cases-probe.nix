@@ -574,13 +574,11 @@ in
       && !(plainSc ? SupplementaryGroups)
     ) "ReadWritePaths ${show fullSc.ReadWritePaths}")
     (case "probe: the page is served by nginx on the mesh address only, readable by nginx's group" (
-      (vhostOf paged).listen or null == [
+      map (l: { inherit (l) addr port ssl; }) ((vhostOf paged).listen or [ ]) == [
         {
           addr = "10.77.0.1";
           port = 8471;
           ssl = false;
-          proxyProtocol = false;
-          extraParameters = [ ];
         }
       ]
       && (vhostOf paged).root or null == "/var/lib/sov-probe/page"

@@ -90,6 +90,7 @@ let
     "vm-brain"
     "vm-gateway"
     "vm-heart"
+    "vm-probe"
     "vm-wf"
   ];
   evalChecks = lib.filterAttrs (n: _: lib.hasPrefix "eval-" n) (checksOf "x86_64-linux");
@@ -123,6 +124,12 @@ let
   wfNode = vmWf.nodes.heart;
   wfCfg = wfNode.services.sov.wf;
   wfFailed = map (a: a.message) (lib.filter (a: !a.assertion) wfNode.assertions);
+  # tests/nix/vm-probe.nix: heart with the probe, nginx and the page.
+  vmProbe = (checksOf "x86_64-linux").vm-probe;
+  probeNode = vmProbe.nodes.heart;
+  probeCfg = probeNode.services.sov.probe;
+  probeTargets = builtins.fromJSON probeCfg.targetsFile.targets.text;
+  probeFailed = map (a: a.message) (lib.filter (a: !a.assertion) probeNode.assertions);
   hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
   overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
 in
@@ -141,6 +148,10 @@ in
       wf = {
         script = vmWf.testScript;
         nodes = attrNames vmWf.nodes;
+      };
+      probe = {
+        script = vmProbe.testScript;
+        nodes = attrNames vmProbe.nodes;
       };
     };
 
@@ -280,6 +291,33 @@ in
         "NRestarts"
       ]
     ) "nodes ${show (attrNames vmWf.nodes)}, failing assertions ${show wfFailed}")
+    (case "vm-probe boots heart without its hardware file, with the probe's disk and http targets and the page on eth1" (
+      attrNames vmProbe.nodes == [
+        "heart"
+        "mesh"
+      ]
+      && probeNode.fileSystems == { }
+      && probeNode.networking.hostName == "heart"
+      && probeCfg.enable
+      && probeCfg.page.enable
+      && attrNames probeTargets.targets == [
+        "disk-root"
+        "web"
+      ]
+      && probeTargets.targets.disk-root.type == "disk"
+      && probeTargets.targets.web.type == "http"
+      && probeNode.services.nginx.enable
+      && probeNode.services.nginx.virtualHosts ? sov-probe-page
+      && probeNode.networking.firewall.interfaces.eth1.allowedTCPPorts or [ ] == [ probeCfg.page.port ]
+      && probeNode.systemd.services ? sov-probe
+      && probeFailed == [ ]
+      && lib.all (s: lib.hasInfix s vmProbe.testScript) [
+        "systemctl stop nginx.service"
+        "probe.state"
+        "state.json"
+        "systemctl reload sov-probe.service"
+      ]
+    ) "nodes ${show (attrNames vmProbe.nodes)}, targets ${show (attrNames probeTargets.targets)}, failing assertions ${show probeFailed}")
     (case "formatter is nixfmt on both systems" (
       all (s: outputs.formatter.${s}.name == "nixfmt") systems
     ) "formatter ${show (map (s: outputs.formatter.${s}.name) systems)}")
