@@ -611,6 +611,16 @@ in
               Type = "exec";
               ExecStart = execLine daemonArgs;
               ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
+              # The page's directory, made by the daemon's user once the
+              # state directory exists: the daemon writes into it, nginx
+              # reads it by group.
+              ExecStartPre = lib.optional page.enable (execLine [
+                "${pkgs.coreutils}/bin/install"
+                "-d"
+                "-m"
+                "0750"
+                page.dir
+              ]);
               # Relaxed: a fixed user is the PostgreSQL role of local
               # postgres targets (peer authentication), owns the page that
               # nginx reads by group, and can be given files (an SQLite
@@ -619,7 +629,10 @@ in
               User = user;
               Group = user;
               StateDirectory = "sov-probe";
-              StateDirectoryMode = if serving then "0750" else "0700";
+              # Relaxed with a served page: nginx, in the group sov-probe,
+              # may pass through to page/ (0750; sov-probe writes the page
+              # 0644 whatever the umask), not list the rest.
+              StateDirectoryMode = if serving then "0710" else "0700";
               WorkingDirectory = stateDir;
               LoadCredential = credentialLines;
               Restart = "always";
@@ -631,11 +644,6 @@ in
               ReadWritePaths = lib.optional (
                 metricsFile != null && !(lib.hasPrefix "${stateDir}/" metricsFile)
               ) "-${dirOf metricsFile}";
-            }
-            // lib.optionalAttrs serving {
-              # Relaxed: the page's files are readable by the group, which
-              # nginx joins (it serves nothing else of the directory).
-              UMask = "0027";
             }
             // lib.optionalAttrs (capabilities != [ ]) {
               # Relaxed: wireguard targets run `wg show` (netlink, which
@@ -663,11 +671,6 @@ in
             };
         };
       }
-
-      (lib.mkIf page.enable {
-        # The daemon writes into it; nginx reads it by group.
-        systemd.tmpfiles.rules = [ "d ${page.dir} 0750 ${user} ${user} - -" ];
-      })
 
       (lib.mkIf serving {
         services.nginx.enable = lib.mkDefault true;

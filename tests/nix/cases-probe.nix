@@ -588,11 +588,13 @@ in
         public = false;
         interfaces = [ "wg-sov" ];
       }
-      && (scOf paged).StateDirectoryMode == "0750"
-      && (scOf paged).UMask == "0027"
-      && lib.elem "d /var/lib/sov-probe/page 0750 sov-probe sov-probe - -" paged.systemd.tmpfiles.rules
+      && (scOf paged).StateDirectoryMode == "0710"
+      && map (
+        l: builtins.match "/nix/store/[^ ]*coreutils[^ ]*/bin/install -d -m 0750 /var/lib/sov-probe/page" l != null
+      ) (lib.toList ((scOf paged).ExecStartPre or [ ])) == [ true ]
+      && lib.toList (plainSc.ExecStartPre or [ ]) == [ ]
       && hasInfix "--page /var/lib/sov-probe/page" (execOf paged)
-      && kept [ "DynamicUser" "UMask" ] (scOf paged) == [ ]
+      && kept [ "DynamicUser" ] (scOf paged) == [ ]
     ) "vhost ${show (vhostOf paged)}, firewall ${show (fwOf paged 8471)}")
     (case "probe: an IPv6 page address is bracketed; port and interface as given" (
       map (l: "${l.addr}:${toString l.port}") ((vhostOf pagedV6).listen or [ ]) == [ "[fd00:77::1]:9000" ]
@@ -605,7 +607,7 @@ in
       !(pageFiles.services.nginx.virtualHosts ? sov-probe-page)
       && !pageFiles.services.nginx.enable
       && hasInfix "--page /var/lib/sov-probe/page" (execOf pageFiles)
-      && (scOf pageFiles).UMask == "0077"
+      && (scOf pageFiles).StateDirectoryMode == "0700"
       && sovFailed pageFiles == [ ]
     ) "vhosts ${show (lib.attrNames pageFiles.services.nginx.virtualHosts)}")
     (case "probe: a served page with nginx turned off fails an assertion" (
