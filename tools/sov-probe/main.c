@@ -43,6 +43,34 @@ static const struct sov_cmd cmds[] = {
      "  --state FILE      the state file (default STATE/state.json)\n"
      "  --format F        json lines, or a table (the default on a "
      "terminal)\n"},
+    {"query", pr_cmd_query, "NAME [--target T] [OPTIONS]",
+     "a measurement's series in time buckets, from the store",
+     "  --target T        only this target (tags.target)\n"
+     "  --since TS|DUR    the window's start (default 24h: a day ago)\n"
+     "  --until TS|DUR    its end (default now)\n"
+     "  --every DUR       bucket width, whole seconds (default 5m)\n"
+     "  --agg AGG         avg, min, max, p95 or count (default avg)\n"
+     "  --metrics URL     measurements store (default $SOV_METRICS)\n\n"
+     "One record per bucket and target, oldest first:\n"
+     "{\"ts\",\"event\":\"series\",\"name\",\"target\",\"value\","
+     "\"count\"}.\nRolled-up time is read from its 5-minute summaries.\n"},
+    {"rollup", pr_cmd_rollup, "[--after DUR] [--keep DUR] [--dry-run]",
+     "roll old measurements up into 5-minute summaries; expire old ones",
+     "  --after DUR       raw rows older than this are rolled up (7d)\n"
+     "  --keep DUR        summaries older than this are deleted (400d)\n"
+     "  --dry-run         count, change nothing\n"
+     "  --chunk N         raw rows a transaction (5000)\n"
+     "  --metrics URL     measurements store (default $SOV_METRICS)\n"},
+    {"page", pr_cmd_page, "--out DIR [OPTIONS]",
+     "write the status page, DIR/index.html (one file, no script)",
+     "  --out DIR         where index.html goes (replaced atomically)\n"
+     TARGETS_HELP
+     "  --state FILE      the daemon's state (default STATE/state.json;\n"
+     "                    none yet: every target unknown)\n"
+     "  --since DUR       the window of the bars (default 24h)\n"
+     "  --title TEXT      the page's title (default Status)\n"
+     "  --metrics URL     measurements store (default $SOV_METRICS; none:\n"
+     "                    no history)\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
