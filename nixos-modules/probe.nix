@@ -228,6 +228,18 @@ let
   pgPasswords = lib.attrNames (lib.filterAttrs (_: t: urlHasPassword (t.url or null)) (ofType "postgres"));
   showNames = ns: builtins.toJSON ns;
 
+  # Alerts that run `sov-wf enqueue`: the queue of this host's worker, when
+  # it has one (the daemon's children would otherwise find a store of
+  # their own in the probe's state directory).
+  enqueueAlerts = lib.attrNames (lib.filterAttrs (_: a: a ? enqueue) cfg.alerts);
+  wf = config.services.sov.wf;
+  unitEnvironment = {
+    SOV_STATE_DIR = stateDir;
+  }
+  // lib.optionalAttrs (enqueueAlerts != [ ] && wf.enable) { SOV_WF_STORE = wf.store; }
+  // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
+  // cfg.environment;
+
   targetModule = {
     freeformType = types.attrsOf jsonValue;
     options.enable = mkOption {
@@ -336,9 +348,12 @@ in
         Alert actions by name, run when a target that lists the name in its
         `alerts` changes state: `{ command = [ ARGV ]; }`,
         `{ webhook = URL; headers = { ... }; }` or `{ enqueue = WORKFLOW; }`
-        (sov-wf enqueue, run as the user sov-probe: give it the queue with
-        `environment.SOV_WF_STORE` and the store's permissions). A target
-        naming an alert that is not here fails evaluation.
+        (`sov-wf enqueue`, run as the user sov-probe: on a host whose
+        services.sov.wf is enabled SOV_WF_STORE is the worker's store,
+        elsewhere set `environment.SOV_WF_STORE`; either way the user
+        sov-probe needs the right to write the queue, e.g. a PostgreSQL
+        grant to the role sov-probe). A target naming an alert that is
+        not here fails evaluation.
       '';
     };
 
@@ -564,6 +579,8 @@ in
             }
           ];
 
+        warnings = lib.optional (enqueueAlerts != [ ] && !(unitEnvironment ? SOV_WF_STORE)) "sov: services.sov.probe.alerts ${showNames enqueueAlerts} enqueue workflows, but this host runs no sov-wf worker and services.sov.probe.environment has no SOV_WF_STORE: sov-wf would enqueue into a queue of its own that nothing works on.";
+
         users.users.${user} = {
           isSystemUser = true;
           group = user;
@@ -596,11 +613,7 @@ in
           ++ lib.optional (has "systemd") pkgs.systemd
           ++ lib.optional needNetAdmin pkgs.wireguard-tools
           ++ cfg.path;
-          environment = {
-            SOV_STATE_DIR = stateDir;
-          }
-          // lib.optionalAttrs (passFile != null) { PGPASSFILE = "%d/pgpass"; }
-          // cfg.environment;
+          environment = unitEnvironment;
           # A new targets file alone is a reload (SIGHUP): state is kept.
           reloadTriggers = [ targetsFile ];
           # A store that is down makes the daemon exit 75: keep trying.

@@ -300,6 +300,28 @@ let
   };
   noTargets = probeOf { };
 
+  # Alerts that enqueue a workflow: the queue of this host's worker.
+  enqueueing = {
+    targets.web = web;
+    alerts.ops.enqueue = "oncall";
+  };
+  enqueueAlone = probeOf enqueueing;
+  enqueueWf = probeWith [
+    { services.sov.probe = enqueueing; }
+    {
+      services.sov.wf = {
+        enable = true;
+        workflows.oncall = {
+          name = "oncall";
+          version = 1;
+          triggers = [ { enqueue = true; } ];
+          steps.page.run = [ "page-oncall" ];
+        };
+      };
+    }
+  ];
+  probeWarnings = cfg: lib.filter (hasInfix "services.sov.probe") cfg.warnings;
+
   # The host profile.
   keys = {
     heart = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
@@ -662,6 +684,14 @@ in
         "password"
       ]
     ) "failing: ${show (map failedAssertions [ pgPassword storeCred metricsPassword ])}")
+    (case "probe: an enqueue alert reaches this host's sov-wf queue; without a worker it warns" (
+      (unitOf enqueueWf).environment.SOV_WF_STORE or null == "sqlite:/var/lib/sov-wf/wf.db"
+      && probeWarnings enqueueWf == [ ]
+      && !((unitOf enqueueAlone).environment ? SOV_WF_STORE)
+      && lib.any (hasInfix "[\"ops\"]") (probeWarnings enqueueAlone)
+      && sovFailed enqueueAlone == [ ]
+      && probeWarnings full == [ ]
+    ) "environment ${show (unitOf enqueueWf).environment}, warnings ${show (probeWarnings enqueueAlone)}")
     (case "probe: enabled with no targets fails an assertion" (
       someFailedMentions noTargets [ "no targets" ]
     ) "failing: ${show (failedAssertions noTargets)}")
