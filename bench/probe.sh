@@ -50,6 +50,8 @@
 #   SOV_BENCH_PROBE_TOOLS="blackbox curl sov-probe"   which, in this order
 #   SOV_BENCH_PROBE_PARALLEL=64   curl's --parallel-max (its default is 50,
 #                                 its limit 300)
+#   SOV_BENCH_PROBE_SOV_ARGS=     more options for sov-probe daemon (e.g.
+#                                 "--threads 1"), shown in the report
 #   SOV_BENCH_DIR=/var/tmp/sov-bench   results and scratch space
 #   SOV_BENCH_KEEP=1              keep the scratch directory (logs, gaps)
 #   SOV_BUILD=build               where sov-probe is
@@ -94,6 +96,7 @@ else
 fi
 IV=${SOV_BENCH_PROBE_INTERVAL:-10}
 PAR=${SOV_BENCH_PROBE_PARALLEL:-64}
+SOV_ARGS=${SOV_BENCH_PROBE_SOV_ARGS:-}
 num SOV_BENCH_PROBE_SECONDS "$SECS"
 num SOV_BENCH_PROBE_TARGETS "$N"
 num SOV_BENCH_PROBE_INTERVAL "$IV"
@@ -392,7 +395,8 @@ run_sov() {
 	db=$work/sov/m.db
 	say "sov-probe: $N targets every $IV s for $SECS s (+ one warm-up cycle), daemon --metrics sqlite:$db"
 	l=$(load1)
-	SOV_STATE_DIR=$work/state "$sov" daemon --targets "$tf" --metrics "sqlite:$db" \
+	# shellcheck disable=SC2086 # options, split on purpose
+	SOV_STATE_DIR=$work/state "$sov" daemon --targets "$tf" --metrics "sqlite:$db" $SOV_ARGS \
 		>"$work/log/sov-probe.out" 2>>"$work/log/sov-probe.err" &
 	pid=$!
 	spawned="$spawned $pid"
@@ -428,7 +432,7 @@ run_sov() {
 		note="no probe.up measurements readable in $db"
 	else
 		failed=${got#* }
-		note="${got%% *} probe.up measurements in the window; state in $work/state"
+		note="${got%% *} probe.up measurements in the window"
 	fi
 	row sov-probe "$t1" "$t2" "$cpu" "$rss" "$failed" "$l" "$(busy_pct "$s1" "$s2")" "$note"
 }
@@ -458,11 +462,15 @@ awk -v a="$load_start" -v n="$(nproc)" 'BEGIN { if (a + 0 > n / 2)
 	print "WARNING: the machine was busy at the start (load above half the cores): compare within one run" }'
 printf 'nginx %s (one worker), blackbox_exporter %s, %s\n' "$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')" \
 	"$(prometheus-blackbox-exporter --version 2>&1 | sed -n '1s/.*version \([^ ]*\).*/\1/p')" "$(curl --version | head -n 1 | cut -d' ' -f1-2)"
-if has sov-probe; then printf 'sov-probe: %s (%s)\n' "$("$sov" --version 2>/dev/null | head -n 1)" "$sov"; fi
+if has sov-probe; then
+	printf 'sov-probe: %s (%s), daemon --targets FILE --metrics sqlite:DB%s\n' \
+		"$("$sov" --version 2>/dev/null | head -n 1)" "$sov" "${SOV_ARGS:+ $SOV_ARGS}"
+fi
 printf '%s targets on 127.0.0.1, each probed every %s s; measured for %s s per tool after one warm-up cycle,\n' "$N" "$IV" "$SECS"
 printf '  the tools one after another on the same nginx; expected probes per tool: %s\n' "$EXPECT"
 printf 'CPU: user+system s of the tool only (blackbox_exporter, sov-probe: /proc/PID/stat; curl: rusage of\n'
-printf '  its runs); the blackbox driver'"'"'s and nginx'"'"'s CPU are not counted. RSS: peak (VmHWM; curl:\n'
+printf '  its runs); the blackbox driver'"'"'s and nginx'"'"'s CPU are not counted (the driver asks over\n'
+printf '  keep-alive connections, without gzip, one request per target and interval). RSS: peak (VmHWM; curl:\n'
 printf '  the largest ru_maxrss of one run). Deviation: |gap between two requests of one target - %s s|,\n' "$IV"
 # shellcheck disable=SC2016 # nginx's variable, printed as it is
 printf '  from nginx'"'"'s log (its $msec), over all targets and gaps. busy: the whole machine'"'"'s CPU in the window\n'
