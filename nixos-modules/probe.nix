@@ -48,6 +48,8 @@ let
     duration
     jsonValue
     secretAssertions
+    isWildcard
+    isIpLiteral
     ;
 
   nameRe = "[a-z0-9][a-z0-9_.-]{0,63}";
@@ -155,19 +157,7 @@ let
   # The page: served on the mesh address only.
   page = cfg.page;
   serving = page.enable && page.serve;
-  bare = a: lib.removeSuffix "]" (lib.removePrefix "[" a);
-  isWildcard =
-    a:
-    lib.elem (bare a) [
-      "0.0.0.0"
-      "*"
-    ]
-    || builtins.match "[0:]*" (bare a) != null;
-  isIpLiteral =
-    a:
-    builtins.match "[0-9]{1,3}(\\.[0-9]{1,3}){3}" a != null
-    || builtins.match "[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*" (bare a) != null;
-  nginxAddr = a: if lib.hasInfix ":" a then "[${bare a}]" else a;
+  nginxAddr = a: if lib.hasInfix ":" a then "[${util.bareAddress a}]" else a;
 
   daemonArgs = [
     bin
@@ -620,6 +610,8 @@ in
           unitConfig.StartLimitIntervalSec = 0;
           serviceConfig =
             config.sov.lib.hardening
+            # Exit 2 is bad input (the targets, an option): never restarted.
+            // util.restartAlways
             // {
               Type = "exec";
               ExecStart = execLine daemonArgs;
@@ -648,12 +640,6 @@ in
               StateDirectoryMode = if serving then "0710" else "0700";
               WorkingDirectory = stateDir;
               LoadCredential = credentialLines;
-              Restart = "always";
-              RestartSec = "2s";
-              RestartSteps = 5;
-              RestartMaxDelaySec = "1min";
-              # 2 is bad input (the targets, an option): restarting cannot help.
-              RestartPreventExitStatus = [ "2" ];
               ReadWritePaths = lib.optional (
                 metricsFile != null && !(lib.hasPrefix "${stateDir}/" metricsFile)
               ) "-${dirOf metricsFile}";

@@ -61,6 +61,35 @@ rec {
       }
     ];
 
+  # Listening addresses: an IPv6 one without its brackets; whether one is
+  # every address (null too); whether one is an IP literal a service can
+  # bind (no host names).
+  bareAddress = a: lib.removeSuffix "]" (lib.removePrefix "[" a);
+  isWildcard =
+    a:
+    a == null
+    || lib.elem (bareAddress a) [
+      "0.0.0.0"
+      "*"
+    ]
+    || builtins.match "[0:]*" (bareAddress a) != null;
+  isIpLiteral =
+    a:
+    builtins.match "[0-9]{1,3}(\\.[0-9]{1,3}){3}" a != null
+    || builtins.match "[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*" (bareAddress a) != null;
+
+  # How a daemon is restarted (serviceConfig): always, ever more slowly
+  # (RestartSteps) and never given up on (with unitConfig's
+  # StartLimitIntervalSec = 0), but not after exit 2, bad input, which
+  # restarting cannot help.
+  restartAlways = {
+    Restart = "always";
+    RestartSec = "2s";
+    RestartSteps = 5;
+    RestartMaxDelaySec = "1min";
+    RestartPreventExitStatus = [ "2" ];
+  };
+
   # A credential's name (LoadCredential=NAME:FILE).
   credentialName = n: builtins.match "[A-Za-z0-9_.-]{1,64}" n != null && n != "." && n != "..";
 

@@ -40,6 +40,8 @@ let
     duration
     jsonValue
     secretAssertions
+    isWildcard
+    isIpLiteral
     ;
 
   storeFile = sqliteFile cfg.store;
@@ -89,20 +91,8 @@ let
   # the lease and a margin, then systemd kills what is left.
   stopSec = (durationMs cfg.lease + 999) / 1000 + 15;
 
-  # The webhook address: never every address unless openToAll says so.
-  bare = a: lib.removeSuffix "]" (lib.removePrefix "[" a);
-  isWildcard =
-    a:
-    a == null || lib.elem (bare a) [
-      "0.0.0.0"
-      "*"
-    ]
-    || builtins.match "[0:]*" (bare a) != null;
-  # What the worker can bind: an IPv4 or IPv6 literal (no host names).
-  isIpLiteral =
-    a:
-    builtins.match "[0-9]{1,3}(\\.[0-9]{1,3}){3}" a != null
-    || builtins.match "[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*" (bare a) != null;
+  # The webhook address: never every address unless openToAll says so
+  # (util.isWildcard), and one the worker can bind (util.isIpLiteral).
   hostPort =
     a: port:
     if a == null then
@@ -642,6 +632,8 @@ in
           unitConfig.StartLimitIntervalSec = 0;
           serviceConfig =
             config.sov.lib.hardening
+            # Exit 2 is bad input (a definition, an option): never restarted.
+            // util.restartAlways
             // {
               Type = "exec";
               ExecStart = execLine workerArgs;
@@ -656,12 +648,6 @@ in
               # Steps that write relative paths write in the state directory.
               WorkingDirectory = stateDir;
               LoadCredential = credentialLines;
-              Restart = "always";
-              RestartSec = "2s";
-              RestartSteps = 5;
-              RestartMaxDelaySec = "1min";
-              # 2 is bad input (a definition, an option): restarting cannot help.
-              RestartPreventExitStatus = [ "2" ];
               # SIGTERM to the worker alone, which finishes or abandons its
               # steps; what is left gets SIGKILL after TimeoutStopSec.
               KillMode = "mixed";
