@@ -112,7 +112,7 @@ let
     );
 
   document = {
-    inherit (cfg) defaults;
+    defaults = render cfg.defaults;
     alerts = lib.mapAttrs (_: render) cfg.alerts;
     targets = lib.mapAttrs (_: render) targets;
   };
@@ -213,6 +213,9 @@ let
     lib.mapAttrs (_: o: lib.filter (c: !(lib.elem c credentialNames)) (credRefs o)) (
       lib.mapAttrs' (n: v: lib.nameValuePair "targets.${n}" v) targets
       // lib.mapAttrs' (n: v: lib.nameValuePair "alerts.${n}" v) cfg.alerts
+      // {
+        inherit (cfg) defaults;
+      }
     )
   );
   pgPasswords = lib.attrNames (lib.filterAttrs (_: t: urlHasPassword (t.url or null)) (ofType "postgres"));
