@@ -472,7 +472,7 @@ card(struct buf *b, const struct pr_page_opts *o, const struct win *w,
 	jv state = field(st, "state"), since = field(st, "since"),
 	   last = field(st, "last"), type = field(st, "type");
 	jv lts = field(last, "ts"), lerr = field(last, "error"),
-	   lsec = field(last, "seconds");
+	   lsec = field(last, "seconds"), lup = field(last, "up");
 	const char *s = str_or(state, "unknown");
 	double upv, upn, latv, latn;
 
@@ -529,7 +529,9 @@ card(struct buf *b, const struct pr_page_opts *o, const struct win *w,
 	if (latn > 0)
 		bprintf(b, "<span>latency %.1f ms average</span>", latv * 1000);
 	bprintf(b, "</div>");
-	if (jv_get_kind(lerr) == JV_KIND_STRING) {
+	/* the last error, while the last result is a failure */
+	if (jv_get_kind(lerr) == JV_KIND_STRING &&
+	    jv_get_kind(lup) != JV_KIND_TRUE) {
 		bprintf(b, "<div class=\"err\">");
 		besc(b, jv_string_value(lerr));
 		bprintf(b, "</div>");
@@ -546,6 +548,7 @@ card(struct buf *b, const struct pr_page_opts *o, const struct win *w,
 	jv_free(lts);
 	jv_free(lerr);
 	jv_free(lsec);
+	jv_free(lup);
 }
 
 /* The series of name, avg, over the window; jv_invalid() with no store. */
