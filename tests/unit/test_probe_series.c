@@ -104,7 +104,8 @@ q_num(struct sov_store *st, const char *sql)
 		diag("%s: %s", sql, e.msg);
 		return NAN;
 	}
-	d = num_of(jv_array_get(jv_copy(rows), 0), "n");
+	rows = jv_array_get(rows, 0);
+	d = num_of(rows, "n");
 	jv_free(rows);
 	return d;
 }
@@ -374,7 +375,8 @@ test_corrupt(const char *url)
 
 	pts = run(st, "probe.seconds", "b", BASE, BASE + 2 * HOUR, 2 * HOUR,
 		  PR_AGG_AVG, NULL);
-	before = num_of(jv_array_get(jv_copy(pts), 0), "count");
+	pts = jv_array_get(pts, 0);
+	before = num_of(pts, "count");
 	jv_free(pts);
 	ok(sov_store_exec(
 	       st,

@@ -376,7 +376,10 @@ raw_into_sketch(struct sov_store *st, const struct pr_series_query *q,
 		return sov_err_prefix(e, "series: %s: ", q->name);
 	n = jv_array_length(jv_copy(rows));
 	for (int i = 0; i < n && rc == 0; i++) {
-		double v = get_num(jv_array_get(jv_copy(rows), i), "value");
+		jv row = jv_array_get(jv_copy(rows), i);
+		double v = get_num(row, "value");
+
+		jv_free(row);
 
 		if (!isnan(v) && sov_sketch_add(sk, v, 1) < 0)
 			rc = sov_err_set(e, SOV_EXIT_FAIL,
