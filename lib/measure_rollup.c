@@ -17,18 +17,18 @@
 #include "timestamp.h"
 
 /* Finite doubles only: NaN and the infinities are not summed. */
-#define FINITE_SQL "value BETWEEN -1.7976931348623157e308 AND " \
-		   "1.7976931348623157e308"
+#define FINITE_SQL                                                             \
+	"value BETWEEN -1.7976931348623157e308 AND "                           \
+	"1.7976931348623157e308"
 
 /* A raw row SQLite can bucket: a readable ts, a number, JSON tags. */
 #define SQLITE_READABLE                                                        \
-	"strftime('%s', ts) IS NOT NULL AND typeof(value) IN ('integer', "    \
+	"strftime('%s', ts) IS NOT NULL AND typeof(value) IN ('integer', "     \
 	"'real') AND " FINITE_SQL " AND json_valid(tags)"
 
 static const char *const chunk_sql_sqlite =
     "DELETE FROM measurements WHERE rowid IN (SELECT rowid FROM measurements"
-    " WHERE name = $1 AND ts < $2 AND " SQLITE_READABLE
-    " ORDER BY ts LIMIT $3)"
+    " WHERE name = $1 AND ts < $2 AND " SQLITE_READABLE " ORDER BY ts LIMIT $3)"
     " RETURNING CAST(strftime('%s', ts) AS INTEGER) AS sec, value, unit, tags";
 
 /* SKIP LOCKED: two rollups at once take different rows. */
@@ -158,8 +158,8 @@ insert_group(struct sov_store *st, const char *name, const struct raw *r,
 	p = jv_array_append(p, jv_number(mn));
 	p = jv_array_append(p, jv_number(mx));
 	p = jv_array_append(p, jv_string(text));
-	rc = sov_store_query(st, pg ? insert_sql_pg : insert_sql_sqlite, p, NULL,
-			     e);
+	rc = sov_store_query(st, pg ? insert_sql_pg : insert_sql_sqlite, p,
+			     NULL, e);
 out:
 	free(text);
 	sov_sketch_free(sk);
@@ -182,10 +182,10 @@ rollup_chunk(struct sov_store *st, const char *name, const char *horizon,
 	*n = 0;
 	if (sov_store_begin(st, e) < 0)
 		return -1;
-	if (sov_store_query(st, pg ? chunk_sql_pg : chunk_sql_sqlite,
-			    JV_ARRAY(jv_string(name), jv_string(horizon),
-				     jv_number(chunk)),
-			    &rows, e) < 0)
+	if (sov_store_query(
+		st, pg ? chunk_sql_pg : chunk_sql_sqlite,
+		JV_ARRAY(jv_string(name), jv_string(horizon), jv_number(chunk)),
+		&rows, e) < 0)
 		goto out;
 	len = jv_array_length(jv_copy(rows));
 	r = calloc(len ? (size_t)len : 1, sizeof(*r));
@@ -285,8 +285,9 @@ count_of(struct sov_store *st, const char *sql, jv params, struct sov_err *e)
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
 		n = (long)jv_number_value(v);
 	else
-		sov_err_set(e, SOV_EXIT_FAIL, "rollup: a count came back as "
-					      "no number");
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "rollup: a count came back as "
+			    "no number");
 	jv_free(v);
 	jv_free(rows);
 	return n;
@@ -305,10 +306,11 @@ sov_measure_timescale(struct sov_store *st, struct sov_err *e)
 		     jv_array(), e);
 	if (n <= 0)
 		return (int)n;
-	n = count_of(st,
-		     "SELECT count(*) AS n FROM timescaledb_information.hypertables"
-		     " WHERE hypertable_name = 'measurements'",
-		     jv_array(), e);
+	n = count_of(
+	    st,
+	    "SELECT count(*) AS n FROM timescaledb_information.hypertables"
+	    " WHERE hypertable_name = 'measurements'",
+	    jv_array(), e);
 	return n < 0 ? -1 : n > 0;
 }
 
@@ -322,8 +324,8 @@ rollup_timescale(struct sov_store *st, const struct sov_rollup_opts *o,
 		 struct sov_err *e)
 {
 	char sql[2048];
-	long after_s = (long)(o->after_ms / 1000), keep_s =
-	    (long)(o->keep_ms / 1000), start_s = after_s / 2;
+	long after_s = (long)(o->after_ms / 1000),
+	     keep_s = (long)(o->keep_ms / 1000), start_s = after_s / 2;
 	int n;
 
 	if (start_s < 900)
@@ -368,8 +370,8 @@ rollup_timescale(struct sov_store *st, const struct sov_rollup_opts *o,
 
 /* Delete summaries before expire, a chunk a statement. */
 static int
-expire(struct sov_store *st, const char *before, int chunk, long *n,
-       long *tx, struct sov_err *e)
+expire(struct sov_store *st, const char *before, int chunk, long *n, long *tx,
+       struct sov_err *e)
 {
 	int pg = sov_store_kind(st) == SOV_STORE_POSTGRES;
 	long k;
@@ -377,15 +379,18 @@ expire(struct sov_store *st, const char *before, int chunk, long *n,
 	do {
 		if (sov_store_query(
 			st,
-			pg ? "DELETE FROM measurements_5m WHERE ctid = ANY(ARRAY("
+			pg ? "DELETE FROM measurements_5m WHERE ctid = "
+			     "ANY(ARRAY("
 			     "SELECT ctid FROM measurements_5m WHERE bucket <"
 			     " $1::timestamptz LIMIT $2::bigint))"
 			   : "DELETE FROM measurements_5m WHERE rowid IN ("
-			     "SELECT rowid FROM measurements_5m WHERE bucket < $1"
+			     "SELECT rowid FROM measurements_5m WHERE bucket < "
+			     "$1"
 			     " LIMIT $2)",
 			JV_ARRAY(jv_string(before), jv_number(chunk)), NULL,
 			e) < 0)
-			return sov_err_prefix(e, "rollup: expiring summaries: ");
+			return sov_err_prefix(e,
+					      "rollup: expiring summaries: ");
 		k = sov_store_changes(st);
 		*n += k;
 		(*tx)++;
@@ -414,10 +419,10 @@ sov_measure_rollup(struct sov_store *st, const struct sov_rollup_opts *o,
 	if (sov_metrics_migrate(st, e) < 0)
 		return sov_err_prefix(e, "rollup: ");
 	/* whole buckets only: the last one rolled up has ended */
-	s->horizon_ms = (now - o->after_ms) / SOV_ROLLUP_BUCKET_MS *
-			SOV_ROLLUP_BUCKET_MS;
-	s->expire_ms = (now - o->keep_ms) / SOV_ROLLUP_BUCKET_MS *
-		       SOV_ROLLUP_BUCKET_MS;
+	s->horizon_ms =
+	    (now - o->after_ms) / SOV_ROLLUP_BUCKET_MS * SOV_ROLLUP_BUCKET_MS;
+	s->expire_ms =
+	    (now - o->keep_ms) / SOV_ROLLUP_BUCKET_MS * SOV_ROLLUP_BUCKET_MS;
 	sov_time_format(s->horizon_ms, horizon);
 	sov_time_format(s->expire_ms, expiry);
 	ts = sov_measure_timescale(st, e);
@@ -475,13 +480,13 @@ sov_measure_rollup(struct sov_store *st, const struct sov_rollup_opts *o,
 skipped:
 	/* What stays behind because it cannot be read (SQLite only: the
 	 * columns of PostgreSQL have types; NaN there is skipped as well). */
-	s->skipped = count_of(
-	    st,
-	    pg ? "SELECT count(*) AS n FROM measurements WHERE ts <"
-		 " $1::timestamptz AND NOT (" FINITE_SQL ")"
-	       : "SELECT count(*) AS n FROM measurements WHERE ts < $1"
-		 " AND NOT (" SQLITE_READABLE ")",
-	    JV_ARRAY(jv_string(horizon)), e);
+	s->skipped =
+	    count_of(st,
+		     pg ? "SELECT count(*) AS n FROM measurements WHERE ts <"
+			  " $1::timestamptz AND NOT (" FINITE_SQL ")"
+			: "SELECT count(*) AS n FROM measurements WHERE ts < $1"
+			  " AND NOT (" SQLITE_READABLE ")",
+		     JV_ARRAY(jv_string(horizon)), e);
 	if (s->skipped < 0)
 		goto out;
 	rc = 0;

@@ -62,7 +62,7 @@ struct sov_rollup_stats {
 			     * (a ts, value or tags that is not what it should
 			     * be): left where they are */
 	long transactions;
-	int timescale;      /* 1: TimescaleDB policies were set instead */
+	int timescale; /* 1: TimescaleDB policies were set instead */
 };
 
 /*

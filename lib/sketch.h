@@ -31,12 +31,12 @@
 
 #define SOV_SKETCH_ALPHA 0.01
 #define SOV_SKETCH_ZERO 1e-9
-#define SOV_SKETCH_TEXT_MAX (1u << 20)  /* bytes of one sketch as text */
-#define SOV_SKETCH_BINS_MAX 100000      /* bins on one side (of ~38,000 used) */
+#define SOV_SKETCH_TEXT_MAX (1u << 20) /* bytes of one sketch as text */
+#define SOV_SKETCH_BINS_MAX 100000     /* bins on one side (of ~38,000 used) */
 
 struct sov_sketch;
 
-struct sov_sketch *sov_sketch_new(void); /* NULL when out of memory */
+struct sov_sketch *sov_sketch_new(void);    /* NULL when out of memory */
 void sov_sketch_free(struct sov_sketch *s); /* accepts NULL */
 
 /* Count v n times; -1 when out of memory or v is not finite. */

@@ -112,8 +112,8 @@ q_num(struct sov_store *st, const char *sql)
 
 /* Run a query; the points, or jv_invalid() with a failed test. */
 static jv
-run(struct sov_store *st, const char *name, const char *target,
-    int64_t since, int64_t until, int64_t every, enum pr_agg agg, long *sk)
+run(struct sov_store *st, const char *name, const char *target, int64_t since,
+    int64_t until, int64_t every, enum pr_agg agg, long *sk)
 {
 	struct pr_series_query q = {name, target, since, until, every, agg};
 	struct sov_err e = {0};
@@ -154,14 +154,13 @@ check_aggs(struct sov_store *st, const char *eng, const char *when,
 			for (int k = 0; k < n; k++) {
 				jv p = jv_array_get(jv_copy(pts), k);
 				double got = num_of(p, "value");
-				double want =
-				    expect_a(k * per, (k + 1) * per,
-					     (enum pr_agg)a);
+				double want = expect_a(k * per, (k + 1) * per,
+						       (enum pr_agg)a);
 				double tol = a == PR_AGG_P95 ? p95_tol : 1e-9;
 
 				npts++;
-				if (!(fabs(got - want) <= tol * fabs(want) +
-							      1e-12)) {
+				if (!(fabs(got - want) <=
+				      tol * fabs(want) + 1e-12)) {
 					diag("[%s] %s every %lld bucket %d: "
 					     "got %.9g want %.9g",
 					     eng, pr_agg_name((enum pr_agg)a),
@@ -173,10 +172,11 @@ check_aggs(struct sov_store *st, const char *eng, const char *when,
 			jv_free(pts);
 		}
 	}
-	ok(bad == 0 && npts > 0, "[%s] %s: avg, min, max, count%s, p95%s "
-				 "in 5m and 1h buckets (%d points)",
-	   eng, when, p95_tol == 0 ? "" : " exact", p95_tol == 0 ? " exact" : " within 1%",
-	   npts);
+	ok(bad == 0 && npts > 0,
+	   "[%s] %s: avg, min, max, count%s, p95%s "
+	   "in 5m and 1h buckets (%d points)",
+	   eng, when, p95_tol == 0 ? "" : " exact",
+	   p95_tol == 0 ? " exact" : " within 1%", npts);
 }
 
 static void
@@ -245,8 +245,8 @@ test_engine(const char *url, const char *eng)
 	}
 	jv_free(p);
 	jv_free(pts);
-	pts = run(st, "probe.up", "a", BASE, BASE + HOUR, HOUR, PR_AGG_AVG,
-		  NULL);
+	pts =
+	    run(st, "probe.up", "a", BASE, BASE + HOUR, HOUR, PR_AGG_AVG, NULL);
 	p = jv_array_get(jv_copy(pts), 0);
 	ok(fabs(num_of(p, "value") - 0.9) < 1e-12,
 	   "[%s] probe.up avg is the uptime (0.9)", eng);
@@ -267,13 +267,13 @@ test_engine(const char *url, const char *eng)
 	if (e.code)
 		diag("%s", e.msg);
 	is_int(s.raw, NPTS * 3 / 2, "[%s] rolled the first hour's rows", eng);
-	is_int(q_num(st, "SELECT count(*) AS n FROM measurements"), NPTS * 3 / 2,
-	       "[%s] raw rows of the first hour deleted", eng);
+	is_int(q_num(st, "SELECT count(*) AS n FROM measurements"),
+	       NPTS * 3 / 2, "[%s] raw rows of the first hour deleted", eng);
 	/* 12 buckets x 3 series; a chunk's edge may split a bucket of each
 	 * of the two series of probe.seconds in two */
 	ok(s.written >= 36 && s.written <= 36 + 2 * (NPTS * 3 / 2 / 37 + 2),
-	   "[%s] one summary per bucket and series (and chunk edge): %ld",
-	   eng, s.written);
+	   "[%s] one summary per bucket and series (and chunk edge): %ld", eng,
+	   s.written);
 	check_aggs(st, eng, "half rolled up", SOV_SKETCH_ALPHA);
 	/* a day's bucket (buckets start at multiples of their width since
 	 * the epoch) holds both hours */
@@ -303,8 +303,10 @@ test_engine(const char *url, const char *eng)
 	pts = run(st, "probe.seconds", "a", BASE, BASE + 5 * 60000, 5 * 60000,
 		  PR_AGG_COUNT, NULL);
 	p = jv_array_get(jv_copy(pts), 0);
-	is_int(num_of(p, "count"), 11, "[%s] a late raw row adds to its "
-				      "summarised bucket", eng);
+	is_int(num_of(p, "count"), 11,
+	       "[%s] a late raw row adds to its "
+	       "summarised bucket",
+	       eng);
 	jv_free(p);
 	jv_free(pts);
 	ok(sov_measure_rollup(st, &o, &s, &e) == 0 && s.raw == 1,
@@ -333,16 +335,15 @@ test_engine(const char *url, const char *eng)
 	pts = run(st, "probe.seconds", "a", BASE, BASE + 2 * HOUR, HOUR,
 		  PR_AGG_COUNT, NULL);
 	p = jv_array_get(jv_copy(pts), 0);
-	ok(jv_array_length(jv_copy(pts)) == 2 &&
-	       num_of(p, "count") == NPTS / 4,
+	ok(jv_array_length(jv_copy(pts)) == 2 && num_of(p, "count") == NPTS / 4,
 	   "[%s] the first half hour is gone, the second is there", eng);
 	jv_free(p);
 	jv_free(pts);
 
 	/* bad queries */
 	{
-		struct pr_series_query q = {"probe.up", NULL, BASE, BASE,
-					    60000, PR_AGG_AVG};
+		struct pr_series_query q = {"probe.up", NULL,  BASE,
+					    BASE,       60000, PR_AGG_AVG};
 
 		ok(pr_series_query(st, &q, &pts, NULL, &e) < 0 &&
 		       e.code == SOV_EXIT_USAGE && strstr(e.msg, "not before"),
@@ -403,7 +404,7 @@ test_corrupt(const char *url)
 	jv_free(p);
 	jv_free(pts);
 	{
-		struct pr_series_query q = {"probe.seconds", "b", BASE,
+		struct pr_series_query q = {"probe.seconds", "b",  BASE,
 					    BASE + 2 * HOUR, HOUR, PR_AGG_P95};
 
 		ok(pr_series_query(st, &q, &pts, NULL, &e) < 0 &&
@@ -489,7 +490,7 @@ test_kill(const char *url, const char *eng)
 			struct sov_store *c = sov_store_open(url, &e);
 
 			_exit(c && sov_measure_rollup(c, &o, &s, &e) == 0 ? 0
-									   : 1);
+									  : 1);
 		}
 		usleep((useconds_t)(min_us + rand() % span_us));
 		kill(pid, SIGKILL);
@@ -508,12 +509,12 @@ test_kill(const char *url, const char *eng)
 		if (left == 0)
 			break;
 	}
-	ok(bad == 0, "[%s] after each of %d kills: every row counted once",
-	   eng, rounds + 1);
-	ok(mid > 0, "[%s] %d kills landed in the middle of a rollup", eng,
-	   mid);
-	ok(sov_measure_rollup(st, &o, &s, &e) == 0 && totals(st, &n, &sum) == 0 &&
-	       n == n0 && fabs(sum - s0) <= 1e-6 * s0 &&
+	ok(bad == 0, "[%s] after each of %d kills: every row counted once", eng,
+	   rounds + 1);
+	ok(mid > 0, "[%s] %d kills landed in the middle of a rollup", eng, mid);
+	ok(sov_measure_rollup(st, &o, &s, &e) == 0 &&
+	       totals(st, &n, &sum) == 0 && n == n0 &&
+	       fabs(sum - s0) <= 1e-6 * s0 &&
 	       q_num(st, "SELECT count(*) AS n FROM measurements WHERE name"
 			 " = 'kill.test'") == 0,
 	   "[%s] a last run finishes the work, totals unchanged", eng);
@@ -554,8 +555,9 @@ test_sketch(void)
 		if (fabs(got - want) / fabs(want ? want : 1) > worst)
 			worst = fabs(got - want) / fabs(want ? want : 1);
 	}
-	ok(worst <= SOV_SKETCH_ALPHA, "sketch: every percentile within 1%% "
-				      "(worst %.4f%%)",
+	ok(worst <= SOV_SKETCH_ALPHA,
+	   "sketch: every percentile within 1%% "
+	   "(worst %.4f%%)",
 	   worst * 100);
 #define TEXT(s) s, strlen(s)
 	ok(sov_sketch_merge_text(a, TEXT("{\"a\":0.02}"), &e) < 0 &&
@@ -566,8 +568,10 @@ test_sketch(void)
 	   "sketch: odd bins refused");
 	ok(sov_sketch_merge_text(a, TEXT("{\"a\":0.01,\"p\":[1,-2]}"), &e) < 0,
 	   "sketch: a negative count refused");
-	ok(sov_sketch_merge_text(a, TEXT("["), &e) < 0, "sketch: bad JSON refused");
-	is_int(sov_sketch_count(a), 3003, "sketch: a refused text adds nothing");
+	ok(sov_sketch_merge_text(a, TEXT("["), &e) < 0,
+	   "sketch: bad JSON refused");
+	is_int(sov_sketch_count(a), 3003,
+	       "sketch: a refused text adds nothing");
 	ok(isnan(sov_sketch_quantile(b, 2)), "sketch: q out of range is NaN");
 	sov_sketch_free(a);
 	sov_sketch_free(b);

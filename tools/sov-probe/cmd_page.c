@@ -30,8 +30,7 @@ pr_cmd_page(int argc, char **argv)
 	    {"since", required_argument, NULL, 'w'},
 	    {"title", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
-	const char *out = NULL, *targets = NULL, *metrics = NULL,
-		   *state = NULL;
+	const char *out = NULL, *targets = NULL, *metrics = NULL, *state = NULL;
 	struct pr_page_opts o = {0};
 	struct pr_set set = {0};
 	struct sov_err e = {0};
@@ -42,20 +41,32 @@ pr_cmd_page(int argc, char **argv)
 	o.state = jv_invalid();
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 't': targets = optarg; break;
-		case 'm': metrics = optarg; break;
-		case 's': state = optarg; break;
-		case 'T': o.title = optarg; break;
+		case 'o':
+			out = optarg;
+			break;
+		case 't':
+			targets = optarg;
+			break;
+		case 'm':
+			metrics = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'T':
+			o.title = optarg;
+			break;
 		case 'w':
 			if (sov_duration_parse(optarg, &o.window_ms, &e) < 0)
-				return sov_cli_usage_error("--since: %s", e.msg);
+				return sov_cli_usage_error("--since: %s",
+							   e.msg);
 			if (o.window_ms < PR_PAGE_WINDOW_MIN_MS)
 				return sov_cli_usage_error(
 				    "--since: at least %llds",
 				    (long long)(PR_PAGE_WINDOW_MIN_MS / 1000));
 			break;
-		default: return SOV_EXIT_USAGE;
+		default:
+			return SOV_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)

@@ -58,7 +58,8 @@ pr_cmd_query(int argc, char **argv)
 			break;
 		case 'e':
 			if (sov_duration_parse(optarg, &q.every_ms, &e) < 0)
-				return sov_cli_usage_error("--every: %s", e.msg);
+				return sov_cli_usage_error("--every: %s",
+							   e.msg);
 			break;
 		case 'a':
 			if (pr_agg_parse(optarg, &q.agg) < 0)

@@ -81,8 +81,8 @@ pr_cmd_rollup(int argc, char **argv)
 	if (rc < 0) {
 		/* the chunks before the error are done for good: say so */
 		if (s.raw > 0)
-			sov_err_prefix(&e, "after rolling up %ld rows: ",
-				       s.raw);
+			sov_err_prefix(&e,
+				       "after rolling up %ld rows: ", s.raw);
 		return sov_cli_fail(&e);
 	}
 	if (s.skipped > 0)
@@ -103,8 +103,8 @@ pr_cmd_rollup(int argc, char **argv)
 			    jv_number((double)s.skipped));
 	rec = jv_object_set(rec, jv_string("transactions"),
 			    jv_number((double)s.transactions));
-	rec = jv_object_set(rec, jv_string("timescaledb"),
-			    jv_bool(s.timescale));
+	rec =
+	    jv_object_set(rec, jv_string("timescaledb"), jv_bool(s.timescale));
 	rec = jv_object_set(rec, jv_string("dry_run"), jv_bool(o.dry_run));
 	{
 		struct sov_jsonl_writer *w =

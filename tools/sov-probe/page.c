@@ -83,11 +83,21 @@ besc(struct buf *b, const char *s)
 {
 	for (; s != NULL && *s; s++) {
 		switch (*s) {
-		case '&': bprintf(b, "&amp;"); break;
-		case '<': bprintf(b, "&lt;"); break;
-		case '>': bprintf(b, "&gt;"); break;
-		case '"': bprintf(b, "&quot;"); break;
-		case '\'': bprintf(b, "&#39;"); break;
+		case '&':
+			bprintf(b, "&amp;");
+			break;
+		case '<':
+			bprintf(b, "&lt;");
+			break;
+		case '>':
+			bprintf(b, "&gt;");
+			break;
+		case '"':
+			bprintf(b, "&quot;");
+			break;
+		case '\'':
+			bprintf(b, "&#39;");
+			break;
 		default:
 			reserve(b, 1);
 			if (!b->bad)
@@ -202,8 +212,9 @@ spread(jv points, const struct win *w, jv *index, struct bars **out,
 				}
 				*out = nb;
 				memset(&nb[*nout], 0, sizeof(*nb));
-				*index = jv_object_set(*index, jv_copy(t),
-						       jv_number((double)*nout));
+				*index =
+				    jv_object_set(*index, jv_copy(t),
+						  jv_number((double)*nout));
 				at = (*nout)++;
 			} else {
 				at = (size_t)jv_number_value(k);
@@ -256,13 +267,14 @@ uptime_svg(struct buf *b, const struct win *w, const struct bars *up)
 		w->nbars * BAR_W, w->nbars);
 	for (int i = 0; i < w->nbars; i++) {
 		double n = up ? up->n[i] : 0, v = up ? up->v[i] : 0;
-		const char *cls = n == 0	  ? "none"
+		const char *cls = n == 0        ? "none"
 				  : v >= 0.9995 ? "up"
-				  : v <= 0	  ? "down"
-						  : "part";
+				  : v <= 0      ? "down"
+						: "part";
 
-		bprintf(b, "<rect class=\"%s\" x=\"%d\" y=\"0\" width=\"%d\" "
-			   "height=\"30\" rx=\"1.5\"><title>",
+		bprintf(b,
+			"<rect class=\"%s\" x=\"%d\" y=\"0\" width=\"%d\" "
+			"height=\"30\" rx=\"1.5\"><title>",
 			cls, i * BAR_W, BAR_W - 2);
 		bar_title(b, w, i);
 		if (n == 0)
@@ -314,8 +326,7 @@ latency_svg(struct buf *b, const struct win *w, const struct bars *lat)
 			}
 			if (!pass)
 				bprintf(b, " %d,%d",
-					last * BAR_W + (BAR_W - 2) / 2,
-					LINE_H);
+					last * BAR_W + (BAR_W - 2) / 2, LINE_H);
 			bprintf(b, "\" vector-effect=\"non-scaling-stroke\"/>");
 		}
 		for (int i = 0; i < w->nbars; i++) {
@@ -332,8 +343,7 @@ latency_svg(struct buf *b, const struct win *w, const struct bars *lat)
 	}
 	bprintf(b, "</svg>");
 	if (mx > 0)
-		bprintf(b, "<span class=\"latmax\">%.1f ms</span>",
-			mx * 1000);
+		bprintf(b, "<span class=\"latmax\">%.1f ms</span>", mx * 1000);
 	bprintf(b, "</div>");
 }
 
@@ -482,14 +492,15 @@ card(struct buf *b, const struct pr_page_opts *o, const struct win *w,
 	summary(lat, w->nbars, &latv, &latn);
 	bprintf(b, "<section class=\"card %s\" id=\"t-", s);
 	besc(b, name);
-	bprintf(b, "\" data-state=\"%s\"><div class=\"top\">"
-		   "<span class=\"badge %s\">%s %s</span>"
-		   "<span class=\"name\">",
+	bprintf(b,
+		"\" data-state=\"%s\"><div class=\"top\">"
+		"<span class=\"badge %s\">%s %s</span>"
+		"<span class=\"name\">",
 		s, s,
-		strcmp(s, "up") == 0	 ? "&#10004;"
+		strcmp(s, "up") == 0     ? "&#10004;"
 		: strcmp(s, "down") == 0 ? "&#10006;"
 					 : "?",
-		strcmp(s, "up") == 0	 ? "UP"
+		strcmp(s, "up") == 0     ? "UP"
 		: strcmp(s, "down") == 0 ? "DOWN"
 					 : "UNKNOWN");
 	besc(b, name);
@@ -521,8 +532,8 @@ card(struct buf *b, const struct pr_page_opts *o, const struct win *w,
 		bprintf(b, "%s", s);
 	}
 	bprintf(b, "</span><span>last check ");
-	ago(b, w->now, jv_get_kind(lts) == JV_KIND_STRING ? jv_string_value(lts)
-							 : NULL);
+	ago(b, w->now,
+	    jv_get_kind(lts) == JV_KIND_STRING ? jv_string_value(lts) : NULL);
 	if (jv_get_kind(lsec) == JV_KIND_NUMBER)
 		bprintf(b, " (%.1f ms)", jv_number_value(lsec) * 1000);
 	bprintf(b, "</span>");
@@ -556,8 +567,8 @@ static int
 series(const struct pr_page_opts *o, const struct win *w, const char *name,
        jv *pts, struct sov_err *e)
 {
-	struct pr_series_query q = {name, NULL, w->since, w->now, w->every,
-				    PR_AGG_AVG};
+	struct pr_series_query q = {name,   NULL,     w->since,
+				    w->now, w->every, PR_AGG_AVG};
 
 	*pts = jv_array();
 	if (o->st == NULL)
@@ -585,8 +596,9 @@ pr_page_render(const struct pr_page_opts *o, char **html, size_t *len,
 	*html = NULL;
 	*len = 0;
 	w.now = o->now_ms > 0 ? o->now_ms : sov_time_now_ms();
-	w.every = (o->window_ms > 0 ? o->window_ms : PR_PAGE_WINDOW_DEFAULT_MS) /
-		  PR_PAGE_BARS / 1000 * 1000;
+	w.every =
+	    (o->window_ms > 0 ? o->window_ms : PR_PAGE_WINDOW_DEFAULT_MS) /
+	    PR_PAGE_BARS / 1000 * 1000;
 	if (w.every < 1000) {
 		sov_err_set(e, SOV_EXIT_USAGE,
 			    "page: the window must be at least %llds",
@@ -629,8 +641,9 @@ pr_page_render(const struct pr_page_opts *o, char **html, size_t *len,
 		    "<meta http-equiv=\"refresh\" content=\"60\">"
 		    "<title>");
 	besc(&b, o->title ? o->title : "Status");
-	bprintf(&b, "</title><style>%s</style></head><body>%s<main><header>"
-		    "<h1>",
+	bprintf(&b,
+		"</title><style>%s</style></head><body>%s<main><header>"
+		"<h1>",
 		CSS, DEFS);
 	besc(&b, o->title ? o->title : "Status");
 	bprintf(&b, "</h1>");
@@ -649,11 +662,13 @@ pr_page_render(const struct pr_page_opts *o, char **html, size_t *len,
 			"checked yet",
 			unknown, n);
 	else
-		bprintf(&b, "<div class=\"banner ok\" data-down=\"0\">"
-			    "<span class=\"sym\">&#10004;</span>All %d up",
+		bprintf(&b,
+			"<div class=\"banner ok\" data-down=\"0\">"
+			"<span class=\"sym\">&#10004;</span>All %d up",
 			n);
-	bprintf(&b, "<small>updated <time datetime=\"%s\">%.10s %.5s "
-		    "UTC</time></small></div></header>",
+	bprintf(&b,
+		"<small>updated <time datetime=\"%s\">%.10s %.5s "
+		"UTC</time></small></div></header>",
 		now, now, now + 11);
 	legend(&b);
 	for (int i = 0; i < shown; i++) {
@@ -669,8 +684,9 @@ pr_page_render(const struct pr_page_opts *o, char **html, size_t *len,
 		jv_free(nm);
 	}
 	if (shown < n)
-		bprintf(&b, "<p class=\"legend\">%d more targets not shown "
-			    "(at most %d on one page)</p>",
+		bprintf(&b,
+			"<p class=\"legend\">%d more targets not shown "
+			"(at most %d on one page)</p>",
 			n - shown, PR_PAGE_TARGETS_MAX);
 	bprintf(&b, "<footer>sov-probe &#183; bars of ");
 	duration(&b, w.every);
@@ -702,8 +718,7 @@ out:
 }
 
 int
-pr_page_write(const char *dir, const struct pr_page_opts *o,
-	      struct sov_err *e)
+pr_page_write(const char *dir, const struct pr_page_opts *o, struct sov_err *e)
 {
 	char path[4096], *html = NULL;
 	size_t len;

@@ -31,16 +31,16 @@
 #define PR_PAGE_MAX (32u << 20)
 #define PR_PAGE_FILE "index.html"
 #define PR_PAGE_WINDOW_DEFAULT_MS INT64_C(86400000) /* 24h */
-#define PR_PAGE_WINDOW_MIN_MS INT64_C(48000) /* a second a bar */
+#define PR_PAGE_WINDOW_MIN_MS INT64_C(48000)        /* a second a bar */
 
 struct pr_page_opts {
 	const struct pr_set *set; /* targets, or NULL: those in the state */
-	jv state;          /* the state file's object (borrowed), or
-			    * jv_invalid(): no state file */
-	struct sov_store *st; /* measurements, or NULL: no history */
-	int64_t now_ms;    /* 0: the clock */
-	int64_t window_ms; /* 0: PR_PAGE_WINDOW_DEFAULT_MS */
-	const char *title; /* NULL: "Status" */
+	jv state;                 /* the state file's object (borrowed), or
+				   * jv_invalid(): no state file */
+	struct sov_store *st;     /* measurements, or NULL: no history */
+	int64_t now_ms;           /* 0: the clock */
+	int64_t window_ms;        /* 0: PR_PAGE_WINDOW_DEFAULT_MS */
+	const char *title;        /* NULL: "Status" */
 };
 
 /* The page as text into *html (malloc'd, NUL-terminated; caller frees). */

@@ -21,10 +21,11 @@
 #include "sketch.h"
 #include "timestamp.h"
 
-#define FINITE_SQL "value BETWEEN -1.7976931348623157e308 AND " \
-		   "1.7976931348623157e308"
+#define FINITE_SQL                                                             \
+	"value BETWEEN -1.7976931348623157e308 AND "                           \
+	"1.7976931348623157e308"
 #define SQLITE_READABLE                                                        \
-	"strftime('%s', ts) IS NOT NULL AND typeof(value) IN ('integer', "    \
+	"strftime('%s', ts) IS NOT NULL AND typeof(value) IN ('integer', "     \
 	"'real') AND " FINITE_SQL " AND json_valid(tags)"
 #define SQLITE_TARGET "CAST(json_extract(tags, '$.target') AS TEXT)"
 #define SQL_MAX 2048
@@ -42,14 +43,14 @@ struct grp {
 	int64_t b;    /* bucket start, s */
 	char *target; /* NULL: none */
 	double n, sum, mn, mx;
-	double p95;            /* raw only: exact; NAN until known */
-	double p95max;         /* TimescaleDB summaries: the largest p95 */
-	char *sketches;        /* summaries: ';'-separated texts, or NULL */
-	int raw, roll;         /* which kinds of rows it holds */
+	double p95;     /* raw only: exact; NAN until known */
+	double p95max;  /* TimescaleDB summaries: the largest p95 */
+	char *sketches; /* summaries: ';'-separated texts, or NULL */
+	int raw, roll;  /* which kinds of rows it holds */
 };
 
-static const char *const agg_names[] = {NULL, "avg", "min", "max", "p95",
-					"count"};
+static const char *const agg_names[] = {NULL,  "avg", "min",
+					"max", "p95", "count"};
 
 int
 pr_agg_parse(const char *s, enum pr_agg *agg)
@@ -209,8 +210,8 @@ sql_fmt(char *buf, struct sov_err *e, const char *fmt, ...)
 
 /* The raw rows of [since, until) aggregated by bucket and target. */
 static int
-query_raw(struct sov_store *st, const struct pr_series_query *q,
-	  int64_t since, int64_t until, struct grps *gs, struct sov_err *e)
+query_raw(struct sov_store *st, const struct pr_series_query *q, int64_t since,
+	  int64_t until, struct grps *gs, struct sov_err *e)
 {
 	int pg = sov_store_kind(st) == SOV_STORE_POSTGRES;
 	int p95 = pg && q->agg == PR_AGG_P95;
@@ -223,7 +224,8 @@ query_raw(struct sov_store *st, const struct pr_series_query *q,
 		if (sql_fmt(
 			sql, e,
 			"SELECT (floor(extract(epoch FROM ts) / $4::float8)"
-			" * $4::float8)::float8 AS b, tags->>'target' AS target,"
+			" * $4::float8)::float8 AS b, tags->>'target' AS "
+			"target,"
 			" count(*)::float8 AS n, sum(value) AS s, min(value) AS"
 			" mn, max(value) AS mx%s FROM measurements WHERE name ="
 			" $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz"
@@ -233,11 +235,12 @@ query_raw(struct sov_store *st, const struct pr_series_query *q,
 			    : "",
 			q->target ? " AND tags->>'target' = $5" : "") < 0)
 			return -1;
-	} else if (sql_fmt(sql, e,
-			   "SELECT b, target, count(*) AS n, sum(value) AS s,"
-			   " min(value) AS mn, max(value) AS mx FROM (" SQLITE_RAW
-			   ") x%s GROUP BY b, target ORDER BY b, target",
-			   q->target ? " WHERE target = $5" : "") < 0) {
+	} else if (sql_fmt(
+		       sql, e,
+		       "SELECT b, target, count(*) AS n, sum(value) AS s,"
+		       " min(value) AS mn, max(value) AS mx FROM (" SQLITE_RAW
+		       ") x%s GROUP BY b, target ORDER BY b, target",
+		       q->target ? " WHERE target = $5" : "") < 0) {
 		return -1;
 	}
 	if (sov_store_query(st, sql, params(q, since, until), &rows, e) < 0)
@@ -247,9 +250,8 @@ query_raw(struct sov_store *st, const struct pr_series_query *q,
 
 /* The summaries of [since, until) aggregated by bucket and target. */
 static int
-query_roll(struct sov_store *st, const struct pr_series_query *q,
-	   int64_t since, int64_t until, int timescale, struct grps *gs,
-	   struct sov_err *e)
+query_roll(struct sov_store *st, const struct pr_series_query *q, int64_t since,
+	   int64_t until, int timescale, struct grps *gs, struct sov_err *e)
 {
 	int pg = sov_store_kind(st) == SOV_STORE_POSTGRES;
 	int p95 = q->agg == PR_AGG_P95;
@@ -262,12 +264,15 @@ query_roll(struct sov_store *st, const struct pr_series_query *q,
 		if (sql_fmt(
 			sql, e,
 			"SELECT (floor(extract(epoch FROM bucket) / $4::float8)"
-			" * $4::float8)::float8 AS b, tags->>'target' AS target,"
-			" sum(count)::float8 AS n, sum(sum) AS s, min(min) AS mn,"
-			" max(max) AS mx%s FROM %s WHERE name = $1 AND bucket >="
+			" * $4::float8)::float8 AS b, tags->>'target' AS "
+			"target,"
+			" sum(count)::float8 AS n, sum(sum) AS s, min(min) AS "
+			"mn,"
+			" max(max) AS mx%s FROM %s WHERE name = $1 AND bucket "
+			">="
 			" $2::timestamptz AND bucket < $3::timestamptz%s"
 			" GROUP BY 1, 2 ORDER BY 1, 2",
-			!p95	    ? ""
+			!p95        ? ""
 			: timescale ? ", max(p95) AS p95max"
 				    : ", string_agg(sketch, ';') AS sk",
 			timescale ? SOV_ROLLUP_CAGG : SOV_ROLLUP_TABLE,
@@ -294,9 +299,8 @@ query_roll(struct sov_store *st, const struct pr_series_query *q,
 
 /* SQLite: the exact p95 of raw-only groups from the two ranks around it. */
 static int
-sqlite_p95(struct sov_store *st, const struct pr_series_query *q,
-	   int64_t since, int64_t until, struct grp *g, size_t len,
-	   struct sov_err *e)
+sqlite_p95(struct sov_store *st, const struct pr_series_query *q, int64_t since,
+	   int64_t until, struct grp *g, size_t len, struct sov_err *e)
 {
 	char sql[SQL_MAX];
 	jv rows;
@@ -391,8 +395,8 @@ raw_into_sketch(struct sov_store *st, const struct pr_series_query *q,
 
 /* The p95 of a group that holds summaries. */
 static int
-roll_p95(struct sov_store *st, const struct pr_series_query *q,
-	 struct grp *g, int64_t raw_since, int64_t until, struct sov_err *e)
+roll_p95(struct sov_store *st, const struct pr_series_query *q, struct grp *g,
+	 int64_t raw_since, int64_t until, struct sov_err *e)
 {
 	struct sov_sketch *sk;
 	const char *s;
@@ -413,8 +417,9 @@ roll_p95(struct sov_store *st, const struct pr_series_query *q,
 			char ts[SOV_TIME_RFC3339_LEN];
 
 			sov_time_format(g->b * 1000, ts);
-			sov_err_prefix(e, "series: %s: a summary in the bucket "
-					  "at %s: ",
+			sov_err_prefix(e,
+				       "series: %s: a summary in the bucket "
+				       "at %s: ",
 				       q->name, ts);
 			goto out;
 		}
@@ -477,7 +482,8 @@ count_skipped(struct sov_store *st, const struct pr_series_query *q,
 	sov_time_format(q->until_ms, b);
 	if (sov_store_query(
 		st,
-		pg ? "SELECT count(*)::float8 AS n FROM measurements WHERE name ="
+		pg ? "SELECT count(*)::float8 AS n FROM measurements WHERE "
+		     "name ="
 		     " $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz"
 		     " AND NOT (" FINITE_SQL ")"
 		   : "SELECT count(*) AS n FROM measurements WHERE name = $1"
@@ -501,18 +507,19 @@ count_skipped(struct sov_store *st, const struct pr_series_query *q,
  * through.
  */
 static int
-raw_cutoff(struct sov_store *st, const struct pr_series_query *q,
-	   int timescale, int64_t *cut, struct sov_err *e)
+raw_cutoff(struct sov_store *st, const struct pr_series_query *q, int timescale,
+	   int64_t *cut, struct sov_err *e)
 {
 	jv rows, v;
 
 	*cut = INT64_MIN;
 	if (!timescale)
 		return 0;
-	if (sov_store_query(st,
-			    "SELECT (extract(epoch FROM min(ts)) * 1000)::float8"
-			    " AS ms FROM measurements WHERE name = $1",
-			    JV_ARRAY(jv_string(q->name)), &rows, e) < 0)
+	if (sov_store_query(
+		st,
+		"SELECT (extract(epoch FROM min(ts)) * 1000)::float8"
+		" AS ms FROM measurements WHERE name = $1",
+		JV_ARRAY(jv_string(q->name)), &rows, e) < 0)
 		return sov_err_prefix(e, "series: %s: ", q->name);
 	v = jv_object_get(jv_array_get(jv_copy(rows), 0), jv_string("ms"));
 	if (jv_get_kind(v) == JV_KIND_NUMBER) {
@@ -546,14 +553,13 @@ check_query(const struct pr_series_query *q, struct sov_err *e)
 				   "series: the bucket width must be whole "
 				   "seconds, at least 1s");
 	if ((q->until_ms - q->since_ms) / q->every_ms >= PR_SERIES_BUCKETS_MAX)
-		return sov_err_set(e, SOV_EXIT_USAGE,
-				   "series: %lld buckets of %llds; at most %d "
-				   "in one query (a wider bucket or a shorter "
-				   "window)",
-				   (long long)((q->until_ms - q->since_ms) /
-					       q->every_ms),
-				   (long long)(q->every_ms / 1000),
-				   PR_SERIES_BUCKETS_MAX);
+		return sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "series: %lld buckets of %llds; at most %d "
+		    "in one query (a wider bucket or a shorter "
+		    "window)",
+		    (long long)((q->until_ms - q->since_ms) / q->every_ms),
+		    (long long)(q->every_ms / 1000), PR_SERIES_BUCKETS_MAX);
 	if (pr_agg_name(q->agg)[0] == '?')
 		return sov_err_set(e, SOV_EXIT_USAGE, "series: no aggregate");
 	return 0;
@@ -567,11 +573,21 @@ point(const struct pr_series_query *q, const struct grp *g)
 	jv rec;
 
 	switch (q->agg) {
-	case PR_AGG_AVG: v = g->sum / g->n; break;
-	case PR_AGG_MIN: v = g->mn; break;
-	case PR_AGG_MAX: v = g->mx; break;
-	case PR_AGG_P95: v = g->p95; break;
-	case PR_AGG_COUNT: v = g->n; break;
+	case PR_AGG_AVG:
+		v = g->sum / g->n;
+		break;
+	case PR_AGG_MIN:
+		v = g->mn;
+		break;
+	case PR_AGG_MAX:
+		v = g->mx;
+		break;
+	case PR_AGG_P95:
+		v = g->p95;
+		break;
+	case PR_AGG_COUNT:
+		v = g->n;
+		break;
 	}
 	sov_time_format(g->b * 1000, ts);
 	rec = jv_object_set(jv_object(), jv_string("ts"), jv_string(ts));
@@ -599,11 +615,12 @@ pr_series_query(struct sov_store *st, const struct pr_series_query *q,
 	/* One snapshot for all the queries: a rollup that commits between
 	 * two of them would otherwise be counted twice or not at all.
 	 * SQLite's deferred BEGIN takes no write lock. */
-	if (sov_store_exec(st,
-			   sov_store_kind(st) == SOV_STORE_POSTGRES
-			       ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-			       : "BEGIN",
-			   e) < 0)
+	if (sov_store_exec(
+		st,
+		sov_store_kind(st) == SOV_STORE_POSTGRES
+		    ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+		    : "BEGIN",
+		e) < 0)
 		return sov_err_prefix(e, "series: ");
 	if ((ts = sov_measure_timescale(st, e)) < 0) {
 		sov_err_prefix(e, "series: ");

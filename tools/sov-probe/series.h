@@ -40,7 +40,13 @@
 #define PR_SERIES_BUCKETS_MAX 100000 /* buckets in one query */
 #define PR_SERIES_EVERY_MIN_MS INT64_C(1000)
 
-enum pr_agg { PR_AGG_AVG = 1, PR_AGG_MIN, PR_AGG_MAX, PR_AGG_P95, PR_AGG_COUNT };
+enum pr_agg {
+	PR_AGG_AVG = 1,
+	PR_AGG_MIN,
+	PR_AGG_MAX,
+	PR_AGG_P95,
+	PR_AGG_COUNT
+};
 
 /* "avg" ... into *agg; -1 for anything else. */
 int pr_agg_parse(const char *s, enum pr_agg *agg);
