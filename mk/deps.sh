@@ -15,7 +15,7 @@ libcurl4-openssl-dev libsodium-dev libzstd-dev libssl-dev libmicrohttpd-dev"
 # tests compare against, and Chromium to render sov-probe's status page.
 TEST_PKGS="bats bats-assert bats-support bats-file postgresql-15
 postgresql-client-15 sqlite3 jq nix-bin clang libclang-rt-14-dev valgrind
-util-linux procps curl pyflakes3 chromium"
+util-linux procps curl pyflakes3 chromium nginx openssl python3"
 
 # SOV_DEPS_PKGS replaces the list (tests use it to see the not-root path).
 if [ -n "${SOV_DEPS_PKGS:-}" ]; then

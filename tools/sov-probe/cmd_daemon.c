@@ -25,6 +25,8 @@
 #include "engine.h"
 #include "jsonl.h"
 #include "measure.h"
+#include "measure_rollup.h"
+#include "page.h"
 #include "probe.h"
 #include "sched.h"
 #include "state.h"
@@ -33,11 +35,18 @@
 #define FLUSH_EVERY_MS 1000
 #define STATE_EVERY_MS 5000
 #define STORE_WARN_EVERY_MS 60000
+#define PAGE_EVERY_DEFAULT_MS 60000
+#define ROLLUP_EVERY_MS 3600000
+#define ROLLUP_AFTER_DEFAULT_MS (INT64_C(7) * 86400000)
+#define ROLLUP_KEEP_DEFAULT_MS (INT64_C(400) * 86400000)
 
 struct daemon {
 	char targets_path[4096];
 	char state_path[4096];
 	int threads, concurrency, results;
+	const char *page_dir;
+	int64_t page_every, rollup_after, rollup_keep;
+	int64_t last_page, last_rollup;
 	struct pr_set set;
 	struct pr_tstate *states;
 	struct pr_sched sched;
@@ -141,9 +150,47 @@ flush_metrics(struct daemon *d, int64_t now)
 	}
 }
 
+/* The status page, from the state in memory and the store's history. */
+static void
+write_page(struct daemon *d, int64_t now)
+{
+	struct pr_page_opts o = {0};
+	struct sov_err e = {0};
+
+	o.set = &d->set;
+	o.state = pr_state_doc(&d->set, d->states, (long)getpid());
+	o.st = sov_metrics_store(d->m);
+	if (pr_page_write(d->page_dir, &o, &e) < 0)
+		sov_cli_warn("page: %s", e.msg);
+	jv_free(o.state);
+	d->last_page = now;
+}
+
+/* Old measurements into 5-minute summaries, an hour at a time. */
+static void
+rollup(struct daemon *d, int64_t now)
+{
+	struct sov_rollup_opts o = {0};
+	struct sov_rollup_stats st;
+	struct sov_err e = {0};
+	struct sov_store *store = sov_metrics_store(d->m);
+
+	d->last_rollup = now;
+	if (store == NULL)
+		return;
+	o.after_ms = d->rollup_after;
+	o.keep_ms = d->rollup_keep;
+	if (sov_measure_rollup(store, &o, &st, &e) < 0)
+		sov_cli_warn("rollup: %s", e.msg);
+}
+
 static void
 periodic(struct daemon *d, int64_t now)
 {
+	if (d->page_dir && now - d->last_page >= d->page_every)
+		write_page(d, now);
+	if (d->rollup_after > 0 && now - d->last_rollup >= ROLLUP_EVERY_MS)
+		rollup(d, now);
 	if (now - d->last_flush >= FLUSH_EVERY_MS)
 		flush_metrics(d, now);
 	if (d->state_now ||
@@ -297,11 +344,18 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 	    {"threads", required_argument, NULL, 'j'},
 	    {"concurrency", required_argument, NULL, 'c'},
 	    {"results", no_argument, NULL, 'r'},
+	    {"page", required_argument, NULL, 'p'},
+	    {"page-every", required_argument, NULL, 'P'},
+	    {"rollup-after", required_argument, NULL, 'a'},
+	    {"keep", required_argument, NULL, 'k'},
 	    {NULL, 0, NULL, 0},
 	};
 	long n;
 	int c;
 
+	d->page_every = PAGE_EVERY_DEFAULT_MS;
+	d->rollup_after = ROLLUP_AFTER_DEFAULT_MS;
+	d->rollup_keep = ROLLUP_KEEP_DEFAULT_MS;
 	d->threads = PR_THREADS_DEFAULT;
 	d->concurrency = PR_CONCURRENCY_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -318,6 +372,27 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 		case 'r':
 			d->results = 1;
 			break;
+		case 'p':
+			d->page_dir = optarg;
+			break;
+		case 'P':
+		case 'a':
+		case 'k': {
+			int64_t ms;
+
+			if (sov_duration_parse(optarg, &ms, e) < 0)
+				return sov_err_prefix(e, "--%s: ",
+						      c == 'P'	 ? "page-every"
+						      : c == 'a' ? "rollup-after"
+								 : "keep");
+			if (c == 'P')
+				d->page_every = ms < 1000 ? 1000 : ms;
+			else if (c == 'a')
+				d->rollup_after = ms;
+			else
+				d->rollup_keep = ms;
+			break;
+		}
 		case 'j':
 			if (sov_cli_parse_long("--threads", optarg, 1,
 					       PR_THREADS_MAX, &n, e) < 0)
@@ -338,6 +413,9 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 		return sov_err_set(e, SOV_EXIT_USAGE,
 				   "daemon takes no arguments (\"%s\")",
 				   argv[optind]);
+	if (d->rollup_after > 0 && d->rollup_keep < d->rollup_after)
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "--keep must be at least --rollup-after");
 	return 0;
 }
 
@@ -374,6 +452,11 @@ pr_cmd_daemon(int argc, char **argv)
 	d.m = d.out ? sov_metrics_open(metrics, stdout, &e) : NULL;
 	if (d.out == NULL || d.m == NULL || arm(&d, &e) < 0)
 		goto fail;
+	/* a locked store must not stall the probes: the flush fails fast
+	 * and its measurements wait for the next one */
+	if (sov_metrics_store(d.m) &&
+	    sov_store_set_lock_timeout(sov_metrics_store(d.m), 250, &e) < 0)
+		goto fail;
 	if (pr_state_read(d.state_path, &prev, &e) == 0)
 		pr_state_restore(&d.set, d.states, prev);
 	jv_free(prev);
@@ -392,6 +475,8 @@ out:
 		d.g = NULL;
 		flush_metrics(&d, sov_time_mono_ms());
 		write_state(&d, sov_time_mono_ms());
+		if (d.page_dir)
+			write_page(&d, sov_time_mono_ms());
 	}
 	disarm(&d);
 	if (sov_metrics_close(d.m, &e) < 0 && rc == SOV_EXIT_OK)

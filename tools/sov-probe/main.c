@@ -34,7 +34,12 @@ static const struct sov_cmd cmds[] = {
      "  --threads N       worker threads for the blocking kinds (4)\n"
      "  --concurrency N   probes at once (64); a turn that finds no room\n"
      "                    starts late, when one ends\n"
-     "  --results         print every result, not only state changes\n\n"
+     "  --results         print every result, not only state changes\n"
+     "  --page DIR        write the status page DIR/index.html\n"
+     "  --page-every DUR  how often (1m)\n"
+     "  --rollup-after D  measurements older than D (7d) become 5-minute\n"
+     "                    summaries, hourly; 0s: never\n"
+     "  --keep DUR        summaries older than this go (400d)\n\n"
      "stdout: a probe.state record on every change, and probe.alert for\n"
      "each alert run; the measurements go to the store.\n"},
     {"status", pr_cmd_status, "[TARGET...] [--format json|table]",

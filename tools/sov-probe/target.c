@@ -34,6 +34,7 @@ struct doc {
 	size_t cap;
 	struct pr_target defaults; /* timing, streaks, read_max, tags */
 	jv default_alerts;
+	int timeout_given; /* in defaults */
 	const char *file; /* owned by set->files */
 };
 
@@ -217,6 +218,7 @@ d_interval(struct sov_jcheck *c, jv v, void *t)
 static int
 d_timeout(struct sov_jcheck *c, jv v, void *t)
 {
+	((struct doc *)t)->timeout_given = 1;
 	return def_duration(c, v, PR_TIMEOUT_MIN_MS,
 			    &((struct doc *)t)->defaults.timeout_ms);
 }
@@ -281,6 +283,8 @@ top_defaults(struct sov_jcheck *c, jv v, void *t)
 
 	if (sov_jcheck_object(c, v, default_fields, d) < 0)
 		return -1;
+	if (!d->timeout_given && d->defaults.timeout_ms > d->defaults.interval_ms)
+		d->defaults.timeout_ms = d->defaults.interval_ms;
 	if (d->defaults.timeout_ms > d->defaults.interval_ms)
 		return sov_jcheck_fail(c, "timeout is longer than interval");
 	return 0;
@@ -417,6 +421,7 @@ top_targets(struct sov_jcheck *c, jv v, void *t)
 		tg->file = d->file;
 		tc.t = tg;
 		tc.alerts = jv_copy(d->default_alerts);
+		tc.timeout_given = d->timeout_given;
 		if (why)
 			r = sov_jcheck_fail(c, "a target name %s", why);
 		else if ((tg->name = strdup(jv_string_value(k))) == NULL)
@@ -458,6 +463,7 @@ doc_defaults(struct doc *d)
 	d->defaults.read_max = PR_READ_MAX_DEFAULT;
 	d->defaults.tags = jv_object();
 	d->default_alerts = jv_null();
+	d->timeout_given = 0;
 }
 
 static int
@@ -609,7 +615,7 @@ resolve_alerts(struct doc *d, struct sov_err *e)
 			struct pr_alert key = {0}, *a;
 
 			key.name = (char *)jv_string_value(s);
-			a = bsearch(&key, set->alerts, set->nalerts,
+			a = set->nalerts == 0 ? NULL : bsearch(&key, set->alerts, set->nalerts,
 				    sizeof(key), by_alert_name);
 			if (a == NULL) {
 				sov_err_set(e, SOV_EXIT_USAGE,
@@ -631,7 +637,9 @@ set_finish(struct doc *d, struct sov_err *e)
 {
 	struct pr_set *set = d->set;
 
-	qsort(set->alerts, set->nalerts, sizeof(*set->alerts), by_alert_name);
+	if (set->nalerts > 1)
+		qsort(set->alerts, set->nalerts, sizeof(*set->alerts),
+		      by_alert_name);
 	for (size_t i = 1; i < set->nalerts; i++)
 		if (!strcmp(set->alerts[i - 1].name, set->alerts[i].name))
 			return sov_err_set(
@@ -641,8 +649,9 @@ set_finish(struct doc *d, struct sov_err *e)
 			    set->alerts[i].file);
 	if (resolve_alerts(d, e) < 0)
 		return -1;
-	qsort(set->targets, set->ntargets, sizeof(*set->targets),
-	      by_target_name);
+	if (set->ntargets > 1)
+		qsort(set->targets, set->ntargets, sizeof(*set->targets),
+		      by_target_name);
 	for (size_t i = 1; i < set->ntargets; i++)
 		if (!strcmp(set->targets[i - 1].name, set->targets[i].name))
 			return sov_err_set(
@@ -747,6 +756,8 @@ pr_set_find(const struct pr_set *set, const char *name)
 	struct pr_target key = {0};
 
 	key.name = (char *)name;
+	if (set->ntargets == 0)
+		return NULL;
 	return bsearch(&key, set->targets, set->ntargets, sizeof(key),
 		       by_target_name);
 }

@@ -16,6 +16,8 @@
 struct pr_tctx {
 	struct pr_target *t;
 	jv alerts; /* the alert names it gave, or jv_null() */
+	int timeout_given; /* by the target or its file's defaults; else the
+			    * default is cut to the interval */
 };
 
 /* One target object (borrowed) into tc->t, which holds the defaults. */

@@ -258,6 +258,7 @@ f_interval(struct sov_jcheck *c, jv v, void *t)
 static int
 f_timeout(struct sov_jcheck *c, jv v, void *t)
 {
+	((struct pr_tctx *)t)->timeout_given = 1;
 	return sov_jcheck_duration(c, v, PR_TIMEOUT_MIN_MS, PR_INTERVAL_MAX_MS,
 				   &((struct pr_tctx *)t)->t->timeout_ms);
 }
@@ -984,8 +985,9 @@ required(struct sov_jcheck *c, const char *name)
 
 /* What must hold between fields, and the defaults that depend on type. */
 static int
-finish(struct sov_jcheck *c, struct pr_target *t)
+finish(struct sov_jcheck *c, struct pr_tctx *tc)
 {
+	struct pr_target *t = tc->t;
 	char a[32], b[32];
 
 	switch (t->type) {
@@ -1061,6 +1063,8 @@ finish(struct sov_jcheck *c, struct pr_target *t)
 			t->u.wg.max_age_ms = PR_HANDSHAKE_AGE_DEFAULT_MS;
 		break;
 	}
+	if (!tc->timeout_given && t->timeout_ms > t->interval_ms)
+		t->timeout_ms = t->interval_ms;
 	if (t->timeout_ms > t->interval_ms)
 		return sov_jcheck_fail(c, "timeout (%s) is longer than "
 					  "interval (%s)",
@@ -1105,5 +1109,5 @@ pr_target_check(struct sov_jcheck *c, jv v, struct pr_tctx *tc)
 	}
 	if (sov_jcheck_object(c, v, type_fields[t->type], tc) < 0)
 		return -1;
-	return finish(c, t);
+	return finish(c, tc);
 }
