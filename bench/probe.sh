@@ -180,6 +180,7 @@ running() {
 }
 # cpu_ticks PID: utime + stime (fields 14 and 15, counted after the name)
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+ticks_s() { awk -v t="${1:-0}" -v h="$TICK" 'BEGIN { printf "%.2f", t / h }'; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 # cpu_stat: "busy total" jiffies of the whole machine, from /proc/stat
 cpu_stat() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
@@ -343,7 +344,7 @@ EOF
 		fail_row blackbox "the exporter exited during the run (see $work/log/blackbox.err)"
 		return 0
 	fi
-	cpu=$(awk -v a="$c1" -v b="$c2" -v h="$TICK" 'BEGIN { printf "%.2f", (b - a) / h }')
+	cpu=$(ticks_s $((c2 - c1)))
 	# failed: asked in the window and not probe_success 1; the driver's
 	# lateness (sent - scheduled), to show it kept time
 	# shellcheck disable=SC2046 # two numbers
@@ -352,7 +353,7 @@ EOF
 	late=$(sort -n "$work/log/blackbox.late" | awk '{ v[NR] = $1 } END {
 		if (!NR) { print "-"; exit } k = int(NR * 0.99); if (k < NR * 0.99) k++; printf "%d ms, max %d ms", v[k], v[NR] }')
 	row blackbox "$t1" "$t2" "$cpu" "$rss" "$2" "$l" "$(busy_pct "$s1" "$s2")" \
-		"driver (not counted): $1 requests in the window, sent late by p99 $late"
+		"driver (not counted: $(cat "$work/log/blackbox.driver.cpu" 2>/dev/null || echo -) CPU-s in all): $1 requests in the window, sent late by p99 $late"
 }
 
 # --- the curl loop ---------------------------------------------------------------------
@@ -380,7 +381,7 @@ run_curl() {
 		$1 >= a && $1 < b { n++; cpu += $3 + $4; f += $7; if ($2 - $1 > w) w = $2 - $1 }
 		END { printf "%.2f %d %d %d %d\n", cpu, rss, f, n, w }' "$work/log/curl.runs")
 	row curl "$t1" "$t2" "$1" "$2" "$3" "$l" "$(busy_pct "$s1" "$s2")" \
-		"$4 curl runs in the window, the longest $5 ms; connections reused within a run"
+		"$4 curl runs in the window, the longest $5 ms; connections reused within a run; the loop (python, not counted): $(cat "$work/log/curl.runs.cpu" 2>/dev/null || echo -) CPU-s in all"
 }
 
 # --- sov-probe ----------------------------------------------------------------------------
@@ -421,7 +422,7 @@ run_sov() {
 	s2=$(cpu_stat)
 	rss=$(hwm_kib "$pid")
 	stop "$pid"
-	cpu=$(awk -v a="$c1" -v b="$c2" -v h="$TICK" 'BEGIN { printf "%.2f", (b - a) / h }')
+	cpu=$(ticks_s $((c2 - c1)))
 	# failed: probe.up 0 in the window, as the store has it
 	a=$(date -u -d "@$((t1 / 1000)).$(printf %03d $((t1 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
 	b=$(date -u -d "@$((t2 / 1000)).$(printf %03d $((t2 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)

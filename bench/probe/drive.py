@@ -20,11 +20,15 @@ curl processes' (from wait4's rusage, here).
       5 URL_GLOB`. One line per run in OUT: "start_ms end_ms utime_s stime_s
       maxrss_kib ok failed", utime/stime/maxrss from the child's rusage.
 
+Both write their own CPU seconds (user + system, not the children's) to
+OUT.cpu when they end, so the report can say what the drivers cost.
+
 Times are milliseconds since the epoch (T0_MS and END_MS come from
 probe.sh, so that its windows and these schedules agree).
 """
 import asyncio
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -179,12 +183,19 @@ def curl_loop(glob, parallel, interval, t0, end, path):
             k += 1
 
 
-if __name__ == "__main__":
-    a = sys.argv
+def main(a):
     if len(a) == 9 and a[1] == "blackbox":
         asyncio.run(blackbox(a[2], a[3], int(a[4]), float(a[5]), float(a[6]), float(a[7]), a[8]))
     elif len(a) == 8 and a[1] == "curl":
         curl_loop(a[2], int(a[3]), float(a[4]), float(a[5]), float(a[6]), a[7])
     else:
         sys.stderr.write("usage: see the header of bench/probe/drive.py\n")
-        sys.exit(2)
+        return 2
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    with open(a[-1] + ".cpu", "w") as f:
+        f.write("%.2f\n" % (ru.ru_utime + ru.ru_stime))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
