@@ -89,6 +89,18 @@ int sov_jcheck_duration(struct sov_jcheck *c, jv v, int64_t lo_ms, int64_t hi_ms
 /* 90000 -> "90s", 300000 -> "5m": a duration as people write it. */
 const char *sov_jcheck_ms(int64_t ms, char buf[32]);
 
+#define SOV_JCHECK_HEADER_NAME_MAX 256 /* bytes of an HTTP header name */
+
+/*
+ * An object of HTTP header names to values (borrowed; nothing is kept):
+ * at most max of them, RFC 9110 token names, none of Content-Length,
+ * Transfer-Encoding and Host ("is set by WHO itself": framing is the HTTP
+ * client's), no name twice in any case, string values of at most
+ * value_max bytes without control characters (a tab is allowed).
+ */
+int sov_jcheck_headers(struct sov_jcheck *c, jv v, int max, size_t value_max,
+		       const char *who);
+
 /*
  * A jq program: a non-empty string of at most max bytes, copied into *src,
  * and unless SOV_JCHECK_NO_COMPILE compiled into *q (both replaced; free

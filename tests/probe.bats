@@ -272,6 +272,22 @@ probe.seconds|root|hq
 probe.up|root|hq"
 }
 
+@test "valgrind: run and status lose no memory (every result's fields are freed)" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed (make deps)"
+	need_nginx
+	vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
+	f=$(targets '"root":{"type":"disk","path":"/"},
+	 "web":{"type":"http","url":"http://127.0.0.1:'$HTTP_PORT'/h.json","jq":".ok","headers":{"X-A":"b"}},
+	 "cmd":{"type":"command","argv":["true"]}')
+	run "${vg[@]}" "$SOV_BUILD/sov-probe" run --targets "$f" --metrics "sqlite:$BATS_TEST_TMPDIR/m.db"
+	assert_success
+	mkdir -p "$BATS_TEST_TMPDIR/state"
+	echo '{"ts":"2026-11-23T00:00:00.000Z","targets":{"a":{"type":"disk","state":"up","last":{"error":null}}}}' \
+		>"$BATS_TEST_TMPDIR/state/state.json"
+	run "${vg[@]}" "$SOV_BUILD/sov-probe" status --format json --state "$BATS_TEST_TMPDIR/state/state.json"
+	assert_success
+}
+
 # the daemon in the background; $DPID, output in $D/out
 start_daemon() {
 	D=$BATS_TEST_TMPDIR

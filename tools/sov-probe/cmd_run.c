@@ -151,8 +151,13 @@ pr_cmd_run(int argc, char **argv)
 			goto fail;
 	}
 	g = pr_engine_new(&set, (int)threads, (int)conc, on_done, &ru, &e);
-	w = sov_jsonl_writer_new(stdout, "stdout", 0);
-	if (g == NULL || w == NULL || probe_all(g, &set, want, &e) < 0)
+	if (g == NULL)
+		goto fail;
+	if ((w = sov_jsonl_writer_new(stdout, "stdout", 0)) == NULL) {
+		sov_err_set(&e, SOV_EXIT_FAIL, "out of memory");
+		goto fail;
+	}
+	if (probe_all(g, &set, want, &e) < 0)
 		goto fail;
 	for (size_t i = 0; i < set.ntargets; i++) {
 		if (!jv_is_valid(ru.records[i]))

@@ -23,12 +23,19 @@
 #include "state.h"
 #include "timestamp.h"
 
+/* o[k], null when o is no object or has no k (an older state file). */
 static jv
 get(jv o, const char *k)
 {
-	return jv_get_kind(o) == JV_KIND_OBJECT
+	jv v = jv_get_kind(o) == JV_KIND_OBJECT
 		   ? jv_object_get(jv_copy(o), jv_string(k))
 		   : jv_null();
+
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		v = jv_null();
+	}
+	return v;
 }
 
 static const char *
@@ -124,9 +131,11 @@ pr_cmd_status(int argc, char **argv)
 	if (table)
 		printf("%-24s %-9s %-7s %-24s %9s  %s\n", "TARGET", "TYPE",
 		       "STATE", "SINCE", "LAST", "ERROR");
-	else if ((w = sov_jsonl_writer_new(stdout, "stdout", 0)) == NULL)
+	else if ((w = sov_jsonl_writer_new(stdout, "stdout", 0)) == NULL) {
+		sov_err_set(&e, SOV_EXIT_FAIL, "out of memory");
 		goto fail;
-	jv_object_foreach(jv_copy(targets), k, t)
+	}
+	jv_object_foreach(targets, k, t)
 	{
 		const char *name = jv_string_value(k);
 		int pick = optind >= argc;

@@ -90,9 +90,9 @@ worker(void *arg)
 		j->next = g->done;
 		g->done = j;
 		pthread_mutex_unlock(&g->mu);
-		if (write(g->efd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
-			/* the loop polls again within its timeout */
-		}
+		/* a full counter (EAGAIN) already wakes the loop */
+		if (write(g->efd, &one, sizeof(one)) < 0)
+			continue;
 	}
 }
 
@@ -339,9 +339,10 @@ finish_jobs(struct pr_engine *g)
 	struct job *list, *next;
 	uint64_t n;
 
-	if (read(g->efd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
-		/* nothing to read: the list below may still hold some */
-	}
+	/* only to reset the counter: the list is what counts (EAGAIN when a
+	 * finished job's wake-up was read with an earlier one) */
+	if (read(g->efd, &n, sizeof(n)) < 0)
+		n = 0;
 	pthread_mutex_lock(&g->mu);
 	list = g->done;
 	g->done = NULL;

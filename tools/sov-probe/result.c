@@ -96,7 +96,7 @@ pr_result_record(const struct pr_target *t, const struct pr_result *r)
 			    jv_number(round(r->seconds * 1e6) / 1e6));
 	rec = jv_object_set(rec, jv_string("error"),
 			    r->up ? jv_null() : jv_string(r->error));
-	jv_object_foreach(jv_copy(r->fields), k, v) rec =
+	jv_object_foreach(r->fields, k, v) rec =
 	    jv_object_set(rec, k, v);
 	return rec;
 }
@@ -117,24 +117,24 @@ tags_of(const struct pr_target *t)
 
 /* A field that is a number, as a measurement. */
 static int
-measure_field(struct sov_metrics *m, const struct pr_target *t,
-	      const struct pr_result *r, const char *field, const char *name,
-	      const char *unit, struct sov_err *e)
+measure_field(struct sov_metrics *m, jv tags, const struct pr_result *r,
+	      const char *field, const char *name, const char *unit,
+	      struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(r->fields), jv_string(field));
 	int rc = 0;
 
 	if (jv_get_kind(v) == JV_KIND_NUMBER && isfinite(jv_number_value(v)))
 		rc = sov_metrics_add_at(m, r->ts_ms, name, jv_number_value(v),
-					unit, tags_of(t), e);
+					unit, jv_copy(tags), e);
 	jv_free(v);
 	return rc;
 }
 
 /* WireGuard: one probe.age per peer that ever shook hands. */
 static int
-measure_peers(struct sov_metrics *m, const struct pr_target *t,
-	      const struct pr_result *r, struct sov_err *e)
+measure_peers(struct sov_metrics *m, jv tags, const struct pr_result *r,
+	      struct sov_err *e)
 {
 	jv peers = jv_object_get(jv_copy(r->fields), jv_string("peers"));
 	int rc = 0;
@@ -150,7 +150,7 @@ measure_peers(struct sov_metrics *m, const struct pr_target *t,
 				rc = sov_metrics_add_at(
 				    m, r->ts_ms, "probe.age",
 				    jv_number_value(age), "s",
-				    jv_object_set(tags_of(t), jv_string("peer"),
+				    jv_object_set(jv_copy(tags), jv_string("peer"),
 						  jv_copy(key)),
 				    e);
 			jv_free(age);
@@ -165,17 +165,23 @@ int
 pr_result_measure(struct sov_metrics *m, const struct pr_target *t,
 		  const struct pr_result *r, struct sov_err *e)
 {
+	jv tags = tags_of(t);
+	int rc = -1;
+
 	if (sov_metrics_add_at(m, r->ts_ms, "probe.up", r->up ? 1 : 0, "",
-			       tags_of(t), e) < 0 ||
+			       jv_copy(tags), e) < 0 ||
 	    sov_metrics_add_at(m, r->ts_ms, "probe.seconds", r->seconds, "s",
-			       tags_of(t), e) < 0 ||
-	    measure_field(m, t, r, "cert_days_left", "probe.cert.days_left",
+			       jv_copy(tags), e) < 0 ||
+	    measure_field(m, tags, r, "cert_days_left", "probe.cert.days_left",
 			  "d", e) < 0 ||
-	    measure_field(m, t, r, "free_percent", "probe.disk.free", "%",
+	    measure_field(m, tags, r, "free_percent", "probe.disk.free", "%",
 			  e) < 0 ||
-	    measure_field(m, t, r, "inodes_free_percent",
+	    measure_field(m, tags, r, "inodes_free_percent",
 			  "probe.disk.inodes_free", "%", e) < 0 ||
-	    measure_field(m, t, r, "age", "probe.age", "s", e) < 0)
-		return -1;
-	return t->type == PR_WIREGUARD ? measure_peers(m, t, r, e) : 0;
+	    measure_field(m, tags, r, "age", "probe.age", "s", e) < 0)
+		goto out;
+	rc = t->type == PR_WIREGUARD ? measure_peers(m, tags, r, e) : 0;
+out:
+	jv_free(tags);
+	return rc;
 }

@@ -33,8 +33,7 @@ struct doc {
 	jv *alert_names; /* per target of the set, parallel to targets */
 	size_t cap;
 	struct pr_target defaults; /* timing, streaks, read_max, tags */
-	jv default_alerts;
-	int timeout_given; /* in defaults */
+	struct pr_tctx dctx; /* .t is &defaults, .alerts the default alerts */
 	const char *file; /* owned by set->files */
 };
 
@@ -203,91 +202,14 @@ out:
 /* ---- defaults ---- */
 
 static int
-def_duration(struct sov_jcheck *c, jv v, int64_t lo, int64_t *out)
-{
-	return sov_jcheck_duration(c, v, lo, PR_INTERVAL_MAX_MS, out);
-}
-
-static int
-d_interval(struct sov_jcheck *c, jv v, void *t)
-{
-	return def_duration(c, v, PR_INTERVAL_MIN_MS,
-			    &((struct doc *)t)->defaults.interval_ms);
-}
-
-static int
-d_timeout(struct sov_jcheck *c, jv v, void *t)
-{
-	((struct doc *)t)->timeout_given = 1;
-	return def_duration(c, v, PR_TIMEOUT_MIN_MS,
-			    &((struct doc *)t)->defaults.timeout_ms);
-}
-
-static int
-d_streak(struct sov_jcheck *c, jv v, int *out)
-{
-	long n;
-
-	if (sov_jcheck_int(c, v, 1, PR_STREAK_MAX, &n) < 0)
-		return -1;
-	*out = (int)n;
-	return 0;
-}
-
-static int
-d_failures(struct sov_jcheck *c, jv v, void *t)
-{
-	return d_streak(c, v, &((struct doc *)t)->defaults.failures);
-}
-
-static int
-d_successes(struct sov_jcheck *c, jv v, void *t)
-{
-	return d_streak(c, v, &((struct doc *)t)->defaults.successes);
-}
-
-static int
-d_read_max(struct sov_jcheck *c, jv v, void *t)
-{
-	long n;
-
-	if (sov_jcheck_int(c, v, 1, PR_READ_MAX_LIMIT, &n) < 0)
-		return -1;
-	((struct doc *)t)->defaults.read_max = (size_t)n;
-	return 0;
-}
-
-static int
-d_tags(struct sov_jcheck *c, jv v, void *t)
-{
-	return pr_check_tags(c, v, &((struct doc *)t)->defaults.tags);
-}
-
-static int
-d_alerts(struct sov_jcheck *c, jv v, void *t)
-{
-	return pr_check_alert_names(c, v, &((struct doc *)t)->default_alerts);
-}
-
-static const struct sov_jfield default_fields[] = {
-    {"alerts", d_alerts},	{"failures", d_failures},
-    {"interval", d_interval},	{"read_max", d_read_max},
-    {"successes", d_successes}, {"tags", d_tags},
-    {"timeout", d_timeout},	{NULL, NULL},
-};
-
-static int
 top_defaults(struct sov_jcheck *c, jv v, void *t)
 {
 	struct doc *d = t;
 
-	if (sov_jcheck_object(c, v, default_fields, d) < 0)
+	/* the same fields and checks as a target's own */
+	if (sov_jcheck_object(c, v, pr_default_fields, &d->dctx) < 0)
 		return -1;
-	if (!d->timeout_given && d->defaults.timeout_ms > d->defaults.interval_ms)
-		d->defaults.timeout_ms = d->defaults.interval_ms;
-	if (d->defaults.timeout_ms > d->defaults.interval_ms)
-		return sov_jcheck_fail(c, "timeout is longer than interval");
-	return 0;
+	return pr_check_timing(c, &d->dctx);
 }
 
 /* ---- targets ---- */
@@ -420,8 +342,8 @@ top_targets(struct sov_jcheck *c, jv v, void *t)
 		tg->tags = jv_copy(d->defaults.tags);
 		tg->file = d->file;
 		tc.t = tg;
-		tc.alerts = jv_copy(d->default_alerts);
-		tc.timeout_given = d->timeout_given;
+		tc.alerts = jv_copy(d->dctx.alerts);
+		tc.timeout_given = d->dctx.timeout_given;
 		if (why)
 			r = sov_jcheck_fail(c, "a target name %s", why);
 		else if ((tg->name = strdup(jv_string_value(k))) == NULL)
@@ -454,7 +376,7 @@ static void
 doc_defaults(struct doc *d)
 {
 	jv_free(d->defaults.tags);
-	jv_free(d->default_alerts);
+	jv_free(d->dctx.alerts);
 	memset(&d->defaults, 0, sizeof(d->defaults));
 	d->defaults.interval_ms = PR_INTERVAL_DEFAULT_MS;
 	d->defaults.timeout_ms = PR_TIMEOUT_DEFAULT_MS;
@@ -462,8 +384,9 @@ doc_defaults(struct doc *d)
 	d->defaults.successes = PR_SUCCESSES_DEFAULT;
 	d->defaults.read_max = PR_READ_MAX_DEFAULT;
 	d->defaults.tags = jv_object();
-	d->default_alerts = jv_null();
-	d->timeout_given = 0;
+	d->dctx.t = &d->defaults;
+	d->dctx.alerts = jv_null();
+	d->dctx.timeout_given = 0;
 }
 
 static int
@@ -669,7 +592,7 @@ doc_free(struct doc *d)
 		jv_free(d->alert_names[i]);
 	free(d->alert_names);
 	jv_free(d->defaults.tags);
-	jv_free(d->default_alerts);
+	jv_free(d->dctx.alerts);
 }
 
 void
@@ -698,7 +621,7 @@ load(struct pr_set *set, int (*read)(struct doc *, const void *, int,
 	memset(set, 0, sizeof(*set));
 	d.set = set;
 	d.defaults.tags = jv_null();
-	d.default_alerts = jv_null();
+	d.dctx.alerts = jv_null();
 	rc = read(&d, arg, flags, e);
 	if (rc == 0)
 		rc = set_finish(&d, e);

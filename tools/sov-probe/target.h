@@ -37,7 +37,7 @@
 #define PR_ARGV_MAX 256
 #define PR_ARG_MAX 4096
 #define PR_HEADERS_MAX 64
-#define PR_HEADER_MAX 8192 /* bytes of "Name: value" */
+#define PR_HEADER_MAX 8192 /* bytes of a header value */
 #define PR_BODY_MAX (1u << 20)
 #define PR_STATUS_MAX 32 /* expected status codes */
 #define PR_EXPECT_MAX 64 /* expected DNS records, WireGuard peers */

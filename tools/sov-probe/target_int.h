@@ -23,6 +23,13 @@ struct pr_tctx {
 /* One target object (borrowed) into tc->t, which holds the defaults. */
 int pr_target_check(struct sov_jcheck *c, jv v, struct pr_tctx *tc);
 
+/* The fields of a file's "defaults", checked into tc->t (a template). */
+extern const struct sov_jfield pr_default_fields[];
+
+/* Timeout against interval: a default timeout is cut to a shorter
+ * interval; a given one longer than it is an error. */
+int pr_check_timing(struct sov_jcheck *c, struct pr_tctx *tc);
+
 /* A tags object (borrowed) into *out (replaced). */
 int pr_check_tags(struct sov_jcheck *c, jv v, jv *out);
 

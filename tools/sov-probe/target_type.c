@@ -98,74 +98,38 @@ out:
 	return rc;
 }
 
-/* An object of header names to strings, as "Name: value" lines. */
+/* An object of header names to strings, checked as sov-wf's are, kept as
+ * "Name: value" lines for curl. */
 int
 pr_check_headers(struct sov_jcheck *c, jv v, char ***out)
 {
-	jv keys;
-	int n, rc = -1;
-	char **list = NULL;
+	size_t n = 0;
+	char **list;
 
 	pr_strv_free(*out);
 	*out = NULL;
-	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return sov_jcheck_fail(c, "must be an object of strings, not %s",
-				       sov_jcheck_kind(v));
-	keys = jv_keys(jv_copy(v));
-	n = jv_array_length(jv_copy(keys));
-	if (n > PR_HEADERS_MAX) {
-		sov_jcheck_fail(c, "more than %d headers", PR_HEADERS_MAX);
-		goto out;
-	}
-	list = calloc((size_t)n + 1, sizeof(*list));
-	if (list == NULL) {
-		sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		jv k = jv_array_get(jv_copy(keys), i);
-		jv val = jv_object_get(jv_copy(v), jv_copy(k));
-		size_t old = sov_jcheck_push_key(c, k);
-		const char *ks = jv_string_value(k), *vs;
-		int bad = ks[0] == '\0';
-
-		for (const char *p = ks; *p; p++)
-			if (*p <= ' ' || *p == ':' || *p >= 127)
-				bad = 1;
-		if (bad || (size_t)jv_string_length_bytes(jv_copy(k)) !=
-			       strlen(ks)) {
-			sov_jcheck_fail(c, "not a header name");
-		} else if (jv_get_kind(val) != JV_KIND_STRING) {
-			sov_jcheck_fail(c, "must be a string, not %s",
-					sov_jcheck_kind(val));
-		} else if (strpbrk(vs = jv_string_value(val), "\r\n") ||
-			   (size_t)jv_string_length_bytes(jv_copy(val)) !=
-			       strlen(vs)) {
-			sov_jcheck_fail(c, "a header value cannot hold a line "
-					   "break or NUL");
-		} else if (strlen(ks) + strlen(vs) + 2 > PR_HEADER_MAX) {
-			sov_jcheck_fail(c, "longer than %d bytes",
-					PR_HEADER_MAX);
-		} else if (asprintf(&list[i], "%s: %s", ks, vs) < 0) {
-			list[i] = NULL;
-			sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
-		} else {
-			sov_jcheck_pop(c, old);
-			jv_free(k);
-			jv_free(val);
-			continue;
+	if (sov_jcheck_headers(c, v, PR_HEADERS_MAX, PR_HEADER_MAX,
+			       "sov-probe") < 0)
+		return -1;
+	list = calloc((size_t)jv_object_length(jv_copy(v)) + 1, sizeof(*list));
+	if (list == NULL)
+		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
+	jv_object_foreach(v, k, val)
+	{
+		if (list && asprintf(&list[n], "%s: %s", jv_string_value(k),
+				     jv_string_value(val)) < 0) {
+			list[n] = NULL;
+			pr_strv_free(list);
+			list = NULL;
 		}
+		n++;
 		jv_free(k);
 		jv_free(val);
-		goto out;
 	}
+	if (list == NULL)
+		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
 	*out = list;
-	list = NULL;
-	rc = 0;
-out:
-	pr_strv_free(list);
-	jv_free(keys);
-	return rc;
+	return 0;
 }
 
 static int
@@ -404,6 +368,14 @@ f_alerts(struct sov_jcheck *c, jv v, void *t)
 	    {"timeout", f_timeout}, {                                          \
 		"type", f_type                                                 \
 	}
+/* The fields a file's "defaults" may set: a target's, on a template. */
+const struct sov_jfield pr_default_fields[] = {
+    {"alerts", f_alerts},     {"failures", f_failures},
+    {"interval", f_interval}, {"read_max", f_read_max},
+    {"successes", f_successes}, {"tags", f_tags},
+    {"timeout", f_timeout},   {NULL, NULL},
+};
+
 #define FIELDS_END                                                             \
 	{                                                                      \
 		NULL, NULL                                                     \
@@ -983,12 +955,27 @@ required(struct sov_jcheck *c, const char *name)
 	return -1;
 }
 
+int
+pr_check_timing(struct sov_jcheck *c, struct pr_tctx *tc)
+{
+	struct pr_target *t = tc->t;
+	char a[32], b[32];
+
+	if (!tc->timeout_given && t->timeout_ms > t->interval_ms)
+		t->timeout_ms = t->interval_ms;
+	if (t->timeout_ms > t->interval_ms)
+		return sov_jcheck_fail(c, "timeout (%s) is longer than "
+					  "interval (%s)",
+				       sov_jcheck_ms(t->timeout_ms, a),
+				       sov_jcheck_ms(t->interval_ms, b));
+	return 0;
+}
+
 /* What must hold between fields, and the defaults that depend on type. */
 static int
 finish(struct sov_jcheck *c, struct pr_tctx *tc)
 {
 	struct pr_target *t = tc->t;
-	char a[32], b[32];
 
 	switch (t->type) {
 	case PR_HTTP:
@@ -1063,13 +1050,8 @@ finish(struct sov_jcheck *c, struct pr_tctx *tc)
 			t->u.wg.max_age_ms = PR_HANDSHAKE_AGE_DEFAULT_MS;
 		break;
 	}
-	if (!tc->timeout_given && t->timeout_ms > t->interval_ms)
-		t->timeout_ms = t->interval_ms;
-	if (t->timeout_ms > t->interval_ms)
-		return sov_jcheck_fail(c, "timeout (%s) is longer than "
-					  "interval (%s)",
-				       sov_jcheck_ms(t->timeout_ms, a),
-				       sov_jcheck_ms(t->interval_ms, b));
+	if (pr_check_timing(c, tc) < 0)
+		return -1;
 	if (t->latency_ms > t->timeout_ms)
 		return sov_jcheck_fail(c, "latency is longer than timeout: it "
 					  "could never be exceeded");

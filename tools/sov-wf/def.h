@@ -35,7 +35,7 @@
 #define WF_DESCRIPTION_MAX 4096       /* bytes */
 #define WF_URL_MAX 2048               /* bytes */
 #define WF_HEADERS_MAX 64             /* headers of an http step */
-#define WF_HEADER_NAME_MAX 256        /* bytes */
+#define WF_HEADER_NAME_MAX SOV_JCHECK_HEADER_NAME_MAX /* bytes */
 #define WF_HEADER_VALUE_MAX 8192      /* bytes */
 #define WF_EXPECT_MAX 32              /* status codes in expect */
 #define WF_FILE_PATH_MAX 4096         /* bytes of secret_file */

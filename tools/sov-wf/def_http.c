@@ -59,89 +59,17 @@ http_method(struct sov_jcheck *c, jv v, void *t)
 				"\"PATCH\" or \"DELETE\"");
 }
 
-/* RFC 9110 token characters. */
-static int
-is_tchar(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') ||
-	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 static int
 http_headers(struct sov_jcheck *c, jv v, void *t)
 {
-	/* framing is curl's: a wrong one would corrupt the request */
-	static const char *const reserved[] = {"content-length",
-					       "transfer-encoding", "host"};
 	struct http_ctx *hc = t;
-	jv keys;
-	int n, rc = -1;
 
-	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return sov_jcheck_fail(c,
-				     "must be an object of header names to "
-				     "strings, not %s",
-				     sov_jcheck_kind(v));
-	keys = jv_keys(jv_copy(v));
-	n = jv_array_length(jv_copy(keys));
-	if (n > WF_HEADERS_MAX) {
-		sov_jcheck_fail(c, "more than %d headers", WF_HEADERS_MAX);
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		jv k = jv_array_get(jv_copy(keys), i);
-		jv val = jv_object_get(jv_copy(v), jv_copy(k));
-		const char *ks = jv_string_value(k);
-		size_t klen = (size_t)jv_string_length_bytes(jv_copy(k));
-		size_t old = sov_jcheck_push_key(c, k);
-		char *tmp = NULL;
-		int bad = klen == 0 || klen > WF_HEADER_NAME_MAX;
-
-		for (size_t j = 0; j < klen && !bad; j++)
-			bad = !is_tchar((unsigned char)ks[j]);
-		if (bad)
-			sov_jcheck_fail(c, "not a header name (letters, digits "
-					 "and !#$%%&'*+-.^_`|~)");
-		for (size_t j = 0;
-		     j < sizeof(reserved) / sizeof(*reserved) && !bad; j++)
-			if (strcasecmp(ks, reserved[j]) == 0) {
-				sov_jcheck_fail(c, "is set by sov-wf itself");
-				bad = 1;
-			}
-		/* names differing in case only are the same header */
-		for (int j = 0; j < i && !bad; j++) {
-			jv o = jv_array_get(jv_copy(keys), j);
-
-			if (strcasecmp(jv_string_value(o), ks) == 0) {
-				sov_jcheck_fail(c, "given twice (as \"%s\")",
-					      jv_string_value(o));
-				bad = 1;
-			}
-			jv_free(o);
-		}
-		if (!bad &&
-		    sov_jcheck_string(c, val, WF_HEADER_VALUE_MAX, &tmp) < 0)
-			bad = 1;
-		for (const char *p = tmp; p && *p && !bad; p++)
-			if ((*p > 0 && *p < ' ' && *p != '\t') || *p == 0x7f) {
-				sov_jcheck_fail(c, "contains a control "
-						 "character");
-				bad = 1;
-			}
-		free(tmp);
-		jv_free(k);
-		jv_free(val);
-		if (bad)
-			goto out;
-		sov_jcheck_pop(c, old);
-	}
+	if (sov_jcheck_headers(c, v, WF_HEADERS_MAX, WF_HEADER_VALUE_MAX,
+			       "sov-wf") < 0)
+		return -1;
 	jv_free(hc->h->headers);
 	hc->h->headers = jv_copy(v);
-	rc = 0;
-out:
-	jv_free(keys);
-	return rc;
+	return 0;
 }
 
 static int
