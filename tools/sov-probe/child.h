@@ -1,7 +1,9 @@
 /*
  * child.h - run a command to its end with a deadline: stdin from a buffer
- * (or /dev/null), stdout kept up to a cap, the start of stderr kept for
- * the error message. Safe from any thread (posix_spawn, no fork).
+ * (or empty), stdout kept up to a cap, the start of stderr kept for the
+ * error message. Safe from any thread. The running is libsov's
+ * (proc.h); this is sov-probe's view of it: SIGKILL at the deadline, and
+ * the messages its results and alerts give.
  */
 #ifndef PR_CHILD_H
 #define PR_CHILD_H
@@ -12,19 +14,20 @@
 #define PR_CHILD_STDERR_MAX 512
 
 struct pr_child_out {
-	int status;     /* as from waitpid; valid when ran */
-	int timed_out;  /* killed at the deadline */
-	int too_much;   /* stdout went past the cap (the child was killed) */
-	char *out;      /* stdout, NUL-terminated (caller frees) */
+	int status;    /* as from waitpid; valid when ran */
+	int timed_out; /* killed at the deadline */
+	int too_much;  /* stdout went past the cap (the child was killed) */
+	char *out;     /* stdout, NUL-terminated (caller frees) */
 	size_t len;
 	char err[PR_CHILD_STDERR_MAX]; /* the start of stderr, one line */
 };
 
 /*
  * Run argv (argv[0] looked up in PATH) in its own process group; the whole
- * group is killed at timeout_ms or when stdout passes max bytes. 0 when it
- * ran to an exit or a signal (see o->status, o->timed_out, o->too_much);
- * -1 with why (errno text) in o->err when it could not start.
+ * group is killed at timeout_ms, when stdout passes max bytes, and when
+ * the command ends. 0 when it ran to an exit or a signal (see o->status,
+ * o->timed_out, o->too_much); -1 with why in o->err ("ARGV0: errno text"
+ * when it could not start).
  */
 int pr_child_run(char *const argv[], const char *in, size_t in_len,
 		 int64_t timeout_ms, size_t max, struct pr_child_out *o);

@@ -50,22 +50,6 @@ void wf_exec_duration(int64_t ms, char *buf, size_t size);
 jv wf_exec_parse_output(const char *s, size_t n, int *several,
 			struct sov_err *e);
 
-/* exec_spawn.c: the started command of a run action. */
-struct wf_child {
-	pid_t pid;        /* 0: none */
-	int in, out, err; /* our ends of its stdin, stdout, stderr:
-			     non-blocking, close-on-exec; -1 when closed */
-};
-
-/*
- * Start a's command for call, in its own process group, with the
- * SOV_WF_* environment. 0: started (ch filled); 1: it could not be, r
- * says why (FAIL: not found, not executable; RETRY: being written); -1:
- * the worker's own failure. Nothing is left open unless 0.
- */
-int wf_exec_spawn(const struct wf_action *a, const struct wf_exec_call *call,
-		  struct wf_child *ch, struct wf_result *r, struct sov_err *e);
-
 /* The kinds of action, one file each. input is consumed. */
 int wf_exec_run(const struct wf_action *a, const struct wf_exec_call *call,
 		jv input, struct wf_result *r, struct sov_err *e);
