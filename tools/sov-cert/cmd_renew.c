@@ -1,0 +1,236 @@
+/*
+ * cmd_renew.c - `sov-cert renew [NAME...] [--force]`: every installed
+ * certificate (or the named ones) with a third of its lifetime or less
+ * left is issued again as meta.json says it was (domains, challenge, key
+ * type), with a fresh key. Meant for a daily timer: with nothing due it
+ * connects to nothing. Exit 1 when any failed, else 75 when any failed
+ * retryably, else 0.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certs.h"
+#include "cli.h"
+#include "jsonl.h"
+#include "timestamp.h"
+
+#define MAX_DOMAINS 100
+
+struct plan {
+	struct ct_issue_args a;
+	const char *domains[MAX_DOMAINS];
+	jv meta; /* holds the strings a points into */
+};
+
+static const char *
+meta_str(jv meta, const char *key)
+{
+	jv v = jv_object_get(jv_copy(meta), jv_string(key));
+	const char *s = NULL;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v); /* alive while meta holds it */
+	jv_free(v);
+	return s;
+}
+
+/* meta.json -> issue arguments; the checks issue makes on its options. */
+static int
+plan_from_meta(struct plan *p, const char *name, long timeout_s,
+	       struct sov_err *e)
+{
+	jv ds = jv_object_get(jv_copy(p->meta), jv_string("domains"));
+	const char *chal = meta_str(p->meta, "challenge");
+	const char *kt = meta_str(p->meta, "key_type");
+	int n, rc = -1;
+
+	memset(&p->a, 0, sizeof(p->a));
+	p->a.name = name;
+	p->a.domains = p->domains;
+	p->a.timeout_s = timeout_s;
+	if (jv_get_kind(ds) != JV_KIND_ARRAY ||
+	    (n = jv_array_length(jv_copy(ds))) < 1 || n > MAX_DOMAINS) {
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: domains: want "
+			    "1 to %d names", name, MAX_DOMAINS);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		jv d = jv_array_get(jv_copy(ds), i);
+
+		if (jv_get_kind(d) != JV_KIND_STRING ||
+		    !ct_domain_ok(jv_string_value(d))) {
+			jv_free(d);
+			sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: "
+				    "domains[%d]: not a DNS name", name, i);
+			goto out;
+		}
+		p->domains[p->a.ndomains++] = jv_string_value(d);
+		jv_free(d); /* the array in meta keeps the string */
+	}
+	if (chal == NULL || ct_chal_type_parse(chal, &p->a.chal) < 0 ||
+	    kt == NULL || ct_keytype_parse(kt, &p->a.key_type) < 0) {
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: challenge or "
+			    "key_type missing or unknown", name);
+		goto out;
+	}
+	p->a.webroot = meta_str(p->meta, "webroot");
+	p->a.standalone = meta_str(p->meta, "standalone");
+	p->a.dns_hook = meta_str(p->meta, "dns_hook");
+	if (p->a.chal == CT_HTTP01 ? (p->a.webroot == NULL) ==
+					 (p->a.standalone == NULL)
+				   : p->a.dns_hook == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: no webroot, "
+			    "standalone or dns_hook for %s", name, chal);
+		goto out;
+	}
+	rc = 0;
+out:
+	jv_free(ds);
+	return rc;
+}
+
+static jv
+result(const char *name, const char *action, const struct ct_chain *c,
+       const char *error)
+{
+	jv rec = sov_record_new("renew");
+	char ts[SOV_TIME_RFC3339_LEN];
+
+	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
+	rec = jv_object_set(rec, jv_string("action"), jv_string(action));
+	if (c != NULL) {
+		sov_time_format(c->not_after * 1000, ts);
+		rec = jv_object_set(rec, jv_string("not_after"), jv_string(ts));
+		rec = jv_object_set(rec, jv_string("days_left"),
+				    jv_number((double)ct_days_left(c->not_after)));
+	}
+	if (error != NULL)
+		rec = jv_object_set(rec, jv_string("error"), jv_string(error));
+	return rec;
+}
+
+static int
+wanted(const char *name, char **only, int nonly)
+{
+	if (nonly == 0)
+		return 1;
+	for (int i = 0; i < nonly; i++)
+		if (strcmp(only[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ct_cmd_renew(int argc, char **argv)
+{
+	enum { O_FORCE = CT_OPT_FIRST_OWN };
+	static const struct option lo[] = {
+	    CT_COMMON_OPTIONS, {"force", no_argument, NULL, O_FORCE},
+	    {NULL, 0, NULL, 0}};
+	struct ct_session s;
+	struct ct_state st;
+	struct ct_opts o;
+	struct sov_err e = {0};
+	struct sov_jsonl_writer *w = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	int c, r, force = 0, session = 0, failed = 0, tempfailed = 0;
+
+	ct_opts_init(&o);
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if ((r = ct_opts_take(&o, c, optarg, &e)) < 0)
+			return sov_cli_fail(&e);
+		if (r > 0)
+			continue;
+		if (c != O_FORCE)
+			return SOV_EXIT_USAGE;
+		force = 1;
+	}
+	for (int i = optind; i < argc; i++)
+		if (!ct_cert_name_ok(argv[i]))
+			return sov_cli_usage_error("renew: bad name \"%.100s\"",
+						   argv[i]);
+	if (ct_state_open(o.state, 0, &st, &e) < 0 ||
+	    ct_certs_names(&st, &names, &n, &e) < 0)
+		return sov_cli_fail(&e);
+	for (int i = optind; i < argc; i++)
+		if (!wanted(argv[i], names, (int)n)) {
+			ct_certs_names_free(names, n);
+			return sov_cli_usage_error("renew: no certificate %s",
+						   argv[i]);
+		}
+	w = sov_jsonl_writer_new(stdout, "stdout", 0);
+	if (w == NULL) {
+		ct_certs_names_free(names, n);
+		return SOV_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ct_chain ch;
+		struct plan p;
+		jv rec = jv_invalid();
+		const char *server;
+
+		if (!wanted(names[i], argv + optind, argc - optind))
+			continue;
+		sov_err_clear(&e);
+		p.meta = jv_invalid();
+		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
+			goto failed;
+		if (!force && !ct_certs_due(&ch, (int64_t)time(NULL))) {
+			rec = result(names[i], "skipped", &ch, NULL);
+			ct_chain_free(&ch);
+			goto write;
+		}
+		ct_chain_free(&ch);
+		p.meta = ct_state_meta(&st, names[i], &e);
+		if (!jv_is_valid(p.meta) ||
+		    plan_from_meta(&p, names[i], o.timeout_s, &e) < 0)
+			goto failed;
+		server = meta_str(p.meta, "server");
+		if (server != NULL && strcmp(server, o.server) != 0) {
+			sov_err_set(&e, SOV_EXIT_USAGE,
+				    "%s: issued by %s; renew it with --server "
+				    "%s", names[i], server, server);
+			goto failed;
+		}
+		if (!session) {
+			if (ct_session_open(&s, &o, &e) < 0)
+				goto failed;
+			session = 1;
+		}
+		if (ct_issue_one(&s, &p.a, &rec, &e) < 0)
+			goto failed;
+		jv_free(rec);
+		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
+			goto failed;
+		rec = result(names[i], "renewed", &ch, NULL);
+		ct_chain_free(&ch);
+		goto write;
+failed:
+		sov_cli_warn("renew %s: %s", names[i], e.msg);
+		if (e.code == SOV_EXIT_TEMPFAIL)
+			tempfailed++;
+		else
+			failed++;
+		rec = result(names[i], "failed", NULL, e.msg);
+write:
+		jv_free(p.meta);
+		if (sov_jsonl_write(w, rec, &e) < 0) {
+			failed++;
+			sov_cli_fail(&e);
+			break;
+		}
+	}
+	if (session)
+		ct_session_close(&s);
+	ct_certs_names_free(names, n);
+	if (sov_jsonl_writer_close(w, &e) < 0) {
+		sov_cli_fail(&e);
+		failed++;
+	}
+	return failed ? SOV_EXIT_FAIL
+		      : tempfailed ? SOV_EXIT_TEMPFAIL : SOV_EXIT_OK;
+}
