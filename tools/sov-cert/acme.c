@@ -121,11 +121,13 @@ ct_acme_open(struct ct_acme *a, const char *server, const char *ca_file,
 		goto out;
 	hr.headers = jv_invalid();
 	if (sov_http_request(a->http, "GET", server, NULL, NULL, 0, &hr, e) <
-	    0) {
+		0 &&
+	    hr.status < 400) {
 		sov_err_prefix(e, "directory: ");
 		goto out;
 	}
 	if (hr.status != 200) {
+		/* the CA's own words, when it said any (the code is kept) */
 		fill_resp(&hr, server, 0, &r, e);
 		ct_problem_err(jv_copy(r.body), server, hr.status,
 			       hr.retry_after_ms, e);
@@ -235,8 +237,10 @@ ct_acme_post(struct ct_acme *a, const char *url, const char *payload,
 		if (fill_resp(&hr, url, 0, r, e) < 0)
 			goto out;
 		if (strcmp(ct_problem_type(r->body), CT_ERR_BAD_NONCE) == 0 &&
-		    attempt < CT_BADNONCE_RETRIES)
+		    attempt < CT_BADNONCE_RETRIES) {
+			a->bad_nonces++;
 			continue;
+		}
 		ct_problem_err(jv_copy(r->body), url, hr.status,
 			       hr.retry_after_ms, e);
 		goto out;

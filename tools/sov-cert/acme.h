@@ -25,7 +25,7 @@
 #define CT_DETAIL_MAX 1024         /* bytes of a problem detail shown */
 #define CT_SUBPROBLEMS_MAX 16      /* subproblems shown */
 #define CT_CHALLENGES_MAX 16       /* challenges in one authorization */
-#define CT_BADNONCE_RETRIES 5      /* fresh nonces after badNonce */
+#define CT_BADNONCE_RETRIES 8      /* fresh nonces after badNonce */
 #define CT_ERR_RATE_LIMITED "urn:ietf:params:acme:error:rateLimited"
 #define CT_ERR_BAD_NONCE "urn:ietf:params:acme:error:badNonce"
 
@@ -98,7 +98,8 @@ struct ct_acme {
 	char *server; /* the directory URL */
 	char *nonce;  /* the next nonce to use, or NULL */
 	char *kid;    /* the account URL, once known */
-	int requests; /* counted, for the record */
+	int requests;   /* counted, for the record */
+	int bad_nonces; /* badNonce answers retried */
 };
 
 struct ct_resp {

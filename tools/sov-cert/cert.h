@@ -6,7 +6,8 @@
  * Records (JSON lines on stdout, every one with "ts" and "event"):
  *   account  {"server","url","status","contact","created","thumbprint"}
  *   issued   {"name","domains","issuer","serial","not_before","not_after",
- *             "days_left","key_type","challenge","seconds","requests"}
+ *             "days_left","key_type","challenge","seconds","requests",
+ *             "bad_nonces"}
  *   cert     {"name","domains","issuer","serial","not_before","not_after",
  *             "days_left","due"}              (list)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
@@ -30,6 +31,7 @@
 struct ct_opts {
 	const char *state;
 	const char *server;
+	int server_given; /* --server was on the command line */
 	const char *ca_file;
 	long timeout_s;
 	const char *email;

@@ -51,7 +51,7 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	char *pem = NULL, ts[SOV_TIME_RFC3339_LEN];
 	size_t len;
 	int64_t t0 = sov_time_mono_ms();
-	int requests0 = s->acme.requests;
+	int requests0 = s->acme.requests, bad0 = s->acme.bad_nonces;
 	jv meta;
 	int rc = -1;
 
@@ -111,6 +111,8 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     jv_number((double)(sov_time_mono_ms() - t0) / 1000));
 	*rec = jv_object_set(*rec, jv_string("requests"),
 			     jv_number(s->acme.requests - requests0));
+	*rec = jv_object_set(*rec, jv_string("bad_nonces"),
+			     jv_number(s->acme.bad_nonces - bad0));
 	rc = 0;
 out:
 	ct_chain_free(&c);

@@ -2,7 +2,7 @@
  * cmd_renew.c - `sov-cert renew [NAME...] [--force]`: every installed
  * certificate (or the named ones) with a third of its lifetime or less
  * left is issued again as meta.json says it was (domains, challenge, key
- * type), with a fresh key. Meant for a daily timer: with nothing due it
+ * type, and the CA unless --server is given), with a fresh key. Meant for a daily timer: with nothing due it
  * connects to nothing. Exit 1 when any failed, else 75 when any failed
  * retryably, else 0.
  */
@@ -113,6 +113,15 @@ result(const char *name, const char *action, const struct ct_chain *c,
 }
 
 static int
+has(const char *name, char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 wanted(const char *name, char **only, int nonly)
 {
 	if (nonly == 0)
@@ -135,7 +144,7 @@ ct_cmd_renew(int argc, char **argv)
 	struct ct_opts o;
 	struct sov_err e = {0};
 	struct sov_jsonl_writer *w = NULL;
-	char **names = NULL;
+	char **names = NULL, server_buf[CT_URL_MAX + 1];
 	size_t n = 0;
 	int c, r, force = 0, session = 0, failed = 0, tempfailed = 0;
 
@@ -157,7 +166,7 @@ ct_cmd_renew(int argc, char **argv)
 	    ct_certs_names(&st, &names, &n, &e) < 0)
 		return sov_cli_fail(&e);
 	for (int i = optind; i < argc; i++)
-		if (!wanted(argv[i], names, (int)n)) {
+		if (!has(argv[i], names, n)) {
 			ct_certs_names_free(names, n);
 			return sov_cli_usage_error("renew: no certificate %s",
 						   argv[i]);
@@ -190,11 +199,18 @@ ct_cmd_renew(int argc, char **argv)
 		    plan_from_meta(&p, names[i], o.timeout_s, &e) < 0)
 			goto failed;
 		server = meta_str(p.meta, "server");
-		if (server != NULL && strcmp(server, o.server) != 0) {
-			sov_err_set(&e, SOV_EXIT_USAGE,
-				    "%s: issued by %s; renew it with --server "
-				    "%s", names[i], server, server);
-			goto failed;
+		if (!o.server_given && server != NULL && ct_url_ok(server)) {
+			if (!session) {
+				snprintf(server_buf, sizeof(server_buf), "%s",
+					 server); /* ct_url_ok: it fits */
+				o.server = server_buf;
+			} else if (strcmp(server, s.acme.server) != 0) {
+				sov_err_set(&e, SOV_EXIT_USAGE,
+					    "%s: issued by %s, not %s: renew "
+					    "it on its own with --server",
+					    names[i], server, s.acme.server);
+				goto failed;
+			}
 		}
 		if (!session) {
 			if (ct_session_open(&s, &o, &e) < 0)

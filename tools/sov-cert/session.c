@@ -38,6 +38,7 @@ ct_opts_take(struct ct_opts *o, int c, const char *arg, struct sov_err *e)
 					   "got \"%.100s\"",
 					   arg);
 		o->server = arg;
+		o->server_given = 1;
 		return 1;
 	case CT_OPT_CA_FILE:
 		o->ca_file = arg;
