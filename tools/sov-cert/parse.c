@@ -109,6 +109,17 @@ get_status(jv o)
 	return s;
 }
 
+/* CA text for a message: printable ASCII, others as '?', cut to size. */
+static void
+printable(char *dst, size_t size, const char *src)
+{
+	size_t k = 0;
+
+	for (; *src && k + 1 < size; src++)
+		dst[k++] = (*src >= ' ' && *src < 0x7f) ? *src : '?';
+	dst[k] = '\0';
+}
+
 static int
 need_object(jv v, const char *what, struct sov_err *e)
 {
@@ -273,10 +284,13 @@ ct_authz_parse(jv v, const char *what, struct ct_authz *a, struct sov_err *e)
 	    a->status == CT_ST_PROCESSING) {
 		/* deactivated, expired, revoked: none can be used */
 		jv s = jv_object_get(jv_copy(v), jv_string("status"));
+		char shown[33];
 
+		printable(shown, sizeof(shown),
+			  jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s)
+							   : "missing");
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: authorization status %s",
-			    what, jv_get_kind(s) == JV_KIND_STRING
-				      ? jv_string_value(s) : "missing");
+			    what, shown);
 		jv_free(s);
 		goto out;
 	}
@@ -286,7 +300,9 @@ ct_authz_parse(jv v, const char *what, struct ct_authz *a, struct sov_err *e)
 	    get_str(id, "value", 1, 0, CT_URL_MAX, &a->domain, what, e))
 		goto out;
 	if (strcmp(type, "dns") != 0 || strlen(a->domain) > 253 ||
-	    a->domain[0] == '\0') {
+	    a->domain[0] == '\0' ||
+	    strspn(a->domain, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789.-_*") != strlen(a->domain)) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: identifier is not a DNS "
 			    "name", what);
 		goto out;
