@@ -263,6 +263,40 @@ EOF2
 	[ "$total" -gt 0 ]
 }
 
+@test "alternate chains: --preferred-chain picks the Link rel=alternate chain to the named root" {
+	need_pebble
+	D="$CDIR/pebble-alt"
+	PEBBLE_ALTERNATE_ROOTS=1 "$HELPER" start "$D"
+	(
+		set -a
+		. "$D/env"
+		S="$BATS_TEST_TMPDIR/s"
+		c="--state $S --server $PEBBLE_DIR --ca-file $PEBBLE_CA"
+		sov-cert account $c --agree-tos >/dev/null
+		for i in 0 1; do
+			curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_ROOTS/roots/$i" >"$BATS_TEST_TMPDIR/root$i.pem"
+		done
+		cn1=$(openssl x509 -noout -subject -nameopt multiline -in "$BATS_TEST_TMPDIR/root1.pem" |
+			sed -n 's/^ *commonName *= //p')
+		sov-cert issue alt --domain alt.sov.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" $c
+		sov-cert issue alt --domain alt.sov.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" $c \
+			--preferred-chain "$cn1"
+		echo "want=$cn1"
+		openssl verify -CAfile "$BATS_TEST_TMPDIR/root1.pem" -untrusted "$S/certs/alt/chain.pem" \
+			"$S/certs/alt/cert.pem"
+		# renew keeps the choice
+		sov-cert renew --force $c
+		openssl verify -CAfile "$BATS_TEST_TMPDIR/root1.pem" -untrusted "$S/certs/alt/chain.pem" \
+			"$S/certs/alt/cert.pem"
+	) >"$BATS_TEST_TMPDIR/out" 2>&1 || { "$HELPER" stop "$D"; cat "$BATS_TEST_TMPDIR/out"; false; }
+	"$HELPER" stop "$D"
+	out=$(cat "$BATS_TEST_TMPDIR/out")
+	want=$(sed -n 's/^want=//p' <<<"$out")
+	[ "$(grep '"event":"issued"' <<<"$out" | jq -r .alternate_chain | tr '\n' ' ')" = "0 1 " ]
+	[ "$(grep '"event":"issued"' <<<"$out" | tail -1 | jq -r .chain_root_issuer)" = "$want" ]
+	[ "$(grep -c ': OK$' <<<"$out")" -eq 2 ]
+}
+
 @test "CA unreachable: exit 75, and nothing changes" {
 	need_account
 	before=$(serial "$ST/certs/web/cert.pem")

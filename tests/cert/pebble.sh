@@ -56,6 +56,7 @@ JSON
 	echo $! >"$d/challtestsrv.pid"
 	PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=${PEBBLE_WFE_NONCEREJECT:-0} \
 		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-0} \
+		PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
 		pebble -config "$d/pebble-config.json" \
 		-dnsserver "127.0.0.1:$dns" >"$d/pebble.log" 2>&1 &
 	echo $! >"$d/pebble.pid"

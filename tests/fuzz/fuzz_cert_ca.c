@@ -1,7 +1,8 @@
 /*
  * fuzz_cert_ca.c - libFuzzer target for every parser sov-cert runs on what
  * a CA sends: the first byte picks one (0 directory, 1 order, 2
- * authorization, 3 problem document, 4 PEM certificate chain), the rest is
+ * authorization, 3 problem document, 4 PEM certificate chain, 5 a Link
+ * header), the rest is
  * the body, parsed the way acme.c does (sov_json_parse, then the parser).
  *
  * Checks: a refusal is an error of one line with a failure code (a CA's
@@ -46,7 +47,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size--;
-	if (data[0] % 5 == 4) {
+	if (data[0] % 6 == 5) {
+		char *text = strndup(body, size), *urls[CT_ALTERNATES_MAX];
+		int n;
+
+		if (text == NULL)
+			return 0;
+		n = ct_link_alternates(text, urls, CT_ALTERNATES_MAX);
+		if (n > CT_ALTERNATES_MAX)
+			__builtin_trap();
+		for (int i = 0; i < n; i++) {
+			url(urls[i], 0);
+			free(urls[i]);
+		}
+		free(text);
+		return 0;
+	}
+	if (data[0] % 6 == 4) {
 		struct ct_chain c;
 
 		if (ct_chain_parse(body, size, "fuzz", &c, &e) < 0) {
@@ -68,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jv_free(v);
 		return 0;
 	}
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: {
 		struct ct_dir d;
 

@@ -3,6 +3,7 @@
  * authorization, problem documents; URL, nonce, name and domain checks.
  * Each refusal must say what was wrong; nothing may be half-filled.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jv.h>
@@ -217,6 +218,36 @@ test_checks(void)
 	   "certificate names");
 }
 
+static void
+test_links(void)
+{
+	char *u[CT_ALTERNATES_MAX];
+	int n;
+
+	n = ct_link_alternates("<" U "dir>;rel=\"index\", <" U
+			       "cert/1>;rel=\"alternate\", <" U
+			       "cert/2>; rel=alternate, <file:///x>;"
+			       "rel=\"alternate\", <" U "up>;rel=\"up\"",
+			       u, CT_ALTERNATES_MAX);
+	is_int(n, 2, "two alternates (index, up and a non-URL skipped)");
+	if (n == 2) {
+		is_str(u[0], U "cert/1", "first");
+		is_str(u[1], U "cert/2", "second");
+	}
+	while (n > 0)
+		free(u[--n]);
+	is_int(ct_link_alternates("<" U "a>;rel=\"alternates\"", u, 4), 0,
+	       "rel=alternates is not rel=alternate");
+	is_int(ct_link_alternates("<" U "a;rel=\"alternate\"", u, 4), 0,
+	       "no closing >");
+	n = ct_link_alternates("<" U "1>;rel=alternate,<" U
+			       "2>;rel=alternate,<" U "3>;rel=alternate",
+			       u, 2);
+	is_int(n, 2, "at most max");
+	while (n > 0)
+		free(u[--n]);
+}
+
 int
 main(void)
 {
@@ -225,5 +256,6 @@ main(void)
 	test_authz();
 	test_problem();
 	test_checks();
+	test_links();
 	return done_testing();
 }

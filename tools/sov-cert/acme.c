@@ -18,6 +18,7 @@ ct_resp_clear(struct ct_resp *r)
 	jv_free(r->body);
 	free(r->text);
 	free(r->location);
+	free(r->links);
 	memset(r, 0, sizeof(*r));
 	r->body = jv_null();
 	r->retry_after_ms = -1;
@@ -57,6 +58,13 @@ fill_resp(const struct sov_http_resp *hr, const char *url, int pem,
 		if (r->location == NULL)
 			return sov_err_set(e, SOV_EXIT_TEMPFAIL,
 					   "out of memory");
+	}
+	{
+		jv l = jv_object_get(jv_copy(hr->headers), jv_string("link"));
+
+		if (jv_get_kind(l) == JV_KIND_STRING)
+			r->links = strdup(jv_string_value(l));
+		jv_free(l);
 	}
 	if (pem && hr->status < 300) {
 		r->text = malloc(hr->len + 1);

@@ -89,6 +89,13 @@ int ct_problem_err(jv prob, const char *what, long status,
 /* The type string of a problem ("" when none); does not consume. */
 const char *ct_problem_type(jv prob);
 enum ct_status ct_status_parse(const char *s);
+/*
+ * The URLs of Link header entries with rel="alternate" (RFC 8555 section
+ * 7.4.2), in order, at most max; each checked with ct_url_ok. Returns how
+ * many (malloc'ed into urls), or -1 when out of memory.
+ */
+#define CT_ALTERNATES_MAX 4
+int ct_link_alternates(const char *links, char **urls, int max);
 
 /* acme.c: one client for one CA and one account. */
 struct ct_acme {
@@ -108,6 +115,7 @@ struct ct_resp {
 	char *text;         /* the raw body (PEM downloads) */
 	size_t len;
 	char *location;     /* or NULL */
+	char *links;        /* the Link header(s), or NULL */
 	long retry_after_ms; /* -1 when absent */
 };
 

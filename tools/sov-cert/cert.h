@@ -92,6 +92,7 @@ struct ct_issue_args {
 	const char *webroot, *standalone, *dns_hook;
 	enum ct_keytype key_type;
 	long timeout_s;
+	const char *preferred_chain; /* issuer CN of the chain's top, or NULL */
 };
 
 /* Issue, verify and install; *rec the "issued" record. */

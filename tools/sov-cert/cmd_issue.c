@@ -53,7 +53,7 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	int64_t t0 = sov_time_mono_ms();
 	int requests0 = s->acme.requests, bad0 = s->acme.bad_nonces;
 	jv meta;
-	int rc = -1;
+	int rc = -1, chain_index = 0;
 
 	*rec = jv_invalid();
 	memset(&c, 0, sizeof(c));
@@ -66,6 +66,8 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	req.ndomains = a->ndomains;
 	req.chal = &chal;
 	req.deadline_ms = t0 + a->timeout_s * 1000;
+	req.preferred_chain = a->preferred_chain;
+	req.chain_index = &chain_index;
 	key = ct_key_generate(a->key_type, e);
 	if (key == NULL)
 		goto out;
@@ -85,6 +87,8 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     opt_string(a->standalone));
 	meta = jv_object_set(meta, jv_string("dns_hook"),
 			     opt_string(a->dns_hook));
+	meta = jv_object_set(meta, jv_string("preferred_chain"),
+			     opt_string(a->preferred_chain));
 	meta = jv_object_set(meta, jv_string("server"),
 			     jv_string(s->acme.server));
 	meta = jv_object_set(meta, jv_string("issued"), jv_string(ts));
@@ -103,6 +107,10 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	*rec = jv_object_set(*rec, jv_string("not_after"), jv_string(ts));
 	*rec = jv_object_set(*rec, jv_string("days_left"),
 			     jv_number((double)ct_days_left(c.not_after)));
+	*rec = jv_object_set(*rec, jv_string("chain_root_issuer"),
+			     jv_string(c.top_issuer_cn));
+	*rec = jv_object_set(*rec, jv_string("alternate_chain"),
+			     jv_number(chain_index));
 	*rec = jv_object_set(*rec, jv_string("key_type"),
 			     jv_string(ct_keytype_name(a->key_type)));
 	*rec = jv_object_set(*rec, jv_string("challenge"),
@@ -127,7 +135,7 @@ int
 ct_cmd_issue(int argc, char **argv)
 {
 	enum { O_DOMAIN = CT_OPT_FIRST_OWN, O_CHAL, O_WEBROOT, O_STANDALONE,
-	       O_HOOK, O_KEYTYPE };
+	       O_HOOK, O_KEYTYPE, O_PREFER };
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
 	    {"domain", required_argument, NULL, O_DOMAIN},
@@ -136,6 +144,7 @@ ct_cmd_issue(int argc, char **argv)
 	    {"standalone", required_argument, NULL, O_STANDALONE},
 	    {"dns-hook", required_argument, NULL, O_HOOK},
 	    {"key-type", required_argument, NULL, O_KEYTYPE},
+	    {"preferred-chain", required_argument, NULL, O_PREFER},
 	    {NULL, 0, NULL, 0}};
 	const char *domains[MAX_DOMAINS];
 	struct ct_issue_args a;
@@ -194,6 +203,13 @@ ct_cmd_issue(int argc, char **argv)
 				return sov_cli_usage_error(
 				    "--key-type: want ec256, ec384, rsa2048, "
 				    "rsa3072 or rsa4096");
+			break;
+		case O_PREFER:
+			if (optarg[0] == '\0' || strlen(optarg) > 255)
+				return sov_cli_usage_error(
+				    "--preferred-chain: an issuer's common "
+				    "name, 1 to 255 bytes");
+			a.preferred_chain = optarg;
 			break;
 		default:
 			return SOV_EXIT_USAGE;

@@ -79,6 +79,7 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	p->a.webroot = meta_str(p->meta, "webroot");
 	p->a.standalone = meta_str(p->meta, "standalone");
 	p->a.dns_hook = meta_str(p->meta, "dns_hook");
+	p->a.preferred_chain = meta_str(p->meta, "preferred_chain");
 	if (p->a.chal == CT_HTTP01 ? (p->a.webroot == NULL) ==
 					 (p->a.standalone == NULL)
 				   : p->a.dns_hook == NULL) {

@@ -85,6 +85,8 @@ int ct_csr_der(EVP_PKEY *k, const char *const *names, size_t nnames,
 struct ct_chain {
 	STACK_OF(X509) * certs;
 	char *issuer;     /* leaf's issuer, one line, malloc'ed */
+	char *top_issuer_cn; /* CN of the last certificate's issuer (the
+				root a chain leads to), or "" */
 	int64_t not_before; /* seconds since the epoch */
 	int64_t not_after;
 	char *serial;     /* hex */

@@ -33,7 +33,10 @@ static const struct sov_cmd cmds[] = {
      "  --standalone ADDR http-01: answer on ADDR (:80, 127.0.0.1:5002)\n"
      "  --dns-hook CMD    dns-01: run CMD set|unset _acme-challenge.D VALUE\n"
      "  --key-type T      ec256 (default), ec384, rsa2048, rsa3072, "
-     "rsa4096\n" COMMON_HELP},
+     "rsa4096\n"
+     "  --preferred-chain CN  the chain (default or alternate) whose top\n"
+     "                    certificate is issued by CN, when the CA offers it\n"
+     COMMON_HELP},
     {"list", ct_cmd_list, "[--state DIR]",
      "one record per installed certificate: names, issuer, not_after, "
      "days_left, due",

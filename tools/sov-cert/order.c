@@ -256,6 +256,60 @@ out:
 	return rc;
 }
 
+/* Does pem lead to the issuer named cn? */
+static int
+chain_matches(const char *pem, size_t len, const char *cn)
+{
+	struct sov_err e = {0};
+	struct ct_chain c;
+	int yes;
+
+	if (ct_chain_parse(pem, len, "chain", &c, &e) < 0)
+		return 0;
+	yes = strcmp(c.top_issuer_cn, cn) == 0;
+	ct_chain_free(&c);
+	return yes;
+}
+
+/* Swap r's chain for the first alternate that leads to the preferred
+ * issuer, if the default does not and one does. */
+static int
+choose_chain(struct ct_acme *a, const struct ct_issue *req,
+	     struct ct_resp *r, struct sov_err *e)
+{
+	char *alts[CT_ALTERNATES_MAX];
+	int n, rc = 0;
+
+	if (req->chain_index != NULL)
+		*req->chain_index = 0;
+	if (req->preferred_chain == NULL || r->links == NULL ||
+	    chain_matches(r->text, r->len, req->preferred_chain))
+		return 0;
+	n = ct_link_alternates(r->links, alts, CT_ALTERNATES_MAX);
+	if (n < 0)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	for (int i = 0; i < n; i++) {
+		struct ct_resp alt;
+
+		if (ct_acme_post(a, alts[i], NULL, 1, &alt, e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (alt.len <= CT_CHAIN_MAX &&
+		    chain_matches(alt.text, alt.len, req->preferred_chain)) {
+			ct_resp_clear(r);
+			*r = alt;
+			if (req->chain_index != NULL)
+				*req->chain_index = i + 1;
+			break;
+		}
+		ct_resp_clear(&alt);
+	}
+	for (int i = 0; i < n; i++)
+		free(alts[i]);
+	return rc;
+}
+
 int
 ct_order_issue(struct ct_acme *a, const struct ct_issue *req,
 	       EVP_PKEY *certkey, char **pem, size_t *len, struct sov_err *e)
@@ -321,6 +375,8 @@ ct_order_issue(struct ct_acme *a, const struct ct_issue *req,
 		goto out;
 	}
 	if (ct_acme_post(a, o.certificate, NULL, 1, &r, e) < 0)
+		goto out;
+	if (r.len <= CT_CHAIN_MAX && choose_chain(a, req, &r, e) < 0)
 		goto out;
 	if (r.len > CT_CHAIN_MAX) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: chain over %u bytes",

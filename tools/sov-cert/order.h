@@ -20,6 +20,10 @@ struct ct_issue {
 	size_t ndomains;
 	struct ct_chal *chal; /* type and where, not started */
 	int64_t deadline_ms;  /* sov_time_mono_ms() value */
+	/* the chain whose top certificate is issued by this CN, among the
+	 * default and the Link rel="alternate" ones; NULL: the default */
+	const char *preferred_chain;
+	int *chain_index; /* out: 0 the default, N the Nth alternate */
 };
 
 /* *pem: the chain as the CA sent it, malloc'ed. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acme.h"
 
@@ -477,4 +478,56 @@ ct_problem_err(jv prob, const char *what, long status, long retry_after_ms,
 	jv_free(subs);
 	jv_free(prob);
 	return -1;
+}
+
+/* Is there rel="alternate" (or rel=alternate) in the parameters p..end? */
+static int
+rel_alternate(const char *p, const char *end)
+{
+	static const char *const forms[] = {"rel=\"alternate\"",
+					    "rel=alternate"};
+
+	for (size_t f = 0; f < 2; f++) {
+		size_t n = strlen(forms[f]);
+
+		for (const char *q = p; q + n <= end; q++)
+			if (strncasecmp(q, forms[f], n) == 0 &&
+			    (q + n == end || q[n] == ';' || q[n] == ' ' ||
+			     q[n] == ','))
+				return 1;
+	}
+	return 0;
+}
+
+int
+ct_link_alternates(const char *links, char **urls, int max)
+{
+	const char *p = links;
+	int n = 0;
+
+	while (n < max && (p = strchr(p, '<')) != NULL) {
+		const char *gt = strchr(p, '>'), *next;
+
+		if (gt == NULL)
+			break;
+		next = strchr(gt, '<');
+		if (next == NULL)
+			next = gt + strlen(gt);
+		if (rel_alternate(gt + 1, next) &&
+		    (size_t)(gt - p - 1) <= CT_URL_MAX) {
+			char *u = strndup(p + 1, (size_t)(gt - p - 1));
+
+			if (u == NULL) {
+				while (n > 0)
+					free(urls[--n]);
+				return -1;
+			}
+			if (ct_url_ok(u))
+				urls[n++] = u;
+			else
+				free(u);
+		}
+		p = gt + 1;
+	}
+	return n;
 }

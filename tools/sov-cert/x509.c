@@ -26,6 +26,7 @@ ct_chain_free(struct ct_chain *c)
 		return;
 	sk_X509_pop_free(c->certs, X509_free);
 	free(c->issuer);
+	free(c->top_issuer_cn);
 	free(c->serial);
 	for (size_t i = 0; i < c->nnames; i++)
 		free(c->names[i]);
@@ -82,6 +83,21 @@ describe(struct ct_chain *c, const char *what, struct sov_err *e)
 		goto ossl;
 	for (char *p = c->serial; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	{
+		X509 *top = sk_X509_value(c->certs, sk_X509_num(c->certs) - 1);
+		char cn[256] = "";
+
+		if (X509_NAME_get_text_by_NID(X509_get_issuer_name(top),
+					      NID_commonName, cn,
+					      sizeof(cn)) < 0)
+			cn[0] = '\0';
+		for (char *p = cn; *p; p++)
+			if (*p < ' ' || *p >= 0x7f)
+				*p = '?';
+		c->top_issuer_cn = strdup(cn);
+		if (c->top_issuer_cn == NULL)
+			goto ossl;
+	}
 	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
 	if (gens == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL,
