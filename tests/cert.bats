@@ -297,6 +297,35 @@ EOF2
 	[ "$(grep -c ': OK$' <<<"$out")" -eq 2 ]
 }
 
+@test "External Account Binding: required by pebble, given with --eab-kid and a key file" {
+	need_pebble
+	D="$CDIR/pebble-eab"
+	PEBBLE_EAB=1 "$HELPER" start "$D"
+	(
+		set -a
+		. "$D/env"
+		S="$BATS_TEST_TMPDIR/s"
+		c="--state $S --server $PEBBLE_DIR --ca-file $PEBBLE_CA --agree-tos"
+		sov-cert account $c && exit 9
+		echo "no-eab=$?"
+		head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$BATS_TEST_TMPDIR/wrong"
+		chmod 600 "$BATS_TEST_TMPDIR/wrong"
+		sov-cert account $c --eab-kid kid-sov --eab-hmac-file "$BATS_TEST_TMPDIR/wrong" && exit 9
+		echo "wrong-key=$?"
+		sov-cert account $c --eab-kid kid-sov --eab-hmac-file "$D/eab.key"
+		sov-cert issue e --domain e.sov.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" \
+			--state "$S" --server "$PEBBLE_DIR" --ca-file "$PEBBLE_CA"
+	) >"$BATS_TEST_TMPDIR/out" 2>&1 || { "$HELPER" stop "$D"; cat "$BATS_TEST_TMPDIR/out"; false; }
+	"$HELPER" stop "$D"
+	out=$(cat "$BATS_TEST_TMPDIR/out")
+	grep -q '^no-eab=2$' <<<"$out"
+	grep -q 'requires External Account Binding' <<<"$out"
+	grep -q '^wrong-key=1$' <<<"$out"
+	grep -q 'external account binding JWS verification error' <<<"$out"
+	[ "$(grep '"event":"account"' <<<"$out" | jq -r .created)" = true ]
+	grep -q '"event":"issued"' <<<"$out"
+}
+
 @test "CA unreachable: exit 75, and nothing changes" {
 	need_account
 	before=$(serial "$ST/certs/web/cert.pem")

@@ -37,6 +37,12 @@ start)
 	mkdir -p "$d"
 	acme=$(free_port) mgmt=$(free_port) dns=$(free_port) ctl=$(free_port)
 	http=$(free_port) tls=$(free_port)
+	# PEBBLE_EAB=1: External Account Binding required, key id kid-sov,
+	# its MAC key (base64url) in DIR/eab.key
+	eab=false
+	[ "${PEBBLE_EAB:-0}" != 1 ] || eab=true
+	mac=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+	(umask 077 && printf '%s\n' "$mac" >"$d/eab.key")
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 30 -subj /CN=localhost \
 		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -48,7 +54,8 @@ start)
     "certificate": "$d/pebble-cert.pem",
     "privateKey": "$d/pebble-key.pem",
     "httpPort": $http, "tlsPort": $tls,
-    "ocspResponderURL": "", "externalAccountBindingRequired": false } }
+    "ocspResponderURL": "", "externalAccountBindingRequired": $eab,
+    "externalAccountMACKeys": { "kid-sov": "$mac" } } }
 JSON
 	pebble-challtestsrv -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" \
 		-tlsalpn01 "" -management "127.0.0.1:$ctl" \

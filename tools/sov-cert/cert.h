@@ -27,6 +27,7 @@
 #define CT_DEFAULT_SERVER "https://acme-v02.api.letsencrypt.org/directory"
 #define CT_EMAIL_MAX 254
 #define CT_DEFAULT_TIMEOUT_S 300
+#define CT_EAB_KID_MAX 256
 
 struct ct_opts {
 	const char *state;
@@ -36,6 +37,8 @@ struct ct_opts {
 	long timeout_s;
 	const char *email;
 	int agree_tos;
+	const char *eab_kid;       /* External Account Binding key id */
+	const char *eab_hmac_file; /* its MAC key, base64url, in a file */
 };
 
 /* getopt_long codes of the common options; ct_opts_take handles them. */
@@ -46,6 +49,8 @@ enum {
 	CT_OPT_TIMEOUT,
 	CT_OPT_EMAIL,
 	CT_OPT_AGREE_TOS,
+	CT_OPT_EAB_KID,
+	CT_OPT_EAB_HMAC_FILE,
 	CT_OPT_FIRST_OWN, /* a command's own codes start here */
 };
 
@@ -55,6 +60,8 @@ enum {
 	    {"ca-file", required_argument, NULL, CT_OPT_CA_FILE},             \
 	    {"timeout", required_argument, NULL, CT_OPT_TIMEOUT},             \
 	    {"email", required_argument, NULL, CT_OPT_EMAIL},                 \
+	    {"eab-kid", required_argument, NULL, CT_OPT_EAB_KID},             \
+	    {"eab-hmac-file", required_argument, NULL, CT_OPT_EAB_HMAC_FILE}, \
 	{                                                                      \
 		"agree-tos", no_argument, NULL, CT_OPT_AGREE_TOS              \
 	}

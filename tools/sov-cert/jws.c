@@ -7,6 +7,7 @@
 
 #include <jv.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
 #include "jws.h"
 
@@ -154,4 +155,56 @@ ct_signer_clear(struct ct_signer *s)
 {
 	free(s->jwk);
 	s->jwk = NULL;
+}
+
+int
+ct_eab_jws(const char *kid, const unsigned char *key, size_t klen,
+	   const char *url, const char *jwk, jv *out, struct sov_err *e)
+{
+	jv hdr = jv_object(), dumped;
+	char *phdr = NULL, *ppay = NULL, *sig64 = NULL;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	int rc = -1;
+
+	*out = jv_invalid();
+	hdr = jv_object_set(hdr, jv_string("alg"), jv_string("HS256"));
+	hdr = jv_object_set(hdr, jv_string("kid"), jv_string(kid));
+	hdr = jv_object_set(hdr, jv_string("url"), jv_string(url));
+	dumped = jv_dump_string(hdr, 0);
+	phdr = b64_str(jv_string_value(dumped));
+	ppay = b64_str(jwk);
+	if (phdr == NULL || ppay == NULL) {
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+		goto out;
+	}
+	if (crypto_auth_hmacsha256_init(&st, key, klen) != 0 ||
+	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)phdr,
+					  strlen(phdr)) != 0 ||
+	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".",
+					  1) != 0 ||
+	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ppay,
+					  strlen(ppay)) != 0 ||
+	    crypto_auth_hmacsha256_final(&st, mac) != 0) {
+		sov_err_set(e, SOV_EXIT_FAIL, "EAB: HMAC");
+		goto out;
+	}
+	sig64 = ct_b64url(mac, sizeof(mac));
+	if (sig64 == NULL) {
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+		goto out;
+	}
+	*out = jv_object();
+	*out = jv_object_set(*out, jv_string("protected"), jv_string(phdr));
+	*out = jv_object_set(*out, jv_string("payload"), jv_string(ppay));
+	*out = jv_object_set(*out, jv_string("signature"), jv_string(sig64));
+	rc = 0;
+out:
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(mac, sizeof(mac));
+	jv_free(dumped);
+	free(phdr);
+	free(ppay);
+	free(sig64);
+	return rc;
 }

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <jv.h>
+
 #include "crypto.h"
 
 #define CT_JWS_INPUT_MAX (64u << 10) /* bytes signed at once */
@@ -40,6 +42,15 @@ int ct_jws(const struct ct_signer *s, const char *url, const char *nonce,
 char *ct_key_authz(const char *token, const char *thumb);
 /* dns-01's TXT value: base64url(SHA-256(key authorization)), malloc'ed. */
 char *ct_dns_txt(const char *key_authz);
+
+/*
+ * External Account Binding (RFC 8555 section 7.3.4): the inner JWS, HS256
+ * with the CA's MAC key over the account's JWK, for newAccount's
+ * "externalAccountBinding". key is the decoded MAC key. *out gets the
+ * flattened JWS as a jv object.
+ */
+int ct_eab_jws(const char *kid, const unsigned char *key, size_t klen,
+	       const char *url, const char *jwk, jv *out, struct sov_err *e);
 
 /* Signer over an in-process key (tests; `account` before the fork). */
 int ct_signer_local(struct ct_signer *s, EVP_PKEY *k, struct sov_err *e);

@@ -18,7 +18,10 @@
 	"  --timeout SECS    give up an order after this long (300)\n"         \
 	"  --agree-tos       agree to the CA's terms: create the account\n"    \
 	"                    (and its key) when there is none\n"               \
-	"  --email ADDR      contact for a new account\n"
+	"  --email ADDR      contact for a new account\n"                     \
+	"  --eab-kid ID      External Account Binding key id (new account)\n" \
+	"  --eab-hmac-file F its MAC key, base64url (or the credential\n"     \
+	"                    eab-hmac)\n"
 
 static const struct sov_cmd cmds[] = {
     {"account", ct_cmd_account, "[--agree-tos] [--email ADDR] [OPTIONS]",

@@ -8,10 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cert.h"
 #include "cli.h"
 #include "fs.h"
 #include "jsonl.h"
+#include "secret.h"
 #include "timestamp.h"
 
 void
@@ -60,6 +63,16 @@ ct_opts_take(struct ct_opts *o, int c, const char *arg, struct sov_err *e)
 	case CT_OPT_AGREE_TOS:
 		o->agree_tos = 1;
 		return 1;
+	case CT_OPT_EAB_KID:
+		if (arg[0] == '\0' || strlen(arg) > CT_EAB_KID_MAX)
+			return sov_err_set(e, SOV_EXIT_USAGE,
+					   "--eab-kid: 1 to %d bytes",
+					   CT_EAB_KID_MAX);
+		o->eab_kid = arg;
+		return 1;
+	case CT_OPT_EAB_HMAC_FILE:
+		o->eab_hmac_file = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -106,6 +119,39 @@ stored_url(jv acct, const char *server)
 	return out;
 }
 
+/* The EAB object for newAccount, from --eab-kid and --eab-hmac-file. */
+static int
+eab_binding(struct ct_session *s, const struct ct_opts *o, jv *out,
+	    struct sov_err *e)
+{
+	struct sov_secret sec = {0};
+	unsigned char *key = NULL;
+	size_t klen = 0;
+	int rc = -1;
+
+	*out = jv_invalid();
+	if (sov_secret_load(o->eab_hmac_file, "eab-hmac", &sec, e) < 0)
+		return -1;
+	if (ct_b64url_decode((const char *)sec.data, sec.len, &key, &klen) <
+		0 ||
+	    klen < 16) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "%s: want the MAC key in base64url (16 bytes or "
+			    "more)",
+			    o->eab_hmac_file);
+		goto out;
+	}
+	rc = ct_eab_jws(o->eab_kid, key, klen, s->acme.dir.new_account,
+			s->kp.signer.jwk, out, e);
+out:
+	if (key != NULL) {
+		sodium_memzero(key, klen);
+		free(key);
+	}
+	sov_secret_wipe(&sec);
+	return rc;
+}
+
 static int
 new_account(struct ct_session *s, const struct ct_opts *o, struct sov_err *e)
 {
@@ -116,12 +162,21 @@ new_account(struct ct_session *s, const struct ct_opts *o, struct sov_err *e)
 
 	memset(&r, 0, sizeof(r));
 	r.body = jv_null();
-	if (s->acme.dir.eab_required) {
+	if (s->acme.dir.eab_required && o->agree_tos && o->eab_kid == NULL) {
 		jv_free(p);
 		return sov_err_set(e, SOV_EXIT_USAGE,
-				   "%s requires External Account Binding, "
-				   "which sov-cert does not do yet",
+				   "%s requires External Account Binding: "
+				   "give --eab-kid and --eab-hmac-file",
 				   o->server);
+	}
+	if (o->agree_tos && o->eab_kid != NULL) {
+		jv eab;
+
+		if (eab_binding(s, o, &eab, e) < 0) {
+			jv_free(p);
+			return -1;
+		}
+		p = jv_object_set(p, jv_string("externalAccountBinding"), eab);
 	}
 	if (o->agree_tos) {
 		p = jv_object_set(p, jv_string("termsOfServiceAgreed"),
