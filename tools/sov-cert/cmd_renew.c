@@ -5,6 +5,13 @@
  * type, and the CA unless --server is given), with a fresh key. Meant for a daily timer: with nothing due it
  * connects to nothing. Exit 1 when any failed, else 75 when any failed
  * retryably, else 0.
+ *
+ * With a store (--metrics URL or $SOV_METRICS), at the end of the run:
+ * cert.days_left (d) for every certificate looked at, and
+ * cert.renewal.seconds (s) for every renewal tried, tagged
+ * {"name","outcome": "renewed"|"failed"|"tempfailed"}. Written after the
+ * work, so a store that is down never stops a renewal (a warning, and the
+ * exit code becomes 75 if it was 0).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include "certs.h"
 #include "cli.h"
 #include "jsonl.h"
+#include "measure.h"
 #include "timestamp.h"
 
 #define MAX_DOMAINS 100
@@ -113,6 +121,55 @@ result(const char *name, const char *action, const struct ct_chain *c,
 	return rec;
 }
 
+/* Write the run's measurements (m: an array of [name, value, unit, tags]). */
+static int
+write_metrics(const char *url, jv m, struct sov_err *e)
+{
+	struct sov_metrics *mt;
+	int n = jv_array_length(jv_copy(m)), rc = -1;
+
+	mt = sov_metrics_open(url, stdout, e);
+	if (mt == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		jv x = jv_array_get(jv_copy(m), i);
+		jv name = jv_array_get(jv_copy(x), 0);
+		jv unit = jv_array_get(jv_copy(x), 2);
+		jv val = jv_array_get(jv_copy(x), 1);
+		int r = sov_metrics_add(mt, jv_string_value(name),
+					jv_number_value(val),
+					jv_string_value(unit),
+					jv_array_get(jv_copy(x), 3), e);
+
+		jv_free(name);
+		jv_free(unit);
+		jv_free(val);
+		jv_free(x);
+		if (r < 0) {
+			sov_metrics_close(mt, NULL);
+			goto out;
+		}
+	}
+	rc = sov_metrics_close(mt, e);
+out:
+	jv_free(m);
+	return rc;
+}
+
+static jv
+measure(jv list, const char *name, double value, const char *unit,
+	const char *cert, const char *outcome)
+{
+	jv tags = jv_object_set(jv_object(), jv_string("name"),
+				jv_string(cert));
+
+	if (outcome != NULL)
+		tags = jv_object_set(tags, jv_string("outcome"),
+				     jv_string(outcome));
+	return jv_array_append(list, JV_ARRAY(jv_string(name), jv_number(value),
+					      jv_string(unit), tags));
+}
+
 static int
 has(const char *name, char **names, size_t n)
 {
@@ -136,10 +193,13 @@ wanted(const char *name, char **only, int nonly)
 int
 ct_cmd_renew(int argc, char **argv)
 {
-	enum { O_FORCE = CT_OPT_FIRST_OWN };
+	enum { O_FORCE = CT_OPT_FIRST_OWN, O_METRICS };
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS, {"force", no_argument, NULL, O_FORCE},
+	    {"metrics", required_argument, NULL, O_METRICS},
 	    {NULL, 0, NULL, 0}};
+	const char *metrics = NULL;
+	jv ms;
 	struct ct_session s;
 	struct ct_state st;
 	struct ct_opts o;
@@ -155,10 +215,16 @@ ct_cmd_renew(int argc, char **argv)
 			return sov_cli_fail(&e);
 		if (r > 0)
 			continue;
-		if (c != O_FORCE)
+		if (c == O_METRICS)
+			metrics = optarg;
+		else if (c == O_FORCE)
+			force = 1;
+		else
 			return SOV_EXIT_USAGE;
-		force = 1;
 	}
+	if (metrics == NULL && getenv("SOV_METRICS") != NULL &&
+	    *getenv("SOV_METRICS") != '\0')
+		metrics = getenv("SOV_METRICS");
 	for (int i = optind; i < argc; i++)
 		if (!ct_cert_name_ok(argv[i]))
 			return sov_cli_usage_error("renew: bad name \"%.100s\"",
@@ -177,11 +243,13 @@ ct_cmd_renew(int argc, char **argv)
 		ct_certs_names_free(names, n);
 		return SOV_EXIT_FAIL;
 	}
+	ms = jv_array(); /* [name, value, unit, tags] for the store */
 	for (size_t i = 0; i < n; i++) {
 		struct ct_chain ch;
 		struct plan p;
 		jv rec = jv_invalid();
 		const char *server;
+		int64_t t0 = -1;
 
 		if (!wanted(names[i], argv + optind, argc - optind))
 			continue;
@@ -190,6 +258,10 @@ ct_cmd_renew(int argc, char **argv)
 		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
 			goto failed;
 		if (!force && !ct_certs_due(&ch, (int64_t)time(NULL))) {
+			ms = measure(ms, "cert.days_left",
+				     (double)(ch.not_after - (int64_t)time(NULL)) /
+					 86400,
+				     "d", names[i], NULL);
 			rec = result(names[i], "skipped", &ch, NULL);
 			ct_chain_free(&ch);
 			goto write;
@@ -213,6 +285,7 @@ ct_cmd_renew(int argc, char **argv)
 				goto failed;
 			}
 		}
+		t0 = sov_time_mono_ms();
 		if (!session) {
 			if (ct_session_open(&s, &o, &e) < 0)
 				goto failed;
@@ -220,14 +293,26 @@ ct_cmd_renew(int argc, char **argv)
 		}
 		if (ct_issue_one(&s, &p.a, &rec, &e) < 0)
 			goto failed;
+		ms = measure(ms, "cert.renewal.seconds",
+			     (double)(sov_time_mono_ms() - t0) / 1000, "s",
+			     names[i], "renewed");
 		jv_free(rec);
 		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
 			goto failed;
 		rec = result(names[i], "renewed", &ch, NULL);
+		ms = measure(ms, "cert.days_left",
+			     (double)(ch.not_after - (int64_t)time(NULL)) / 86400,
+			     "d", names[i], NULL);
 		ct_chain_free(&ch);
 		goto write;
 failed:
 		sov_cli_warn("renew %s: %s", names[i], e.msg);
+		if (t0 >= 0)
+			ms = measure(ms, "cert.renewal.seconds",
+				     (double)(sov_time_mono_ms() - t0) / 1000,
+				     "s", names[i],
+				     e.code == SOV_EXIT_TEMPFAIL ? "tempfailed"
+								 : "failed");
 		if (e.code == SOV_EXIT_TEMPFAIL)
 			tempfailed++;
 		else
@@ -247,6 +332,16 @@ write:
 	if (sov_jsonl_writer_close(w, &e) < 0) {
 		sov_cli_fail(&e);
 		failed++;
+	}
+	if (metrics != NULL) {
+		sov_err_clear(&e);
+		if (write_metrics(metrics, ms, &e) < 0) {
+			sov_cli_warn("measurements: %s", e.msg);
+			if (!failed)
+				tempfailed++;
+		}
+	} else {
+		jv_free(ms);
 	}
 	return failed ? SOV_EXIT_FAIL
 		      : tempfailed ? SOV_EXIT_TEMPFAIL : SOV_EXIT_OK;

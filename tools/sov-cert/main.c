@@ -46,7 +46,10 @@ static const struct sov_cmd cmds[] = {
      "  --state DIR       state directory\n"},
     {"renew", ct_cmd_renew, "[NAME...] [--force] [OPTIONS]",
      "issue again every certificate with a third of its lifetime left",
-     "  --force           renew even when not due\n" COMMON_HELP},
+     "  --force           renew even when not due\n"
+     "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
+     "                    there (default $SOV_METRICS; none: not written)\n"
+     COMMON_HELP},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
