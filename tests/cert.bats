@@ -67,8 +67,8 @@ check_installed() {
 	done <<'EOF2'
 issue~issue: name one certificate
 issue web --domain Bad_Name.test --standalone :80~--domain: not a DNS name
-issue web --domain a.test~give one of --webroot DIR or --standalone ADDR
-issue web --domain a.test --webroot /x --standalone :80~give one of
+issue web --domain a.test --webroot /x --standalone :80~give one of --webroot DIR or --standalone ADDR
+issue web --domain a.test --standalone nope~--standalone: want :PORT
 issue web --domain a.test --challenge dns-01~dns-01: give --dns-hook
 issue web --domain *.a.test --standalone :80~a wildcard needs dns-01
 issue web --domain a.test --domain a.test --standalone :80~given twice
@@ -77,7 +77,7 @@ issue .hidden --domain a.test --standalone :80~NAME: 1 to 64
 issue web --domain a.test --challenge tls-alpn-01 --standalone :80~--challenge: want
 issue web --domain a.test --standalone :80 --server ftp://x~--server: want an http(s) URL
 issue web --domain a.test --standalone :80 --timeout 0~--timeout
-issue web --domain a.test --standalone :80~no account in
+issue web --domain a.test~no account in
 account --email nobody~--email: not an address
 renew nosuch~renew: no certificate nosuch
 EOF2

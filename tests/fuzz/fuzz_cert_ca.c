@@ -109,8 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_err(&e);
 			break;
 		}
-		if (o.nauthzs < 1 || o.nauthzs > 100 ||
-		    o.status == CT_ST_OTHER)
+		if (o.nauthzs < 1 || o.nauthzs > 100 || o.status == CT_ST_OTHER)
 			__builtin_trap();
 		for (size_t i = 0; i < o.nauthzs; i++)
 			url(o.authzs[i], 0);

@@ -41,8 +41,12 @@ static void
 test_b64(void)
 {
 	static const char *vec[][2] = {
-	    {"", ""},           {"f", "Zg"},         {"fo", "Zm8"},
-	    {"foo", "Zm9v"},    {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
+	    {"", ""},
+	    {"f", "Zg"},
+	    {"fo", "Zm8"},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg"},
+	    {"fooba", "Zm9vYmE"},
 	    {"foobar", "Zm9vYmFy"},
 	};
 	unsigned char bin[] = {0xfb, 0xff, 0xfe};
@@ -54,9 +58,9 @@ test_b64(void)
 		s = ct_b64url(vec[i][0], strlen(vec[i][0]));
 		is_str(s, vec[i][1], "b64url(\"%s\")", vec[i][0]);
 		free(s);
-		ok(ct_b64url_decode(vec[i][1], strlen(vec[i][1]), &d, &dl) == 0 &&
-			   dl == strlen(vec[i][0]) &&
-			   memcmp(d, vec[i][0], dl) == 0,
+		ok(ct_b64url_decode(vec[i][1], strlen(vec[i][1]), &d, &dl) ==
+			   0 &&
+		       dl == strlen(vec[i][0]) && memcmp(d, vec[i][0], dl) == 0,
 		   "decode \"%s\"", vec[i][1]);
 		free(d);
 	}
@@ -99,11 +103,11 @@ test_thumbprint(void)
 	OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, bn_e);
 	p = OSSL_PARAM_BLD_to_param(b);
 	ok(EVP_PKEY_fromdata_init(ctx) == 1 &&
-		   EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, p) == 1,
+	       EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, p) == 1,
 	   "RSA key from RFC 7638's n and e");
 	jwk = ct_jwk_canonical(k, &e);
-	xsnprintf(want, sizeof(want), "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"%s\"}",
-		  rfc_n);
+	xsnprintf(want, sizeof(want),
+		  "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"%s\"}", rfc_n);
 	is_str(jwk, want, "canonical JWK: members in order, no spaces");
 	ok(jwk && ct_jwk_thumbprint(jwk, thumb) == 0, "thumbprint");
 	is_str(thumb, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
@@ -131,8 +135,10 @@ test_es256_jws(void)
 
 	ok(k != NULL, "generate P-256");
 	jwk = ct_jwk_canonical(k, &e);
-	ok(jwk && strncmp(jwk, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"", 31) == 0 &&
-		   strlen(jwk) == 31 + 43 + 7 + 43 + 2,
+	ok(jwk &&
+	       strncmp(jwk, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"", 31) ==
+		   0 &&
+	       strlen(jwk) == 31 + 43 + 7 + 43 + 2,
 	   "EC JWK canonical with 32-byte coordinates");
 	free(jwk);
 	ok(ct_es256_sign(k, "abc", 3, sig, &e) == 0, "sign");
@@ -160,19 +166,18 @@ test_es256_jws(void)
 
 		xsnprintf(input, n, "%s.%s", ps, as);
 		ok(ct_b64url_decode(jv_string_value(sg),
-				    strlen(jv_string_value(sg)), &d, &dl) == 0 &&
-			   dl == 64 && ct_es256_verify(k, input, n - 1, d) == 0,
+				    strlen(jv_string_value(sg)), &d,
+				    &dl) == 0 &&
+		       dl == 64 && ct_es256_verify(k, input, n - 1, d) == 0,
 		   "JWS signature verifies over protected.payload");
 		free(d);
 		ok(ct_b64url_decode(ps, strlen(ps), &d, &dl) == 0, "header");
 		hdr = jv_parse_sized((char *)d, (int)dl);
 		free(d);
-		is_str(jget(hdr, "alg"),
-		       "ES256", "alg");
-		is_str(jget(hdr, "nonce"),
-		       "NONCE1", "nonce");
+		is_str(jget(hdr, "alg"), "ES256", "alg");
+		is_str(jget(hdr, "nonce"), "NONCE1", "nonce");
 		ok(jv_object_has(jv_copy(hdr), jv_string("jwk")) &&
-			   !jv_object_has(jv_copy(hdr), jv_string("kid")),
+		       !jv_object_has(jv_copy(hdr), jv_string("kid")),
 		   "jwk, no kid");
 		jv_free(hdr);
 		free(input);
@@ -186,15 +191,15 @@ test_es256_jws(void)
 		  &e) == 0,
 	   "POST-as-GET JWS with kid");
 	v = jv_parse(jws);
-	is_str(jget(v, "payload"), "",
-	       "empty payload");
+	is_str(jget(v, "payload"), "", "empty payload");
 	jv_free(v);
 	free(jws);
 
 	ka = ct_key_authz("tok-EN_1", s.thumb);
 	ok(ka && strncmp(ka, "tok-EN_1.", 9) == 0 && strlen(ka) == 9 + 43,
 	   "key authorization: token.thumbprint");
-	/* RFC 8555 8.4: base64url(SHA-256(keyauth)); want from Python hashlib */
+	/* RFC 8555 8.4: base64url(SHA-256(keyauth)); want from Python hashlib
+	 */
 	txt = ct_dns_txt("a.b");
 	is_str(txt, "LnM23I66h-9HLfVow1SCq_JXXcPl6sDFxiuP-urCyTQ",
 	       "dns-01 TXT value");
@@ -317,8 +322,8 @@ test_csr_chain(void)
 	ok(req && X509_REQ_verify(req, k) == 1, "CSR signed by the key");
 	{
 		STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-		GENERAL_NAMES *g = X509V3_get_d2i(exts, NID_subject_alt_name,
-						  NULL, NULL);
+		GENERAL_NAMES *g =
+		    X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 
 		ok(g && sk_GENERAL_NAME_num(g) == 2, "CSR has both SANs");
 		GENERAL_NAMES_free(g);
@@ -348,7 +353,7 @@ test_csr_chain(void)
 		const char *more[] = {"a.sov.test", "c.sov.test"};
 
 		ok(ct_chain_verify(&c, k, more, 2, now, &e) < 0 &&
-			   strstr(e.msg, "c.sov.test"),
+		       strstr(e.msg, "c.sov.test"),
 		   "missing name: %s", e.msg);
 	}
 	ok(ct_chain_verify(&c, k, names, 2, now + 91 * 86400, &e) < 0,
@@ -357,13 +362,13 @@ test_csr_chain(void)
 	free(pem);
 	pem = pem_of(cax, leaf, "\n");
 	ok(ct_chain_parse(pem, strlen(pem), "chain", &c, &e) < 0 ||
-		   ct_chain_verify(&c, NULL, NULL, 0, now, &e) < 0,
+	       ct_chain_verify(&c, NULL, NULL, 0, now, &e) < 0,
 	   "wrong order refused: %s", e.msg);
 	ct_chain_free(&c);
 	free(pem);
 	pem = pem_of(leaf, cax, "junk\n");
 	ok(ct_chain_parse(pem, strlen(pem), "chain", &c, &e) < 0 &&
-		   strstr(e.msg, "byte"),
+	       strstr(e.msg, "byte"),
 	   "junk between refused: %s", e.msg);
 	free(pem);
 	ok(ct_chain_parse("", 0, "chain", &c, &e) < 0, "empty refused");
@@ -410,7 +415,7 @@ test_keyproc(void)
 	ok(ct_keyproc_start(&kp, path, 1, &e) == 0 && !kp.created,
 	   "an existing key is loaded, not replaced");
 	ok(kp.signer.sign(kp.signer.ctx, "x", 1, sig, &e) == 0 &&
-		   ct_es256_verify(k, "x", 1, sig) == 0,
+	       ct_es256_verify(k, "x", 1, sig) == 0,
 	   "same key");
 	ct_keyproc_stop(&kp);
 	EVP_PKEY_free(k);

@@ -56,8 +56,8 @@ test_dir(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sov_err_clear(&e);
 		ok(ct_dir_parse(J(bad[i][0]), "dir", &d, &e) < 0 &&
-			   e.code == SOV_EXIT_FAIL && strstr(e.msg, bad[i][1]) &&
-			   d.new_nonce == NULL,
+		       e.code == SOV_EXIT_FAIL && strstr(e.msg, bad[i][1]) &&
+		       d.new_nonce == NULL,
 		   "refused: %s (%s)", bad[i][1], e.msg);
 	}
 }
@@ -73,16 +73,15 @@ test_order(void)
 			  "o", &o, &e) == 0,
 	   "an order");
 	ok(o.status == CT_ST_PENDING && o.nauthzs == 2 &&
-		   o.certificate == NULL &&
-		   jv_get_kind(o.error) == JV_KIND_NULL,
+	       o.certificate == NULL && jv_get_kind(o.error) == JV_KIND_NULL,
 	   "its fields");
 	ct_order_free(&o);
 	ok(ct_order_parse(J("{\"status\":\"invalid\",\"authorizations\":[\"" U
 			    "z\"],\"finalize\":\"" U "f\",\"error\":{\"type\":"
 			    "\"urn:x\"}}"),
 			  "o", &o, &e) == 0 &&
-		   o.status == CT_ST_INVALID &&
-		   strcmp(ct_problem_type(o.error), "urn:x") == 0,
+	       o.status == CT_ST_INVALID &&
+	       strcmp(ct_problem_type(o.error), "urn:x") == 0,
 	   "an invalid order keeps its problem");
 	ct_order_free(&o);
 	static const char *bad[][2] = {
@@ -106,7 +105,7 @@ test_order(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sov_err_clear(&e);
 		ok(ct_order_parse(J(bad[i][0]), "o", &o, &e) < 0 &&
-			   strstr(e.msg, bad[i][1]) && o.authzs == NULL,
+		       strstr(e.msg, bad[i][1]) && o.authzs == NULL,
 		   "refused: %s (%s)", bad[i][1], e.msg);
 	}
 }
@@ -127,8 +126,8 @@ test_authz(void)
 	       "a", &a, &e) == 0,
 	   "an authorization: %s", e.msg);
 	ok(a.status == CT_ST_PENDING && a.wildcard && a.nchals == 2 &&
-		   strcmp(a.domain, "w.test") == 0 &&
-		   strcmp(a.chals[1].token, "t2") == 0,
+	       strcmp(a.domain, "w.test") == 0 &&
+	       strcmp(a.chals[1].token, "t2") == 0,
 	   "its fields");
 	is_str(ct_problem_type(a.error), "urn:e", "the challenge's problem");
 	ct_authz_free(&a);
@@ -139,7 +138,8 @@ test_authz(void)
 	    {"{\"status\":\"pending\",\"identifier\":{\"type\":\"ip\","
 	     "\"value\":\"1.2.3.4\"},\"challenges\":[]}",
 	     "not a DNS name"},
-	    {"{\"status\":\"pending\",\"challenges\":[]}", "want a JSON object"},
+	    {"{\"status\":\"pending\",\"challenges\":[]}",
+	     "want a JSON object"},
 	    {"{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\","
 	     "\"value\":\"a\"},\"challenges\":[{\"type\":\"http-01\"}]}",
 	     "challenges[0]: url is missing"},
@@ -150,7 +150,7 @@ test_authz(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sov_err_clear(&e);
 		ok(ct_authz_parse(J(bad[i][0]), "a", &a, &e) < 0 &&
-			   strstr(e.msg, bad[i][1]) && a.chals == NULL,
+		       strstr(e.msg, bad[i][1]) && a.chals == NULL,
 		   "refused: %s (%s)", bad[i][1], e.msg);
 	}
 }
@@ -199,22 +199,22 @@ test_checks(void)
 	ok(ct_url_ok("https://a/b") && ct_url_ok("http://127.0.0.1:1/dir"),
 	   "URLs");
 	ok(!ct_url_ok("ftp://a") && !ct_url_ok("https://") &&
-		   !ct_url_ok("https://a b") && !ct_url_ok("https://a\x7f"),
+	       !ct_url_ok("https://a b") && !ct_url_ok("https://a\x7f"),
 	   "not URLs");
 	ok(ct_nonce_ok("abc-_09") && !ct_nonce_ok("") && !ct_nonce_ok("a=") &&
-		   !ct_nonce_ok("a b"),
+	       !ct_nonce_ok("a b"),
 	   "nonces");
 	ok(ct_domain_ok("a.b") && ct_domain_ok("*.a.b") &&
-		   ct_domain_ok("x-1.sov.test"),
+	       ct_domain_ok("x-1.sov.test"),
 	   "domains");
-	ok(!ct_domain_ok("a") && !ct_domain_ok("A.b") && !ct_domain_ok("-a.b") &&
-		   !ct_domain_ok("a-.b") && !ct_domain_ok("a..b") &&
-		   !ct_domain_ok("*.*.a.b") && !ct_domain_ok("a.b.") &&
-		   !ct_domain_ok("a_b.c"),
+	ok(!ct_domain_ok("a") && !ct_domain_ok("A.b") &&
+	       !ct_domain_ok("-a.b") && !ct_domain_ok("a-.b") &&
+	       !ct_domain_ok("a..b") && !ct_domain_ok("*.*.a.b") &&
+	       !ct_domain_ok("a.b.") && !ct_domain_ok("a_b.c"),
 	   "not domains");
 	ok(ct_cert_name_ok("web") && ct_cert_name_ok("a.b_c-1") &&
-		   !ct_cert_name_ok(".x") && !ct_cert_name_ok("a/b") &&
-		   !ct_cert_name_ok(""),
+	       !ct_cert_name_ok(".x") && !ct_cert_name_ok("a/b") &&
+	       !ct_cert_name_ok(""),
 	   "certificate names");
 }
 

@@ -30,7 +30,8 @@ take_nonce(struct ct_acme *a, const struct sov_http_resp *hr)
 {
 	jv n = jv_object_get(jv_copy(hr->headers), jv_string("replay-nonce"));
 
-	if (jv_get_kind(n) == JV_KIND_STRING && ct_nonce_ok(jv_string_value(n))) {
+	if (jv_get_kind(n) == JV_KIND_STRING &&
+	    ct_nonce_ok(jv_string_value(n))) {
 		char *s = strdup(jv_string_value(n));
 
 		if (s != NULL) {
@@ -110,9 +111,9 @@ ct_acme_open(struct ct_acme *a, const char *server, const char *ca_file,
 	r.body = jv_null();
 	a->signer = s;
 	if (!ct_url_ok(server))
-		return sov_err_set(e, SOV_EXIT_USAGE,
-				   "--server: want an http(s) URL, got \"%.100s\"",
-				   server);
+		return sov_err_set(
+		    e, SOV_EXIT_USAGE,
+		    "--server: want an http(s) URL, got \"%.100s\"", server);
 	a->server = strdup(server);
 	sov_http_opts_default(&o);
 	o.ca_file = ca_file;
@@ -184,10 +185,10 @@ fresh_nonce(struct ct_acme *a, struct sov_err *e)
 	a->requests++;
 	take_nonce(a, &hr);
 	if (a->nonce == NULL) {
-		sov_err_set(e, hr.status >= 500 ? SOV_EXIT_TEMPFAIL
-						: SOV_EXIT_FAIL,
-			    "%s: HTTP %ld without a good Replay-Nonce",
-			    a->dir.new_nonce, hr.status);
+		sov_err_set(
+		    e, hr.status >= 500 ? SOV_EXIT_TEMPFAIL : SOV_EXIT_FAIL,
+		    "%s: HTTP %ld without a good Replay-Nonce",
+		    a->dir.new_nonce, hr.status);
 		goto out;
 	}
 	rc = 0;
@@ -197,8 +198,8 @@ out:
 }
 
 int
-ct_acme_post(struct ct_acme *a, const char *url, const char *payload,
-	     int pem, struct ct_resp *r, struct sov_err *e)
+ct_acme_post(struct ct_acme *a, const char *url, const char *payload, int pem,
+	     struct ct_resp *r, struct sov_err *e)
 {
 	static const char *const jhdrs[] = {
 	    "Content-Type: application/jose+json", NULL};
@@ -225,9 +226,9 @@ ct_acme_post(struct ct_acme *a, const char *url, const char *payload,
 		free(a->nonce); /* a nonce is good once */
 		a->nonce = NULL;
 		sov_http_resp_clear(&hr);
-		hrc = sov_http_request(a->http, "POST", url,
-				       pem ? phdrs : jhdrs, jws, strlen(jws),
-				       &hr, e);
+		hrc =
+		    sov_http_request(a->http, "POST", url, pem ? phdrs : jhdrs,
+				     jws, strlen(jws), &hr, e);
 		a->requests++;
 		if (hr.status != 0)
 			take_nonce(a, &hr);

@@ -19,26 +19,30 @@
 #include "http.h"
 #include "jws.h"
 
-#define CT_RESP_MAX (1u << 20)     /* bytes of any CA response */
-#define CT_URL_MAX 2048            /* bytes of a URL from the CA */
-#define CT_NONCE_MAX 256           /* bytes of a Replay-Nonce */
-#define CT_DETAIL_MAX 1024         /* bytes of a problem detail shown */
-#define CT_SUBPROBLEMS_MAX 16      /* subproblems shown */
-#define CT_CHALLENGES_MAX 16       /* challenges in one authorization */
-#define CT_BADNONCE_RETRIES 8      /* fresh nonces after badNonce */
+#define CT_RESP_MAX (1u << 20) /* bytes of any CA response */
+#define CT_URL_MAX 2048        /* bytes of a URL from the CA */
+#define CT_NONCE_MAX 256       /* bytes of a Replay-Nonce */
+#define CT_DETAIL_MAX 1024     /* bytes of a problem detail shown */
+#define CT_SUBPROBLEMS_MAX 16  /* subproblems shown */
+#define CT_CHALLENGES_MAX 16   /* challenges in one authorization */
+#define CT_BADNONCE_RETRIES 8  /* fresh nonces after badNonce */
 #define CT_ERR_RATE_LIMITED "urn:ietf:params:acme:error:rateLimited"
 #define CT_ERR_BAD_NONCE "urn:ietf:params:acme:error:badNonce"
 
 struct ct_dir {
-	char *new_nonce, *new_account, *new_order; /* required */
+	char *new_nonce, *new_account, *new_order;     /* required */
 	char *revoke_cert, *key_change, *renewal_info; /* or NULL */
-	char *terms;   /* meta.termsOfService, or NULL */
+	char *terms;      /* meta.termsOfService, or NULL */
 	int eab_required; /* meta.externalAccountRequired */
 };
 
 enum ct_status {
-	CT_ST_OTHER = 0, CT_ST_PENDING, CT_ST_READY, CT_ST_PROCESSING,
-	CT_ST_VALID, CT_ST_INVALID,
+	CT_ST_OTHER = 0,
+	CT_ST_PENDING,
+	CT_ST_READY,
+	CT_ST_PROCESSING,
+	CT_ST_VALID,
+	CT_ST_INVALID,
 };
 
 struct ct_order {
@@ -84,8 +88,8 @@ int ct_nonce_ok(const char *s);
  * when known, is said), everything else SOV_EXIT_FAIL. Consumes prob; not
  * an object: the status alone. Returns -1.
  */
-int ct_problem_err(jv prob, const char *what, long status,
-		   long retry_after_ms, struct sov_err *e);
+int ct_problem_err(jv prob, const char *what, long status, long retry_after_ms,
+		   struct sov_err *e);
 /* The type string of a problem ("" when none); does not consume. */
 const char *ct_problem_type(jv prob);
 enum ct_status ct_status_parse(const char *s);
@@ -102,27 +106,26 @@ struct ct_acme {
 	struct sov_http *http;
 	const struct ct_signer *signer;
 	struct ct_dir dir;
-	char *server; /* the directory URL */
-	char *nonce;  /* the next nonce to use, or NULL */
-	char *kid;    /* the account URL, once known */
+	char *server;   /* the directory URL */
+	char *nonce;    /* the next nonce to use, or NULL */
+	char *kid;      /* the account URL, once known */
 	int requests;   /* counted, for the record */
 	int bad_nonces; /* badNonce answers retried */
 };
 
 struct ct_resp {
 	long status;
-	jv body;            /* parsed JSON, or jv_null() */
-	char *text;         /* the raw body (PEM downloads) */
+	jv body;    /* parsed JSON, or jv_null() */
+	char *text; /* the raw body (PEM downloads) */
 	size_t len;
-	char *location;     /* or NULL */
-	char *links;        /* the Link header(s), or NULL */
+	char *location;      /* or NULL */
+	char *links;         /* the Link header(s), or NULL */
 	long retry_after_ms; /* -1 when absent */
 };
 
 /* Fetch the directory once. ca_file NULL: the system's trust. */
 int ct_acme_open(struct ct_acme *a, const char *server, const char *ca_file,
-		 long timeout_ms, const struct ct_signer *s,
-		 struct sov_err *e);
+		 long timeout_ms, const struct ct_signer *s, struct sov_err *e);
 void ct_acme_close(struct ct_acme *a); /* accepts a zeroed one */
 
 /*

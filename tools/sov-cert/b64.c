@@ -22,8 +22,8 @@ ct_b64url(const void *data, size_t len)
 	if (out == NULL)
 		return NULL;
 	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 |
-			     p[i + 2];
+		unsigned v =
+		    (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
 
 		out[o++] = alpha[v >> 18 & 63];
 		out[o++] = alpha[v >> 12 & 63];
@@ -63,8 +63,7 @@ val(char c)
 }
 
 int
-ct_b64url_decode(const char *s, size_t len, unsigned char **out,
-		 size_t *outlen)
+ct_b64url_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
 {
 	unsigned char *buf;
 	unsigned acc = 0;

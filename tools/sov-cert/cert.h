@@ -55,21 +55,20 @@ enum {
 };
 
 #define CT_COMMON_OPTIONS                                                      \
-	{"state", required_argument, NULL, CT_OPT_STATE},                     \
-	    {"server", required_argument, NULL, CT_OPT_SERVER},               \
-	    {"ca-file", required_argument, NULL, CT_OPT_CA_FILE},             \
-	    {"timeout", required_argument, NULL, CT_OPT_TIMEOUT},             \
-	    {"email", required_argument, NULL, CT_OPT_EMAIL},                 \
-	    {"eab-kid", required_argument, NULL, CT_OPT_EAB_KID},             \
-	    {"eab-hmac-file", required_argument, NULL, CT_OPT_EAB_HMAC_FILE}, \
+	{"state", required_argument, NULL, CT_OPT_STATE},                      \
+	    {"server", required_argument, NULL, CT_OPT_SERVER},                \
+	    {"ca-file", required_argument, NULL, CT_OPT_CA_FILE},              \
+	    {"timeout", required_argument, NULL, CT_OPT_TIMEOUT},              \
+	    {"email", required_argument, NULL, CT_OPT_EMAIL},                  \
+	    {"eab-kid", required_argument, NULL, CT_OPT_EAB_KID},              \
+	    {"eab-hmac-file", required_argument, NULL, CT_OPT_EAB_HMAC_FILE},  \
 	{                                                                      \
-		"agree-tos", no_argument, NULL, CT_OPT_AGREE_TOS              \
+		"agree-tos", no_argument, NULL, CT_OPT_AGREE_TOS               \
 	}
 
 void ct_opts_init(struct ct_opts *o);
 /* 1: taken, 0: not a common option, -1: bad value (e set, usage). */
-int ct_opts_take(struct ct_opts *o, int c, const char *arg,
-		 struct sov_err *e);
+int ct_opts_take(struct ct_opts *o, int c, const char *arg, struct sov_err *e);
 
 struct ct_session {
 	struct ct_state st;
@@ -103,8 +102,8 @@ struct ct_issue_args {
 };
 
 /* Issue, verify and install; *rec the "issued" record. */
-int ct_issue_one(struct ct_session *s, const struct ct_issue_args *a,
-		 jv *rec, struct sov_err *e);
+int ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
+		 struct sov_err *e);
 /* Days left (rounded down) from not_after in seconds. */
 long ct_days_left(int64_t not_after);
 

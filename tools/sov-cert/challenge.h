@@ -47,6 +47,9 @@ struct ct_chal {
 int ct_chal_type_parse(const char *s, enum ct_chal_type *t);
 const char *ct_chal_type_name(enum ct_chal_type t);
 
+/* Check a --standalone ADDR (":PORT", "IPV4:PORT", "[IPV6]:PORT"). */
+int ct_standalone_check(const char *addr, struct sov_err *e);
+
 /* Start what is needed (the standalone responder). */
 int ct_chal_start(struct ct_chal *c, struct sov_err *e);
 /* Publish one answer: for http-01 token and keyauth, for dns-01 the domain

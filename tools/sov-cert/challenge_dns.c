@@ -56,8 +56,8 @@ ct_hook_run(const char *hook, const char *const *args, struct sov_err *e)
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return sov_err_set(e, SOV_EXIT_TEMPFAIL,
-					   "%s %s %s: no exit after %d s",
-					   hook, args[0], args[1],
+					   "%s %s %s: no exit after %d s", hook,
+					   args[0], args[1],
 					   CT_HOOK_TIMEOUT_MS / 1000);
 		}
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -65,10 +65,11 @@ ct_hook_run(const char *hook, const char *const *args, struct sov_err *e)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st))
-		return sov_err_set(e, WEXITSTATUS(st) == 75 ? SOV_EXIT_TEMPFAIL
-							    : SOV_EXIT_FAIL,
-				   "%s %s %s: exit %d", hook, args[0],
-				   args[1], WEXITSTATUS(st));
+		return sov_err_set(e,
+				   WEXITSTATUS(st) == 75 ? SOV_EXIT_TEMPFAIL
+							 : SOV_EXIT_FAIL,
+				   "%s %s %s: exit %d", hook, args[0], args[1],
+				   WEXITSTATUS(st));
 	return sov_err_set(e, SOV_EXIT_FAIL, "%s %s %s: killed by signal %d",
 			   hook, args[0], args[1], WTERMSIG(st));
 }

@@ -78,9 +78,9 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	free(copy);
 	if (r == NULL)
 		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type",
-				status == MHD_HTTP_OK ? "application/octet-stream"
-						      : "text/plain");
+	MHD_add_response_header(
+	    r, "Content-Type",
+	    status == MHD_HTTP_OK ? "application/octet-stream" : "text/plain");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -88,8 +88,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 
 /* ADDR: ":PORT", "IPV4:PORT" or "[IPV6]:PORT". */
 static int
-parse_addr(const char *s, struct sockaddr_storage *ss, int *any,
-	   unsigned *port, struct sov_err *e)
+parse_addr(const char *s, struct sockaddr_storage *ss, int *any, unsigned *port,
+	   struct sov_err *e)
 {
 	char host[INET6_ADDRSTRLEN + 1] = "";
 	const char *colon;
@@ -101,7 +101,8 @@ parse_addr(const char *s, struct sockaddr_storage *ss, int *any,
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+		if (rb == NULL || rb[1] != ':' ||
+		    (size_t)(rb - s - 1) >= sizeof(host))
 			goto bad;
 		memcpy(host, s + 1, (size_t)(rb - s - 1));
 		host[rb - s - 1] = '\0';
@@ -146,6 +147,16 @@ bad:
 }
 
 int
+ct_standalone_check(const char *addr, struct sov_err *e)
+{
+	struct sockaddr_storage ss;
+	unsigned port;
+	int any;
+
+	return parse_addr(addr, &ss, &any, &port, e);
+}
+
+int
 ct_chal_start(struct ct_chal *c, struct sov_err *e)
 {
 	struct sockaddr_storage ss;
@@ -160,21 +171,25 @@ ct_chal_start(struct ct_chal *c, struct sov_err *e)
 		return 0;
 	if (parse_addr(c->standalone, &ss, &any, &port, e) < 0)
 		return -1;
-	if (any)
+	if (any) {
 		c->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 					      MHD_USE_DUAL_STACK,
 					  (uint16_t)port, NULL, NULL, answer, c,
 					  MHD_OPTION_CONNECTION_TIMEOUT,
 					  (unsigned)10, MHD_OPTION_END);
-	else
-		c->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					      (ss.ss_family == AF_INET6
-						   ? MHD_USE_IPv6
-						   : 0),
-					  (uint16_t)port, NULL, NULL, answer, c,
-					  MHD_OPTION_SOCK_ADDR, &ss,
-					  MHD_OPTION_CONNECTION_TIMEOUT,
-					  (unsigned)10, MHD_OPTION_END);
+		if (c->mhd == NULL) /* a host without IPv6 */
+			c->mhd =
+			    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD,
+					     (uint16_t)port, NULL, NULL, answer,
+					     c, MHD_OPTION_CONNECTION_TIMEOUT,
+					     (unsigned)10, MHD_OPTION_END);
+	} else
+		c->mhd = MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD |
+			(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+		    (uint16_t)port, NULL, NULL, answer, c, MHD_OPTION_SOCK_ADDR,
+		    &ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+		    MHD_OPTION_END);
 	if (c->mhd == NULL)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
 				   "--standalone %s: cannot listen (in use, "

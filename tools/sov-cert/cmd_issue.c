@@ -82,15 +82,16 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     jv_string(ct_keytype_name(a->key_type)));
 	meta = jv_object_set(meta, jv_string("challenge"),
 			     jv_string(ct_chal_type_name(a->chal)));
-	meta = jv_object_set(meta, jv_string("webroot"), opt_string(a->webroot));
+	meta =
+	    jv_object_set(meta, jv_string("webroot"), opt_string(a->webroot));
 	meta = jv_object_set(meta, jv_string("standalone"),
 			     opt_string(a->standalone));
-	meta = jv_object_set(meta, jv_string("dns_hook"),
-			     opt_string(a->dns_hook));
+	meta =
+	    jv_object_set(meta, jv_string("dns_hook"), opt_string(a->dns_hook));
 	meta = jv_object_set(meta, jv_string("preferred_chain"),
 			     opt_string(a->preferred_chain));
-	meta = jv_object_set(meta, jv_string("server"),
-			     jv_string(s->acme.server));
+	meta =
+	    jv_object_set(meta, jv_string("server"), jv_string(s->acme.server));
 	meta = jv_object_set(meta, jv_string("issued"), jv_string(ts));
 	if (ct_state_install(&s->st, a->name, pem, len, key, a->domains,
 			     a->ndomains, meta, &c, e) < 0)
@@ -115,8 +116,9 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     jv_string(ct_keytype_name(a->key_type)));
 	*rec = jv_object_set(*rec, jv_string("challenge"),
 			     jv_string(ct_chal_type_name(a->chal)));
-	*rec = jv_object_set(*rec, jv_string("seconds"),
-			     jv_number((double)(sov_time_mono_ms() - t0) / 1000));
+	*rec =
+	    jv_object_set(*rec, jv_string("seconds"),
+			  jv_number((double)(sov_time_mono_ms() - t0) / 1000));
 	*rec = jv_object_set(*rec, jv_string("requests"),
 			     jv_number(s->acme.requests - requests0));
 	*rec = jv_object_set(*rec, jv_string("bad_nonces"),
@@ -134,8 +136,15 @@ out:
 int
 ct_cmd_issue(int argc, char **argv)
 {
-	enum { O_DOMAIN = CT_OPT_FIRST_OWN, O_CHAL, O_WEBROOT, O_STANDALONE,
-	       O_HOOK, O_KEYTYPE, O_PREFER };
+	enum {
+		O_DOMAIN = CT_OPT_FIRST_OWN,
+		O_CHAL,
+		O_WEBROOT,
+		O_STANDALONE,
+		O_HOOK,
+		O_KEYTYPE,
+		O_PREFER
+	};
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
 	    {"domain", required_argument, NULL, O_DOMAIN},
@@ -180,8 +189,7 @@ ct_cmd_issue(int argc, char **argv)
 			for (size_t i = 0; i < a.ndomains; i++)
 				if (strcmp(domains[i], optarg) == 0)
 					return sov_cli_usage_error(
-					    "--domain %s: given twice",
-					    optarg);
+					    "--domain %s: given twice", optarg);
 			domains[a.ndomains++] = optarg;
 			break;
 		case O_CHAL:
@@ -193,6 +201,8 @@ ct_cmd_issue(int argc, char **argv)
 			a.webroot = optarg;
 			break;
 		case O_STANDALONE:
+			if (ct_standalone_check(optarg, &e) < 0)
+				return sov_cli_fail(&e);
 			a.standalone = optarg;
 			break;
 		case O_HOOK:
@@ -229,9 +239,11 @@ ct_cmd_issue(int argc, char **argv)
 			    "issue: give --domain (NAME is not a DNS name)");
 		domains[a.ndomains++] = a.name;
 	}
-	if (a.chal == CT_HTTP01 && (a.webroot == NULL) == (a.standalone == NULL))
+	if (a.chal == CT_HTTP01 && a.webroot != NULL && a.standalone != NULL)
 		return sov_cli_usage_error(
 		    "http-01: give one of --webroot DIR or --standalone ADDR");
+	if (a.chal == CT_HTTP01 && a.webroot == NULL && a.standalone == NULL)
+		a.standalone = ":80"; /* the built-in responder by default */
 	if (a.chal == CT_DNS01 && a.dns_hook == NULL)
 		return sov_cli_usage_error("dns-01: give --dns-hook CMD");
 	if (a.chal == CT_HTTP01)
@@ -243,7 +255,8 @@ ct_cmd_issue(int argc, char **argv)
 		return sov_cli_usage_error(
 		    "dns-01: --webroot and --standalone do not apply");
 	if (a.chal == CT_HTTP01 && a.dns_hook)
-		return sov_cli_usage_error("http-01: --dns-hook does not apply");
+		return sov_cli_usage_error(
+		    "http-01: --dns-hook does not apply");
 	a.timeout_s = o.timeout_s;
 
 	w = sov_jsonl_writer_new(stdout, "stdout", 0);

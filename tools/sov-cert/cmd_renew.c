@@ -2,9 +2,9 @@
  * cmd_renew.c - `sov-cert renew [NAME...] [--force]`: every installed
  * certificate (or the named ones) with a third of its lifetime or less
  * left is issued again as meta.json says it was (domains, challenge, key
- * type, and the CA unless --server is given), with a fresh key. Meant for a daily timer: with nothing due it
- * connects to nothing. Exit 1 when any failed, else 75 when any failed
- * retryably, else 0.
+ * type, and the CA unless --server is given), with a fresh key. Meant for a
+ * daily timer: with nothing due it connects to nothing. Exit 1 when any failed,
+ * else 75 when any failed retryably, else 0.
  *
  * With a store (--metrics URL or $SOV_METRICS), at the end of the run:
  * cert.days_left (d) for every certificate looked at, and
@@ -61,8 +61,10 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	p->a.timeout_s = timeout_s;
 	if (jv_get_kind(ds) != JV_KIND_ARRAY ||
 	    (n = jv_array_length(jv_copy(ds))) < 1 || n > MAX_DOMAINS) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: domains: want "
-			    "1 to %d names", name, MAX_DOMAINS);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: meta.json: domains: want "
+			    "1 to %d names",
+			    name, MAX_DOMAINS);
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -71,8 +73,10 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 		if (jv_get_kind(d) != JV_KIND_STRING ||
 		    !ct_domain_ok(jv_string_value(d))) {
 			jv_free(d);
-			sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: "
-				    "domains[%d]: not a DNS name", name, i);
+			sov_err_set(e, SOV_EXIT_FAIL,
+				    "%s: meta.json: "
+				    "domains[%d]: not a DNS name",
+				    name, i);
 			goto out;
 		}
 		p->domains[p->a.ndomains++] = jv_string_value(d);
@@ -80,19 +84,23 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	}
 	if (chal == NULL || ct_chal_type_parse(chal, &p->a.chal) < 0 ||
 	    kt == NULL || ct_keytype_parse(kt, &p->a.key_type) < 0) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: challenge or "
-			    "key_type missing or unknown", name);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: meta.json: challenge or "
+			    "key_type missing or unknown",
+			    name);
 		goto out;
 	}
 	p->a.webroot = meta_str(p->meta, "webroot");
 	p->a.standalone = meta_str(p->meta, "standalone");
 	p->a.dns_hook = meta_str(p->meta, "dns_hook");
 	p->a.preferred_chain = meta_str(p->meta, "preferred_chain");
-	if (p->a.chal == CT_HTTP01 ? (p->a.webroot == NULL) ==
-					 (p->a.standalone == NULL)
-				   : p->a.dns_hook == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: meta.json: no webroot, "
-			    "standalone or dns_hook for %s", name, chal);
+	if (p->a.chal == CT_HTTP01
+		? (p->a.webroot == NULL) == (p->a.standalone == NULL)
+		: p->a.dns_hook == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: meta.json: no webroot, "
+			    "standalone or dns_hook for %s",
+			    name, chal);
 		goto out;
 	}
 	rc = 0;
@@ -113,8 +121,9 @@ result(const char *name, const char *action, const struct ct_chain *c,
 	if (c != NULL) {
 		sov_time_format(c->not_after * 1000, ts);
 		rec = jv_object_set(rec, jv_string("not_after"), jv_string(ts));
-		rec = jv_object_set(rec, jv_string("days_left"),
-				    jv_number((double)ct_days_left(c->not_after)));
+		rec = jv_object_set(
+		    rec, jv_string("days_left"),
+		    jv_number((double)ct_days_left(c->not_after)));
 	}
 	if (error != NULL)
 		rec = jv_object_set(rec, jv_string("error"), jv_string(error));
@@ -136,10 +145,9 @@ write_metrics(const char *url, jv m, struct sov_err *e)
 		jv name = jv_array_get(jv_copy(x), 0);
 		jv unit = jv_array_get(jv_copy(x), 2);
 		jv val = jv_array_get(jv_copy(x), 1);
-		int r = sov_metrics_add(mt, jv_string_value(name),
-					jv_number_value(val),
-					jv_string_value(unit),
-					jv_array_get(jv_copy(x), 3), e);
+		int r = sov_metrics_add(
+		    mt, jv_string_value(name), jv_number_value(val),
+		    jv_string_value(unit), jv_array_get(jv_copy(x), 3), e);
 
 		jv_free(name);
 		jv_free(unit);
@@ -160,8 +168,8 @@ static jv
 measure(jv list, const char *name, double value, const char *unit,
 	const char *cert, const char *outcome)
 {
-	jv tags = jv_object_set(jv_object(), jv_string("name"),
-				jv_string(cert));
+	jv tags =
+	    jv_object_set(jv_object(), jv_string("name"), jv_string(cert));
 
 	if (outcome != NULL)
 		tags = jv_object_set(tags, jv_string("outcome"),
@@ -195,7 +203,8 @@ ct_cmd_renew(int argc, char **argv)
 {
 	enum { O_FORCE = CT_OPT_FIRST_OWN, O_METRICS };
 	static const struct option lo[] = {
-	    CT_COMMON_OPTIONS, {"force", no_argument, NULL, O_FORCE},
+	    CT_COMMON_OPTIONS,
+	    {"force", no_argument, NULL, O_FORCE},
 	    {"metrics", required_argument, NULL, O_METRICS},
 	    {NULL, 0, NULL, 0}};
 	const char *metrics = NULL;
@@ -258,10 +267,11 @@ ct_cmd_renew(int argc, char **argv)
 		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
 			goto failed;
 		if (!force && !ct_certs_due(&ch, (int64_t)time(NULL))) {
-			ms = measure(ms, "cert.days_left",
-				     (double)(ch.not_after - (int64_t)time(NULL)) /
-					 86400,
-				     "d", names[i], NULL);
+			ms = measure(
+			    ms, "cert.days_left",
+			    (double)(ch.not_after - (int64_t)time(NULL)) /
+				86400,
+			    "d", names[i], NULL);
 			rec = result(names[i], "skipped", &ch, NULL);
 			ct_chain_free(&ch);
 			goto write;
@@ -301,11 +311,12 @@ ct_cmd_renew(int argc, char **argv)
 			goto failed;
 		rec = result(names[i], "renewed", &ch, NULL);
 		ms = measure(ms, "cert.days_left",
-			     (double)(ch.not_after - (int64_t)time(NULL)) / 86400,
+			     (double)(ch.not_after - (int64_t)time(NULL)) /
+				 86400,
 			     "d", names[i], NULL);
 		ct_chain_free(&ch);
 		goto write;
-failed:
+	failed:
 		sov_cli_warn("renew %s: %s", names[i], e.msg);
 		if (t0 >= 0)
 			ms = measure(ms, "cert.renewal.seconds",
@@ -318,7 +329,7 @@ failed:
 		else
 			failed++;
 		rec = result(names[i], "failed", NULL, e.msg);
-write:
+	write:
 		jv_free(p.meta);
 		if (sov_jsonl_write(w, rec, &e) < 0) {
 			failed++;
@@ -343,6 +354,7 @@ write:
 	} else {
 		jv_free(ms);
 	}
-	return failed ? SOV_EXIT_FAIL
-		      : tempfailed ? SOV_EXIT_TEMPFAIL : SOV_EXIT_OK;
+	return failed       ? SOV_EXIT_FAIL
+	       : tempfailed ? SOV_EXIT_TEMPFAIL
+			    : SOV_EXIT_OK;
 }

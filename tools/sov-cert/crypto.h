@@ -16,13 +16,13 @@
 
 #include "err.h"
 
-#define CT_KEY_FILE_MAX (16u << 10)  /* a PEM private key file */
-#define CT_CHAIN_MAX (256u << 10)    /* a PEM certificate chain */
-#define CT_CHAIN_CERTS_MAX 8         /* certificates in one chain */
-#define CT_NAMES_MAX 100             /* names in one certificate */
-#define CT_NAME_MAX 253              /* bytes of one DNS name */
-#define CT_ES256_SIG_LEN 64          /* r || s, 32 bytes each */
-#define CT_THUMB_LEN 43              /* base64url of a SHA-256 digest */
+#define CT_KEY_FILE_MAX (16u << 10) /* a PEM private key file */
+#define CT_CHAIN_MAX (256u << 10)   /* a PEM certificate chain */
+#define CT_CHAIN_CERTS_MAX 8        /* certificates in one chain */
+#define CT_NAMES_MAX 100            /* names in one certificate */
+#define CT_NAME_MAX 253             /* bytes of one DNS name */
+#define CT_ES256_SIG_LEN 64         /* r || s, 32 bytes each */
+#define CT_THUMB_LEN 43             /* base64url of a SHA-256 digest */
 
 /* base64url without padding (RFC 4648 section 5). *out is malloc'ed and
  * NUL-terminated; NULL when out of memory. */
@@ -84,13 +84,13 @@ int ct_csr_der(EVP_PKEY *k, const char *const *names, size_t nnames,
 /* A parsed PEM chain: the leaf first. */
 struct ct_chain {
 	STACK_OF(X509) * certs;
-	char *issuer;     /* leaf's issuer, one line, malloc'ed */
+	char *issuer;        /* leaf's issuer, one line, malloc'ed */
 	char *top_issuer_cn; /* CN of the last certificate's issuer (the
 				root a chain leads to), or "" */
-	int64_t not_before; /* seconds since the epoch */
+	int64_t not_before;  /* seconds since the epoch */
 	int64_t not_after;
-	char *serial;     /* hex */
-	char **names;     /* the leaf's DNS SANs */
+	char *serial; /* hex */
+	char **names; /* the leaf's DNS SANs */
 	size_t nnames;
 };
 

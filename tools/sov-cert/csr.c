@@ -40,8 +40,8 @@ ct_csr_der(EVP_PKEY *k, const char *const *names, size_t nnames,
 	/* a CN holds at most 64 bytes; longer first names go in SANs only */
 	if (strlen(names[0]) <= 64 &&
 	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-					(const unsigned char *)names[0], -1,
-					-1, 0))
+					(const unsigned char *)names[0], -1, -1,
+					0))
 		goto ossl;
 	if (!X509_REQ_set_subject_name(req, subj))
 		goto ossl;

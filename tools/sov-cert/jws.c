@@ -111,7 +111,8 @@ ct_key_authz(const char *token, const char *thumb)
 		return NULL;
 	n = tl + strlen(thumb) + 2;
 	out = malloc(n);
-	if (out != NULL && snprintf(out, n, "%s.%s", token, thumb) != (int)n - 1) {
+	if (out != NULL &&
+	    snprintf(out, n, "%s.%s", token, thumb) != (int)n - 1) {
 		free(out);
 		out = NULL;
 	}
@@ -181,8 +182,8 @@ ct_eab_jws(const char *kid, const unsigned char *key, size_t klen,
 	if (crypto_auth_hmacsha256_init(&st, key, klen) != 0 ||
 	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)phdr,
 					  strlen(phdr)) != 0 ||
-	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".",
-					  1) != 0 ||
+	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1) !=
+		0 ||
 	    crypto_auth_hmacsha256_update(&st, (const unsigned char *)ppay,
 					  strlen(ppay)) != 0 ||
 	    crypto_auth_hmacsha256_final(&st, mac) != 0) {

@@ -23,8 +23,8 @@ struct ct_signer {
 	int (*sign)(void *ctx, const void *msg, size_t len,
 		    unsigned char sig[CT_ES256_SIG_LEN], struct sov_err *e);
 	void *ctx;
-	char *jwk;                       /* canonical public JWK */
-	char thumb[CT_THUMB_LEN + 1];    /* its RFC 7638 thumbprint */
+	char *jwk;                    /* canonical public JWK */
+	char thumb[CT_THUMB_LEN + 1]; /* its RFC 7638 thumbprint */
 };
 
 /*
@@ -32,8 +32,7 @@ struct ct_signer {
  * puts the jwk in the header. *out is malloc'ed JSON text.
  */
 int ct_jws(const struct ct_signer *s, const char *url, const char *nonce,
-	   const char *kid, const char *payload, char **out,
-	   struct sov_err *e);
+	   const char *kid, const char *payload, char **out, struct sov_err *e);
 
 /*
  * The key authorization of a challenge token (RFC 8555 section 8.1):

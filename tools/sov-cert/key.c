@@ -25,9 +25,8 @@ static const struct {
 	const char *name;
 	enum ct_keytype type;
 } keytypes[] = {
-    {"ec256", CT_EC256},       {"ec384", CT_EC384},
-    {"rsa2048", CT_RSA2048},   {"rsa3072", CT_RSA3072},
-    {"rsa4096", CT_RSA4096},
+    {"ec256", CT_EC256},     {"ec384", CT_EC384},     {"rsa2048", CT_RSA2048},
+    {"rsa3072", CT_RSA3072}, {"rsa4096", CT_RSA4096},
 };
 
 int
@@ -155,8 +154,8 @@ ct_key_pem(EVP_PKEY *k, char **pem, size_t *len, struct sov_err *e)
 	*len = 0;
 	if (b == NULL)
 		b = BIO_new(BIO_s_mem());
-	if (b == NULL || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-						   NULL)) {
+	if (b == NULL ||
+	    !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
 		sov_err_set(e, SOV_EXIT_FAIL, "write private key");
 		ct_ossl_err(e);
 		goto out;
@@ -192,8 +191,8 @@ dir_of(const char *path, char *dir, size_t size)
 }
 
 int
-ct_write_secret(const char *path, const void *data, size_t len,
-		int noclobber, struct sov_err *e)
+ct_write_secret(const char *path, const void *data, size_t len, int noclobber,
+		struct sov_err *e)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const unsigned char *p = data;
@@ -237,9 +236,9 @@ ct_write_secret(const char *path, const void *data, size_t len,
 	fd = -1;
 	if (noclobber) {
 		if (link(tmp, path) < 0) {
-			sov_err_sys(e, errno == EEXIST ? SOV_EXIT_USAGE
-						       : SOV_EXIT_FAIL,
-				    "create %s", path);
+			sov_err_sys(
+			    e, errno == EEXIST ? SOV_EXIT_USAGE : SOV_EXIT_FAIL,
+			    "create %s", path);
 			goto out;
 		}
 	} else if (rename(tmp, path) < 0) {
@@ -419,7 +418,8 @@ ct_es256_verify(EVP_PKEY *k, const void *msg, size_t len,
 		const unsigned char sig[CT_ES256_SIG_LEN])
 {
 	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+	BIGNUM *r = BN_bin2bn(sig, 32, NULL),
+	       *s = BN_bin2bn(sig + 32, 32, NULL);
 	unsigned char *der = NULL;
 	EVP_MD_CTX *ctx = NULL;
 	int dlen, rc = -1;

@@ -24,8 +24,8 @@ io_all(int fd, void *buf, size_t len, int writing)
 	unsigned char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = writing ? send(fd, p, len, MSG_NOSIGNAL)
-				    : read(fd, p, len);
+		ssize_t n =
+		    writing ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -45,7 +45,8 @@ frame_send(int fd, const void *a, size_t alen, const void *b, size_t blen)
 				(unsigned char)(n >> 16),
 				(unsigned char)(n >> 8), (unsigned char)n};
 
-	if (io_all(fd, hdr, 4, 1) < 0 || (alen && io_all(fd, (void *)a, alen, 1) < 0) ||
+	if (io_all(fd, hdr, 4, 1) < 0 ||
+	    (alen && io_all(fd, (void *)a, alen, 1) < 0) ||
 	    (blen && io_all(fd, (void *)b, blen, 1) < 0))
 		return -1;
 	return 0;
@@ -169,14 +170,14 @@ remote_sign(void *ctx, const void *msg, size_t len,
 		return sov_err_set(e, SOV_EXIT_FAIL, "sign: %zu bytes", len);
 	if (frame_send(kp->fd, msg, len, NULL, 0) < 0 ||
 	    frame_recv(kp->fd, CT_KEYPROC_REPLY_MAX, &rep, &rlen) != 1)
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "the key process is gone");
+		return sov_err_set(e, SOV_EXIT_FAIL, "the key process is gone");
 	if (rep[0] == 'S' && rlen == 1 + CT_ES256_SIG_LEN) {
 		memcpy(sig, rep + 1, CT_ES256_SIG_LEN);
 		rc = 0;
 	} else if (rep[0] == 'E' && rlen >= 2) {
-		sov_err_set(e, rep[1] ? rep[1] : SOV_EXIT_FAIL, "key process: %.*s",
-			    (int)(rlen - 2), (const char *)rep + 2);
+		sov_err_set(e, rep[1] ? rep[1] : SOV_EXIT_FAIL,
+			    "key process: %.*s", (int)(rlen - 2),
+			    (const char *)rep + 2);
 	} else {
 		sov_err_set(e, SOV_EXIT_FAIL, "key process: bad reply");
 	}
@@ -207,13 +208,17 @@ ct_keyproc_start(struct ct_keyproc *kp, const char *path, int create,
 		int null = open("/dev/null", O_RDWR);
 
 		close(sv[0]);
-		/* no stdin or stdout for the child: only the socket, stderr */
+		/* no stdin or stdout for the child: only the socket, stderr;
+		 * nothing else the parent had open (the state lock, files) */
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
 			close(null);
 		}
-		child_main(sv[1], path, create);
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		child_main(3, path, create);
 	}
 	close(sv[1]);
 	kp->fd = sv[0];

@@ -26,8 +26,8 @@
 struct ct_keyproc {
 	pid_t pid;
 	int fd;
-	int created;              /* the child made a new key */
-	struct ct_signer signer;  /* signs through the child */
+	int created;             /* the child made a new key */
+	struct ct_signer signer; /* signs through the child */
 };
 
 /*

@@ -22,8 +22,8 @@ ct_crash_point(const char *point)
 
 /* Wait before poll number attempt; -1 when the deadline would pass. */
 static int
-poll_wait(long retry_after_ms, int attempt, int64_t deadline,
-	  const char *what, struct sov_err *e)
+poll_wait(long retry_after_ms, int attempt, int64_t deadline, const char *what,
+	  struct sov_err *e)
 {
 	long ms = retry_after_ms >= 0 ? retry_after_ms
 				      : 100L << (attempt < 5 ? attempt : 5);
@@ -35,8 +35,7 @@ poll_wait(long retry_after_ms, int attempt, int64_t deadline,
 				   "%s: still not done at the deadline "
 				   "(--timeout)",
 				   what);
-	nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L},
-		  NULL);
+	nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
 	return 0;
 }
 
@@ -56,11 +55,9 @@ new_order(struct ct_acme *a, const struct ct_issue *req, struct ct_order *o,
 				   jv_string(req->domains[i]));
 		ids = jv_array_append(ids, id);
 	}
-	p = jv_dump_string(jv_object_set(jv_object(), jv_string("identifiers"),
-					 ids),
-			   0);
-	if (ct_acme_post(a, a->dir.new_order, jv_string_value(p), 0, &r, e) <
-	    0)
+	p = jv_dump_string(
+	    jv_object_set(jv_object(), jv_string("identifiers"), ids), 0);
+	if (ct_acme_post(a, a->dir.new_order, jv_string_value(p), 0, &r, e) < 0)
 		goto out;
 	if (r.location == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "newOrder: no Location");
@@ -111,8 +108,8 @@ static int
 authz_failed(struct ct_authz *az, const char *url, struct sov_err *e)
 {
 	char what[CT_URL_MAX + 300];
-	int n = snprintf(what, sizeof(what), "%s: authorization of %s",
-			 url, az->domain);
+	int n = snprintf(what, sizeof(what), "%s: authorization of %s", url,
+			 az->domain);
 
 	if (n < 0 || (size_t)n >= sizeof(what))
 		return sov_err_set(e, SOV_EXIT_FAIL, "authorization invalid");
@@ -150,8 +147,10 @@ prepare(struct ct_acme *a, const struct ct_issue *req, const char *url,
 		if (strcmp(az.chals[i].type, want) == 0)
 			ch = &az.chals[i];
 	if (ch == NULL || ch->token == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: the CA offers no %s "
-			    "challenge for %s", url, want, az.domain);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: the CA offers no %s "
+			    "challenge for %s",
+			    url, want, az.domain);
 		goto out;
 	}
 	ka = ct_key_authz(ch->token, a->signer->thumb);
@@ -242,9 +241,8 @@ finalize(struct ct_acme *a, const struct ct_issue *req, struct ct_order *o,
 		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
 		goto out;
 	}
-	p = jv_dump_string(jv_object_set(jv_object(), jv_string("csr"),
-					 jv_string(csr)),
-			   0);
+	p = jv_dump_string(
+	    jv_object_set(jv_object(), jv_string("csr"), jv_string(csr)), 0);
 	if (ct_acme_post(a, o->finalize, jv_string_value(p), 0, &r, e) < 0)
 		goto out;
 	rc = 0;
@@ -274,8 +272,8 @@ chain_matches(const char *pem, size_t len, const char *cn)
 /* Swap r's chain for the first alternate that leads to the preferred
  * issuer, if the default does not and one does. */
 static int
-choose_chain(struct ct_acme *a, const struct ct_issue *req,
-	     struct ct_resp *r, struct sov_err *e)
+choose_chain(struct ct_acme *a, const struct ct_issue *req, struct ct_resp *r,
+	     struct sov_err *e)
 {
 	char *alts[CT_ALTERNATES_MAX];
 	int n, rc = 0;
@@ -311,8 +309,8 @@ choose_chain(struct ct_acme *a, const struct ct_issue *req,
 }
 
 int
-ct_order_issue(struct ct_acme *a, const struct ct_issue *req,
-	       EVP_PKEY *certkey, char **pem, size_t *len, struct sov_err *e)
+ct_order_issue(struct ct_acme *a, const struct ct_issue *req, EVP_PKEY *certkey,
+	       char **pem, size_t *len, struct sov_err *e)
 {
 	struct ct_order o;
 	struct ct_resp r;
@@ -370,8 +368,10 @@ ct_order_issue(struct ct_acme *a, const struct ct_issue *req,
 			goto out;
 	}
 	if (o.status != CT_ST_VALID || o.certificate == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: order not valid, or no "
-			    "certificate URL", url);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: order not valid, or no "
+			    "certificate URL",
+			    url);
 		goto out;
 	}
 	if (ct_acme_post(a, o.certificate, NULL, 1, &r, e) < 0)

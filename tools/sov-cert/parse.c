@@ -55,19 +55,20 @@ ct_status_parse(const char *s)
 /* o[key] as a malloc'ed string: 0 ok (NULL when absent and optional), -1
  * wrong kind, too long, or not a URL when url is set. Does not consume o. */
 static int
-get_str(jv o, const char *key, int required, int url, size_t max,
-	char **out, const char *what, struct sov_err *e)
+get_str(jv o, const char *key, int required, int url, size_t max, char **out,
+	const char *what, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(o), jv_string(key));
 	int rc = -1;
 
 	*out = NULL;
-	if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL) {
+	if (jv_get_kind(v) == JV_KIND_INVALID ||
+	    jv_get_kind(v) == JV_KIND_NULL) {
 		if (!required)
 			rc = 0;
 		else
-			sov_err_set(e, SOV_EXIT_FAIL, "%s: %s is missing",
-				    what, key);
+			sov_err_set(e, SOV_EXIT_FAIL, "%s: %s is missing", what,
+				    key);
 		goto out;
 	}
 	if (jv_get_kind(v) != JV_KIND_STRING) {
@@ -139,10 +140,13 @@ ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e)
 	if (need_object(v, what, e) < 0)
 		goto out;
 	if (get_str(v, "newNonce", 1, 1, CT_URL_MAX, &d->new_nonce, what, e) ||
-	    get_str(v, "newAccount", 1, 1, CT_URL_MAX, &d->new_account, what, e) ||
+	    get_str(v, "newAccount", 1, 1, CT_URL_MAX, &d->new_account, what,
+		    e) ||
 	    get_str(v, "newOrder", 1, 1, CT_URL_MAX, &d->new_order, what, e) ||
-	    get_str(v, "revokeCert", 0, 1, CT_URL_MAX, &d->revoke_cert, what, e) ||
-	    get_str(v, "keyChange", 0, 1, CT_URL_MAX, &d->key_change, what, e) ||
+	    get_str(v, "revokeCert", 0, 1, CT_URL_MAX, &d->revoke_cert, what,
+		    e) ||
+	    get_str(v, "keyChange", 0, 1, CT_URL_MAX, &d->key_change, what,
+		    e) ||
 	    get_str(v, "renewalInfo", 0, 1, CT_URL_MAX, &d->renewal_info, what,
 		    e))
 		goto out;
@@ -153,8 +157,8 @@ ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e)
 
 		d->eab_required = jv_get_kind(eab) == JV_KIND_TRUE;
 		jv_free(eab);
-		if (get_str(meta, "termsOfService", 0, 0, CT_URL_MAX,
-			    &d->terms, what, e))
+		if (get_str(meta, "termsOfService", 0, 0, CT_URL_MAX, &d->terms,
+			    what, e))
 			goto out;
 	}
 	rc = 0;
@@ -203,8 +207,10 @@ ct_order_parse(jv v, const char *what, struct ct_order *o, struct sov_err *e)
 		goto out;
 	o->status = get_status(v);
 	if (o->status == CT_ST_OTHER) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: order status missing or "
-			    "unknown", what);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: order status missing or "
+			    "unknown",
+			    what);
 		goto out;
 	}
 	if (get_str(v, "finalize", 1, 1, CT_URL_MAX, &o->finalize, what, e) ||
@@ -213,14 +219,18 @@ ct_order_parse(jv v, const char *what, struct ct_order *o, struct sov_err *e)
 		goto out;
 	list = jv_object_get(jv_copy(v), jv_string("authorizations"));
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: authorizations is not an "
-			    "array", what);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: authorizations is not an "
+			    "array",
+			    what);
 		goto out;
 	}
 	n = jv_array_length(jv_copy(list));
 	if (n < 1 || n > 100) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: %d authorizations (want 1 "
-			    "to 100)", what, n);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: %d authorizations (want 1 "
+			    "to 100)",
+			    what, n);
 		goto out;
 	}
 	o->authzs = calloc((size_t)n, sizeof(*o->authzs));
@@ -234,8 +244,10 @@ ct_order_parse(jv v, const char *what, struct ct_order *o, struct sov_err *e)
 		if (jv_get_kind(u) != JV_KIND_STRING ||
 		    !ct_url_ok(jv_string_value(u))) {
 			jv_free(u);
-			sov_err_set(e, SOV_EXIT_FAIL, "%s: authorizations[%d] "
-				    "is not a URL", what, i);
+			sov_err_set(e, SOV_EXIT_FAIL,
+				    "%s: authorizations[%d] "
+				    "is not a URL",
+				    what, i);
 			goto out;
 		}
 		o->authzs[i] = strdup(jv_string_value(u));
@@ -302,10 +314,13 @@ ct_authz_parse(jv v, const char *what, struct ct_authz *a, struct sov_err *e)
 		goto out;
 	if (strcmp(type, "dns") != 0 || strlen(a->domain) > 253 ||
 	    a->domain[0] == '\0' ||
-	    strspn(a->domain, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			      "0123456789.-_*") != strlen(a->domain)) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: identifier is not a DNS "
-			    "name", what);
+	    strspn(a->domain,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-_*") != strlen(a->domain)) {
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: identifier is not a DNS "
+			    "name",
+			    what);
 		goto out;
 	}
 	wc = jv_object_get(jv_copy(v), jv_string("wildcard"));
@@ -313,8 +328,10 @@ ct_authz_parse(jv v, const char *what, struct ct_authz *a, struct sov_err *e)
 	jv_free(wc);
 	list = jv_object_get(jv_copy(v), jv_string("challenges"));
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
-		sov_err_set(e, SOV_EXIT_FAIL, "%s: challenges is not an "
-			    "array", what);
+		sov_err_set(e, SOV_EXIT_FAIL,
+			    "%s: challenges is not an "
+			    "array",
+			    what);
 		goto out;
 	}
 	n = jv_array_length(jv_copy(list));
@@ -337,8 +354,10 @@ ct_authz_parse(jv v, const char *what, struct ct_authz *a, struct sov_err *e)
 		if (k < 0 || (size_t)k >= sizeof(cw) ||
 		    need_object(c, cw, e) < 0) {
 			if (k < 0 || (size_t)k >= sizeof(cw))
-				sov_err_set(e, SOV_EXIT_FAIL, "%s: name too "
-					    "long", what);
+				sov_err_set(e, SOV_EXIT_FAIL,
+					    "%s: name too "
+					    "long",
+					    what);
 			jv_free(c);
 			goto out;
 		}
@@ -443,10 +462,11 @@ ct_problem_err(jv prob, const char *what, long status, long retry_after_ms,
 
 			for (int i = 0; i < n && i < CT_SUBPROBLEMS_MAX; i++) {
 				jv s = jv_array_get(jv_copy(subs), i);
-				jv id = jv_get_kind(s) == JV_KIND_OBJECT
-					    ? jv_object_get(jv_copy(s),
-							    jv_string("identifier"))
-					    : jv_invalid();
+				jv id =
+				    jv_get_kind(s) == JV_KIND_OBJECT
+					? jv_object_get(jv_copy(s),
+							jv_string("identifier"))
+					: jv_invalid();
 
 				if (jv_get_kind(id) == JV_KIND_OBJECT)
 					append_field(msg, sizeof(msg), id,
@@ -472,8 +492,8 @@ ct_problem_err(jv prob, const char *what, long status, long retry_after_ms,
 	if (code == SOV_EXIT_TEMPFAIL && retry_after_ms >= 0) {
 		size_t n = strlen(e->msg);
 
-		snprintf(e->msg + n, sizeof(e->msg) - n,
-			 "; retry after %ld s", (retry_after_ms + 999) / 1000);
+		snprintf(e->msg + n, sizeof(e->msg) - n, "; retry after %ld s",
+			 (retry_after_ms + 999) / 1000);
 	}
 	jv_free(subs);
 	jv_free(prob);

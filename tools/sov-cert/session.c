@@ -84,8 +84,7 @@ read_account(const struct ct_session *s, struct sov_err *e)
 	size_t len;
 	jv v;
 
-	if (ct_state_path(&s->st, "account/account.json", p, sizeof(p), e) <
-	    0)
+	if (ct_state_path(&s->st, "account/account.json", p, sizeof(p), e) < 0)
 		return jv_invalid();
 	if (access(p, F_OK) < 0 && errno == ENOENT)
 		return jv_null();
@@ -184,8 +183,8 @@ new_account(struct ct_session *s, const struct ct_opts *o, struct sov_err *e)
 		if (o->email != NULL) {
 			char mail[CT_EMAIL_MAX + 8];
 
-			int n = snprintf(mail, sizeof(mail), "mailto:%s",
-					 o->email);
+			int n =
+			    snprintf(mail, sizeof(mail), "mailto:%s", o->email);
 
 			if (n < 0 || (size_t)n >= sizeof(mail)) {
 				jv_free(p);
@@ -203,7 +202,8 @@ new_account(struct ct_session *s, const struct ct_opts *o, struct sov_err *e)
 	if (ct_acme_post(&s->acme, s->acme.dir.new_account,
 			 jv_string_value(dumped), 0, &r, e) < 0) {
 		if (!o->agree_tos)
-			sov_err_prefix(e, "no account for this key at %s (run "
+			sov_err_prefix(e,
+				       "no account for this key at %s (run "
 				       "sov-cert account --agree-tos): ",
 				       o->server);
 		goto out;
@@ -227,10 +227,9 @@ new_account(struct ct_session *s, const struct ct_opts *o, struct sov_err *e)
 	if (s->acme.kid == NULL ||
 	    ct_state_path(&s->st, "account/account.json", path, sizeof(path),
 			  e) < 0 ||
-	    sov_file_write_atomic(path, jv_string_value(dumped),
-				  (size_t)jv_string_length_bytes(
-				      jv_copy(dumped)),
-				  0600, e) < 0)
+	    sov_file_write_atomic(
+		path, jv_string_value(dumped),
+		(size_t)jv_string_length_bytes(jv_copy(dumped)), 0600, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -267,8 +266,8 @@ ct_session_open(struct ct_session *s, const struct ct_opts *o,
 	/* fork before libcurl exists: the child has only its socket */
 	if (ct_keyproc_start(&s->kp, key, o->agree_tos, e) < 0)
 		goto out;
-	if (ct_acme_open(&s->acme, o->server, o->ca_file, 30000,
-			 &s->kp.signer, e) < 0)
+	if (ct_acme_open(&s->acme, o->server, o->ca_file, 30000, &s->kp.signer,
+			 e) < 0)
 		goto out;
 	s->acme.kid = stored_url(acct, o->server);
 	if (s->acme.kid == NULL && new_account(s, o, e) < 0)
@@ -305,8 +304,8 @@ ct_account_show(struct ct_session *s, jv *rec, struct sov_err *e)
 				   s->acme.kid);
 	}
 	*rec = sov_record_new("account");
-	*rec = jv_object_set(*rec, jv_string("server"),
-			     jv_string(s->acme.server));
+	*rec =
+	    jv_object_set(*rec, jv_string("server"), jv_string(s->acme.server));
 	*rec = jv_object_set(*rec, jv_string("url"), jv_string(s->acme.kid));
 	v = jv_object_get(jv_copy(r.body), jv_string("status"));
 	*rec = jv_object_set(*rec, jv_string("status"),

@@ -23,8 +23,8 @@
 #define LOCK_WAIT_MS 10000
 
 int
-ct_state_path(const struct ct_state *s, const char *rel, char *buf,
-	      size_t size, struct sov_err *e)
+ct_state_path(const struct ct_state *s, const char *rel, char *buf, size_t size,
+	      struct sov_err *e)
 {
 	int n = snprintf(buf, size, "%s/%s", s->root, rel);
 
@@ -35,8 +35,7 @@ ct_state_path(const struct ct_state *s, const char *rel, char *buf,
 }
 
 int
-ct_state_open(const char *dir, int lock, struct ct_state *s,
-	      struct sov_err *e)
+ct_state_open(const char *dir, int lock, struct ct_state *s, struct sov_err *e)
 {
 	char p[PATH_MAX];
 	int n;
@@ -50,8 +49,7 @@ ct_state_open(const char *dir, int lock, struct ct_state *s,
 					   "--state: path too long");
 		if (sov_mkdir_p(s->root, 0700, e) < 0)
 			return -1;
-	} else if (sov_state_dir("sov-cert", s->root, sizeof(s->root), e) <
-		   0) {
+	} else if (sov_state_dir("sov-cert", s->root, sizeof(s->root), e) < 0) {
 		return -1;
 	}
 	if (ct_state_path(s, "account", p, sizeof(p), e) < 0 ||
@@ -99,8 +97,9 @@ ct_cert_name_ok(const char *name)
 	size_t n = strlen(name);
 
 	return n > 0 && n <= CT_CERT_NAME_MAX && name[0] != '.' &&
-	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789._-") == n;
+	       strspn(name,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789._-") == n;
 }
 
 int
@@ -284,8 +283,8 @@ ct_state_install(const struct ct_state *s, const char *name, const char *pem,
 	meta = jv_object_set(meta, jv_string("serial"), jv_string(c.serial));
 	meta = jv_object_set(meta, jv_string("not_before"),
 			     time_str(c.not_before));
-	meta = jv_object_set(meta, jv_string("not_after"),
-			     time_str(c.not_after));
+	meta =
+	    jv_object_set(meta, jv_string("not_after"), time_str(c.not_after));
 	dumped = jv_dump_string(meta, 0);
 	meta = jv_invalid();
 
@@ -323,10 +322,10 @@ ct_state_install(const struct ct_state *s, const char *name, const char *pem,
 				    "%s: not a directory, left alone", final);
 			goto out;
 		}
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final,
-			      RENAME_EXCHANGE) < 0) {
-			sov_err_sys(e, sov_exit_code_errno(errno),
-				    "swap %s", final);
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) <
+		    0) {
+			sov_err_sys(e, sov_exit_code_errno(errno), "swap %s",
+				    final);
 			goto out;
 		}
 		/* tmp now holds the old directory */

@@ -62,7 +62,6 @@ int ct_state_install(const struct ct_state *s, const char *name,
 		     struct ct_chain *out, struct sov_err *e);
 
 /* certs/NAME/meta.json, or jv_invalid() with e set. */
-jv ct_state_meta(const struct ct_state *s, const char *name,
-		 struct sov_err *e);
+jv ct_state_meta(const struct ct_state *s, const char *name, struct sov_err *e);
 
 #endif

@@ -100,8 +100,8 @@ describe(struct ct_chain *c, const char *what, struct sov_err *e)
 	}
 	gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
 	if (gens == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL,
-			    "%s: leaf has no subjectAltName", what);
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: leaf has no subjectAltName",
+			    what);
 		goto out;
 	}
 	n = sk_GENERAL_NAME_num(gens);
@@ -183,8 +183,8 @@ ct_chain_parse(const char *pem, size_t len, const char *what,
 				    what, (size_t)(p - pem));
 			goto fail;
 		}
-		stop = memmem(p, (size_t)(end - p), PEM_END,
-			      sizeof(PEM_END) - 1);
+		stop =
+		    memmem(p, (size_t)(end - p), PEM_END, sizeof(PEM_END) - 1);
 		if (stop == NULL) {
 			sov_err_set(e, SOV_EXIT_FAIL,
 				    "%s: certificate %d has no end line", what,
@@ -238,9 +238,8 @@ name_covered(const struct ct_chain *c, const char *name)
 }
 
 int
-ct_chain_verify(const struct ct_chain *c, EVP_PKEY *k,
-		const char *const *names, size_t nnames, int64_t now,
-		struct sov_err *e)
+ct_chain_verify(const struct ct_chain *c, EVP_PKEY *k, const char *const *names,
+		size_t nnames, int64_t now, struct sov_err *e)
 {
 	X509 *leaf = sk_X509_value(c->certs, 0);
 	int n = sk_X509_num(c->certs);
