@@ -177,6 +177,27 @@ EOF2
 	check_installed web
 }
 
+@test "deploy hook: run after each install (issue and renew); its failure keeps the certificate, exit 1" {
+	need_account
+	log="$BATS_TEST_TMPDIR/deploy.log"
+	printf '#!/bin/sh\necho "$@" >>%s\n[ ! -e %s ] || exit 3\n' "$log" \
+		"$BATS_TEST_TMPDIR/fail" >"$BATS_TEST_TMPDIR/deploy"
+	chmod +x "$BATS_TEST_TMPDIR/deploy"
+	run sov-cert issue dep --domain dep.sov.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" \
+		--deploy-hook "$BATS_TEST_TMPDIR/deploy" $C
+	assert_success
+	[ "$(jq -r .deployed <<<"$output")" = true ]
+	[ "$(cat "$log")" = "deployed dep $ST/certs/dep" ]
+	touch "$BATS_TEST_TMPDIR/fail"
+	run sov-cert renew dep --force $C
+	assert_failure 1
+	assert_output --partial 'installed, but the deploy hook failed'
+	[ "$(grep '^{' <<<"$output" | jq -r .action)" = renewed ]
+	[ "$(wc -l <"$log")" -eq 2 ]
+	check_installed dep
+	rm -rf "$ST/certs/dep" # the tests after this one count certificates
+}
+
 @test "list: every certificate with its names, issuer, not_after and days left" {
 	need_account
 	run sov-cert list --state "$ST"
@@ -277,6 +298,25 @@ cert.days_left|wild||1"
 	[ "$total" -gt 0 ]
 }
 
+@test "authorization reuse: a second order for a valid name needs no new validation" {
+	need_pebble
+	D="$CDIR/pebble-reuse"
+	PEBBLE_AUTHZREUSE=100 "$HELPER" start "$D"
+	(
+		set -a
+		. "$D/env"
+		S="$BATS_TEST_TMPDIR/s"
+		c="--state $S --server $PEBBLE_DIR --ca-file $PEBBLE_CA"
+		sov-cert account $c --agree-tos >/dev/null
+		sov-cert issue r --domain r.sov.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" $c
+		# nothing answers where pebble's VA would look: only reuse can pass
+		sov-cert issue r --domain r.sov.test --standalone 127.0.0.1:1 $c
+	) >"$BATS_TEST_TMPDIR/out" 2>&1 || { "$HELPER" stop "$D"; cat "$BATS_TEST_TMPDIR/out"; false; }
+	"$HELPER" stop "$D"
+	[ "$(grep -c '"event":"issued"' "$BATS_TEST_TMPDIR/out")" -eq 2 ]
+	[ "$(grep -c 'validate w/ HTTP: http://r.sov.test' "$D/pebble.log")" -eq 3 ] # one validation, 3 perspectives
+}
+
 @test "alternate chains: --preferred-chain picks the Link rel=alternate chain to the named root" {
 	need_pebble
 	D="$CDIR/pebble-alt"
@@ -343,7 +383,7 @@ cert.days_left|wild||1"
 @test "CA unreachable: exit 75, and nothing changes" {
 	need_account
 	before=$(serial "$ST/certs/web/cert.pem")
-	run sov-cert issue web --domain a.sov.test --standalone :0 \
+	run sov-cert issue web --domain a.sov.test --standalone 127.0.0.1:9 \
 		--state "$ST" --server https://127.0.0.1:1/dir
 	assert_failure 75
 	assert_output --partial "Connection refused"

@@ -99,11 +99,17 @@ struct ct_issue_args {
 	enum ct_keytype key_type;
 	long timeout_s;
 	const char *preferred_chain; /* issuer CN of the chain's top, or NULL */
+	const char *deploy_hook;     /* run after install, or NULL */
 };
 
-/* Issue, verify and install; *rec the "issued" record. */
+/*
+ * Issue, verify and install; *rec the "issued" record. Then the deploy
+ * hook, if any, as `HOOK deployed NAME DIR`: its failure does not undo the
+ * install; it goes to deploy_e (and the record's "deploy_error") while the
+ * function still returns 0.
+ */
 int ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
-		 struct sov_err *e);
+		 struct sov_err *deploy_e, struct sov_err *e);
 /* Days left (rounded down) from not_after in seconds. */
 long ct_days_left(int64_t not_after);
 

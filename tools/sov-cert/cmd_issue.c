@@ -40,9 +40,30 @@ opt_string(const char *s)
 	return s != NULL ? jv_string(s) : jv_null();
 }
 
+/* The deploy hook after an install; the record says how it went. */
+static jv
+deploy(struct ct_session *s, const struct ct_issue_args *a, jv rec,
+       struct sov_err *e)
+{
+	char rel[CT_CERT_NAME_MAX + 8], dir[PATH_MAX];
+	const char *args[] = {"deployed", a->name, dir, NULL};
+	int n = snprintf(rel, sizeof(rel), "certs/%s", a->name);
+
+	if (n < 0 || (size_t)n >= sizeof(rel) ||
+	    ct_state_path(&s->st, rel, dir, sizeof(dir), e) < 0 ||
+	    ct_hook_run(a->deploy_hook, args, e) < 0) {
+		if (e->code == SOV_EXIT_OK)
+			e->code = SOV_EXIT_FAIL;
+		sov_err_prefix(e, "installed, but the deploy hook failed: ");
+		return jv_object_set(rec, jv_string("deploy_error"),
+				     jv_string(e->msg));
+	}
+	return jv_object_set(rec, jv_string("deployed"), jv_true());
+}
+
 int
 ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
-	     struct sov_err *e)
+	     struct sov_err *deploy_e, struct sov_err *e)
 {
 	struct ct_chal chal;
 	struct ct_issue req;
@@ -88,6 +109,8 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     opt_string(a->standalone));
 	meta =
 	    jv_object_set(meta, jv_string("dns_hook"), opt_string(a->dns_hook));
+	meta = jv_object_set(meta, jv_string("deploy_hook"),
+			     opt_string(a->deploy_hook));
 	meta = jv_object_set(meta, jv_string("preferred_chain"),
 			     opt_string(a->preferred_chain));
 	meta =
@@ -123,6 +146,8 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     jv_number(s->acme.requests - requests0));
 	*rec = jv_object_set(*rec, jv_string("bad_nonces"),
 			     jv_number(s->acme.bad_nonces - bad0));
+	if (a->deploy_hook != NULL)
+		*rec = deploy(s, a, *rec, deploy_e);
 	rc = 0;
 out:
 	ct_chain_free(&c);
@@ -143,7 +168,8 @@ ct_cmd_issue(int argc, char **argv)
 		O_STANDALONE,
 		O_HOOK,
 		O_KEYTYPE,
-		O_PREFER
+		O_PREFER,
+		O_DEPLOY
 	};
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
@@ -154,12 +180,13 @@ ct_cmd_issue(int argc, char **argv)
 	    {"dns-hook", required_argument, NULL, O_HOOK},
 	    {"key-type", required_argument, NULL, O_KEYTYPE},
 	    {"preferred-chain", required_argument, NULL, O_PREFER},
+	    {"deploy-hook", required_argument, NULL, O_DEPLOY},
 	    {NULL, 0, NULL, 0}};
 	const char *domains[MAX_DOMAINS];
 	struct ct_issue_args a;
 	struct ct_session s;
 	struct ct_opts o;
-	struct sov_err e = {0};
+	struct sov_err e = {0}, de = {0};
 	struct sov_jsonl_writer *w = NULL;
 	int c, r, session = 0, rc = SOV_EXIT_USAGE;
 	jv rec = jv_invalid();
@@ -214,6 +241,9 @@ ct_cmd_issue(int argc, char **argv)
 				    "--key-type: want ec256, ec384, rsa2048, "
 				    "rsa3072 or rsa4096");
 			break;
+		case O_DEPLOY:
+			a.deploy_hook = optarg;
+			break;
 		case O_PREFER:
 			if (optarg[0] == '\0' || strlen(optarg) > 255)
 				return sov_cli_usage_error(
@@ -265,14 +295,14 @@ ct_cmd_issue(int argc, char **argv)
 	if (ct_session_open(&s, &o, &e) < 0)
 		goto fail;
 	session = 1;
-	if (ct_issue_one(&s, &a, &rec, &e) < 0)
+	if (ct_issue_one(&s, &a, &rec, &de, &e) < 0)
 		goto fail;
 	if (sov_jsonl_write(w, rec, &e) < 0)
 		goto fail;
 	ct_session_close(&s);
 	if (sov_jsonl_writer_close(w, &e) < 0)
 		return sov_cli_fail(&e);
-	return SOV_EXIT_OK;
+	return de.code != SOV_EXIT_OK ? sov_cli_fail(&de) : SOV_EXIT_OK;
 fail:
 	rc = sov_cli_fail(&e);
 	if (session)

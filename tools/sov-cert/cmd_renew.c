@@ -94,6 +94,7 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	p->a.standalone = meta_str(p->meta, "standalone");
 	p->a.dns_hook = meta_str(p->meta, "dns_hook");
 	p->a.preferred_chain = meta_str(p->meta, "preferred_chain");
+	p->a.deploy_hook = meta_str(p->meta, "deploy_hook");
 	if (p->a.chal == CT_HTTP01
 		? (p->a.webroot == NULL) == (p->a.standalone == NULL)
 		: p->a.dns_hook == NULL) {
@@ -212,7 +213,7 @@ ct_cmd_renew(int argc, char **argv)
 	struct ct_session s;
 	struct ct_state st;
 	struct ct_opts o;
-	struct sov_err e = {0};
+	struct sov_err e = {0}, de = {0};
 	struct sov_jsonl_writer *w = NULL;
 	char **names = NULL, server_buf[CT_URL_MAX + 1];
 	size_t n = 0;
@@ -301,7 +302,8 @@ ct_cmd_renew(int argc, char **argv)
 				goto failed;
 			session = 1;
 		}
-		if (ct_issue_one(&s, &p.a, &rec, &e) < 0)
+		sov_err_clear(&de);
+		if (ct_issue_one(&s, &p.a, &rec, &de, &e) < 0)
 			goto failed;
 		ms = measure(ms, "cert.renewal.seconds",
 			     (double)(sov_time_mono_ms() - t0) / 1000, "s",
@@ -309,7 +311,15 @@ ct_cmd_renew(int argc, char **argv)
 		jv_free(rec);
 		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
 			goto failed;
-		rec = result(names[i], "renewed", &ch, NULL);
+		rec = result(names[i], "renewed", &ch,
+			     de.code != SOV_EXIT_OK ? de.msg : NULL);
+		if (de.code != SOV_EXIT_OK) {
+			sov_cli_warn("renew %s: %s", names[i], de.msg);
+			if (de.code == SOV_EXIT_TEMPFAIL)
+				tempfailed++;
+			else
+				failed++;
+		}
 		ms = measure(ms, "cert.days_left",
 			     (double)(ch.not_after - (int64_t)time(NULL)) /
 				 86400,

@@ -39,6 +39,8 @@ static const struct sov_cmd cmds[] = {
      "  --dns-hook CMD    dns-01: run CMD set|unset _acme-challenge.D VALUE\n"
      "  --key-type T      ec256 (default), ec384, rsa2048, rsa3072, "
      "rsa4096\n"
+     "  --deploy-hook CMD run CMD deployed NAME DIR after each install\n"
+     "                    (kept for renew; e.g. a script reloading nginx)\n"
      "  --preferred-chain CN  the chain (default or alternate) whose top\n"
      "                    certificate is issued by CN, when the CA offers "
      "it\n" COMMON_HELP},
