@@ -244,6 +244,33 @@ cert.days_left|web||1
 cert.days_left|wild||1"
 }
 
+@test "revoke: the CA records it (a second revoke is alreadyRevoked); list marks it; renew replaces it" {
+	need_account
+	old=$(serial "$ST/certs/web/cert.pem")
+	run sov-cert revoke web --reason 4 --ca-file "$PEBBLE_CA" --state "$ST"
+	assert_success
+	[ "$(jq -r .event <<<"$output")" = revoked ]
+	[ "$(jq -r .serial <<<"$output" | sed 's/^0*//')" = "$old" ]
+	run sov-cert revoke web --ca-file "$PEBBLE_CA" --state "$ST"
+	assert_failure 1
+	assert_output --partial "urn:ietf:params:acme:error:alreadyRevoked"
+	run sov-cert list --state "$ST"
+	[ "$(jq -r 'select(.name=="web") | .due' <<<"$output")" = true ]
+	[ "$(jq -r 'select(.name=="web") | .revoked | length' <<<"$output")" -eq 24 ]
+	run sov-cert revoke web --reason 7 --state "$ST"
+	assert_failure 2
+	# a timer's renew (no --force, its CA from meta.json) replaces only it
+	# (web answers through the built-in responder, as it was issued)
+	run sov-cert renew --ca-file "$PEBBLE_CA" --state "$ST"
+	assert_success
+	[ "$(jq -r 'select(.name=="web") | .action' <<<"$output")" = renewed ]
+	[ "$(jq -r 'select(.name!="web") | .action' <<<"$output" | sort -u)" = skipped ]
+	[ "$(serial "$ST/certs/web/cert.pem")" != "$old" ]
+	check_installed web
+	run sov-cert list --state "$ST"
+	[ "$(jq -r 'select(.name=="web") | .due' <<<"$output")" = false ]
+}
+
 @test "kill -9 at every step of an issuance leaves the previous certificate whole" {
 	need_account
 	for point in ordered authorized finalized downloaded written; do

@@ -10,6 +10,7 @@
  *             "bad_nonces"}
  *   cert     {"name","domains","issuer","serial","not_before","not_after",
  *             "days_left","due"}              (list)
+ *   revoked  {"name","serial","reason"}        (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
  *             "days_left","error"}            (renew)
  */
@@ -117,5 +118,6 @@ int ct_cmd_account(int argc, char **argv);
 int ct_cmd_issue(int argc, char **argv);
 int ct_cmd_list(int argc, char **argv);
 int ct_cmd_renew(int argc, char **argv);
+int ct_cmd_revoke(int argc, char **argv);
 
 #endif

@@ -91,3 +91,25 @@ ct_certs_due(const struct ct_chain *c, int64_t now)
 
 	return now >= c->not_after - life / 3;
 }
+
+int
+ct_certs_revoked(const struct ct_state *s, const char *name, char *buf,
+		 size_t size)
+{
+	struct sov_err e = {0};
+	jv meta = ct_state_meta(s, name, &e), r;
+	int yes = 0;
+
+	if (!jv_is_valid(meta)) {
+		jv_free(meta);
+		return 0;
+	}
+	r = jv_object_get(meta, jv_string("revoked"));
+	if (jv_get_kind(r) == JV_KIND_STRING) {
+		int n = snprintf(buf, size, "%s", jv_string_value(r));
+
+		yes = n > 0 && (size_t)n < size;
+	}
+	jv_free(r);
+	return yes;
+}

@@ -20,4 +20,8 @@ int ct_certs_load(const struct ct_state *s, const char *name,
 /* Due for renewal: a third of its lifetime or less left. */
 int ct_certs_due(const struct ct_chain *c, int64_t now);
 
+/* meta.json's "revoked" time (revoke sets it) into buf, or 0 when none. */
+int ct_certs_revoked(const struct ct_state *s, const char *name, char *buf,
+		     size_t size);
+
 #endif

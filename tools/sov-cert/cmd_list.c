@@ -13,8 +13,10 @@
 #include "timestamp.h"
 
 static jv
-describe(const char *name, const struct ct_chain *c)
+describe(const struct ct_state *st, const char *name, const struct ct_chain *c)
 {
+	char revoked[64];
+	int rv = ct_certs_revoked(st, name, revoked, sizeof(revoked));
 	char ts[SOV_TIME_RFC3339_LEN];
 	jv rec = sov_record_new("cert"), names = jv_array();
 
@@ -30,8 +32,12 @@ describe(const char *name, const struct ct_chain *c)
 	rec = jv_object_set(rec, jv_string("not_after"), jv_string(ts));
 	rec = jv_object_set(rec, jv_string("days_left"),
 			    jv_number((double)ct_days_left(c->not_after)));
-	rec = jv_object_set(rec, jv_string("due"),
-			    jv_bool(ct_certs_due(c, (int64_t)time(NULL))));
+	rec =
+	    jv_object_set(rec, jv_string("due"),
+			  jv_bool(rv || ct_certs_due(c, (int64_t)time(NULL))));
+	if (rv)
+		rec = jv_object_set(rec, jv_string("revoked"),
+				    jv_string(revoked));
 	return rec;
 }
 
@@ -71,7 +77,7 @@ ct_cmd_list(int argc, char **argv)
 			rc = SOV_EXIT_FAIL;
 			continue;
 		}
-		if (sov_jsonl_write(w, describe(names[i], &ch), &e) < 0) {
+		if (sov_jsonl_write(w, describe(&st, names[i], &ch), &e) < 0) {
 			ct_chain_free(&ch);
 			rc = sov_cli_fail(&e);
 			break;

@@ -260,6 +260,7 @@ ct_cmd_renew(int argc, char **argv)
 		jv rec = jv_invalid();
 		const char *server;
 		int64_t t0 = -1;
+		char revbuf[64];
 
 		if (!wanted(names[i], argv + optind, argc - optind))
 			continue;
@@ -267,7 +268,8 @@ ct_cmd_renew(int argc, char **argv)
 		p.meta = jv_invalid();
 		if (ct_certs_load(&st, names[i], &ch, &e) < 0)
 			goto failed;
-		if (!force && !ct_certs_due(&ch, (int64_t)time(NULL))) {
+		if (!force && !ct_certs_due(&ch, (int64_t)time(NULL)) &&
+		    !ct_certs_revoked(&st, names[i], revbuf, sizeof(revbuf))) {
 			ms = measure(
 			    ms, "cert.days_left",
 			    (double)(ch.not_after - (int64_t)time(NULL)) /

@@ -54,6 +54,9 @@ static const struct sov_cmd cmds[] = {
      "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
      "                    there (default $SOV_METRICS; none: not "
      "written)\n" COMMON_HELP},
+    {"revoke", ct_cmd_revoke, "NAME [--reason N] [OPTIONS]",
+     "revoke the installed certificate NAME; renew then replaces it",
+     "  --reason N        RFC 5280 reason code (0-10, not 7)\n" COMMON_HELP},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
