@@ -69,6 +69,8 @@ issue~issue: name one certificate
 issue web --domain Bad_Name.test --standalone :80~--domain: not a DNS name
 issue web --domain a.test --webroot /x --standalone :80~give one of --webroot DIR or --standalone ADDR
 issue web --domain a.test --standalone nope~--standalone: want :PORT
+issue web --domain a.test --webroot www~--webroot: want an absolute path
+issue web --domain a.test --challenge dns-01 --dns-hook ./h~--dns-hook: want an absolute path
 issue web --domain a.test --challenge dns-01~dns-01: give --dns-hook
 issue web --domain *.a.test --standalone :80~a wildcard needs dns-01
 issue web --domain a.test --domain a.test --standalone :80~given twice

@@ -229,8 +229,12 @@ static int
 add_dns(struct ct_chal *c, struct ct_chal_entry *en, const char *domain,
 	struct sov_err *e)
 {
-	size_t n = strlen(domain) + sizeof("_acme-challenge.");
 	const char *args[4];
+	size_t n;
+
+	if (strncmp(domain, "*.", 2) == 0) /* the record is the base's */
+		domain += 2;
+	n = strlen(domain) + sizeof("_acme-challenge.");
 
 	en->name = malloc(n);
 	en->txt = ct_dns_txt(en->keyauth);

@@ -158,6 +158,18 @@ out:
 
 #define MAX_DOMAINS 100
 
+/* Paths kept in meta.json for renew, which may run from anywhere. */
+static int
+absolute(const char *opt, const char *path)
+{
+	if (path[0] == '/' && strlen(path) < PATH_MAX)
+		return 0;
+	sov_cli_usage_error("%s: want an absolute path (renew runs it from "
+			    "anywhere), got \"%.100s\"",
+			    opt, path);
+	return -1;
+}
+
 int
 ct_cmd_issue(int argc, char **argv)
 {
@@ -225,6 +237,8 @@ ct_cmd_issue(int argc, char **argv)
 				    "--challenge: want http-01 or dns-01");
 			break;
 		case O_WEBROOT:
+			if (absolute("--webroot", optarg) < 0)
+				return SOV_EXIT_USAGE;
 			a.webroot = optarg;
 			break;
 		case O_STANDALONE:
@@ -233,6 +247,8 @@ ct_cmd_issue(int argc, char **argv)
 			a.standalone = optarg;
 			break;
 		case O_HOOK:
+			if (absolute("--dns-hook", optarg) < 0)
+				return SOV_EXIT_USAGE;
 			a.dns_hook = optarg;
 			break;
 		case O_KEYTYPE:
@@ -242,6 +258,8 @@ ct_cmd_issue(int argc, char **argv)
 				    "rsa3072 or rsa4096");
 			break;
 		case O_DEPLOY:
+			if (absolute("--deploy-hook", optarg) < 0)
+				return SOV_EXIT_USAGE;
 			a.deploy_hook = optarg;
 			break;
 		case O_PREFER:
