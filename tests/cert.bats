@@ -107,6 +107,31 @@ EOF2
 	cmp <(jq -r .url "$CDIR/acct.bak") <(jq -r .url "$ST/account/account.json")
 }
 
+@test "account --rollover: a new key for the same account; the old key no longer finds it" {
+	need_account
+	cp "$ST/account/key.pem" "$BATS_TEST_TMPDIR/old.pem"
+	run sov-cert account $C
+	url=$(jq -r .url <<<"$output")
+	thumb=$(jq -r .thumbprint <<<"$output")
+	run sov-cert account --rollover $C
+	assert_success
+	[ "$(jq -r .url <<<"$output")" = "$url" ]
+	[ "$(jq -r .thumbprint <<<"$output")" != "$thumb" ]
+	[ "$(stat -c %a "$ST/account/key.pem")" = 600 ]
+	[ ! -e "$ST/account/key.pem.new" ]
+	! cmp -s "$ST/account/key.pem" "$BATS_TEST_TMPDIR/old.pem"
+	# the old key, in a state of its own: the CA no longer knows it
+	mkdir -p "$BATS_TEST_TMPDIR/o/account"
+	cp "$BATS_TEST_TMPDIR/old.pem" "$BATS_TEST_TMPDIR/o/account/key.pem"
+	run sov-cert account --state "$BATS_TEST_TMPDIR/o" --server "$PEBBLE_DIR" --ca-file "$PEBBLE_CA"
+	assert_failure 1
+	assert_output --partial "accountDoesNotExist"
+	# the new key does (the tests below issue with it)
+	run sov-cert account $C
+	assert_success
+	[ "$(jq -r .url <<<"$output")" = "$url" ]
+}
+
 @test "issue: http-01 through the built-in responder, several names in one certificate" {
 	need_account
 	run sov-cert issue web --domain a.sov.test --domain b.sov.test --domain c.sov.test \

@@ -417,6 +417,33 @@ test_keyproc(void)
 	ok(kp.signer.sign(kp.signer.ctx, "x", 1, sig, &e) == 0 &&
 	       ct_es256_verify(k, "x", 1, sig) == 0,
 	   "same key");
+	{
+		char np[600];
+		EVP_PKEY *nk;
+
+		xsnprintf(np, sizeof(np), "%s.new", path);
+		ok(ct_keyproc_next(&kp, &e) == 0 && kp.next.jwk != NULL,
+		   "rollover: a next key: %s", e.msg);
+		nk = ct_key_load(np, &e);
+		ok(nk != NULL, "written as PATH.new");
+		ok(kp.next.sign(kp.next.ctx, "n", 1, sig, &e) == 0 && nk &&
+			   ct_es256_verify(nk, "n", 1, sig) == 0,
+		   "the next signer signs with it");
+		ok(kp.signer.sign(kp.signer.ctx, "o", 1, sig, &e) == 0 &&
+			   ct_es256_verify(k, "o", 1, sig) == 0,
+		   "the signer still with the old one");
+		ok(ct_keyproc_commit(&kp, &e) == 0, "commit");
+		ok(kp.signer.sign(kp.signer.ctx, "c", 1, sig, &e) == 0 && nk &&
+			   ct_es256_verify(nk, "c", 1, sig) == 0,
+		   "after commit the signer uses the new key");
+		EVP_PKEY_free(k);
+		k = ct_key_load(path, &e);
+		ok(k && nk && EVP_PKEY_eq(k, nk) == 1 && access(np, F_OK) < 0,
+		   "PATH holds the new key, PATH.new is gone");
+		ok(ct_keyproc_commit(&kp, &e) < 0 && strstr(e.msg, "no next"),
+		   "a second commit refused: %s", e.msg);
+		EVP_PKEY_free(nk);
+	}
 	ct_keyproc_stop(&kp);
 	EVP_PKEY_free(k);
 	k = ct_key_generate(CT_EC384, &e);

@@ -87,6 +87,15 @@ int ct_session_open(struct ct_session *s, const struct ct_opts *o,
 		    struct sov_err *e);
 void ct_session_close(struct ct_session *s);
 
+/*
+ * Key rollover (RFC 8555 section 7.3.5): the key child makes a new key
+ * (account/key.pem.new), signs the inner JWS with it; the outer one is
+ * signed with the old key; when the CA says yes the new key replaces
+ * key.pem. A crash between the CA's yes and the rename leaves key.pem.new
+ * beside the old key: rename it by hand (the CA knows only the new one).
+ */
+int ct_account_rollover(struct ct_session *s, struct sov_err *e);
+
 /* The account's record (a POST-as-GET of its URL). */
 int ct_account_show(struct ct_session *s, jv *rec, struct sov_err *e);
 

@@ -31,7 +31,8 @@ ct_jws(const struct ct_signer *s, const char *url, const char *nonce,
 
 	*out = NULL;
 	hdr = jv_object_set(hdr, jv_string("alg"), jv_string("ES256"));
-	hdr = jv_object_set(hdr, jv_string("nonce"), jv_string(nonce));
+	if (nonce != NULL) /* none in keyChange's inner JWS */
+		hdr = jv_object_set(hdr, jv_string("nonce"), jv_string(nonce));
 	hdr = jv_object_set(hdr, jv_string("url"), jv_string(url));
 	if (kid != NULL) {
 		hdr = jv_object_set(hdr, jv_string("kid"), jv_string(kid));

@@ -29,7 +29,8 @@ struct ct_signer {
 
 /*
  * The JWS for url with payload (a JSON text; "" for POST-as-GET). kid NULL
- * puts the jwk in the header. *out is malloc'ed JSON text.
+ * puts the jwk in the header; nonce NULL leaves it out (the inner JWS of a
+ * key change). *out is malloc'ed JSON text.
  */
 int ct_jws(const struct ct_signer *s, const char *url, const char *nonce,
 	   const char *kid, const char *payload, char **out, struct sov_err *e);

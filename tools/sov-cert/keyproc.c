@@ -94,12 +94,81 @@ child_fail(int fd, const struct sov_err *e)
 	frame_send(fd, hd, 2, e->msg, strlen(e->msg));
 }
 
+/* PATH.new: where a rolled-over key waits for the CA's yes. */
+static int
+next_path(const char *path, char *buf, size_t size, struct sov_err *e)
+{
+	int n = snprintf(buf, size, "%s.new", path);
+
+	if (n < 0 || (size_t)n >= size)
+		return sov_err_set(e, SOV_EXIT_USAGE, "%s: too long", path);
+	return 0;
+}
+
+/* One request: 'S' sign with the key, 'T' sign with the next key, 'N' make
+ * the next key (written to PATH.new), 'C' commit it (renamed over PATH).
+ * Answers go back on fd; -1 only when fd is gone. */
+static int
+serve(int fd, const unsigned char *req, size_t len, const char *path,
+      EVP_PKEY **k, EVP_PKEY **next, struct sov_err *e)
+{
+	unsigned char sig[CT_ES256_SIG_LEN];
+	char np[4096];
+	char *jwk = NULL;
+	int rc = 0;
+
+	sov_err_clear(e);
+	switch (req[0]) {
+	case 'S':
+	case 'T':
+		if (req[0] == 'T' && *next == NULL) {
+			sov_err_set(e, SOV_EXIT_FAIL, "no next key");
+			break;
+		}
+		if (len < 2 || ct_es256_sign(req[0] == 'S' ? *k : *next,
+					     req + 1, len - 1, sig, e) < 0)
+			break;
+		return frame_send(fd, "S", 1, sig, sizeof(sig));
+	case 'N':
+		if (next_path(path, np, sizeof(np), e) < 0)
+			break;
+		unlink(np); /* a rollover that never finished */
+		EVP_PKEY_free(*next);
+		*next = ct_key_generate(CT_EC256, e);
+		if (*next == NULL || ct_key_save(np, *next, 1, e) < 0 ||
+		    (jwk = ct_jwk_canonical(*next, e)) == NULL)
+			break;
+		rc = frame_send(fd, "J", 1, jwk, strlen(jwk));
+		free(jwk);
+		return rc;
+	case 'C':
+		if (*next == NULL) {
+			sov_err_set(e, SOV_EXIT_FAIL, "no next key");
+			break;
+		}
+		if (next_path(path, np, sizeof(np), e) < 0)
+			break;
+		if (rename(np, path) < 0) {
+			sov_err_sys(e, SOV_EXIT_FAIL, "rename %s", np);
+			break;
+		}
+		EVP_PKEY_free(*k);
+		*k = *next;
+		*next = NULL;
+		return frame_send(fd, "K", 1, NULL, 0);
+	default:
+		sov_err_set(e, SOV_EXIT_FAIL, "unknown request");
+	}
+	child_fail(fd, e);
+	return 0;
+}
+
 /* The child: never returns. */
 static void __attribute__((noreturn))
 child_main(int fd, const char *path, int create)
 {
 	struct sov_err e = {0};
-	EVP_PKEY *k = NULL;
+	EVP_PKEY *k = NULL, *next = NULL;
 	char *jwk = NULL;
 	unsigned char *req = NULL;
 	size_t len;
@@ -128,8 +197,7 @@ child_main(int fd, const char *path, int create)
 	if (frame_send(fd, made ? "N" : "J", 1, jwk, strlen(jwk)) < 0)
 		goto out;
 	for (;;) {
-		unsigned char sig[CT_ES256_SIG_LEN];
-		int r = frame_recv(fd, CT_JWS_INPUT_MAX, &req, &len);
+		int r = frame_recv(fd, CT_JWS_INPUT_MAX + 1, &req, &len);
 
 		if (r == 0) {
 			code = 0;
@@ -137,12 +205,8 @@ child_main(int fd, const char *path, int create)
 		}
 		if (r < 0)
 			goto out;
-		if (ct_es256_sign(k, req, len, sig, &e) < 0) {
-			child_fail(fd, &e);
-			sov_err_clear(&e);
-		} else if (frame_send(fd, "S", 1, sig, sizeof(sig)) < 0) {
+		if (serve(fd, req, len, path, &k, &next, &e) < 0)
 			goto out;
-		}
 		free(req);
 		req = NULL;
 	}
@@ -152,37 +216,106 @@ fail:
 out:
 	free(req);
 	free(jwk);
+	EVP_PKEY_free(next);
 	EVP_PKEY_free(k); /* libcrypto cleanses the private key */
 	close(fd);
 	_exit(code);
+}
+
+/* One request of type t with msg; the reply (not 'E') into *rep. */
+static int
+request(struct ct_keyproc *kp, char t, const void *msg, size_t len,
+	unsigned char **rep, size_t *rlen, struct sov_err *e)
+{
+	*rep = NULL;
+	if (len > CT_JWS_INPUT_MAX)
+		return sov_err_set(e, SOV_EXIT_FAIL, "sign: %zu bytes", len);
+	if (frame_send(kp->fd, &t, 1, msg, len) < 0 ||
+	    frame_recv(kp->fd, CT_KEYPROC_REPLY_MAX, rep, rlen) != 1)
+		return sov_err_set(e, SOV_EXIT_FAIL, "the key process is gone");
+	if ((*rep)[0] != 'E')
+		return 0;
+	if (*rlen >= 2)
+		sov_err_set(e, (*rep)[1] ? (*rep)[1] : SOV_EXIT_FAIL,
+			    "key process: %.*s", (int)(*rlen - 2),
+			    (const char *)*rep + 2);
+	else
+		sov_err_set(e, SOV_EXIT_FAIL, "key process: bad reply");
+	free(*rep);
+	*rep = NULL;
+	return -1;
+}
+
+static int
+sign_with(struct ct_keyproc *kp, char t, const void *msg, size_t len,
+	  unsigned char sig[CT_ES256_SIG_LEN], struct sov_err *e)
+{
+	unsigned char *rep;
+	size_t rlen;
+	int rc = -1;
+
+	if (len == 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "sign: nothing");
+	if (request(kp, t, msg, len, &rep, &rlen, e) < 0)
+		return -1;
+	if (rep[0] == 'S' && rlen == 1 + CT_ES256_SIG_LEN) {
+		memcpy(sig, rep + 1, CT_ES256_SIG_LEN);
+		rc = 0;
+	} else {
+		sov_err_set(e, SOV_EXIT_FAIL, "key process: bad reply");
+	}
+	free(rep);
+	return rc;
 }
 
 static int
 remote_sign(void *ctx, const void *msg, size_t len,
 	    unsigned char sig[CT_ES256_SIG_LEN], struct sov_err *e)
 {
-	struct ct_keyproc *kp = ctx;
-	unsigned char *rep = NULL;
-	size_t rlen;
-	int rc = -1;
+	return sign_with(ctx, 'S', msg, len, sig, e);
+}
 
-	if (len == 0 || len > CT_JWS_INPUT_MAX)
-		return sov_err_set(e, SOV_EXIT_FAIL, "sign: %zu bytes", len);
-	if (frame_send(kp->fd, msg, len, NULL, 0) < 0 ||
-	    frame_recv(kp->fd, CT_KEYPROC_REPLY_MAX, &rep, &rlen) != 1)
-		return sov_err_set(e, SOV_EXIT_FAIL, "the key process is gone");
-	if (rep[0] == 'S' && rlen == 1 + CT_ES256_SIG_LEN) {
-		memcpy(sig, rep + 1, CT_ES256_SIG_LEN);
-		rc = 0;
-	} else if (rep[0] == 'E' && rlen >= 2) {
-		sov_err_set(e, rep[1] ? rep[1] : SOV_EXIT_FAIL,
-			    "key process: %.*s", (int)(rlen - 2),
-			    (const char *)rep + 2);
-	} else {
-		sov_err_set(e, SOV_EXIT_FAIL, "key process: bad reply");
-	}
+static int
+remote_sign_next(void *ctx, const void *msg, size_t len,
+		 unsigned char sig[CT_ES256_SIG_LEN], struct sov_err *e)
+{
+	return sign_with(ctx, 'T', msg, len, sig, e);
+}
+
+int
+ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e)
+{
+	unsigned char *rep;
+	size_t rlen;
+
+	if (request(kp, 'N', NULL, 0, &rep, &rlen, e) < 0)
+		return -1;
+	ct_signer_clear(&kp->next);
+	if (rep[0] == 'J' && rlen > 1)
+		kp->next.jwk = strndup((const char *)rep + 1, rlen - 1);
 	free(rep);
-	return rc;
+	if (kp->next.jwk == NULL ||
+	    ct_jwk_thumbprint(kp->next.jwk, kp->next.thumb) < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "key process: next JWK");
+	kp->next.sign = remote_sign_next;
+	kp->next.ctx = kp;
+	return 0;
+}
+
+int
+ct_keyproc_commit(struct ct_keyproc *kp, struct sov_err *e)
+{
+	unsigned char *rep;
+	size_t rlen;
+
+	if (request(kp, 'C', NULL, 0, &rep, &rlen, e) < 0)
+		return -1;
+	free(rep);
+	ct_signer_clear(&kp->signer);
+	kp->signer.jwk = kp->next.jwk;
+	memcpy(kp->signer.thumb, kp->next.thumb, sizeof(kp->signer.thumb));
+	kp->next.jwk = NULL;
+	return 0;
 }
 
 int
@@ -268,5 +401,6 @@ ct_keyproc_stop(struct ct_keyproc *kp)
 	}
 	kp->pid = 0;
 	ct_signer_clear(&kp->signer);
+	ct_signer_clear(&kp->next);
 	return rc;
 }

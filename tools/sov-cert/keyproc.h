@@ -9,9 +9,12 @@
  * parent never holds the key.
  *
  * Frames on the socket, both ways: a 4-byte big-endian length, then that
- * many bytes. Requests are the bytes to sign (at most CT_JWS_INPUT_MAX).
- * Replies start with a type byte: 'J' the JWK text, 'S' the 64-byte
- * signature, 'E' an exit code byte and a message. Replies are at most
+ * many bytes. Requests start with a type byte: 'S' and the bytes to sign
+ * (at most CT_JWS_INPUT_MAX), 'T' the same with the next key, 'N' make a
+ * next key (written 0600 as PATH.new), 'C' commit it (renamed over PATH,
+ * and used from then on). Replies start with a type byte: 'J' a JWK text
+ * (or 'N' at start: a new key was made), 'S' the 64-byte signature, 'K'
+ * done, 'E' an exit code byte and a message. Replies are at most
  * CT_KEYPROC_REPLY_MAX bytes.
  */
 #ifndef CT_KEYPROC_H
@@ -28,6 +31,7 @@ struct ct_keyproc {
 	int fd;
 	int created;             /* the child made a new key */
 	struct ct_signer signer; /* signs through the child */
+	struct ct_signer next;   /* the next key during a rollover */
 };
 
 /*
@@ -37,6 +41,11 @@ struct ct_keyproc {
  */
 int ct_keyproc_start(struct ct_keyproc *kp, const char *path, int create,
 		     struct sov_err *e);
+/* Key rollover: make the next key (kp->next signs with it), then, once
+ * the CA has accepted it, make it the key (kp->signer follows). */
+int ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e);
+int ct_keyproc_commit(struct ct_keyproc *kp, struct sov_err *e);
+
 /* Close the socket and reap the child; accepts a zeroed or stopped kp.
  * Returns -1 when the child did not exit 0. */
 int ct_keyproc_stop(struct ct_keyproc *kp);

@@ -25,10 +25,13 @@
 	"                    eab-hmac)\n"
 
 static const struct sov_cmd cmds[] = {
-    {"account", ct_cmd_account, "[--agree-tos] [--email ADDR] [OPTIONS]",
+    {"account", ct_cmd_account,
+     "[--agree-tos] [--email ADDR] [--rollover] [OPTIONS]",
      "create the ACME account, or show the existing one",
-     COMMON_HELP "\nOne record: {\"event\":\"account\",\"url\",\"status\","
-		 "\"contact\",\"created\",\"thumbprint\"}.\n"},
+     "  --rollover        replace the account key with a new one "
+     "(keyChange)\n" COMMON_HELP
+     "\nOne record: {\"event\":\"account\",\"url\",\"status\","
+     "\"contact\",\"created\",\"thumbprint\"}.\n"},
     {"issue", ct_cmd_issue, "NAME [--domain D]... [OPTIONS]",
      "issue a certificate and install it as STATE/certs/NAME",
      "  --domain D        a name in the certificate (repeat; default NAME)\n"

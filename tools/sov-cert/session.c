@@ -324,3 +324,49 @@ ct_account_show(struct ct_session *s, jv *rec, struct sov_err *e)
 	ct_resp_clear(&r);
 	return 0;
 }
+
+int
+ct_account_rollover(struct ct_session *s, struct sov_err *e)
+{
+	jv p = jv_invalid(), old;
+	char *inner = NULL;
+	struct ct_resp r;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.body = jv_null();
+	if (s->acme.dir.key_change == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s offers no keyChange",
+				   s->acme.server);
+	old = jv_parse(s->kp.signer.jwk);
+	if (!jv_is_valid(old)) {
+		jv_free(old);
+		return sov_err_set(e, SOV_EXIT_FAIL, "the account JWK");
+	}
+	if (ct_keyproc_next(&s->kp, e) < 0) {
+		jv_free(old);
+		return -1;
+	}
+	p = jv_object_set(jv_object(), jv_string("account"),
+			  jv_string(s->acme.kid));
+	p = jv_object_set(p, jv_string("oldKey"), old);
+	p = jv_dump_string(p, 0);
+	if (ct_jws(&s->kp.next, s->acme.dir.key_change, NULL, NULL,
+		   jv_string_value(p), &inner, e) < 0)
+		goto out;
+	if (ct_acme_post(&s->acme, s->acme.dir.key_change, inner, 0, &r, e) <
+	    0) {
+		sov_err_prefix(e, "keyChange: ");
+		goto out;
+	}
+	if (ct_keyproc_commit(&s->kp, e) < 0) {
+		sov_err_prefix(e, "the CA has the new key, but: ");
+		goto out;
+	}
+	rc = 0;
+out:
+	ct_resp_clear(&r);
+	free(inner);
+	jv_free(p);
+	return rc;
+}
