@@ -10,7 +10,7 @@
  *
  * After a request resp describes the last attempt: on a transport error its
  * body is NULL (a partial body is never handed back) while status and
- * headers keep whatever arrived.
+ * headers keep whatever arrived. Repeated Link lines are joined with ", ".
  *
  * A client is not thread-safe (one curl handle); use one per thread.
  */
@@ -315,6 +315,22 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 		v++;
 	while (len > 0 && data + len > v && is_ows(data[len - 1]))
 		len--;
+	/* Link is a list (RFC 8288) that servers send as several lines (ACME's
+	 * alternate chains): those are joined with ", ", not replaced */
+	if (nlen == 4 && memcmp(name, "link", 4) == 0) {
+		jv old = jv_object_get(jv_copy(x->resp->headers),
+				       jv_string("link"));
+
+		if (jv_get_kind(old) == JV_KIND_STRING) {
+			old = jv_string_append_str(old, ", ");
+			x->resp->headers = jv_object_set(
+			    x->resp->headers, jv_string("link"),
+			    jv_string_append_buf(old, v,
+						 (int)(data + len - v)));
+			return n;
+		}
+		jv_free(old);
+	}
 	x->resp->headers =
 	    jv_object_set(x->resp->headers, jv_string_sized(name, (int)nlen),
 			  jv_string_sized(v, (int)(data + len - v)));

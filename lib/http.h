@@ -51,7 +51,8 @@ struct sov_http_resp {
 	char *location;      /* Location header, or NULL */
 	long retry_after_ms; /* from Retry-After, -1 when absent */
 	int attempts;        /* how many were made */
-	jv headers;          /* object: lower-case name -> last value */
+	jv headers;          /* object: lower-case name -> last value;
+				Link lines all, joined with ", " */
 };
 
 /* Fill opts with the defaults above. */

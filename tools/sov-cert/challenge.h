@@ -1,0 +1,66 @@
+/*
+ * challenge.h - publishing the answers to challenges, and taking them
+ * down again.
+ *
+ *   http-01 with a webroot: WEBROOT/.well-known/acme-challenge/TOKEN files
+ *           (0644, written atomically), removed at the end;
+ *   http-01 standalone: a libmicrohttpd responder on ADDR (":80" all
+ *           addresses, "127.0.0.1:5002", "[::1]:80") that answers only
+ *           GET /.well-known/acme-challenge/TOKEN for published tokens;
+ *   dns-01: HOOK set NAME VALUE and, at the end, HOOK unset NAME VALUE,
+ *           where NAME is "_acme-challenge.DOMAIN"; the hook is run
+ *           directly (no shell), must exit 0 within CT_HOOK_TIMEOUT_MS.
+ */
+#ifndef CT_CHALLENGE_H
+#define CT_CHALLENGE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define CT_HOOK_TIMEOUT_MS 120000
+#define CT_CHAL_MAX 100 /* published answers at once */
+
+enum ct_chal_type { CT_HTTP01, CT_DNS01 };
+
+struct ct_chal_entry {
+	char *token;   /* http-01 */
+	char *keyauth; /* http-01: the body served */
+	char *path;    /* webroot file written, or NULL */
+	char *name;    /* dns-01: _acme-challenge.DOMAIN */
+	char *txt;     /* dns-01: the TXT value */
+};
+
+struct ct_chal {
+	enum ct_chal_type type;
+	const char *webroot;    /* http-01 */
+	const char *standalone; /* http-01 */
+	const char *dns_hook;   /* dns-01 */
+	struct MHD_Daemon *mhd;
+	pthread_mutex_t lock; /* ents, against the responder's thread */
+	struct ct_chal_entry ents[CT_CHAL_MAX];
+	size_t n;
+};
+
+/* "http-01"/"dns-01" -> type, -1 else. */
+int ct_chal_type_parse(const char *s, enum ct_chal_type *t);
+const char *ct_chal_type_name(enum ct_chal_type t);
+
+/* Check a --standalone ADDR (":PORT", "IPV4:PORT", "[IPV6]:PORT"). */
+int ct_standalone_check(const char *addr, struct sov_err *e);
+
+/* Start what is needed (the standalone responder). */
+int ct_chal_start(struct ct_chal *c, struct sov_err *e);
+/* Publish one answer: for http-01 token and keyauth, for dns-01 the domain
+ * (a wildcard's base) and keyauth. */
+int ct_chal_add(struct ct_chal *c, const char *domain, const char *token,
+		const char *keyauth, struct sov_err *e);
+/* Take every answer down, stop the responder. Failures are warnings in e
+ * (returns -1) but everything is still attempted. */
+int ct_chal_stop(struct ct_chal *c, struct sov_err *e);
+
+/* challenge_dns.c: run HOOK with args; 0 when it exited 0. */
+int ct_hook_run(const char *hook, const char *const *args, struct sov_err *e);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * cmd_revoke.c - `sov-cert revoke NAME [--reason N]`: revoke the installed
+ * certificate NAME with the account key (RFC 8555 section 7.6), then mark
+ * its meta.json "revoked", so that list shows it and renew replaces it on
+ * its next run whether or not it is due. The files stay where they are (a
+ * server keeps serving until the new one is installed).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "certs.h"
+#include "cli.h"
+#include "fs.h"
+#include "jsonl.h"
+#include "timestamp.h"
+
+/* The payload: {"certificate": base64url(DER of the leaf), "reason"}. */
+static int
+payload(const struct ct_chain *c, long reason, jv *out, struct sov_err *e)
+{
+	unsigned char *der = NULL;
+	char *b64;
+	int n = i2d_X509(sk_X509_value(c->certs, 0), &der);
+	jv p;
+
+	*out = jv_invalid();
+	if (n <= 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "encode the certificate");
+	b64 = ct_b64url(der, (size_t)n);
+	OPENSSL_free(der);
+	if (b64 == NULL)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	p = jv_object_set(jv_object(), jv_string("certificate"),
+			  jv_string(b64));
+	free(b64);
+	if (reason >= 0)
+		p = jv_object_set(p, jv_string("reason"),
+				  jv_number((double)reason));
+	*out = jv_dump_string(p, 0);
+	return 0;
+}
+
+static int
+mark_revoked(const struct ct_state *st, const char *name, struct sov_err *e)
+{
+	char rel[CT_CERT_NAME_MAX + 32], p[PATH_MAX], ts[SOV_TIME_RFC3339_LEN];
+	jv meta = ct_state_meta(st, name, e), text;
+	int n = snprintf(rel, sizeof(rel), "certs/%s/meta.json", name), rc;
+
+	if (!jv_is_valid(meta))
+		return -1;
+	if (n < 0 || (size_t)n >= sizeof(rel) ||
+	    ct_state_path(st, rel, p, sizeof(p), e) < 0) {
+		jv_free(meta);
+		return sov_err_set(e, SOV_EXIT_USAGE, "%s: too long", name);
+	}
+	sov_time_format(sov_time_now_ms(), ts);
+	meta = jv_object_set(meta, jv_string("revoked"), jv_string(ts));
+	text = jv_dump_string(meta, 0);
+	rc = sov_file_write_atomic(
+	    p, jv_string_value(text),
+	    (size_t)jv_string_length_bytes(jv_copy(text)), 0644, e);
+	jv_free(text);
+	return rc;
+}
+
+int
+ct_cmd_revoke(int argc, char **argv)
+{
+	enum { O_REASON = CT_OPT_FIRST_OWN };
+	static const struct option lo[] = {
+	    CT_COMMON_OPTIONS,
+	    {"reason", required_argument, NULL, O_REASON},
+	    {NULL, 0, NULL, 0}};
+	struct ct_session s;
+	struct ct_state st;
+	struct ct_opts o;
+	struct ct_chain c;
+	struct ct_resp r;
+	struct sov_err e = {0};
+	struct sov_jsonl_writer *w = NULL;
+	const char *name, *server;
+	long reason = -1;
+	int ch, k, session = 0, rc = SOV_EXIT_USAGE;
+	jv meta = jv_invalid(), p = jv_invalid(), rec;
+
+	memset(&c, 0, sizeof(c));
+	ct_opts_init(&o);
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if ((k = ct_opts_take(&o, ch, optarg, &e)) < 0)
+			return sov_cli_fail(&e);
+		if (k > 0)
+			continue;
+		if (ch != O_REASON)
+			return SOV_EXIT_USAGE;
+		/* RFC 5280 CRLReason; 7 is not used */
+		if (sov_cli_parse_long("--reason", optarg, 0, 10, &reason, &e) <
+		    0)
+			return sov_cli_fail(&e);
+		if (reason == 7)
+			return sov_cli_usage_error("--reason: 7 is unused");
+	}
+	if (optind != argc - 1 || !ct_cert_name_ok(argv[optind]))
+		return sov_cli_usage_error("revoke: name one certificate");
+	name = argv[optind];
+	if (ct_state_open(o.state, 0, &st, &e) < 0 ||
+	    ct_certs_load(&st, name, &c, &e) < 0)
+		goto fail;
+	meta = ct_state_meta(&st, name, &e);
+	if (!jv_is_valid(meta))
+		goto fail;
+	server = NULL;
+	{
+		jv sv = jv_object_get(jv_copy(meta), jv_string("server"));
+
+		if (!o.server_given && jv_get_kind(sv) == JV_KIND_STRING &&
+		    ct_url_ok(jv_string_value(sv)))
+			server = jv_string_value(sv); /* meta holds it */
+		jv_free(sv);
+	}
+	if (server != NULL)
+		o.server = server;
+	if (ct_session_open(&s, &o, &e) < 0)
+		goto fail;
+	session = 1;
+	if (s.acme.dir.revoke_cert == NULL) {
+		sov_err_set(&e, SOV_EXIT_FAIL, "%s offers no revokeCert",
+			    o.server);
+		goto fail;
+	}
+	if (payload(&c, reason, &p, &e) < 0)
+		goto fail;
+	if (ct_acme_post(&s.acme, s.acme.dir.revoke_cert, jv_string_value(p), 0,
+			 &r, &e) < 0)
+		goto fail;
+	ct_resp_clear(&r);
+	if (mark_revoked(&s.st, name, &e) < 0) {
+		sov_err_prefix(&e, "revoked, but ");
+		goto fail;
+	}
+	w = sov_jsonl_writer_new(stdout, "stdout", 0);
+	if (w == NULL)
+		goto fail;
+	rec = sov_record_new("revoked");
+	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
+	rec = jv_object_set(rec, jv_string("serial"), jv_string(c.serial));
+	rec =
+	    jv_object_set(rec, jv_string("reason"),
+			  reason >= 0 ? jv_number((double)reason) : jv_null());
+	if (sov_jsonl_write(w, rec, &e) < 0 ||
+	    sov_jsonl_writer_close(w, &e) < 0) {
+		w = NULL;
+		goto fail;
+	}
+	w = NULL;
+	rc = SOV_EXIT_OK;
+	goto out;
+fail:
+	rc = sov_cli_fail(&e);
+out:
+	if (session)
+		ct_session_close(&s);
+	sov_jsonl_writer_close(w, NULL);
+	ct_chain_free(&c);
+	jv_free(meta);
+	jv_free(p);
+	return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * sov-cert - ACME (RFC 8555) certificates for the gateway's names.
+ *
+ * The state directory, its layout and the atomic install: state.h. The
+ * records: cert.h. Only the key child (keyproc.c) ever holds the account
+ * key. docs/cert.md says what is built and what is not.
+ */
+#include "cert.h"
+#include "cli.h"
+
+#define COMMON_HELP                                                            \
+	"  --state DIR       state directory (default $SOV_STATE_DIR, else\n"  \
+	"                    /var/lib/sov-cert under systemd, else\n"          \
+	"                    ~/.local/state/sov/sov-cert)\n"                   \
+	"  --server URL      the CA's directory URL (default "                 \
+	"$SOV_CERT_SERVER,\n"                                                  \
+	"                    else Let's Encrypt)\n"                            \
+	"  --ca-file PEM     trust these CAs for the ACME server's TLS\n"      \
+	"  --timeout SECS    give up an order after this long (300)\n"         \
+	"  --agree-tos       agree to the CA's terms: create the account\n"    \
+	"                    (and its key) when there is none\n"               \
+	"  --email ADDR      contact for a new account\n"                      \
+	"  --eab-kid ID      External Account Binding key id (new account)\n"  \
+	"  --eab-hmac-file F its MAC key, base64url (or the credential\n"      \
+	"                    eab-hmac)\n"
+
+static const struct sov_cmd cmds[] = {
+    {"account", ct_cmd_account,
+     "[--agree-tos] [--email ADDR] [--rollover] [OPTIONS]",
+     "create the ACME account, or show the existing one",
+     "  --rollover        replace the account key with a new one "
+     "(keyChange)\n" COMMON_HELP
+     "\nOne record: {\"event\":\"account\",\"url\",\"status\","
+     "\"contact\",\"created\",\"thumbprint\"}.\n"},
+    {"issue", ct_cmd_issue, "NAME [--domain D]... [OPTIONS]",
+     "issue a certificate and install it as STATE/certs/NAME",
+     "  --domain D        a name in the certificate (repeat; default NAME)\n"
+     "  --challenge T     http-01 (default) or dns-01\n"
+     "  --webroot DIR     http-01: write DIR/.well-known/acme-challenge/*\n"
+     "  --standalone ADDR http-01: answer on ADDR (:80, 127.0.0.1:5002);\n"
+     "                    the default, on :80, when no --webroot\n"
+     "  --dns-hook CMD    dns-01: run CMD set|unset _acme-challenge.D VALUE\n"
+     "  --key-type T      ec256 (default), ec384, rsa2048, rsa3072, "
+     "rsa4096\n"
+     "  --deploy-hook CMD run CMD deployed NAME DIR after each install\n"
+     "                    (kept for renew; e.g. a script reloading nginx)\n"
+     "  --preferred-chain CN  the chain (default or alternate) whose top\n"
+     "                    certificate is issued by CN, when the CA offers "
+     "it\n" COMMON_HELP},
+    {"list", ct_cmd_list, "[--state DIR]",
+     "one record per installed certificate: names, issuer, not_after, "
+     "days_left, due",
+     "  --state DIR       state directory\n"},
+    {"renew", ct_cmd_renew, "[NAME...] [--force] [OPTIONS]",
+     "issue again every certificate with a third of its lifetime left",
+     "  --force           renew even when not due\n"
+     "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
+     "                    there (default $SOV_METRICS; none: not "
+     "written)\n" COMMON_HELP},
+    {"revoke", ct_cmd_revoke, "NAME [--reason N] [OPTIONS]",
+     "revoke the installed certificate NAME; renew then replaces it",
+     "  --reason N        RFC 5280 reason code (0-10, not 7)\n" COMMON_HELP},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct sov_tool tool = {
+    "sov-cert",
+    "ACME certificates: account, issue, renew, list",
+    cmds,
+};
+
+int
+main(int argc, char **argv)
+{
+	return sov_cli_main(&tool, argc, argv);
+}
