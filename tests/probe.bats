@@ -395,6 +395,27 @@ EOF
 	[ "$n" -eq "$checks" ] # nothing lost, nothing twice
 }
 
+@test "daemon: 300 targets going down at once write the state file about once a second, not 300 times" {
+	port=$(free_port) # nothing listens: every connect is refused at once
+	body=$(for i in $(seq 300); do printf '"t%d":{"type":"tcp","host":"127.0.0.1","port":%d},' "$i" "$port"; done)
+	printf '{"defaults":{"interval":"1s","timeout":"500ms"},"targets":{%s}}\n' "${body%,}" >"$BATS_TEST_TMPDIR/t.json"
+	start_daemon --targets "$BATS_TEST_TMPDIR/t.json"
+	wait_for 15 sh -c "[ \$(grep -c '\"to\":\"down\"' '$BATS_TEST_TMPDIR/out') -eq 300 ]"
+	sleep 2
+	kill -TERM "$DPID"
+	wait "$DPID"
+	# every change is in the file the daemon left ...
+	[ "$(jq '[.targets[] | select(.state == "down")] | length' "$D/state/state.json")" -eq 300 ]
+	# ... written a few times a second at most, not once per event
+	run grep -o 'the state file written [0-9]* times' "$D/err"
+	assert_success
+	writes=$(grep -o '[0-9]*' <<<"$output")
+	elapsed=$(grep -o 'stopped after [0-9]* probes' "$D/err")
+	echo "# $elapsed, $writes state writes" >&3
+	[ "$writes" -ge 2 ]
+	[ "$writes" -le 20 ]
+}
+
 @test "status: no state file yet, bad options" {
 	SOV_STATE_DIR="$BATS_TEST_TMPDIR/none" run sov-probe status
 	assert_failure 2

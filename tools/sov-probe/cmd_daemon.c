@@ -33,7 +33,8 @@
 #include "timestamp.h"
 
 #define FLUSH_EVERY_MS 1000
-#define STATE_EVERY_MS 5000
+#define STATE_EVERY_MS 5000 /* when only counters changed */
+#define STATE_SOON_MS 1000  /* when a target changed state */
 #define STORE_WARN_EVERY_MS 60000
 #define PAGE_EVERY_DEFAULT_MS 60000
 #define ROLLUP_EVERY_MS 3600000
@@ -55,6 +56,7 @@ struct daemon {
 	struct sov_jsonl_writer *out;
 	int state_dirty, state_now, reload, stop;
 	int64_t last_flush, last_state, last_store_warn;
+	uint64_t probes, state_writes; /* said when the daemon stops */
 	struct sov_err fatal; /* a write to stdout failed */
 };
 
@@ -98,6 +100,7 @@ on_done(void *ctx, size_t ti, struct pr_result *r)
 	enum pr_state from;
 	jv rec = pr_result_record(t, r);
 
+	d->probes++;
 	if (pr_result_measure(d->m, t, r, &e) < 0)
 		sov_cli_warn("%s: %s", t->name, e.msg);
 	if (d->results)
@@ -127,6 +130,7 @@ write_state(struct daemon *d, int64_t now)
 		sov_cli_warn("%s", e.msg);
 	d->state_dirty = d->state_now = 0;
 	d->last_state = now;
+	d->state_writes++;
 }
 
 static void
@@ -193,7 +197,10 @@ periodic(struct daemon *d, int64_t now)
 		rollup(d, now);
 	if (now - d->last_flush >= FLUSH_EVERY_MS)
 		flush_metrics(d, now);
-	if (d->state_now ||
+	/* The whole file each time (about 260 bytes a target): a first cycle
+	 * or an outage that changes every target at once is one write a
+	 * second, not one per target. */
+	if ((d->state_now && now - d->last_state >= STATE_SOON_MS) ||
 	    (d->state_dirty && now - d->last_state >= STATE_EVERY_MS))
 		write_state(d, now);
 }
@@ -477,6 +484,11 @@ out:
 		write_state(&d, sov_time_mono_ms());
 		if (d.page_dir)
 			write_page(&d, sov_time_mono_ms());
+		fprintf(stderr,
+			"sov-probe: stopped after %llu probes; the state "
+			"file written %llu times\n",
+			(unsigned long long)d.probes,
+			(unsigned long long)d.state_writes);
 	}
 	disarm(&d);
 	if (sov_metrics_close(d.m, &e) < 0 && rc == SOV_EXIT_OK)
