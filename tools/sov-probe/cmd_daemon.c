@@ -57,7 +57,7 @@ struct daemon {
 	int state_dirty, state_now, reload, stop;
 	int64_t last_flush, last_state, last_store_warn;
 	uint64_t probes, state_writes; /* said when the daemon stops */
-	struct sov_err fatal; /* a write to stdout failed */
+	struct sov_err fatal;          /* a write to stdout failed */
 };
 
 static void
@@ -258,8 +258,8 @@ arm(struct daemon *d, struct sov_err *e)
 		pr_tstate_init(&d->states[i]);
 	if (pr_sched_init(&d->sched, &d->set, sov_time_mono_ms()) < 0)
 		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
-	d->g = pr_engine_new(&d->set, d->threads, d->concurrency, on_done, d,
-			     e);
+	d->g =
+	    pr_engine_new(&d->set, d->threads, d->concurrency, on_done, d, e);
 	return d->g ? 0 : -1;
 }
 
@@ -389,9 +389,10 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 
 			if (sov_duration_parse(optarg, &ms, e) < 0)
 				return sov_err_prefix(e, "--%s: ",
-						      c == 'P'	 ? "page-every"
-						      : c == 'a' ? "rollup-after"
-								 : "keep");
+						      c == 'P' ? "page-every"
+						      : c == 'a'
+							  ? "rollup-after"
+							  : "keep");
 			if (c == 'P')
 				d->page_every = ms < 1000 ? 1000 : ms;
 			else if (c == 'a')
