@@ -73,7 +73,10 @@ static const struct sov_migration migrations[] = {
 struct sov_metrics {
 	struct sov_store *st; /* NULL: JSON lines to out */
 	struct sov_jsonl_writer *out;
-	jv pending; /* array of records not yet written */
+	jv pending;   /* array of records not yet written */
+	size_t limit; /* most records kept while the store is away; 0: all */
+	uint64_t dropped; /* the oldest, dropped past the limit */
+	int failing;      /* the last flush failed: no flush from add */
 	char host[SOV_METRICS_HOST_MAX];
 };
 
@@ -126,6 +129,48 @@ struct sov_store *
 sov_metrics_store(struct sov_metrics *m)
 {
 	return m->st;
+}
+
+void
+sov_metrics_set_limit(struct sov_metrics *m, size_t limit)
+{
+	m->limit = limit;
+}
+
+uint64_t
+sov_metrics_dropped(const struct sov_metrics *m)
+{
+	return m->dropped;
+}
+
+size_t
+sov_metrics_pending(const struct sov_metrics *m)
+{
+	return (size_t)jv_array_length(jv_copy(m->pending));
+}
+
+/* Past the limit, the oldest tenth goes at once: one copy of the array
+ * per tenth, not one per record added. */
+static void
+trim(struct sov_metrics *m)
+{
+	int n = jv_array_length(jv_copy(m->pending)), drop;
+	jv kept;
+
+	if (m->limit == 0 || (size_t)n <= m->limit)
+		return;
+	drop = n - (int)m->limit + (int)(m->limit / 10);
+	if (drop > n)
+		drop = n;
+	/* a new array, not jv_array_slice: jq's slice is a view that keeps
+	 * the dropped records alive */
+	kept = jv_array_sized(n - drop);
+	for (int i = drop; i < n; i++)
+		kept =
+		    jv_array_append(kept, jv_array_get(jv_copy(m->pending), i));
+	jv_free(m->pending);
+	m->pending = kept;
+	m->dropped += (uint64_t)drop;
 }
 
 /* ASCII only, whatever the locale: these go into JSON unescaped. */
@@ -245,8 +290,7 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
 /* One record as a JSON line, keys in the order the store's rows have. */
 static int
 write_line(struct sov_metrics *m, const char *ts, const char *name,
-	   double value, const char *unit, const char *tags,
-	   struct sov_err *e)
+	   double value, const char *unit, const char *tags, struct sov_err *e)
 {
 	char num[SOV_JSON_NUMBER_MAX], *line;
 	size_t cap = strlen(ts) + strlen(name) + strlen(unit) + strlen(tags) +
@@ -326,7 +370,11 @@ sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 	rec = jv_object_set(rec, jv_string("unit"), jv_string(unit));
 	rec = jv_object_set(rec, jv_string("tags"), tags);
 	m->pending = jv_array_append(m->pending, rec);
-	if (jv_array_length(jv_copy(m->pending)) >= SOV_METRICS_BATCH)
+	trim(m);
+	/* While the store is away, only the caller's own flushes try it:
+	 * not a lock wait or a connect timeout on every measurement. */
+	if (!m->failing &&
+	    jv_array_length(jv_copy(m->pending)) >= SOV_METRICS_BATCH)
 		return sov_metrics_flush(m, e);
 	return 0;
 }
@@ -426,8 +474,10 @@ sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 	}
 	jv_free(m->pending);
 	m->pending = jv_array();
+	m->failing = 0;
 	return 0;
 fail:
+	m->failing = 1;
 	return sov_err_prefix(e, "metrics: writing %d measurements: ", n);
 }
 

@@ -19,9 +19,11 @@
  * Measurements are buffered and written in one transaction by
  * sov_metrics_flush (and every SOV_METRICS_BATCH additions). A flush that
  * fails (the store is down: 75) keeps everything buffered for the next one,
- * so a caller must not add the same measurement again; the buffer is not
- * capped, so a tool that runs for long while its store is gone decides what
- * to drop itself.
+ * so a caller must not add the same measurement again. After a failed
+ * flush, adding no longer flushes by itself (the caller's next flush tries
+ * the store again), and the buffer is capped by sov_metrics_set_limit: past
+ * it the oldest records are dropped and counted, so a daemon whose store is
+ * gone for a day keeps its memory and its most recent history.
  */
 #ifndef SOV_MEASURE_H
 #define SOV_MEASURE_H
@@ -58,6 +60,13 @@ struct sov_metrics *sov_metrics_open(const char *url, FILE *fallback,
  */
 int sov_metrics_add(struct sov_metrics *m, const char *name, double value,
 		    const char *unit, jv tags, struct sov_err *e);
+
+/* Keep at most LIMIT records buffered (0, the default: no cap); past it
+ * the oldest tenth is dropped. sov_metrics_dropped counts them, and
+ * sov_metrics_pending says how many wait for the store. */
+void sov_metrics_set_limit(struct sov_metrics *m, size_t limit);
+uint64_t sov_metrics_dropped(const struct sov_metrics *m);
+size_t sov_metrics_pending(const struct sov_metrics *m);
 
 /* As sov_metrics_add with an explicit timestamp (ms since the epoch). */
 int sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,

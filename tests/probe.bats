@@ -416,6 +416,34 @@ EOF
 	[ "$writes" -le 20 ]
 }
 
+@test "daemon: a store away past --buffer: the oldest measurements dropped and counted, the newest written" {
+	db="$BATS_TEST_TMPDIR/m.db"
+	body=$(for i in $(seq 10); do printf '"d%d":{"type":"disk","path":"/","interval":"1s"},' "$i"; done)
+	f=$(targets "${body%,}")
+	start_daemon --targets "$f" --metrics "sqlite:$db" --buffer 100
+	wait_for 10 sh -c "[ \$(sqlite3 '$db' 'select count(*) from measurements') -gt 0 ]"
+	(echo 'BEGIN EXCLUSIVE;'; sleep 6; echo 'COMMIT;') | sqlite3 "$db" &
+	lock=$!
+	wait_for 20 grep -q 'measurements kept for later' "$D/err"
+	wait "$lock"
+	wait_for 30 grep -q 'the store is back' "$D/err"
+	stop=$(date +%s)
+	kill -TERM "$DPID"
+	wait "$DPID"
+	run grep -o '[0-9]* measurements dropped' "$D/err"
+	assert_success
+	dropped=${output%% *}
+	[ "$dropped" -gt 0 ]
+	# every probe counted in the state; fewer rows than probes, by what was dropped
+	checks=$(jq '[.targets[].checks] | add' "$D/state/state.json")
+	rows=$(sqlite3 "$db" "select count(*) from measurements where name='probe.up'")
+	[ "$rows" -lt "$checks" ]
+	# the newest were kept: the last probes before the stop are there
+	last=$(sqlite3 "$db" "select cast(strftime('%s', max(ts)) as int) from measurements where name='probe.up'")
+	[ "$((stop - last))" -le 3 ]
+	grep -q 'oldest dropped past --buffer 100' "$D/err"
+}
+
 @test "status: no state file yet, bad options" {
 	SOV_STATE_DIR="$BATS_TEST_TMPDIR/none" run sov-probe status
 	assert_failure 2

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "measure.h"
 #include "tap.h"
 #include "timestamp.h"
@@ -101,6 +103,62 @@ cases(const char *url, const char *engine)
 	ok(sov_metrics_close(m, &e) == 0, "[%s] close", engine);
 }
 
+/*
+ * A store held locked by another connection: the first add past a batch
+ * tries it and fails, later adds do not (each would wait for the lock), the
+ * buffer keeps the newest LIMIT records, and the next flush writes them.
+ */
+static void
+store_away(const char *path, const char *url)
+{
+	struct sov_metrics *m = sov_metrics_open(url, stdout, NULL);
+	struct sov_err e;
+	sqlite3 *locker = NULL;
+	int64_t base = 1795376400000LL;
+	int fails = 0, i;
+	size_t kept;
+	jv rows;
+
+	ok(m != NULL &&
+	       sov_store_set_lock_timeout(sov_metrics_store(m), 20, &e) == 0,
+	   "[away] open, 20 ms lock timeout");
+	if (m == NULL || sqlite3_open(path, &locker) != SQLITE_OK ||
+	    sqlite3_exec(locker, "BEGIN EXCLUSIVE", NULL, NULL, NULL) !=
+		SQLITE_OK) {
+		skip(6, "could not lock the store");
+		sqlite3_close(locker);
+		sov_metrics_close(m, NULL);
+		return;
+	}
+	sov_metrics_set_limit(m, 2000);
+	for (i = 0; i < 5000; i++)
+		if (sov_metrics_add_at(m, base + i, "away.n", i, "",
+				       jv_invalid(), &e) < 0)
+			fails++;
+	is_int(fails, 1, "[away] one add tried the locked store, not 4,001");
+	kept = sov_metrics_pending(m);
+	ok(kept <= 2000 && kept >= 1800, "[away] %zu kept, limit 2000", kept);
+	is_int((long long)sov_metrics_dropped(m), (long long)(5000 - kept),
+	       "[away] the rest counted as dropped");
+	sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(locker);
+	ok(sov_metrics_flush(m, &e) == 0 && sov_metrics_pending(m) == 0,
+	   "[away] the store back: one flush writes them");
+	rows = jv_invalid();
+	sov_metrics_query(sov_metrics_store(m), "away.n", base, base + 10000,
+			  10000, &rows, &e);
+	ok(jv_is_valid(rows) && (size_t)jv_array_length(jv_copy(rows)) == kept,
+	   "[away] every kept record is in the store");
+	ok(jv_is_valid(rows) && jv_array_length(jv_copy(rows)) > 0 &&
+	       jv_number_value(jv_object_get(
+		   jv_array_get(jv_copy(rows),
+				jv_array_length(jv_copy(rows)) - 1),
+		   jv_string("value"))) == 4999,
+	   "[away] the newest kept, the oldest dropped");
+	jv_free(rows);
+	sov_metrics_close(m, NULL);
+}
+
 int
 main(void)
 {
@@ -118,6 +176,7 @@ main(void)
 	m = sov_metrics_open(url, stdout, &e);
 	ok(m != NULL, "[sqlite] reopen an existing store");
 	sov_metrics_close(m, NULL);
+	store_away(path, url);
 
 	if (pg != NULL && pg[0] != '\0')
 		cases(pg, "postgres");

@@ -33,6 +33,10 @@
 #include "timestamp.h"
 
 #define FLUSH_EVERY_MS 1000
+#define FLUSH_BACKOFF_MAX_MS 60000 /* a store that is away: tried this often   \
+				    */
+#define BUFFER_DEFAULT 100000      /* measurements kept while it is away */
+#define BUFFER_MAX 10000000
 #define STATE_EVERY_MS 5000 /* when only counters changed */
 #define STATE_SOON_MS 1000  /* when a target changed state */
 #define STORE_WARN_EVERY_MS 60000
@@ -55,7 +59,8 @@ struct daemon {
 	struct sov_metrics *m;
 	struct sov_jsonl_writer *out;
 	int state_dirty, state_now, reload, stop;
-	int64_t last_flush, last_state, last_store_warn;
+	int64_t last_flush, flush_every, last_state, last_store_warn;
+	long buffer;
 	uint64_t probes, state_writes; /* said when the daemon stops */
 	struct sov_err fatal;          /* a write to stdout failed */
 };
@@ -144,12 +149,22 @@ flush_metrics(struct daemon *d, int64_t now)
 			sov_cli_warn("measurements: the store is back");
 			d->last_store_warn = 0;
 		}
+		d->flush_every = FLUSH_EVERY_MS;
 		return;
 	}
-	/* kept buffered for the next flush; said once a minute */
+	/* Kept buffered for the next flush, tried less often while it fails
+	 * (a store that does not answer costs its timeout each time); said
+	 * once a minute. */
+	d->flush_every = d->flush_every * 2 > FLUSH_BACKOFF_MAX_MS
+			     ? FLUSH_BACKOFF_MAX_MS
+			     : d->flush_every * 2;
 	if (d->last_store_warn == 0 ||
 	    now - d->last_store_warn >= STORE_WARN_EVERY_MS) {
-		sov_cli_warn("measurements kept for later: %s", e.msg);
+		sov_cli_warn("measurements kept for later (%zu; %llu oldest "
+			     "dropped past --buffer %ld): %s",
+			     sov_metrics_pending(d->m),
+			     (unsigned long long)sov_metrics_dropped(d->m),
+			     d->buffer, e.msg);
 		d->last_store_warn = now;
 	}
 }
@@ -195,7 +210,7 @@ periodic(struct daemon *d, int64_t now)
 		write_page(d, now);
 	if (d->rollup_after > 0 && now - d->last_rollup >= ROLLUP_EVERY_MS)
 		rollup(d, now);
-	if (now - d->last_flush >= FLUSH_EVERY_MS)
+	if (now - d->last_flush >= d->flush_every)
 		flush_metrics(d, now);
 	/* The whole file each time (about 260 bytes a target): a first cycle
 	 * or an outage that changes every target at once is one write a
@@ -355,6 +370,7 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 	    {"page-every", required_argument, NULL, 'P'},
 	    {"rollup-after", required_argument, NULL, 'a'},
 	    {"keep", required_argument, NULL, 'k'},
+	    {"buffer", required_argument, NULL, 'b'},
 	    {NULL, 0, NULL, 0},
 	};
 	long n;
@@ -365,6 +381,7 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 	d->rollup_keep = ROLLUP_KEEP_DEFAULT_MS;
 	d->threads = PR_THREADS_DEFAULT;
 	d->concurrency = PR_CONCURRENCY_DEFAULT;
+	d->buffer = BUFFER_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -406,6 +423,11 @@ parse(struct daemon *d, int argc, char **argv, const char **targets,
 					       PR_THREADS_MAX, &n, e) < 0)
 				return -1;
 			d->threads = (int)n;
+			break;
+		case 'b':
+			if (sov_cli_parse_long("--buffer", optarg, 100,
+					       BUFFER_MAX, &d->buffer, e) < 0)
+				return -1;
 			break;
 		case 'c':
 			if (sov_cli_parse_long("--concurrency", optarg, 1,
@@ -465,6 +487,8 @@ pr_cmd_daemon(int argc, char **argv)
 	if (sov_metrics_store(d.m) &&
 	    sov_store_set_lock_timeout(sov_metrics_store(d.m), 250, &e) < 0)
 		goto fail;
+	sov_metrics_set_limit(d.m, (size_t)d.buffer);
+	d.flush_every = FLUSH_EVERY_MS;
 	if (pr_state_read(d.state_path, &prev, &e) == 0)
 		pr_state_restore(&d.set, d.states, prev);
 	jv_free(prev);
@@ -487,9 +511,10 @@ out:
 			write_page(&d, sov_time_mono_ms());
 		fprintf(stderr,
 			"sov-probe: stopped after %llu probes; the state "
-			"file written %llu times\n",
+			"file written %llu times; %llu measurements dropped\n",
 			(unsigned long long)d.probes,
-			(unsigned long long)d.state_writes);
+			(unsigned long long)d.state_writes,
+			(unsigned long long)sov_metrics_dropped(d.m));
 	}
 	disarm(&d);
 	if (sov_metrics_close(d.m, &e) < 0 && rc == SOV_EXIT_OK)

@@ -39,7 +39,9 @@ static const struct sov_cmd cmds[] = {
      "  --page-every DUR  how often (1m)\n"
      "  --rollup-after D  measurements older than D (7d) become 5-minute\n"
      "                    summaries, hourly; 0s: never\n"
-     "  --keep DUR        summaries older than this go (400d)\n\n"
+     "  --keep DUR        summaries older than this go (400d)\n"
+     "  --buffer N        measurements kept while the store is away\n"
+     "                    (100000); past it the oldest are dropped\n\n"
      "stdout: a probe.state record on every change, and probe.alert for\n"
      "each alert run; the measurements go to the store.\n"},
     {"status", pr_cmd_status, "[TARGET...] [--format json|table]",
