@@ -264,6 +264,20 @@ sov_store_rollback(struct sov_store *st, struct sov_err *e)
 }
 
 int
+sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e)
+{
+	if (st == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "store cache: no store");
+	if (kib < 64 || kib > 1048576)
+		return sov_err_set(e, SOV_EXIT_USAGE,
+				   "%s: cache of %d KiB is outside 64..1048576",
+				   st->display, kib);
+	if (st->kind == SOV_STORE_SQLITE)
+		return sov_store_sqlite_cache(st, kib, e);
+	return 0; /* PostgreSQL's cache is the server's */
+}
+
+int
 sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e)
 {
 	int rc;

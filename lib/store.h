@@ -87,6 +87,13 @@ int sov_store_query(struct sov_store *st, const char *sql, jv params, jv *rows,
  */
 int sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e);
 
+/*
+ * The most page cache a SQLite store keeps, in KiB (64..1048576; SQLite's
+ * default is 2000): a daemon that only appends needs little of it. Nothing
+ * on PostgreSQL, whose cache is the server's.
+ */
+int sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e);
+
 /* Rows changed by the last sov_store_query that was an INSERT/UPDATE/DELETE. */
 long sov_store_changes(const struct sov_store *st);
 

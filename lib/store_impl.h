@@ -61,6 +61,7 @@ int sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
 			   jv *rows, struct sov_err *e);
 int sov_store_sqlite_tx(struct sov_store *st, enum sov_store_tx op,
 			struct sov_err *e);
+int sov_store_sqlite_cache(struct sov_store *st, int kib, struct sov_err *e);
 int sov_store_sqlite_lock_timeout(struct sov_store *st, int ms,
 				  struct sov_err *e);
 

@@ -457,3 +457,16 @@ sov_store_sqlite_lock_timeout(struct sov_store *st, int ms, struct sov_err *e)
 		return fail(st, r, NULL, NULL, e);
 	return 0;
 }
+
+int
+sov_store_sqlite_cache(struct sov_store *st, int kib, struct sov_err *e)
+{
+	char sql[64];
+	int r;
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	r = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	if (r != SQLITE_OK)
+		return fail(st, r, NULL, NULL, e);
+	return 0;
+}

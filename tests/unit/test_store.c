@@ -464,6 +464,23 @@ test_errors(const struct eng *g, struct sov_store *st)
 	is_int(sov_store_set_lock_timeout(st, 0, &e), -1,
 	       "%s: lock timeout 0 refused", g->name);
 	is_int(e.code, SOV_EXIT_USAGE, "%s: lock timeout 0 is code 2", g->name);
+	is_int(sov_store_set_cache(st, 10, &e), -1,
+	       "%s: a 10 KiB cache refused", g->name);
+	is_int(sov_store_set_cache(st, 256, &e), 0, "%s: a 256 KiB cache",
+	       g->name);
+	if (sov_store_kind(st) == SOV_STORE_SQLITE) {
+		jv rows = jv_invalid();
+
+		sov_store_query(st, "PRAGMA cache_size", jv_array(), &rows, &e);
+		ok(jv_is_valid(rows) && jv_array_length(jv_copy(rows)) == 1 &&
+		       jv_number_value(
+			   jv_object_get(jv_array_get(jv_copy(rows), 0),
+					 jv_string("cache_size"))) == -256,
+		   "%s: PRAGMA cache_size is -256 (KiB)", g->name);
+		jv_free(rows);
+	} else {
+		ok(1, "%s: no cache to set on PostgreSQL", g->name);
+	}
 	ok(count_rows(st, "SELECT 1 AS still_fine", jv_array()) == 1,
 	   "%s: the store works after the errors", g->name);
 #undef W
@@ -947,7 +964,8 @@ test_pg_prepared(const char *url)
 		snprintf(sql, sizeof(sql), "SELECT $1::int + %d AS v", i);
 		good += q_num(st, sql, JV_ARRAY(jv_number(1)), "v") == i + 1;
 	}
-	is_int(good, 300, "PostgreSQL: 300 distinct statements, past the cache");
+	is_int(good, 300,
+	       "PostgreSQL: 300 distinct statements, past the cache");
 	is_int((int)q_num(st,
 			  "SELECT count(*) AS n FROM pg_prepared_statements",
 			  jv_array(), "n"),
@@ -955,8 +973,9 @@ test_pg_prepared(const char *url)
 	snprintf(sql, sizeof(sql), "SELECT $1::int + %d AS v", 7);
 	ok(q_num(st, sql, JV_ARRAY(jv_number(1)), "v") == 8,
 	   "PostgreSQL: a cached statement runs again");
-	is_int(sov_store_query(st, "SELEC $1", JV_ARRAY(jv_number(1)), NULL, &e),
-	       -1, "PostgreSQL: a statement that cannot prepare fails");
+	is_int(
+	    sov_store_query(st, "SELEC $1", JV_ARRAY(jv_number(1)), NULL, &e),
+	    -1, "PostgreSQL: a statement that cannot prepare fails");
 	like(e.msg, "syntax error", "PostgreSQL: with the server's message");
 	sov_store_begin(st, &e);
 	sov_store_query(st, "SELECT 1/0 AS x", jv_array(), NULL, &e);

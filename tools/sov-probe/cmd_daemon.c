@@ -33,10 +33,12 @@
 #include "timestamp.h"
 
 #define FLUSH_EVERY_MS 1000
-#define FLUSH_BACKOFF_MAX_MS 60000 /* a store that is away: tried this often   \
-				    */
-#define BUFFER_DEFAULT 100000      /* measurements kept while it is away */
+#define FLUSH_BACKOFF_MAX_MS                                                   \
+	60000                 /* a store that is away: tried this often        \
+			       */
+#define BUFFER_DEFAULT 100000 /* measurements kept while it is away */
 #define BUFFER_MAX 10000000
+#define STORE_CACHE_KIB 256
 #define STATE_EVERY_MS 5000 /* when only counters changed */
 #define STATE_SOON_MS 1000  /* when a target changed state */
 #define STORE_WARN_EVERY_MS 60000
@@ -486,6 +488,12 @@ pr_cmd_daemon(int argc, char **argv)
 	 * and its measurements wait for the next one */
 	if (sov_metrics_store(d.m) &&
 	    sov_store_set_lock_timeout(sov_metrics_store(d.m), 250, &e) < 0)
+		goto fail;
+	/* it appends, and the page's reads come from the OS's cache: a
+	 * small SQLite cache saves up to 1.75 MB of heap */
+	if (sov_metrics_store(d.m) &&
+	    sov_store_set_cache(sov_metrics_store(d.m), STORE_CACHE_KIB, &e) <
+		0)
 		goto fail;
 	sov_metrics_set_limit(d.m, (size_t)d.buffer);
 	d.flush_every = FLUSH_EVERY_MS;
