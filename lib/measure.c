@@ -73,7 +73,7 @@ static const struct sov_migration migrations[] = {
 struct sov_metrics {
 	struct sov_store *st; /* NULL: JSON lines to out */
 	struct sov_jsonl_writer *out;
-	jv pending;   /* array of records not yet written */
+	jv pending;   /* rows not yet written: [ts, name, value, unit, tags] */
 	size_t limit; /* most records kept while the store is away; 0: all */
 	uint64_t dropped; /* the oldest, dropped past the limit */
 	int failing;      /* the last flush failed: no flush from add */
@@ -362,13 +362,16 @@ sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 		free(text);
 		return rc;
 	}
+	/* a row as the INSERT takes it: the tags as the text made above,
+	 * not an object to serialise again */
+	jv_free(tags);
+	rec = jv_array_sized(5);
+	rec = jv_array_append(rec, jv_string(ts));
+	rec = jv_array_append(rec, jv_string(name));
+	rec = jv_array_append(rec, jv_number(value));
+	rec = jv_array_append(rec, jv_string(unit));
+	rec = jv_array_append(rec, jv_string(text));
 	free(text);
-	rec = jv_object_set(jv_object(), jv_string("ts"), jv_string(ts));
-	rec = jv_object_set(rec, jv_string("event"), jv_string("measure"));
-	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
-	rec = jv_object_set(rec, jv_string("value"), jv_number(value));
-	rec = jv_object_set(rec, jv_string("unit"), jv_string(unit));
-	rec = jv_object_set(rec, jv_string("tags"), tags);
 	m->pending = jv_array_append(m->pending, rec);
 	trim(m);
 	/* While the store is away, only the caller's own flushes try it:
@@ -427,16 +430,7 @@ insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
 			goto out;
 		}
 		len += (size_t)n;
-		p = jv_array_append(p,
-				    jv_object_get(jv_copy(r), jv_string("ts")));
-		p = jv_array_append(
-		    p, jv_object_get(jv_copy(r), jv_string("name")));
-		p = jv_array_append(
-		    p, jv_object_get(jv_copy(r), jv_string("value")));
-		p = jv_array_append(
-		    p, jv_object_get(jv_copy(r), jv_string("unit")));
-		p = jv_array_append(
-		    p, sov_json_dump(jv_object_get(r, jv_string("tags"))));
+		p = jv_array_concat(p, r); /* ts, name, value, unit, tags */
 	}
 	rc = sov_store_query(m->st, sql, p, NULL, e);
 	p = jv_invalid(); /* consumed */

@@ -24,7 +24,7 @@
 
 struct job {
 	struct job *next;
-	size_t ti;   /* a probe's target, when fn is NULL */
+	size_t ti; /* a probe's target, when fn is NULL */
 	struct pr_result r;
 	void (*fn)(void *);
 	void (*finish)(void *);
@@ -129,8 +129,8 @@ pr_engine_new(const struct pr_set *set, int threads, int concurrency,
 		goto fail;
 	}
 	for (; g->nthreads < threads; g->nthreads++) {
-		int rc = pthread_create(&g->threads[g->nthreads], NULL, worker,
-					g);
+		int rc =
+		    pthread_create(&g->threads[g->nthreads], NULL, worker, g);
 
 		if (rc != 0) {
 			errno = rc;
@@ -321,8 +321,8 @@ finish_transfers(struct pr_engine *g)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
 				  (char **)&s);
-		pr_xfer_judge(s->easy, m->data.result,
-			      &g->set->targets[s->ti], &s->x, &s->r);
+		pr_xfer_judge(s->easy, m->data.result, &g->set->targets[s->ti],
+			      &s->x, &s->r);
 		curl_multi_remove_handle(g->multi, s->easy);
 		pr_xfer_clear(&s->x);
 		g->running[s->ti] = 0;
@@ -339,8 +339,9 @@ finish_jobs(struct pr_engine *g)
 	struct job *list, *next;
 	uint64_t n;
 
-	/* only to reset the counter: the list is what counts (EAGAIN when a
-	 * finished job's wake-up was read with an earlier one) */
+	/* Only when the poll saw a wake-up: a job is on the list before its
+	 * wake-up is written, so one that is not seen now is seen at the next
+	 * wake. The read resets the counter; the list is what counts. */
 	if (read(g->efd, &n, sizeof(n)) < 0)
 		n = 0;
 	pthread_mutex_lock(&g->mu);
@@ -381,6 +382,7 @@ pr_engine_wait(struct pr_engine *g, int timeout_ms, int extra_fd,
 		return sov_err_set(e, SOV_EXIT_FAIL, "curl: %s",
 				   curl_multi_strerror(mc));
 	finish_transfers(g);
-	finish_jobs(g);
+	if (fds[0].revents & CURL_WAIT_POLLIN)
+		finish_jobs(g);
 	return extra_fd >= 0 && (fds[1].revents & CURL_WAIT_POLLIN) ? 1 : 0;
 }
