@@ -9,10 +9,10 @@
  *             "days_left","key_type","challenge","seconds","requests",
  *             "bad_nonces"}
  *   cert     {"name","domains","issuer","serial","not_before","not_after",
- *             "days_left","due"}              (list)
+ *             "days_left","due","profile","ari"}  (list)
  *   revoked  {"name","serial","reason"}        (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
- *             "days_left","error"}            (renew)
+ *             "days_left","error","ari","ari_error"}  (renew)
  */
 #ifndef CT_CERT_H
 #define CT_CERT_H
@@ -110,6 +110,9 @@ struct ct_issue_args {
 	long timeout_s;
 	const char *preferred_chain; /* issuer CN of the chain's top, or NULL */
 	const char *deploy_hook;     /* run after install, or NULL */
+	const char *profile;  /* the CA's profile (meta.profiles), or NULL */
+	int reuse_key;        /* keep certs/NAME/key.pem when it is there */
+	const char *replaces; /* ARI CertID of the certificate replaced */
 };
 
 /*
