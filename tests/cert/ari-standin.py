@@ -15,7 +15,8 @@ name the stand-in. What it adds, as CONFIG (JSON, read again on every
 request) says:
 
   {"renewal_info": true,            directory gets renewalInfo
-   "window": [START, END],          suggestedWindow, seconds from now
+   "window": [START, END],          suggestedWindow: seconds from now,
+                                    or RFC 3339 strings sent as they are
    "retry_after": 3600,             Retry-After of renewalInfo (or null)
    "explanation": "https://...",    explanationURL (or null)
    "ari_status": 200,               another status: a problem document
@@ -128,9 +129,9 @@ class H(BaseHTTPRequestHandler):
             return self.problem(cfg["ari_status"], "serverInternal",
                                 "the stand-in's renewalInfo is down")
         now = time.time()
-        w = cfg.get("window", [0, 3600])
-        body = {"suggestedWindow": {"start": stamp(now + w[0]),
-                                    "end": stamp(now + w[1])}}
+        w = [x if isinstance(x, str) else stamp(now + x)
+             for x in cfg.get("window", [0, 3600])]
+        body = {"suggestedWindow": {"start": w[0], "end": w[1]}}
         if cfg.get("explanation"):
             body["explanationURL"] = cfg["explanation"]
         hdrs = []
