@@ -1,10 +1,17 @@
 /*
- * cmd_renew.c - `sov-cert renew [NAME...] [--force]`: every installed
- * certificate (or the named ones) with a third of its lifetime or less
- * left is issued again as meta.json says it was (domains, challenge, key
- * type, and the CA unless --server is given), with a fresh key. Meant for a
- * daily timer: with nothing due it connects to nothing. Exit 1 when any failed,
- * else 75 when any failed retryably, else 0.
+ * cmd_renew.c - `sov-cert renew [NAME...] [--force] [--random-delay N]`:
+ * every installed certificate (or the named ones) that is due is issued
+ * again as meta.json says it was (domains, challenge, key type, profile,
+ * key reuse, and the CA unless --server is given). Due: inside the CA's
+ * renewal window when its directory offers ARI (RFC 9773; the window, the
+ * instant picked in it and the next poll are kept in meta.json, and the
+ * CA is asked again only once its Retry-After has passed; see ari.h),
+ * otherwise, or while the CA has not answered, when a third of its
+ * lifetime or less is left. The new order says which certificate it
+ * replaces. Meant for a daily timer: with nothing due and no poll due it
+ * connects to nothing, and --random-delay sleeps only before the first
+ * connection. Exit 1 when any failed, else 75 when any failed retryably,
+ * else 0 (a failed ARI poll is a warning and "ari_error" in the record).
  *
  * With a store (--metrics URL or $SOV_METRICS), at the end of the run:
  * cert.days_left (d) for every certificate looked at, and

@@ -46,14 +46,23 @@ static const struct sov_cmd cmds[] = {
      "                    (kept for renew; e.g. a script reloading nginx)\n"
      "  --preferred-chain CN  the chain (default or alternate) whose top\n"
      "                    certificate is issued by CN, when the CA offers "
-     "it\n" COMMON_HELP},
+     "it\n"
+     "  --profile NAME    the CA's certificate profile (its directory's\n"
+     "                    meta.profiles; kept for renew)\n"
+     "  --reuse-key       keep the installed key on renewal (kept for "
+     "renew)\n"
+     "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
+     "                    (default $SOV_METRICS)\n" COMMON_HELP},
     {"list", ct_cmd_list, "[--state DIR]",
      "one record per installed certificate: names, issuer, not_after, "
-     "days_left, due",
+     "days_left, due, ARI window",
      "  --state DIR       state directory\n"},
     {"renew", ct_cmd_renew, "[NAME...] [--force] [OPTIONS]",
-     "issue again every certificate with a third of its lifetime left",
+     "issue again every certificate that is due: in the CA's renewal "
+     "window (ARI), else with a third of its lifetime left",
      "  --force           renew even when not due\n"
+     "  --random-delay N  sleep a random 0..N seconds before asking the CA\n"
+     "                    (a timer's spread; nothing asked: no sleep)\n"
      "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
      "                    there (default $SOV_METRICS; none: not "
      "written)\n" COMMON_HELP},
