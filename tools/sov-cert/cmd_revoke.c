@@ -3,7 +3,10 @@
  * certificate NAME with the account key (RFC 8555 section 7.6), then mark
  * its meta.json "revoked", so that list shows it and renew replaces it on
  * its next run whether or not it is due. The files stay where they are (a
- * server keeps serving until the new one is installed).
+ * server keeps serving until the new one is installed). --with-cert-key:
+ * the request is signed with the certificate's own key (an ec256 one) and
+ * carries its JWK instead of the account (RFC 8555 section 7.6, for a key
+ * that leaked); the state still needs its account for the session.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +22,45 @@
 #include "fs.h"
 #include "jsonl.h"
 #include "timestamp.h"
+
+/* POST revokeCert signed with certs/NAME/key.pem and its JWK (no kid). */
+static int
+post_with_cert_key(struct ct_session *s, const char *name, const char *p,
+		   struct sov_err *e)
+{
+	char rel[CT_CERT_NAME_MAX + 32], path[PATH_MAX];
+	struct ct_signer local;
+	struct ct_resp r;
+	EVP_PKEY *k = NULL;
+	char *kid = s->acme.kid;
+	int n = snprintf(rel, sizeof(rel), "certs/%s/key.pem", name), rc = -1;
+
+	memset(&local, 0, sizeof(local));
+	if (n < 0 || (size_t)n >= sizeof(rel) ||
+	    ct_state_path(&s->st, rel, path, sizeof(path), e) < 0 ||
+	    (k = ct_key_load(path, e)) == NULL)
+		goto out;
+	if (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 256) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "--with-cert-key: %s is not an ec256 key (only "
+			    "ES256 is spoken); revoke with the account key",
+			    path);
+		goto out;
+	}
+	if (ct_signer_local(&local, k, e) < 0)
+		goto out;
+	s->acme.signer = &local;
+	s->acme.kid = NULL; /* the JWS carries the jwk */
+	rc = ct_acme_post(&s->acme, s->acme.dir.revoke_cert, p, 0, &r, e);
+	s->acme.kid = kid;
+	s->acme.signer = &s->kp.signer;
+	if (rc == 0)
+		ct_resp_clear(&r);
+out:
+	ct_signer_clear(&local);
+	EVP_PKEY_free(k);
+	return rc;
+}
 
 /* The payload: {"certificate": base64url(DER of the leaf), "reason"}. */
 static int
@@ -73,11 +115,13 @@ mark_revoked(const struct ct_state *st, const char *name, struct sov_err *e)
 int
 ct_cmd_revoke(int argc, char **argv)
 {
-	enum { O_REASON = CT_OPT_FIRST_OWN };
+	enum { O_REASON = CT_OPT_FIRST_OWN, O_CERT_KEY };
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
 	    {"reason", required_argument, NULL, O_REASON},
+	    {"with-cert-key", no_argument, NULL, O_CERT_KEY},
 	    {NULL, 0, NULL, 0}};
+	int cert_key = 0;
 	struct ct_session s;
 	struct ct_state st;
 	struct ct_opts o;
@@ -97,6 +141,10 @@ ct_cmd_revoke(int argc, char **argv)
 			return sov_cli_fail(&e);
 		if (k > 0)
 			continue;
+		if (ch == O_CERT_KEY) {
+			cert_key = 1;
+			continue;
+		}
 		if (ch != O_REASON)
 			return SOV_EXIT_USAGE;
 		/* RFC 5280 CRLReason; 7 is not used */
@@ -136,10 +184,15 @@ ct_cmd_revoke(int argc, char **argv)
 	}
 	if (payload(&c, reason, &p, &e) < 0)
 		goto fail;
-	if (ct_acme_post(&s.acme, s.acme.dir.revoke_cert, jv_string_value(p), 0,
-			 &r, &e) < 0)
-		goto fail;
-	ct_resp_clear(&r);
+	if (cert_key) {
+		if (post_with_cert_key(&s, name, jv_string_value(p), &e) < 0)
+			goto fail;
+	} else {
+		if (ct_acme_post(&s.acme, s.acme.dir.revoke_cert,
+				 jv_string_value(p), 0, &r, &e) < 0)
+			goto fail;
+		ct_resp_clear(&r);
+	}
 	if (mark_revoked(&s.st, name, &e) < 0) {
 		sov_err_prefix(&e, "revoked, but ");
 		goto fail;
@@ -153,6 +206,9 @@ ct_cmd_revoke(int argc, char **argv)
 	rec =
 	    jv_object_set(rec, jv_string("reason"),
 			  reason >= 0 ? jv_number((double)reason) : jv_null());
+	rec =
+	    jv_object_set(rec, jv_string("signed_with"),
+			  jv_string(cert_key ? "certificate key" : "account"));
 	if (sov_jsonl_write(w, rec, &e) < 0 ||
 	    sov_jsonl_writer_close(w, &e) < 0) {
 		w = NULL;

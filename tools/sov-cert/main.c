@@ -26,10 +26,13 @@
 
 static const struct sov_cmd cmds[] = {
     {"account", ct_cmd_account,
-     "[--agree-tos] [--email ADDR] [--rollover] [OPTIONS]",
+     "[--agree-tos] [--email ADDR] [--rollover] [--contact ADDR]... "
+     "[--deactivate] [OPTIONS]",
      "create the ACME account, or show the existing one",
      "  --rollover        replace the account key with a new one "
-     "(keyChange)\n" COMMON_HELP
+     "(keyChange)\n"
+     "  --contact ADDR    replace the account's contact addresses (repeat)\n"
+     "  --deactivate      deactivate the account, for good\n" COMMON_HELP
      "\nOne record: {\"event\":\"account\",\"url\",\"status\","
      "\"contact\",\"created\",\"thumbprint\"}.\n"},
     {"issue", ct_cmd_issue, "NAME [--domain D]... [OPTIONS]",
@@ -68,7 +71,9 @@ static const struct sov_cmd cmds[] = {
      "written)\n" COMMON_HELP},
     {"revoke", ct_cmd_revoke, "NAME [--reason N] [OPTIONS]",
      "revoke the installed certificate NAME; renew then replaces it",
-     "  --reason N        RFC 5280 reason code (0-10, not 7)\n" COMMON_HELP},
+     "  --reason N        RFC 5280 reason code (0-10, not 7)\n"
+     "  --with-cert-key   sign with the certificate's own key (ec256)\n"
+     "                    instead of the account key\n" COMMON_HELP},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
