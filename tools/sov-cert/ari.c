@@ -248,12 +248,14 @@ ct_ari_fetch(struct ct_acme *a, const char *cert_id, struct ct_ari *r,
 	v = sov_json_parse(hr.body != NULL ? hr.body : "", hr.len, e);
 	if (!jv_is_valid(v)) {
 		e->code = SOV_EXIT_FAIL;
-		sov_err_prefix(e, "%s: ", url);
+		sov_err_prefix(e, "renewalInfo: %s: ", url);
 		goto out;
 	}
 	*retry_after_ms = hr.retry_after_ms;
 	rc = ct_ari_parse(v, url, r, e);
 	v = jv_invalid();
+	if (rc < 0)
+		sov_err_prefix(e, "renewalInfo: ");
 out:
 	jv_free(v);
 	sov_http_resp_clear(&hr);

@@ -6,11 +6,11 @@
  * Records (JSON lines on stdout, every one with "ts" and "event"):
  *   account  {"server","url","status","contact","created","thumbprint"}
  *   issued   {"name","domains","issuer","serial","not_before","not_after",
- *             "days_left","key_type","challenge","seconds","requests",
- *             "bad_nonces"}
+ *             "days_left","key_type","challenge","profile","key_reused",
+ *             "seconds","requests","bad_nonces"}
  *   cert     {"name","domains","issuer","serial","not_before","not_after",
  *             "days_left","due","profile","ari"}  (list)
- *   revoked  {"name","serial","reason"}        (revoke)
+ *   revoked  {"name","serial","reason","signed_with"}  (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
  *             "days_left","error","ari","ari_error"}  (renew)
  */
