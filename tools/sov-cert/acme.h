@@ -74,7 +74,8 @@ struct ct_authz {
 	jv error; /* the first challenge error found, or null */
 };
 
-/* parse.c: what names the URL or file in errors. All consume v. */
+/* parse.c (profiles.c): what names the URL or file in errors. All consume
+ * v. */
 int ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e);
 void ct_dir_free(struct ct_dir *d);
 int ct_order_parse(jv v, const char *what, struct ct_order *o,
@@ -89,6 +90,10 @@ int ct_url_ok(const char *s);
 int ct_profile_ok(const char *s);
 /* Does the directory offer the profile name? */
 int ct_dir_has_profile(const struct ct_dir *d, const char *name);
+/* meta.profiles (an object of name -> description; the descriptions are
+ * not kept) into d->profiles; absent: none. Does not consume meta. */
+int ct_dir_profiles_parse(jv meta, struct ct_dir *d, const char *what,
+			  struct sov_err *e);
 /* A Replay-Nonce: base64url, 1..CT_NONCE_MAX bytes. */
 int ct_nonce_ok(const char *s);
 /*

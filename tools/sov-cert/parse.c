@@ -131,84 +131,6 @@ need_object(jv v, const char *what, struct sov_err *e)
 }
 
 int
-ct_profile_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= CT_PROFILE_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789._-") == n;
-}
-
-int
-ct_dir_has_profile(const struct ct_dir *d, const char *name)
-{
-	for (size_t i = 0; i < d->nprofiles; i++)
-		if (strcmp(d->profiles[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-/* meta.profiles: an object of name -> description (the descriptions are
- * not kept). Does not consume meta. */
-static int
-get_profiles(jv meta, struct ct_dir *d, const char *what, struct sov_err *e)
-{
-	jv p = jv_object_get(jv_copy(meta), jv_string("profiles"));
-	int rc = -1, n;
-
-	if (jv_get_kind(p) == JV_KIND_INVALID ||
-	    jv_get_kind(p) == JV_KIND_NULL) {
-		rc = 0;
-		goto out;
-	}
-	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		sov_err_set(e, SOV_EXIT_FAIL,
-			    "%s: meta.profiles is not an object", what);
-		goto out;
-	}
-	n = jv_object_length(jv_copy(p));
-	if (n > CT_PROFILES_MAX) {
-		sov_err_set(e, SOV_EXIT_FAIL,
-			    "%s: meta.profiles: over %d profiles", what,
-			    CT_PROFILES_MAX);
-		goto out;
-	}
-	d->profiles = calloc((size_t)n + 1, sizeof(*d->profiles));
-	if (d->profiles == NULL) {
-		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
-		goto out;
-	}
-	jv_object_foreach(p, k, val)
-	{
-		const char *name = jv_string_value(k);
-		int good = strlen(name) ==
-			       (size_t)jv_string_length_bytes(jv_copy(k)) &&
-			   ct_profile_ok(name);
-
-		jv_free(val);
-		if (good)
-			d->profiles[d->nprofiles] = strdup(name);
-		jv_free(k);
-		if (!good) {
-			sov_err_set(e, SOV_EXIT_FAIL,
-				    "%s: meta.profiles: a name that is not 1 "
-				    "to %d of A-Z a-z 0-9 . _ -",
-				    what, CT_PROFILE_MAX);
-			goto out;
-		}
-		if (d->profiles[d->nprofiles++] == NULL) {
-			sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	jv_free(p);
-	return rc;
-}
-
-int
 ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e)
 {
 	jv meta = jv_invalid();
@@ -237,7 +159,7 @@ ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e)
 		jv_free(eab);
 		if (get_str(meta, "termsOfService", 0, 0, CT_URL_MAX, &d->terms,
 			    what, e) ||
-		    get_profiles(meta, d, what, e) < 0)
+		    ct_dir_profiles_parse(meta, d, what, e) < 0)
 			goto out;
 	}
 	rc = 0;
