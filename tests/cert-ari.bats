@@ -312,3 +312,34 @@ fetches() { grep -c "^renewalInfo $1\$" "$LOG" || true; }
 cert.renewal.seconds|meas|issued|0
 cert.renewal.seconds|meas|tempfailed|0"
 }
+
+@test "rateLimited on renewal: its Retry-After kept in meta.json, no order before it (unless --force)" {
+	need_pebble
+	cfg '{"renewal_info": true}'
+	run sov-cert issue limited --domain limited.sov.test $R $C
+	assert_success
+	cfg '{"renewal_info": true, "window": [-7200, -3600], "rate_limit": 7200}'
+	orders=$(grep -c '^newOrder' "$LOG")
+	run sov-cert renew limited $C
+	assert_failure 75
+	assert_output --partial "urn:ietf:params:acme:error:rateLimited"
+	line=$(grep '"event":"renew"' <<<"$output")
+	[ "$(jq -r .action <<<"$line")" = failed ]
+	until=$(jq -r .rate_limited_until "$ST/certs/limited/meta.json")
+	[ "$(jq -r .rate_limited_until <<<"$line")" = "$until" ]
+	left=$(($(date -d "$until" +%s) - $(date +%s)))
+	[ "$left" -gt 7100 ] && [ "$left" -le 7200 ]
+	[ "$(grep -c '^newOrder' "$LOG")" = $((orders + 1)) ]
+	# due by its window, but held: skipped without an order
+	run sov-cert renew limited $C
+	assert_success
+	[ "$(jq -r .action <<<"$output")" = skipped ]
+	[ "$(jq -r .rate_limited_until <<<"$output")" = "$until" ]
+	[ "$(grep -c '^newOrder' "$LOG")" = $((orders + 1)) ]
+	# --force goes anyway; the new certificate's meta.json has no hold
+	cfg '{"renewal_info": true}'
+	run sov-cert renew limited --force $C
+	assert_success
+	[ "$(jq -r .action <<<"$output")" = renewed ]
+	[ "$(jq -r 'has("rate_limited_until")' "$ST/certs/limited/meta.json")" = false ]
+}

@@ -20,7 +20,9 @@ request) says:
    "retry_after": 3600,             Retry-After of renewalInfo (or null)
    "explanation": "https://...",    explanationURL (or null)
    "ari_status": 200,               another status: a problem document
-   "profiles": {"NAME": "text"}}    directory meta.profiles (or null)
+   "profiles": {"NAME": "text"},    directory meta.profiles (or null)
+   "rate_limit": 3600}              newOrder answers 429 rateLimited with
+                                    this Retry-After (or null)
 
 newOrder with a "profile" that is not offered is refused with 400
 invalidProfile (pebble never sees it). LOG gets one line per
@@ -158,7 +160,15 @@ class H(BaseHTTPRequestHandler):
             except (ValueError, KeyError):
                 payload = None
             log("newOrder " + json.dumps(payload, sort_keys=True))
-            offered = config().get("profiles") or {}
+            cfg = config()
+            if cfg.get("rate_limit"):
+                return self.send(
+                    429, json.dumps({
+                        "type": "urn:ietf:params:acme:error:rateLimited",
+                        "detail": "the stand-in limits new orders"}),
+                    "application/problem+json",
+                    [("Retry-After", str(cfg["rate_limit"]))])
+            offered = cfg.get("profiles") or {}
             if isinstance(payload, dict) and "profile" in payload and \
                     payload["profile"] not in offered:
                 return self.problem(400, "invalidProfile",

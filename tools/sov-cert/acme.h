@@ -126,6 +126,9 @@ struct ct_acme {
 	char *kid;      /* the account URL, once known */
 	int requests;   /* counted, for the record */
 	int bad_nonces; /* badNonce answers retried */
+	/* the last failed ct_acme_post's answer: HTTP status and Retry-After
+	 * (ms, -1 when none), e.g. for a rateLimited hold */
+	long err_status, err_retry_after_ms;
 };
 
 struct ct_resp {

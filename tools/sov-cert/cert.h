@@ -12,7 +12,8 @@
  *             "days_left","due","profile","ari"}  (list)
  *   revoked  {"name","serial","reason","signed_with"}  (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
- *             "days_left","error","ari","ari_error"}  (renew)
+ *             "days_left","error","ari","ari_error","replaces",
+ *             "rate_limited_until"}  (renew)
  */
 #ifndef CT_CERT_H
 #define CT_CERT_H

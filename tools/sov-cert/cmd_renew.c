@@ -152,6 +152,15 @@ result(const char *name, const char *action, const struct ct_chain *c,
 	return rec;
 }
 
+static jv
+time_str(int64_t secs)
+{
+	char ts[SOV_TIME_RFC3339_LEN];
+
+	sov_time_format(secs * 1000, ts);
+	return jv_string(ts);
+}
+
 /* The record's "ari" (the window kept in meta.json, when there is one)
  * and "ari_error" (this run's poll failed; what was kept decided). */
 static jv
@@ -252,6 +261,7 @@ ct_cmd_renew(int argc, char **argv)
 		int64_t t0 = -1, now;
 		char revbuf[64], *replaces = NULL;
 		int polled = 0, revoked;
+		int64_t held;
 		struct sov_err ie = {0};
 
 		if (!wanted(names[i], argv + optind, argc - optind))
@@ -264,6 +274,18 @@ ct_cmd_renew(int argc, char **argv)
 		now = (int64_t)time(NULL);
 		revoked =
 		    ct_certs_revoked(&st, names[i], revbuf, sizeof(revbuf));
+		held = force ? -1 : ct_renew_held(&st, names[i]);
+		if (held > now) { /* the CA said rateLimited: not before */
+			ms = ct_measure(ms, "cert.days_left",
+					(double)(ch.not_after - now) / 86400,
+					"d", names[i], NULL);
+			rec = result(names[i], "skipped", &ch, NULL);
+			rec =
+			    jv_object_set(rec, jv_string("rate_limited_until"),
+					  time_str(held));
+			ct_chain_free(&ch);
+			goto write;
+		}
 		if (!force && !revoked) {
 			/* ARI: ask the CA when its Retry-After has passed;
 			 * otherwise (and when that fails) what is kept */
@@ -346,6 +368,12 @@ ct_cmd_renew(int argc, char **argv)
 		else
 			failed++;
 		rec = result(names[i], "failed", NULL, e.msg);
+		if (strstr(e.msg, CT_ERR_RATE_LIMITED) != NULL &&
+		    (held = ct_renew_hold(&run, names[i], (int64_t)time(NULL),
+					  &ie)) > 0)
+			rec =
+			    jv_object_set(rec, jv_string("rate_limited_until"),
+					  time_str(held));
 	write:
 		jv_free(p.meta);
 		jv_free(ari);

@@ -39,4 +39,15 @@ jv ct_renew_ari(const struct ct_state *st, const char *name);
 int ct_renew_ari_poll(struct ct_renew_run *r, const char *name, jv *ari,
 		      int64_t now, struct sov_err *e);
 
+/*
+ * A rateLimited answer's Retry-After, kept: meta.json's
+ * "rate_limited_until" of name (seconds; -1 when none), which renew
+ * honours unless --force; and ct_renew_hold, which writes it after a
+ * failed renewal when the CA's last error had a Retry-After (the run's
+ * session open): the time written, or -1 (none, or e set).
+ */
+int64_t ct_renew_held(const struct ct_state *st, const char *name);
+int64_t ct_renew_hold(struct ct_renew_run *r, const char *name, int64_t now,
+		      struct sov_err *e);
+
 #endif

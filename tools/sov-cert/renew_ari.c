@@ -9,6 +9,7 @@
 
 #include "ari.h"
 #include "renew.h"
+#include "timestamp.h"
 
 static const char *
 server_of(jv meta)
@@ -115,4 +116,43 @@ out:
 	jv_free(id);
 	jv_free(meta);
 	return rc;
+}
+
+int64_t
+ct_renew_held(const struct ct_state *st, const char *name)
+{
+	struct sov_err e = {0};
+	jv meta = ct_state_meta(st, name, &e);
+	int64_t until;
+
+	if (!jv_is_valid(meta)) {
+		jv_free(meta);
+		return -1;
+	}
+	until = ct_ari_time(meta, "rate_limited_until");
+	jv_free(meta);
+	return until;
+}
+
+int64_t
+ct_renew_hold(struct ct_renew_run *r, const char *name, int64_t now,
+	      struct sov_err *e)
+{
+	long ms = r->open ? r->s.acme.err_retry_after_ms : -1;
+	char ts[SOV_TIME_RFC3339_LEN];
+	int64_t until;
+	jv meta;
+
+	if (ms <= 0)
+		return -1;
+	until = now + (ms + 999) / 1000;
+	meta = ct_state_meta(&r->s.st, name, e);
+	if (!jv_is_valid(meta))
+		return -1;
+	sov_time_format(until * 1000, ts);
+	meta =
+	    jv_object_set(meta, jv_string("rate_limited_until"), jv_string(ts));
+	if (ct_state_meta_save(&r->s.st, name, meta, e) < 0)
+		return -1;
+	return until;
 }
