@@ -8,7 +8,9 @@
  * CA is asked again only once its Retry-After has passed; see ari.h),
  * otherwise, or while the CA has not answered, when a third of its
  * lifetime or less is left. The new order says which certificate it
- * replaces. Meant for a daily timer: with nothing due and no poll due it
+ * replaces. A renewal refused with rateLimited is not tried again before
+ * the CA's Retry-After (meta.json "rate_limited_until"; --force does).
+ * Meant for a daily timer: with nothing due and no poll due it
  * connects to nothing, and --random-delay sleeps only before the first
  * connection. Exit 1 when any failed, else 75 when any failed retryably,
  * else 0 (a failed ARI poll is a warning and "ari_error" in the record).
