@@ -14,7 +14,7 @@ setup_file() {
 		export NO_PEBBLE="pebble not installed (make deps installs it)"
 		return 0
 	fi
-	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1; then
+	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1 3>&-; then
 		export NO_PEBBLE="pebble did not start: $(cat "$CDIR/pebble.out")"
 		return 0
 	fi

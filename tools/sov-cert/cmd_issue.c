@@ -239,13 +239,14 @@ issue_metrics(const char *url, const char *name, int64_t t0, jv how)
 {
 	double secs = (double)(sov_time_mono_ms() - t0) / 1000;
 	struct sov_err e = {0};
-	jv m = jv_array();
+	jv m;
 
 	if (url == NULL) {
 		if (jv_get_kind(how) == JV_KIND_STRING)
 			jv_free(how);
 		return;
 	}
+	m = jv_array();
 	if (jv_get_kind(how) == JV_KIND_STRING) {
 		m = ct_measure(m, "cert.renewal.seconds", secs, "s", name,
 			       jv_string_value(how));
