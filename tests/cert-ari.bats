@@ -346,3 +346,19 @@ cert.renewal.seconds|meas|tempfailed|0"
 	[ "$(jq -r .action <<<"$output")" = renewed ]
 	[ "$(jq -r 'has("rate_limited_until")' "$ST/certs/limited/meta.json")" = false ]
 }
+
+@test "replaces refused as alreadyReplaced: the order is made again without it" {
+	need_pebble
+	cfg '{"renewal_info": true}'
+	run sov-cert issue twice --domain twice.sov.test $R $C
+	assert_success
+	id=$(certid "$ST/certs/twice/cert.pem")
+	cfg '{"renewal_info": true, "window": [-7200, -3600], "already_replaced": true}'
+	orders=$(grep -c '^newOrder' "$LOG")
+	run sov-cert renew twice $C
+	assert_success
+	[ "$(jq -r .action <<<"$output")" = renewed ]
+	[ "$(grep -c '^newOrder' "$LOG")" = $((orders + 2)) ]
+	grep "^newOrder " "$LOG" | tail -2 | head -1 | cut -d' ' -f2- | jq -e --arg id "$id" '.replaces == $id'
+	grep "^newOrder " "$LOG" | tail -1 | cut -d' ' -f2- | jq -e 'has("replaces") | not'
+}

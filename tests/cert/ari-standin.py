@@ -21,8 +21,10 @@ request) says:
    "explanation": "https://...",    explanationURL (or null)
    "ari_status": 200,               another status: a problem document
    "profiles": {"NAME": "text"},    directory meta.profiles (or null)
-   "rate_limit": 3600}              newOrder answers 429 rateLimited with
+   "rate_limit": 3600,              newOrder answers 429 rateLimited with
                                     this Retry-After (or null)
+   "already_replaced": true}        newOrder with "replaces" answers 409
+                                    alreadyReplaced
 
 newOrder with a "profile" that is not offered is refused with 400
 invalidProfile (pebble never sees it). LOG gets one line per
@@ -168,6 +170,10 @@ class H(BaseHTTPRequestHandler):
                         "detail": "the stand-in limits new orders"}),
                     "application/problem+json",
                     [("Retry-After", str(cfg["rate_limit"]))])
+            if cfg.get("already_replaced") and \
+                    isinstance(payload, dict) and "replaces" in payload:
+                return self.problem(409, "alreadyReplaced",
+                                    "that certificate was replaced already")
             offered = cfg.get("profiles") or {}
             if isinstance(payload, dict) and "profile" in payload and \
                     payload["profile"] not in offered:
