@@ -114,7 +114,7 @@ pub() { openssl pkey -pubout -in "$1"; }
 	[ ! -e "$ST/certs/d1" ]
 }
 
-@test "revoke --with-cert-key: signed with the certificate's key; an ec384 key is refused" {
+@test "revoke --with-cert-key: signed with the certificate's key, with no account too; an ec384 key is refused" {
 	fresh
 	run sov-cert issue k1 --domain k1.sov.test $R $C
 	assert_success
@@ -125,6 +125,20 @@ pub() { openssl pkey -pubout -in "$1"; }
 	run sov-cert revoke k1 $C
 	assert_failure 1
 	assert_output --partial alreadyRevoked
+	# the account lost: the certificate's key alone revokes
+	run sov-cert issue k3 --domain k3.sov.test $R $C
+	assert_success
+	rm -r "$ST/account"
+	run sov-cert revoke k3 --with-cert-key $C
+	assert_success
+	[ "$(jq -r .signed_with <<<"$output")" = "certificate key" ]
+	[ "$(jq -r 'has("revoked")' "$ST/certs/k3/meta.json")" = true ]
+	[ ! -e "$ST/account/key.pem" ]
+	run sov-cert revoke k3 --with-cert-key $C
+	assert_failure 1
+	assert_output --partial alreadyRevoked
+	run sov-cert account $C --agree-tos
+	assert_success
 	run sov-cert issue k2 --domain k2.sov.test --key-type ec384 $R $C
 	assert_success
 	run sov-cert revoke k2 --with-cert-key $C
