@@ -41,6 +41,11 @@ start)
 	# its MAC key (base64url) in DIR/eab.key
 	eab=false
 	[ "${PEBBLE_EAB:-0}" != 1 ] || eab=true
+	# PEBBLE_VALIDITY=SECONDS: certificates valid that long (short
+	# lifetimes); pebble's default otherwise
+	validity=
+	[ -z "${PEBBLE_VALIDITY:-}" ] ||
+		validity="\"certificateValidityPeriod\": $PEBBLE_VALIDITY,"
 	mac=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
 	(umask 077 && printf '%s\n' "$mac" >"$d/eab.key")
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
@@ -54,7 +59,7 @@ start)
     "certificate": "$d/pebble-cert.pem",
     "privateKey": "$d/pebble-key.pem",
     "httpPort": $http, "tlsPort": $tls,
-    "ocspResponderURL": "", "externalAccountBindingRequired": $eab,
+    "ocspResponderURL": "", "externalAccountBindingRequired": $eab, $validity
     "externalAccountMACKeys": { "kid-sov": "$mac" } } }
 JSON
 	pebble-challtestsrv -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" \

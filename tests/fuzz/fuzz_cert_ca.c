@@ -2,7 +2,7 @@
  * fuzz_cert_ca.c - libFuzzer target for every parser sov-cert runs on what
  * a CA sends: the first byte picks one (0 directory, 1 order, 2
  * authorization, 3 problem document, 4 PEM certificate chain, 5 a Link
- * header), the rest is
+ * header, 6 a renewalInfo response (RFC 9773)), the rest is
  * the body, parsed the way acme.c does (sov_json_parse, then the parser).
  *
  * Checks: a refusal is an error of one line with a failure code (a CA's
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "acme.h"
+#include "ari.h"
 #include "crypto.h"
 #include "jsonl.h"
 
@@ -47,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size--;
-	if (data[0] % 6 == 5) {
+	if (data[0] % 7 == 5) {
 		char *text = strndup(body, size), *urls[CT_ALTERNATES_MAX];
 		int n;
 
@@ -63,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		return 0;
 	}
-	if (data[0] % 6 == 4) {
+	if (data[0] % 7 == 4) {
 		struct ct_chain c;
 
 		if (ct_chain_parse(body, size, "fuzz", &c, &e) < 0) {
@@ -85,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jv_free(v);
 		return 0;
 	}
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: {
 		struct ct_dir d;
 
@@ -99,6 +100,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		url(d.revoke_cert, 1);
 		url(d.key_change, 1);
 		url(d.renewal_info, 1);
+		if (d.nprofiles > CT_PROFILES_MAX)
+			__builtin_trap();
+		for (size_t i = 0; i < d.nprofiles; i++)
+			if (!ct_profile_ok(d.profiles[i]) ||
+			    !ct_dir_has_profile(&d, d.profiles[i]))
+				__builtin_trap();
 		ct_dir_free(&d);
 		break;
 	}
@@ -140,6 +147,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ct_problem_err(v, "fuzz", 400, 1000, &e);
 		check_err(&e);
 		break;
+	case 6: {
+		struct ct_ari r;
+		jv rec;
+
+		if (ct_ari_parse(v, "fuzz", &r, &e) < 0) {
+			check_err(&e);
+			if (r.explanation != NULL || r.start || r.end)
+				__builtin_trap();
+			break;
+		}
+		if (r.end <= r.start || r.start < 0)
+			__builtin_trap();
+		url(r.explanation, 1);
+		/* what renew keeps: the picked instant inside the window */
+		rec = ct_ari_record(jv_null(), "AQI.fw", &r, 0, -1);
+		if (ct_ari_time(rec, "renew_at") < r.start ||
+		    ct_ari_time(rec, "renew_at") > r.end)
+			__builtin_trap();
+		jv_free(rec);
+		ct_ari_free(&r);
+		break;
+	}
 	}
 	return 0;
 }

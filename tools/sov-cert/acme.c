@@ -213,6 +213,8 @@ ct_acme_post(struct ct_acme *a, const char *url, const char *payload, int pem,
 	memset(r, 0, sizeof(*r));
 	r->body = jv_null();
 	r->retry_after_ms = -1;
+	a->err_status = 0;
+	a->err_retry_after_ms = -1;
 	hr.headers = jv_invalid();
 	for (int attempt = 0;; attempt++) {
 		int hrc;
@@ -252,6 +254,8 @@ ct_acme_post(struct ct_acme *a, const char *url, const char *payload, int pem,
 		}
 		ct_problem_err(jv_copy(r->body), url, hr.status,
 			       hr.retry_after_ms, e);
+		a->err_status = hr.status;
+		a->err_retry_after_ms = hr.retry_after_ms;
 		goto out;
 	}
 	rc = 0;

@@ -26,14 +26,20 @@
 #define CT_SUBPROBLEMS_MAX 16  /* subproblems shown */
 #define CT_CHALLENGES_MAX 16   /* challenges in one authorization */
 #define CT_BADNONCE_RETRIES 8  /* fresh nonces after badNonce */
+#define CT_PROFILES_MAX 32     /* names in meta.profiles */
+#define CT_PROFILE_MAX 64      /* bytes of a profile name */
 #define CT_ERR_RATE_LIMITED "urn:ietf:params:acme:error:rateLimited"
 #define CT_ERR_BAD_NONCE "urn:ietf:params:acme:error:badNonce"
+#define CT_ERR_ALREADY_REPLACED "urn:ietf:params:acme:error:alreadyReplaced"
 
 struct ct_dir {
 	char *new_nonce, *new_account, *new_order;     /* required */
 	char *revoke_cert, *key_change, *renewal_info; /* or NULL */
 	char *terms;      /* meta.termsOfService, or NULL */
 	int eab_required; /* meta.externalAccountRequired */
+	char **profiles;  /* the names in meta.profiles (draft-ietf-acme-
+			     profiles) */
+	size_t nprofiles;
 };
 
 enum ct_status {
@@ -68,7 +74,8 @@ struct ct_authz {
 	jv error; /* the first challenge error found, or null */
 };
 
-/* parse.c: what names the URL or file in errors. All consume v. */
+/* parse.c (profiles.c): what names the URL or file in errors. All consume
+ * v. */
 int ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e);
 void ct_dir_free(struct ct_dir *d);
 int ct_order_parse(jv v, const char *what, struct ct_order *o,
@@ -79,6 +86,14 @@ int ct_authz_parse(jv v, const char *what, struct ct_authz *a,
 void ct_authz_free(struct ct_authz *a);
 /* An http(s) URL of at most CT_URL_MAX bytes with no control characters. */
 int ct_url_ok(const char *s);
+/* A profile name: 1..CT_PROFILE_MAX of [A-Za-z0-9._-]. */
+int ct_profile_ok(const char *s);
+/* Does the directory offer the profile name? */
+int ct_dir_has_profile(const struct ct_dir *d, const char *name);
+/* meta.profiles (an object of name -> description; the descriptions are
+ * not kept) into d->profiles; absent: none. Does not consume meta. */
+int ct_dir_profiles_parse(jv meta, struct ct_dir *d, const char *what,
+			  struct sov_err *e);
 /* A Replay-Nonce: base64url, 1..CT_NONCE_MAX bytes. */
 int ct_nonce_ok(const char *s);
 /*
@@ -111,6 +126,9 @@ struct ct_acme {
 	char *kid;      /* the account URL, once known */
 	int requests;   /* counted, for the record */
 	int bad_nonces; /* badNonce answers retried */
+	/* the last failed ct_acme_post's answer: HTTP status and Retry-After
+	 * (ms, -1 when none), e.g. for a rateLimited hold */
+	long err_status, err_retry_after_ms;
 };
 
 struct ct_resp {

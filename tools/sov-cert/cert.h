@@ -6,13 +6,14 @@
  * Records (JSON lines on stdout, every one with "ts" and "event"):
  *   account  {"server","url","status","contact","created","thumbprint"}
  *   issued   {"name","domains","issuer","serial","not_before","not_after",
- *             "days_left","key_type","challenge","seconds","requests",
- *             "bad_nonces"}
+ *             "days_left","key_type","challenge","profile","key_reused",
+ *             "seconds","requests","bad_nonces"}
  *   cert     {"name","domains","issuer","serial","not_before","not_after",
- *             "days_left","due"}              (list)
- *   revoked  {"name","serial","reason"}        (revoke)
+ *             "days_left","due","profile","ari"}  (list)
+ *   revoked  {"name","serial","reason","signed_with"}  (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
- *             "days_left","error"}            (renew)
+ *             "days_left","error","ari","ari_error","replaces",
+ *             "rate_limited_until"}  (renew)
  */
 #ifndef CT_CERT_H
 #define CT_CERT_H
@@ -92,9 +93,24 @@ void ct_session_close(struct ct_session *s);
  * (account/key.pem.new), signs the inner JWS with it; the outer one is
  * signed with the old key; when the CA says yes the new key replaces
  * key.pem. A crash between the CA's yes and the rename leaves key.pem.new
- * beside the old key: rename it by hand (the CA knows only the new one).
+ * beside the old key: the next session finds it (ct_account_recover).
  */
 int ct_account_rollover(struct ct_session *s, struct sov_err *e);
+
+/*
+ * account/key.pem.new left by a rollover that was killed (account_ops.c):
+ * when the CA still accepts key.pem it is removed (*what = 2); when it
+ * accepts key.pem.new instead, that is renamed over key.pem and used
+ * (*what = 1); neither: -1. Nothing to do: *what = 0. ct_session_open
+ * runs it.
+ */
+int ct_account_recover(struct ct_session *s, int *what, struct sov_err *e);
+/* Deactivate the account (RFC 8555 section 7.3.6); for good. */
+int ct_account_deactivate(struct ct_session *s, struct sov_err *e);
+/* Replace the account's contact with these addresses (mailto:). */
+#define CT_CONTACTS_MAX 4
+int ct_account_contact(struct ct_session *s, const char *const *emails,
+		       size_t n, struct sov_err *e);
 
 /* The account's record (a POST-as-GET of its URL). */
 int ct_account_show(struct ct_session *s, jv *rec, struct sov_err *e);
@@ -110,6 +126,9 @@ struct ct_issue_args {
 	long timeout_s;
 	const char *preferred_chain; /* issuer CN of the chain's top, or NULL */
 	const char *deploy_hook;     /* run after install, or NULL */
+	const char *profile;  /* the CA's profile (meta.profiles), or NULL */
+	int reuse_key;        /* keep certs/NAME/key.pem when it is there */
+	const char *replaces; /* ARI CertID of the certificate replaced */
 };
 
 /*

@@ -2,9 +2,11 @@
  * certs.c - the installed certificates.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "certs.h"
 #include "fs.h"
@@ -112,4 +114,50 @@ ct_certs_revoked(const struct ct_state *s, const char *name, char *buf,
 	}
 	jv_free(r);
 	return yes;
+}
+
+/* Is k a key of type t? */
+static int
+key_is(EVP_PKEY *k, enum ct_keytype t)
+{
+	int id = EVP_PKEY_get_base_id(k), bits = EVP_PKEY_get_bits(k);
+
+	switch (t) {
+	case CT_EC256:
+		return id == EVP_PKEY_EC && bits == 256;
+	case CT_EC384:
+		return id == EVP_PKEY_EC && bits == 384;
+	case CT_RSA2048:
+		return id == EVP_PKEY_RSA && bits == 2048;
+	case CT_RSA3072:
+		return id == EVP_PKEY_RSA && bits == 3072;
+	case CT_RSA4096:
+		return id == EVP_PKEY_RSA && bits == 4096;
+	}
+	return 0;
+}
+
+EVP_PKEY *
+ct_certs_key(const struct ct_state *s, const char *name, enum ct_keytype t,
+	     struct sov_err *e)
+{
+	char rel[CT_CERT_NAME_MAX + 32], p[PATH_MAX];
+	struct stat st;
+	EVP_PKEY *k;
+	int n = snprintf(rel, sizeof(rel), "certs/%s/key.pem", name);
+
+	if (n < 0 || (size_t)n >= sizeof(rel)) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: too long", name);
+		return NULL;
+	}
+	if (ct_state_path(s, rel, p, sizeof(p), e) < 0)
+		return NULL;
+	if (lstat(p, &st) < 0 && errno == ENOENT)
+		return NULL; /* none yet: e stays clear */
+	k = ct_key_load(p, e);
+	if (k != NULL && !key_is(k, t)) {
+		EVP_PKEY_free(k);
+		return NULL; /* another type now: a new key */
+	}
+	return k;
 }

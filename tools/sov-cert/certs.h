@@ -24,4 +24,12 @@ int ct_certs_due(const struct ct_chain *c, int64_t now);
 int ct_certs_revoked(const struct ct_state *s, const char *name, char *buf,
 		     size_t size);
 
+/*
+ * The installed key of NAME for reuse (issue --reuse-key): NULL with e
+ * clear when there is none or it is not of type t (a new key is made
+ * then), NULL with e set when it cannot be read.
+ */
+EVP_PKEY *ct_certs_key(const struct ct_state *s, const char *name,
+		       enum ct_keytype t, struct sov_err *e);
+
 #endif

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "ari.h"
 #include "cert.h"
+#include "certs.h"
 #include "cli.h"
 #include "jsonl.h"
+#include "metrics.h"
 #include "order.h"
 #include "timestamp.h"
 
@@ -61,6 +64,48 @@ deploy(struct ct_session *s, const struct ct_issue_args *a, jv rec,
 	return jv_object_set(rec, jv_string("deployed"), jv_true());
 }
 
+/* The CA does not offer the profile: say which it does. */
+static int
+profile_refused(struct ct_session *s, const char *profile, struct sov_err *e)
+{
+	char offered[512] = "";
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->acme.dir.nprofiles; i++) {
+		int n = snprintf(offered + k, sizeof(offered) - k, "%s%s",
+				 i ? ", " : "", s->acme.dir.profiles[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(offered) - k)
+			break;
+		k += (size_t)n;
+	}
+	return sov_err_set(e, SOV_EXIT_USAGE, "--profile %s: %s offers %s%s",
+			   profile, s->acme.server,
+			   s->acme.dir.nprofiles ? "only " : "no profiles",
+			   offered);
+}
+
+/* meta's "ari" for a new certificate: its CertID, nothing asked yet. */
+static jv
+ari_start(const char *pem, size_t len, jv meta)
+{
+	struct sov_err e = {0};
+	struct ct_chain c;
+	char *id = NULL;
+
+	if (ct_chain_parse(pem, len, "chain", &c, &e) == 0) {
+		id = ct_ari_certid(sk_X509_value(c.certs, 0), &e);
+		ct_chain_free(&c);
+	}
+	if (id == NULL) /* no AKI: the third of its lifetime */
+		return meta;
+	meta = jv_object_set(
+	    meta, jv_string("ari"),
+	    jv_object_set(jv_object(), jv_string("cert_id"), jv_string(id)));
+	free(id);
+	return meta;
+}
+
 int
 ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	     struct sov_err *deploy_e, struct sov_err *e)
@@ -74,7 +119,7 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	int64_t t0 = sov_time_mono_ms();
 	int requests0 = s->acme.requests, bad0 = s->acme.bad_nonces;
 	jv meta;
-	int rc = -1, chain_index = 0;
+	int rc = -1, chain_index = 0, reused = 0;
 
 	*rec = jv_invalid();
 	memset(&c, 0, sizeof(c));
@@ -89,7 +134,20 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	req.deadline_ms = t0 + a->timeout_s * 1000;
 	req.preferred_chain = a->preferred_chain;
 	req.chain_index = &chain_index;
-	key = ct_key_generate(a->key_type, e);
+	req.profile = a->profile;
+	req.replaces = a->replaces;
+	if (a->profile != NULL &&
+	    !ct_dir_has_profile(&s->acme.dir, a->profile)) {
+		profile_refused(s, a->profile, e);
+		goto out;
+	}
+	if (a->reuse_key)
+		key = ct_certs_key(&s->st, a->name, a->key_type, e);
+	if (key == NULL && e->code != SOV_EXIT_OK)
+		goto out;
+	reused = key != NULL;
+	if (key == NULL)
+		key = ct_key_generate(a->key_type, e);
 	if (key == NULL)
 		goto out;
 	if (ct_order_issue(&s->acme, &req, key, &pem, &len, e) < 0)
@@ -114,8 +172,14 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	meta = jv_object_set(meta, jv_string("preferred_chain"),
 			     opt_string(a->preferred_chain));
 	meta =
+	    jv_object_set(meta, jv_string("profile"), opt_string(a->profile));
+	meta =
+	    jv_object_set(meta, jv_string("reuse_key"), jv_bool(a->reuse_key));
+	meta =
 	    jv_object_set(meta, jv_string("server"), jv_string(s->acme.server));
 	meta = jv_object_set(meta, jv_string("issued"), jv_string(ts));
+	if (s->acme.dir.renewal_info != NULL) /* ARI from now on */
+		meta = ari_start(pem, len, meta);
 	if (ct_state_install(&s->st, a->name, pem, len, key, a->domains,
 			     a->ndomains, meta, &c, e) < 0)
 		goto out;
@@ -139,6 +203,11 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     jv_string(ct_keytype_name(a->key_type)));
 	*rec = jv_object_set(*rec, jv_string("challenge"),
 			     jv_string(ct_chal_type_name(a->chal)));
+	if (a->profile != NULL)
+		*rec = jv_object_set(*rec, jv_string("profile"),
+				     jv_string(a->profile));
+	*rec = jv_object_set(*rec, jv_string("key_reused"),
+			     jv_bool(a->reuse_key && reused));
 	*rec =
 	    jv_object_set(*rec, jv_string("seconds"),
 			  jv_number((double)(sov_time_mono_ms() - t0) / 1000));
@@ -157,6 +226,48 @@ out:
 }
 
 #define MAX_DOMAINS 100
+
+/*
+ * issue's measurements (with --metrics or $SOV_METRICS): cert.days_left
+ * and cert.renewal.seconds {"name","outcome":"issued"} from the record, or
+ * only the seconds with the outcome when how is a string ("failed",
+ * "tempfailed"). A store that is down is a warning; it changes nothing.
+ * how is not consumed when it is the record.
+ */
+static void
+issue_metrics(const char *url, const char *name, int64_t t0, jv how)
+{
+	double secs = (double)(sov_time_mono_ms() - t0) / 1000;
+	struct sov_err e = {0};
+	jv m;
+
+	if (url == NULL) {
+		if (jv_get_kind(how) == JV_KIND_STRING)
+			jv_free(how);
+		return;
+	}
+	m = jv_array();
+	if (jv_get_kind(how) == JV_KIND_STRING) {
+		m = ct_measure(m, "cert.renewal.seconds", secs, "s", name,
+			       jv_string_value(how));
+		jv_free(how);
+	} else {
+		jv na = jv_object_get(jv_copy(how), jv_string("not_after"));
+		int64_t ms;
+
+		m = ct_measure(m, "cert.renewal.seconds", secs, "s", name,
+			       "issued");
+		if (jv_get_kind(na) == JV_KIND_STRING &&
+		    sov_time_parse(jv_string_value(na), &ms, &e) == 0)
+			m = ct_measure(m, "cert.days_left",
+				       (double)(ms - sov_time_now_ms()) /
+					   86400000,
+				       "d", name, NULL);
+		jv_free(na);
+	}
+	if (ct_metrics_write(url, m, &e) < 0)
+		sov_cli_warn("measurements: %s", e.msg);
+}
 
 /* Paths kept in meta.json for renew, which may run from anywhere. */
 static int
@@ -181,7 +292,10 @@ ct_cmd_issue(int argc, char **argv)
 		O_HOOK,
 		O_KEYTYPE,
 		O_PREFER,
-		O_DEPLOY
+		O_DEPLOY,
+		O_PROFILE,
+		O_REUSE_KEY,
+		O_METRICS
 	};
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
@@ -193,6 +307,9 @@ ct_cmd_issue(int argc, char **argv)
 	    {"key-type", required_argument, NULL, O_KEYTYPE},
 	    {"preferred-chain", required_argument, NULL, O_PREFER},
 	    {"deploy-hook", required_argument, NULL, O_DEPLOY},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"reuse-key", no_argument, NULL, O_REUSE_KEY},
+	    {"metrics", required_argument, NULL, O_METRICS},
 	    {NULL, 0, NULL, 0}};
 	const char *domains[MAX_DOMAINS];
 	struct ct_issue_args a;
@@ -200,7 +317,9 @@ ct_cmd_issue(int argc, char **argv)
 	struct ct_opts o;
 	struct sov_err e = {0}, de = {0};
 	struct sov_jsonl_writer *w = NULL;
+	const char *metrics = NULL;
 	int c, r, session = 0, rc = SOV_EXIT_USAGE;
+	int64_t t0 = -1;
 	jv rec = jv_invalid();
 
 	memset(&a, 0, sizeof(a));
@@ -269,10 +388,24 @@ ct_cmd_issue(int argc, char **argv)
 				    "name, 1 to 255 bytes");
 			a.preferred_chain = optarg;
 			break;
+		case O_PROFILE:
+			if (!ct_profile_ok(optarg))
+				return sov_cli_usage_error(
+				    "--profile: 1 to %d of A-Z a-z 0-9 . _ -",
+				    CT_PROFILE_MAX);
+			a.profile = optarg;
+			break;
+		case O_REUSE_KEY:
+			a.reuse_key = 1;
+			break;
+		case O_METRICS:
+			metrics = optarg;
+			break;
 		default:
 			return SOV_EXIT_USAGE;
 		}
 	}
+	metrics = ct_metrics_url(metrics);
 	if (optind != argc - 1)
 		return sov_cli_usage_error("issue: name one certificate");
 	a.name = argv[optind];
@@ -310,14 +443,17 @@ ct_cmd_issue(int argc, char **argv)
 	w = sov_jsonl_writer_new(stdout, "stdout", 0);
 	if (w == NULL)
 		return SOV_EXIT_FAIL;
+	t0 = sov_time_mono_ms();
 	if (ct_session_open(&s, &o, &e) < 0)
 		goto fail;
 	session = 1;
 	if (ct_issue_one(&s, &a, &rec, &de, &e) < 0)
 		goto fail;
+	ct_session_close(&s);
+	session = 0;
+	issue_metrics(metrics, a.name, t0, rec);
 	if (sov_jsonl_write(w, rec, &e) < 0)
 		goto fail;
-	ct_session_close(&s);
 	if (sov_jsonl_writer_close(w, &e) < 0)
 		return sov_cli_fail(&e);
 	return de.code != SOV_EXIT_OK ? sov_cli_fail(&de) : SOV_EXIT_OK;
@@ -325,6 +461,10 @@ fail:
 	rc = sov_cli_fail(&e);
 	if (session)
 		ct_session_close(&s);
+	if (t0 >= 0 && rc != SOV_EXIT_USAGE)
+		issue_metrics(metrics, a.name, t0,
+			      jv_string(rc == SOV_EXIT_TEMPFAIL ? "tempfailed"
+								: "failed"));
 	sov_jsonl_writer_close(w, NULL);
 	return rc;
 }

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ari.h"
 #include "certs.h"
 #include "cli.h"
 #include "jsonl.h"
+#include "renew.h"
 #include "timestamp.h"
 
 static jv
@@ -19,6 +21,7 @@ describe(const struct ct_state *st, const char *name, const struct ct_chain *c)
 	int rv = ct_certs_revoked(st, name, revoked, sizeof(revoked));
 	char ts[SOV_TIME_RFC3339_LEN];
 	jv rec = sov_record_new("cert"), names = jv_array();
+	jv ari = ct_renew_ari(st, name); /* null when none */
 
 	for (size_t i = 0; i < c->nnames; i++)
 		names = jv_array_append(names, jv_string(c->names[i]));
@@ -32,9 +35,12 @@ describe(const struct ct_state *st, const char *name, const struct ct_chain *c)
 	rec = jv_object_set(rec, jv_string("not_after"), jv_string(ts));
 	rec = jv_object_set(rec, jv_string("days_left"),
 			    jv_number((double)ct_days_left(c->not_after)));
-	rec =
-	    jv_object_set(rec, jv_string("due"),
-			  jv_bool(rv || ct_certs_due(c, (int64_t)time(NULL))));
+	rec = jv_object_set(
+	    rec, jv_string("due"),
+	    jv_bool(rv || ct_ari_due(ari, c, (int64_t)time(NULL))));
+	if (jv_get_kind(ari) == JV_KIND_OBJECT) /* the CA's window */
+		rec = jv_object_set(rec, jv_string("ari"), jv_copy(ari));
+	jv_free(ari);
 	if (rv)
 		rec = jv_object_set(rec, jv_string("revoked"),
 				    jv_string(revoked));

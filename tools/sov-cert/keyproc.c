@@ -106,7 +106,8 @@ next_path(const char *path, char *buf, size_t size, struct sov_err *e)
 }
 
 /* One request: 'S' sign with the key, 'T' sign with the next key, 'N' make
- * the next key (written to PATH.new), 'C' commit it (renamed over PATH).
+ * the next key (written to PATH.new), 'L' load the next key from PATH.new
+ * (a rollover that was interrupted), 'C' commit it (renamed over PATH).
  * Answers go back on fd; -1 only when fd is gone. */
 static int
 serve(int fd, const unsigned char *req, size_t len, const char *path,
@@ -137,6 +138,23 @@ serve(int fd, const unsigned char *req, size_t len, const char *path,
 		*next = ct_key_generate(CT_EC256, e);
 		if (*next == NULL || ct_key_save(np, *next, 1, e) < 0 ||
 		    (jwk = ct_jwk_canonical(*next, e)) == NULL)
+			break;
+		rc = frame_send(fd, "J", 1, jwk, strlen(jwk));
+		free(jwk);
+		return rc;
+	case 'L':
+		if (next_path(path, np, sizeof(np), e) < 0)
+			break;
+		EVP_PKEY_free(*next);
+		*next = ct_key_load(np, e);
+		if (*next == NULL)
+			break;
+		if (!EVP_PKEY_is_a(*next, "EC") ||
+		    EVP_PKEY_get_bits(*next) != 256) {
+			sov_err_set(e, SOV_EXIT_FAIL, "%s: not EC P-256", np);
+			break;
+		}
+		if ((jwk = ct_jwk_canonical(*next, e)) == NULL)
 			break;
 		rc = frame_send(fd, "J", 1, jwk, strlen(jwk));
 		free(jwk);
@@ -282,13 +300,14 @@ remote_sign_next(void *ctx, const void *msg, size_t len,
 	return sign_with(ctx, 'T', msg, len, sig, e);
 }
 
-int
-ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e)
+/* 'N' or 'L': kp->next from the child's answer. */
+static int
+next_key(struct ct_keyproc *kp, char t, struct sov_err *e)
 {
 	unsigned char *rep;
 	size_t rlen;
 
-	if (request(kp, 'N', NULL, 0, &rep, &rlen, e) < 0)
+	if (request(kp, t, NULL, 0, &rep, &rlen, e) < 0)
 		return -1;
 	ct_signer_clear(&kp->next);
 	if (rep[0] == 'J' && rlen > 1)
@@ -300,6 +319,18 @@ ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e)
 	kp->next.sign = remote_sign_next;
 	kp->next.ctx = kp;
 	return 0;
+}
+
+int
+ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e)
+{
+	return next_key(kp, 'N', e);
+}
+
+int
+ct_keyproc_load_next(struct ct_keyproc *kp, struct sov_err *e)
+{
+	return next_key(kp, 'L', e);
 }
 
 int

@@ -11,7 +11,8 @@
  * Frames on the socket, both ways: a 4-byte big-endian length, then that
  * many bytes. Requests start with a type byte: 'S' and the bytes to sign
  * (at most CT_JWS_INPUT_MAX), 'T' the same with the next key, 'N' make a
- * next key (written 0600 as PATH.new), 'C' commit it (renamed over PATH,
+ * next key (written 0600 as PATH.new), 'L' load PATH.new as the next key
+ * (left by an interrupted rollover), 'C' commit it (renamed over PATH,
  * and used from then on). Replies start with a type byte: 'J' a JWK text
  * (or 'N' at start: a new key was made), 'S' the 64-byte signature, 'K'
  * done, 'E' an exit code byte and a message. Replies are at most
@@ -45,6 +46,8 @@ int ct_keyproc_start(struct ct_keyproc *kp, const char *path, int create,
  * the CA has accepted it, make it the key (kp->signer follows). */
 int ct_keyproc_next(struct ct_keyproc *kp, struct sov_err *e);
 int ct_keyproc_commit(struct ct_keyproc *kp, struct sov_err *e);
+/* The next key from PATH.new, as left by a rollover that was killed. */
+int ct_keyproc_load_next(struct ct_keyproc *kp, struct sov_err *e);
 
 /* Close the socket and reap the child; accepts a zeroed or stopped kp.
  * Returns -1 when the child did not exit 0. */

@@ -26,10 +26,13 @@
 
 static const struct sov_cmd cmds[] = {
     {"account", ct_cmd_account,
-     "[--agree-tos] [--email ADDR] [--rollover] [OPTIONS]",
+     "[--agree-tos] [--email ADDR] [--rollover] [--contact ADDR]... "
+     "[--deactivate] [OPTIONS]",
      "create the ACME account, or show the existing one",
      "  --rollover        replace the account key with a new one "
-     "(keyChange)\n" COMMON_HELP
+     "(keyChange)\n"
+     "  --contact ADDR    replace the account's contact addresses (repeat)\n"
+     "  --deactivate      deactivate the account, for good\n" COMMON_HELP
      "\nOne record: {\"event\":\"account\",\"url\",\"status\","
      "\"contact\",\"created\",\"thumbprint\"}.\n"},
     {"issue", ct_cmd_issue, "NAME [--domain D]... [OPTIONS]",
@@ -46,20 +49,31 @@ static const struct sov_cmd cmds[] = {
      "                    (kept for renew; e.g. a script reloading nginx)\n"
      "  --preferred-chain CN  the chain (default or alternate) whose top\n"
      "                    certificate is issued by CN, when the CA offers "
-     "it\n" COMMON_HELP},
+     "it\n"
+     "  --profile NAME    the CA's certificate profile (its directory's\n"
+     "                    meta.profiles; kept for renew)\n"
+     "  --reuse-key       keep the installed key on renewal (kept for "
+     "renew)\n"
+     "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
+     "                    (default $SOV_METRICS)\n" COMMON_HELP},
     {"list", ct_cmd_list, "[--state DIR]",
      "one record per installed certificate: names, issuer, not_after, "
-     "days_left, due",
+     "days_left, due, ARI window",
      "  --state DIR       state directory\n"},
     {"renew", ct_cmd_renew, "[NAME...] [--force] [OPTIONS]",
-     "issue again every certificate with a third of its lifetime left",
+     "issue again every certificate that is due: in the CA's renewal "
+     "window (ARI), else with a third of its lifetime left",
      "  --force           renew even when not due\n"
+     "  --random-delay N  sleep a random 0..N seconds before asking the CA\n"
+     "                    (a timer's spread; nothing asked: no sleep)\n"
      "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
      "                    there (default $SOV_METRICS; none: not "
      "written)\n" COMMON_HELP},
     {"revoke", ct_cmd_revoke, "NAME [--reason N] [OPTIONS]",
      "revoke the installed certificate NAME; renew then replaces it",
-     "  --reason N        RFC 5280 reason code (0-10, not 7)\n" COMMON_HELP},
+     "  --reason N        RFC 5280 reason code (0-10, not 7)\n"
+     "  --with-cert-key   sign with the certificate's own key (ec256)\n"
+     "                    instead of the account key\n" COMMON_HELP},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

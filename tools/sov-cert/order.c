@@ -39,6 +39,17 @@ poll_wait(long retry_after_ms, int attempt, int64_t deadline, const char *what,
 	return 0;
 }
 
+/* POST newOrder with the payload p (consumed). */
+static int
+post_order(struct ct_acme *a, jv p, struct ct_resp *r, struct sov_err *e)
+{
+	jv d = jv_dump_string(p, 0);
+	int rc = ct_acme_post(a, a->dir.new_order, jv_string_value(d), 0, r, e);
+
+	jv_free(d);
+	return rc;
+}
+
 static int
 new_order(struct ct_acme *a, const struct ct_issue *req, struct ct_order *o,
 	  char **url, struct sov_err *e)
@@ -55,10 +66,27 @@ new_order(struct ct_acme *a, const struct ct_issue *req, struct ct_order *o,
 				   jv_string(req->domains[i]));
 		ids = jv_array_append(ids, id);
 	}
-	p = jv_dump_string(
-	    jv_object_set(jv_object(), jv_string("identifiers"), ids), 0);
-	if (ct_acme_post(a, a->dir.new_order, jv_string_value(p), 0, &r, e) < 0)
+	p = jv_object_set(jv_object(), jv_string("identifiers"), ids);
+	if (req->profile != NULL)
+		p = jv_object_set(p, jv_string("profile"),
+				  jv_string(req->profile));
+	if (req->replaces != NULL) {
+		rc = post_order(a,
+				jv_object_set(jv_copy(p), jv_string("replaces"),
+					      jv_string(req->replaces)),
+				&r, e);
+		/* the CA will not have that one replaced (twice, or not
+		 * ours): an order without "replaces" is still a renewal */
+		if (rc < 0 && strstr(e->msg, CT_ERR_ALREADY_REPLACED) != NULL) {
+			sov_err_clear(e);
+			rc = post_order(a, jv_copy(p), &r, e);
+		}
+	} else {
+		rc = post_order(a, jv_copy(p), &r, e);
+	}
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	if (r.location == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "newOrder: no Location");
 		goto out;

@@ -23,7 +23,11 @@ struct ct_issue {
 	/* the chain whose top certificate is issued by this CN, among the
 	 * default and the Link rel="alternate" ones; NULL: the default */
 	const char *preferred_chain;
-	int *chain_index; /* out: 0 the default, N the Nth alternate */
+	int *chain_index;     /* out: 0 the default, N the Nth alternate */
+	const char *profile;  /* newOrder "profile", or NULL */
+	const char *replaces; /* newOrder "replaces" (RFC 9773 section 5):
+				 the ARI CertID of the certificate this one
+				 replaces, or NULL */
 };
 
 /* *pem: the chain as the CA sent it, malloc'ed. */

@@ -158,7 +158,8 @@ ct_dir_parse(jv v, const char *what, struct ct_dir *d, struct sov_err *e)
 		d->eab_required = jv_get_kind(eab) == JV_KIND_TRUE;
 		jv_free(eab);
 		if (get_str(meta, "termsOfService", 0, 0, CT_URL_MAX, &d->terms,
-			    what, e))
+			    what, e) ||
+		    ct_dir_profiles_parse(meta, d, what, e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -180,6 +181,9 @@ ct_dir_free(struct ct_dir *d)
 	free(d->key_change);
 	free(d->renewal_info);
 	free(d->terms);
+	for (size_t i = 0; i < d->nprofiles; i++)
+		free(d->profiles[i]);
+	free(d->profiles);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "fs.h"
 #include "jsonl.h"
+#include "order.h"
 #include "secret.h"
 #include "timestamp.h"
 
@@ -270,6 +271,19 @@ ct_session_open(struct ct_session *s, const struct ct_opts *o,
 			 e) < 0)
 		goto out;
 	s->acme.kid = stored_url(acct, o->server);
+	if (s->acme.kid != NULL) {
+		int what;
+
+		if (ct_account_recover(s, &what, e) < 0)
+			goto out;
+		if (what == 1)
+			sov_cli_warn("finished a key rollover that was "
+				     "interrupted: account/key.pem.new is "
+				     "the account key now");
+		else if (what == 2)
+			sov_cli_warn("removed account/key.pem.new, left by a "
+				     "key rollover the CA never took");
+	}
 	if (s->acme.kid == NULL && new_account(s, o, e) < 0)
 		goto out;
 	rc = 0;
@@ -359,6 +373,7 @@ ct_account_rollover(struct ct_session *s, struct sov_err *e)
 		sov_err_prefix(e, "keyChange: ");
 		goto out;
 	}
+	ct_crash_point("rolled"); /* the CA has the new key; key.pem is old */
 	if (ct_keyproc_commit(&s->kp, e) < 0) {
 		sov_err_prefix(e, "the CA has the new key, but: ");
 		goto out;

@@ -383,3 +383,29 @@ ct_state_meta(const struct ct_state *s, const char *name, struct sov_err *e)
 	}
 	return v;
 }
+
+int
+ct_state_meta_save(const struct ct_state *s, const char *name, jv meta,
+		   struct sov_err *e)
+{
+	char rel[CT_CERT_NAME_MAX + 32], p[PATH_MAX];
+	jv dumped = jv_dump_string(meta, 0);
+	int n = snprintf(rel, sizeof(rel), "certs/%s/meta.json", name), rc = -1;
+
+	if (n < 0 || (size_t)n >= sizeof(rel) ||
+	    ct_state_path(s, rel, p, sizeof(p), e) < 0) {
+		sov_err_set(e, SOV_EXIT_USAGE, "%s: name too long", name);
+		goto out;
+	}
+	if ((size_t)jv_string_length_bytes(jv_copy(dumped)) > CT_META_MAX) {
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: over %u bytes", p,
+			    CT_META_MAX);
+		goto out;
+	}
+	rc = sov_file_write_atomic(
+	    p, jv_string_value(dumped),
+	    (size_t)jv_string_length_bytes(jv_copy(dumped)), 0644, e);
+out:
+	jv_free(dumped);
+	return rc;
+}

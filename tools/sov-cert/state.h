@@ -63,5 +63,9 @@ int ct_state_install(const struct ct_state *s, const char *name,
 
 /* certs/NAME/meta.json, or jv_invalid() with e set. */
 jv ct_state_meta(const struct ct_state *s, const char *name, struct sov_err *e);
+/* Replace certs/NAME/meta.json (atomically) with meta (consumed); the
+ * caller holds the lock. */
+int ct_state_meta_save(const struct ct_state *s, const char *name, jv meta,
+		       struct sov_err *e);
 
 #endif
