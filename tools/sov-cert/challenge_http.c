@@ -246,7 +246,9 @@ add_dns(struct ct_chal *c, struct ct_chal_entry *en, const char *domain,
 	args[1] = en->name;
 	args[2] = en->txt;
 	args[3] = NULL;
-	if (ct_hook_run(c->dns_hook, args, e) < 0) {
+	if (c->dns_nsupdate != NULL
+		? ct_nsupdate_run(c, 1, en->name, en->txt, e) < 0
+		: ct_hook_run(c->dns_hook, args, e) < 0) {
 		free(en->name); /* not set: nothing to unset */
 		en->name = NULL;
 		return -1;
@@ -303,7 +305,10 @@ ct_chal_stop(struct ct_chal *c, struct sov_err *e)
 		if (en->name != NULL) {
 			const char *args[] = {"unset", en->name, en->txt, NULL};
 
-			if (ct_hook_run(c->dns_hook, args, e) < 0)
+			if (c->dns_nsupdate != NULL
+				? ct_nsupdate_run(c, 0, en->name, en->txt, e) <
+				      0
+				: ct_hook_run(c->dns_hook, args, e) < 0)
 				rc = -1;
 		}
 		free(en->token);
