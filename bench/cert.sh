@@ -121,6 +121,7 @@ case " $TOOLS " in *" uacme "*)
 	fi
 	;;
 esac
+# shellcheck disable=SC2086,SC2116 # squeeze the blanks
 TOOLS=$(echo $TOOLS)
 [ -n "$TOOLS" ] || { say "no tool left to run"; exit 1; }
 
@@ -168,7 +169,7 @@ wait_port() {
 mkdir -p "$work/sov" "$work/lego" "$work/certbot" "$work/uacme" \
 	"$work/www/.well-known/acme-challenge" "$work/certs-overlay" "$work/t"
 cb_common="--config-dir $work/certbot/etc --work-dir $work/certbot/work --logs-dir $work/certbot/log --server $DIR --non-interactive"
-if [ -n "$(echo " $TOOLS " | grep ' uacme ')" ]; then
+if echo " $TOOLS " | grep -q ' uacme '; then
 	cp -a /etc/ssl/certs/. "$work/certs-overlay/"
 	cp "$CA" "$work/certs-overlay/pebble-listener.pem"
 	cat "$CA" >>"$work/certs-overlay/ca-certificates.crt"
@@ -176,6 +177,7 @@ if [ -n "$(echo " $TOOLS " | grep ' uacme ')" ]; then
 fi
 # in_ns CMD...: CMD with pebble's listener trusted through /etc/ssl/certs
 in_ns() {
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs && exec "$@"' "$work/certs-overlay" "$@"
 }
 
@@ -184,8 +186,10 @@ account() {
 	case $1 in
 	sov-cert) "$sov" account --state "$work/sov" --server "$DIR" --ca-file "$CA" --agree-tos --email "$EMAIL" ;;
 	lego) true ;;
-	# shellcheck disable=SC2086 # options, split on purpose
-	certbot) REQUESTS_CA_BUNDLE=$CA certbot register --agree-tos -m "$EMAIL" --no-eff-email $cb_common ;;
+	certbot)
+		# shellcheck disable=SC2086 # options, split on purpose
+		REQUESTS_CA_BUNDLE=$CA certbot register --agree-tos -m "$EMAIL" --no-eff-email $cb_common
+		;;
 	uacme) in_ns uacme -y -c "$work/uacme" -a "$DIR" new "$EMAIL" ;;
 	esac >"$work/$1.account.log" 2>&1
 }
@@ -248,6 +252,7 @@ for t in $TOOLS; do
 	fi
 	wait_port "$PORT" free || true
 done
+# shellcheck disable=SC2086,SC2116 # squeeze the blanks
 TOOLS=$(echo $TOOLS)
 [ -n "$TOOLS" ] || { say "no tool issued a certificate"; exit 1; }
 
