@@ -5,6 +5,7 @@
 #   pebble.sh start DIR   start both in DIR; writes DIR/env with
 #                         PEBBLE_DIR, PEBBLE_CA (its listener cert),
 #                         PEBBLE_HTTP_PORT (where its VA fetches http-01),
+#                         PEBBLE_TLS_PORT (where it connects for tls-alpn-01),
 #                         PEBBLE_MGMT (challtestsrv's management URL),
 #                         PEBBLE_ROOTS (pebble's management port)
 #   pebble.sh stop DIR    stop both (by the pids it wrote)
@@ -88,6 +89,7 @@ JSON
 PEBBLE_DIR=https://127.0.0.1:$acme/dir
 PEBBLE_CA=$d/pebble-cert.pem
 PEBBLE_HTTP_PORT=$http
+PEBBLE_TLS_PORT=$tls
 PEBBLE_MGMT=$mgmt_url
 PEBBLE_ROOTS=https://127.0.0.1:$mgmt
 ENV

@@ -7,6 +7,9 @@
  *   http-01 standalone: a libmicrohttpd responder on ADDR (":80" all
  *           addresses, "127.0.0.1:5002", "[::1]:80") that answers only
  *           GET /.well-known/acme-challenge/TOKEN for published tokens;
+ *   tls-alpn-01: a TLS server on ADDR (":443") answering ALPN
+ *           acme-tls/1 with a self-signed certificate per name
+ *           (challenge_tlsalpn.c);
  *   dns-01: HOOK set NAME VALUE and, at the end, HOOK unset NAME VALUE,
  *           where NAME is "_acme-challenge.DOMAIN"; the hook is run
  *           directly (no shell), must exit 0 within CT_HOOK_TIMEOUT_MS;
@@ -25,7 +28,7 @@
 #define CT_HOOK_TIMEOUT_MS 120000
 #define CT_CHAL_MAX 100 /* published answers at once */
 
-enum ct_chal_type { CT_HTTP01, CT_DNS01 };
+enum ct_chal_type { CT_HTTP01, CT_DNS01, CT_TLSALPN01 };
 
 struct ct_chal_entry {
 	char *token;   /* http-01 */
@@ -42,6 +45,7 @@ struct ct_chal {
 	const char *dns_hook;                            /* dns-01 */
 	const char *dns_nsupdate, *tsig_file, *dns_zone; /* dns-01, RFC 2136 */
 	struct MHD_Daemon *mhd;
+	struct ct_alpn *alpn; /* tls-alpn-01's server */
 	pthread_mutex_t lock; /* ents, against the responder's thread */
 	struct ct_chal_entry ents[CT_CHAL_MAX];
 	size_t n;
@@ -53,6 +57,11 @@ const char *ct_chal_type_name(enum ct_chal_type t);
 
 /* Check a --standalone ADDR (":PORT", "IPV4:PORT", "[IPV6]:PORT"). */
 int ct_standalone_check(const char *addr, struct sov_err *e);
+
+/* The same, parsed; *any when no address was given (":PORT"). */
+struct sockaddr_storage;
+int ct_standalone_parse(const char *addr, struct sockaddr_storage *ss, int *any,
+			unsigned *port, struct sov_err *e);
 
 /* Start what is needed (the standalone responder). */
 int ct_chal_start(struct ct_chal *c, struct sov_err *e);
@@ -66,6 +75,15 @@ int ct_chal_stop(struct ct_chal *c, struct sov_err *e);
 
 /* challenge_dns.c: run HOOK with args; 0 when it exited 0. */
 int ct_hook_run(const char *hook, const char *const *args, struct sov_err *e);
+
+/*
+ * challenge_tlsalpn.c: tls-alpn-01 (RFC 8737) on c->standalone; add one
+ * certificate per domain; stop frees everything (c->alpn may be NULL).
+ */
+int ct_alpn_start(struct ct_chal *c, struct sov_err *e);
+int ct_alpn_add(struct ct_chal *c, const char *domain, const char *keyauth,
+		struct sov_err *e);
+void ct_alpn_stop(struct ct_chal *c);
 
 /*
  * challenge_nsupdate.c: dns-01 by RFC 2136 update. The options are

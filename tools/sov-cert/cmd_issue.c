@@ -249,7 +249,8 @@ ct_cmd_issue(int argc, char **argv)
 		case O_CHAL:
 			if (ct_chal_type_parse(optarg, &a.chal) < 0)
 				return sov_cli_usage_error(
-				    "--challenge: want http-01 or dns-01");
+				    "--challenge: want http-01, dns-01 or "
+				    "tls-alpn-01");
 			break;
 		case O_WEBROOT:
 			if (absolute("--webroot", optarg) < 0)
@@ -307,12 +308,17 @@ ct_cmd_issue(int argc, char **argv)
 		    "http-01: give one of --webroot DIR or --standalone ADDR");
 	if (a.chal == CT_HTTP01 && a.webroot == NULL && a.standalone == NULL)
 		a.standalone = ":80"; /* the built-in responder by default */
+	if (a.chal == CT_TLSALPN01 && (a.webroot || a.dns_hook))
+		return sov_cli_usage_error(
+		    "tls-alpn-01: --webroot and --dns-hook do not apply");
+	if (a.chal == CT_TLSALPN01 && a.standalone == NULL)
+		a.standalone = ":443";
 	if (ct_nsupdate_check(&a, &e) < 0)
 		return sov_cli_fail(&e);
 	if (a.chal == CT_DNS01 && a.dns_hook == NULL && a.dns_nsupdate == NULL)
 		return sov_cli_usage_error(
 		    "dns-01: give --dns-hook CMD or --dns-nsupdate SERVER");
-	if (a.chal == CT_HTTP01)
+	if (a.chal != CT_DNS01)
 		for (size_t i = 0; i < a.ndomains; i++)
 			if (domains[i][0] == '*')
 				return sov_cli_usage_error(

@@ -100,6 +100,8 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	p->a.deploy_hook = meta_str(p->meta, "deploy_hook");
 	if (p->a.chal == CT_HTTP01
 		? (p->a.webroot == NULL) == (p->a.standalone == NULL)
+	    : p->a.chal == CT_TLSALPN01
+		? p->a.standalone == NULL
 		: p->a.dns_hook == NULL && p->a.dns_nsupdate == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL,
 			    "%s: meta.json: no webroot, "
