@@ -27,7 +27,7 @@ start)
 	keygen=$(command -v tsig-keygen || echo /usr/sbin/tsig-keygen)
 	# shellcheck disable=SC2015 # all three, or the message
 	[ -x "$named" ] && [ -x "$keygen" ] && command -v dig >/dev/null ||
-		{ echo "named, tsig-keygen or dig not installed (apt-get install bind9 bind9-utils bind9-dnsutils)" >&2; exit 3; }
+		{ echo "named, tsig-keygen or dig not installed (apt-get install bind9 bind9-dnsutils)" >&2; exit 3; }
 	mkdir -p "$d"
 	d=$(cd "$d" && pwd)
 	port=$(free_port)
