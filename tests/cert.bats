@@ -76,7 +76,9 @@ issue web --domain *.a.test --standalone :80~a wildcard needs dns-01
 issue web --domain a.test --domain a.test --standalone :80~given twice
 issue web --domain a.test --standalone :80 --key-type dsa~--key-type: want
 issue .hidden --domain a.test --standalone :80~NAME: 1 to 64
-issue web --domain a.test --challenge tls-alpn-01 --standalone :80~--challenge: want
+issue web --domain a.test --challenge tls-alpn-02 --standalone :80~--challenge: want
+issue web --domain *.a.test --challenge tls-alpn-01~a wildcard needs dns-01
+issue web --domain a.test --challenge tls-alpn-01 --webroot /x~tls-alpn-01: --webroot and --dns-hook do not apply
 issue web --domain a.test --standalone :80 --server ftp://x~--server: want an http(s) URL
 issue web --domain a.test --standalone :80 --timeout 0~--timeout
 issue web --domain a.test~no account in
@@ -179,6 +181,28 @@ EOF2
 	[ "$(grep -c '^set _acme-challenge.w.sov.test ' "$HOOK_LOG")" -eq 2 ]
 	[ "$(grep -c '^unset _acme-challenge.w.sov.test ' "$HOOK_LOG")" -eq 2 ]
 	openssl x509 -noout -ext subjectAltName -in "$ST/certs/wild/cert.pem" | grep -qF 'DNS:*.w.sov.test'
+}
+
+@test "issue: tls-alpn-01 through the built-in TLS server (ALPN acme-tls/1), two names; renew does it again" {
+	need_pebble
+	# a state of its own, so that list and renew below see the same certificates
+	local S="--state $BATS_TEST_TMPDIR/alpn --server $PEBBLE_DIR --ca-file $PEBBLE_CA"
+	sov-cert account $S --agree-tos >/dev/null
+	run sov-cert issue alpn --domain ta.sov.test --domain tb.sov.test \
+		--challenge tls-alpn-01 --standalone "127.0.0.1:$PEBBLE_TLS_PORT" $S
+	assert_success
+	[ "$(jq -r .challenge <<<"$output")" = tls-alpn-01 ]
+	[ "$(jq -c .domains <<<"$output")" = '["ta.sov.test","tb.sov.test"]' ]
+	d="$BATS_TEST_TMPDIR/alpn/certs/alpn"
+	openssl verify -CAfile "$CDIR/root.pem" -untrusted "$d/chain.pem" "$d/cert.pem" >/dev/null
+	[ "$(jq -r .standalone "$d/meta.json")" = "127.0.0.1:$PEBBLE_TLS_PORT" ]
+	s1=$(serial "$d/cert.pem")
+	run sov-cert renew alpn --force $S
+	assert_success
+	[ "$(jq -r .action <<<"$output")" = renewed ]
+	[ "$(serial "$d/cert.pem")" != "$s1" ]
+	# the port is free again: the server stopped with the order
+	! python3 -c "import socket; socket.create_connection(('127.0.0.1', $PEBBLE_TLS_PORT), 0.5)" 2>/dev/null
 }
 
 @test "issue: a hook that fails stops the order with its exit status, nothing installed" {

@@ -5,6 +5,7 @@
 #   pebble.sh start DIR   start both in DIR; writes DIR/env with
 #                         PEBBLE_DIR, PEBBLE_CA (its listener cert),
 #                         PEBBLE_HTTP_PORT (where its VA fetches http-01),
+#                         PEBBLE_TLS_PORT (where it connects for tls-alpn-01),
 #                         PEBBLE_MGMT (challtestsrv's management URL),
 #                         PEBBLE_ROOTS (pebble's management port)
 #   pebble.sh stop DIR    stop both (by the pids it wrote)
@@ -13,6 +14,10 @@
 # pebble's VA really fetches http://NAME:PEBBLE_HTTP_PORT/... from us, and
 # its TXT records are set through the management API (dns-01). Exit 3
 # when pebble is not installed.
+#
+# PEBBLE_DNS=HOST:PORT: no challtestsrv; pebble's VA asks that DNS server
+# instead (tests/cert/named.sh's named, for dns-01 by RFC 2136); then
+# PEBBLE_MGMT is empty.
 set -eu
 
 free_port() {
@@ -62,19 +67,26 @@ start)
     "ocspResponderURL": "", "externalAccountBindingRequired": $eab, $validity
     "externalAccountMACKeys": { "kid-sov": "$mac" } } }
 JSON
-	pebble-challtestsrv -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" \
-		-tlsalpn01 "" -management "127.0.0.1:$ctl" \
-		-defaultIPv6 "" >"$d/challtestsrv.log" 2>&1 &
-	echo $! >"$d/challtestsrv.pid"
+	dnsserver=${PEBBLE_DNS:-}
+	if [ -z "$dnsserver" ]; then
+		dnsserver=127.0.0.1:$dns
+		pebble-challtestsrv -dns01 "$dnsserver" -http01 "" -https01 "" \
+			-tlsalpn01 "" -management "127.0.0.1:$ctl" \
+			-defaultIPv6 "" >"$d/challtestsrv.log" 2>&1 &
+		echo $! >"$d/challtestsrv.pid"
+	fi
 	PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=${PEBBLE_WFE_NONCEREJECT:-0} \
 		PEBBLE_AUTHZREUSE=${PEBBLE_AUTHZREUSE:-0} \
 		PEBBLE_ALTERNATE_ROOTS=${PEBBLE_ALTERNATE_ROOTS:-0} \
 		pebble -config "$d/pebble-config.json" \
-		-dnsserver "127.0.0.1:$dns" >"$d/pebble.log" 2>&1 &
+		-dnsserver "$dnsserver" >"$d/pebble.log" 2>&1 &
 	echo $! >"$d/pebble.pid"
-	wait_port "$acme" && wait_port "$ctl" || {
+	mgmt_url=
+	[ -n "${PEBBLE_DNS:-}" ] || mgmt_url=http://127.0.0.1:$ctl
+	wait_port "$acme" && { [ -z "$mgmt_url" ] || wait_port "$ctl"; } || {
 		echo "pebble did not start:" >&2
-		cat "$d/pebble.log" "$d/challtestsrv.log" >&2
+		cat "$d/pebble.log" >&2
+		[ ! -f "$d/challtestsrv.log" ] || cat "$d/challtestsrv.log" >&2
 		"$0" stop "$d"
 		exit 1
 	}
@@ -82,7 +94,8 @@ JSON
 PEBBLE_DIR=https://127.0.0.1:$acme/dir
 PEBBLE_CA=$d/pebble-cert.pem
 PEBBLE_HTTP_PORT=$http
-PEBBLE_MGMT=http://127.0.0.1:$ctl
+PEBBLE_TLS_PORT=$tls
+PEBBLE_MGMT=$mgmt_url
 PEBBLE_ROOTS=https://127.0.0.1:$mgmt
 ENV
 	;;

@@ -122,6 +122,7 @@ struct ct_issue_args {
 	size_t ndomains;
 	enum ct_chal_type chal;
 	const char *webroot, *standalone, *dns_hook;
+	const char *dns_nsupdate, *tsig_file, *dns_zone; /* RFC 2136 */
 	enum ct_keytype key_type;
 	long timeout_s;
 	const char *preferred_chain; /* issuer CN of the chain's top, or NULL */

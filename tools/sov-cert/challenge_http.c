@@ -27,6 +27,8 @@ ct_chal_type_parse(const char *s, enum ct_chal_type *t)
 		*t = CT_HTTP01;
 	else if (strcmp(s, "dns-01") == 0)
 		*t = CT_DNS01;
+	else if (strcmp(s, "tls-alpn-01") == 0)
+		*t = CT_TLSALPN01;
 	else
 		return -1;
 	return 0;
@@ -35,7 +37,9 @@ ct_chal_type_parse(const char *s, enum ct_chal_type *t)
 const char *
 ct_chal_type_name(enum ct_chal_type t)
 {
-	return t == CT_HTTP01 ? "http-01" : "dns-01";
+	return t == CT_HTTP01  ? "http-01"
+	       : t == CT_DNS01 ? "dns-01"
+			       : "tls-alpn-01";
 }
 
 static enum MHD_Result
@@ -147,6 +151,13 @@ bad:
 }
 
 int
+ct_standalone_parse(const char *addr, struct sockaddr_storage *ss, int *any,
+		    unsigned *port, struct sov_err *e)
+{
+	return parse_addr(addr, ss, any, port, e);
+}
+
+int
 ct_standalone_check(const char *addr, struct sov_err *e)
 {
 	struct sockaddr_storage ss;
@@ -165,8 +176,11 @@ ct_chal_start(struct ct_chal *c, struct sov_err *e)
 
 	c->n = 0;
 	c->mhd = NULL;
+	c->alpn = NULL;
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "mutex");
+	if (c->type == CT_TLSALPN01)
+		return ct_alpn_start(c, e);
 	if (c->type != CT_HTTP01 || c->standalone == NULL)
 		return 0;
 	if (parse_addr(c->standalone, &ss, &any, &port, e) < 0)
@@ -246,7 +260,9 @@ add_dns(struct ct_chal *c, struct ct_chal_entry *en, const char *domain,
 	args[1] = en->name;
 	args[2] = en->txt;
 	args[3] = NULL;
-	if (ct_hook_run(c->dns_hook, args, e) < 0) {
+	if (c->dns_nsupdate != NULL
+		? ct_nsupdate_run(c, 1, en->name, en->txt, e) < 0
+		: ct_hook_run(c->dns_hook, args, e) < 0) {
 		free(en->name); /* not set: nothing to unset */
 		en->name = NULL;
 		return -1;
@@ -270,8 +286,9 @@ ct_chal_add(struct ct_chal *c, const char *domain, const char *token,
 		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
 		goto out;
 	}
-	if (c->type == CT_HTTP01 ? add_http(c, &en, e) < 0
-				 : add_dns(c, &en, domain, e) < 0)
+	if (c->type == CT_TLSALPN01 ? ct_alpn_add(c, domain, keyauth, e) < 0
+	    : c->type == CT_HTTP01  ? add_http(c, &en, e) < 0
+				    : add_dns(c, &en, domain, e) < 0)
 		goto out;
 	pthread_mutex_lock(&c->lock);
 	c->ents[c->n++] = en;
@@ -294,6 +311,7 @@ ct_chal_stop(struct ct_chal *c, struct sov_err *e)
 	if (c->mhd != NULL)
 		MHD_stop_daemon(c->mhd);
 	c->mhd = NULL;
+	ct_alpn_stop(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct ct_chal_entry *en = &c->ents[i];
 
@@ -303,7 +321,10 @@ ct_chal_stop(struct ct_chal *c, struct sov_err *e)
 		if (en->name != NULL) {
 			const char *args[] = {"unset", en->name, en->txt, NULL};
 
-			if (ct_hook_run(c->dns_hook, args, e) < 0)
+			if (c->dns_nsupdate != NULL
+				? ct_nsupdate_run(c, 0, en->name, en->txt, e) <
+				      0
+				: ct_hook_run(c->dns_hook, args, e) < 0)
 				rc = -1;
 		}
 		free(en->token);

@@ -128,6 +128,9 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 	chal.webroot = a->webroot;
 	chal.standalone = a->standalone;
 	chal.dns_hook = a->dns_hook;
+	chal.dns_nsupdate = a->dns_nsupdate;
+	chal.tsig_file = a->tsig_file;
+	chal.dns_zone = a->dns_zone;
 	req.domains = a->domains;
 	req.ndomains = a->ndomains;
 	req.chal = &chal;
@@ -167,6 +170,12 @@ ct_issue_one(struct ct_session *s, const struct ct_issue_args *a, jv *rec,
 			     opt_string(a->standalone));
 	meta =
 	    jv_object_set(meta, jv_string("dns_hook"), opt_string(a->dns_hook));
+	meta = jv_object_set(meta, jv_string("dns_nsupdate"),
+			     opt_string(a->dns_nsupdate));
+	meta = jv_object_set(meta, jv_string("tsig_file"),
+			     opt_string(a->tsig_file));
+	meta =
+	    jv_object_set(meta, jv_string("dns_zone"), opt_string(a->dns_zone));
 	meta = jv_object_set(meta, jv_string("deploy_hook"),
 			     opt_string(a->deploy_hook));
 	meta = jv_object_set(meta, jv_string("preferred_chain"),
@@ -310,6 +319,7 @@ ct_cmd_issue(int argc, char **argv)
 	    {"profile", required_argument, NULL, O_PROFILE},
 	    {"reuse-key", no_argument, NULL, O_REUSE_KEY},
 	    {"metrics", required_argument, NULL, O_METRICS},
+	    CT_NSUPDATE_OPTIONS,
 	    {NULL, 0, NULL, 0}};
 	const char *domains[MAX_DOMAINS];
 	struct ct_issue_args a;
@@ -329,6 +339,11 @@ ct_cmd_issue(int argc, char **argv)
 	a.domains = domains;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if ((r = ct_opts_take(&o, c, optarg, &e)) != 0) {
+			if (r < 0)
+				return sov_cli_fail(&e);
+			continue;
+		}
+		if ((r = ct_nsupdate_take(&a, c, optarg, &e)) != 0) {
 			if (r < 0)
 				return sov_cli_fail(&e);
 			continue;
@@ -353,7 +368,8 @@ ct_cmd_issue(int argc, char **argv)
 		case O_CHAL:
 			if (ct_chal_type_parse(optarg, &a.chal) < 0)
 				return sov_cli_usage_error(
-				    "--challenge: want http-01 or dns-01");
+				    "--challenge: want http-01, dns-01 or "
+				    "tls-alpn-01");
 			break;
 		case O_WEBROOT:
 			if (absolute("--webroot", optarg) < 0)
@@ -425,9 +441,17 @@ ct_cmd_issue(int argc, char **argv)
 		    "http-01: give one of --webroot DIR or --standalone ADDR");
 	if (a.chal == CT_HTTP01 && a.webroot == NULL && a.standalone == NULL)
 		a.standalone = ":80"; /* the built-in responder by default */
-	if (a.chal == CT_DNS01 && a.dns_hook == NULL)
-		return sov_cli_usage_error("dns-01: give --dns-hook CMD");
-	if (a.chal == CT_HTTP01)
+	if (a.chal == CT_TLSALPN01 && (a.webroot || a.dns_hook))
+		return sov_cli_usage_error(
+		    "tls-alpn-01: --webroot and --dns-hook do not apply");
+	if (a.chal == CT_TLSALPN01 && a.standalone == NULL)
+		a.standalone = ":443";
+	if (ct_nsupdate_check(&a, &e) < 0)
+		return sov_cli_fail(&e);
+	if (a.chal == CT_DNS01 && a.dns_hook == NULL && a.dns_nsupdate == NULL)
+		return sov_cli_usage_error(
+		    "dns-01: give --dns-hook CMD or --dns-nsupdate SERVER");
+	if (a.chal != CT_DNS01)
 		for (size_t i = 0; i < a.ndomains; i++)
 			if (domains[i][0] == '*')
 				return sov_cli_usage_error(

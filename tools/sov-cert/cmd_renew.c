@@ -104,6 +104,9 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	p->a.webroot = meta_str(p->meta, "webroot");
 	p->a.standalone = meta_str(p->meta, "standalone");
 	p->a.dns_hook = meta_str(p->meta, "dns_hook");
+	p->a.dns_nsupdate = meta_str(p->meta, "dns_nsupdate");
+	p->a.tsig_file = meta_str(p->meta, "tsig_file");
+	p->a.dns_zone = meta_str(p->meta, "dns_zone");
 	p->a.preferred_chain = meta_str(p->meta, "preferred_chain");
 	p->a.deploy_hook = meta_str(p->meta, "deploy_hook");
 	p->a.profile = meta_str(p->meta, "profile");
@@ -120,10 +123,12 @@ plan_from_meta(struct plan *p, const char *name, long timeout_s,
 	}
 	if (p->a.chal == CT_HTTP01
 		? (p->a.webroot == NULL) == (p->a.standalone == NULL)
-		: p->a.dns_hook == NULL) {
+	    : p->a.chal == CT_TLSALPN01
+		? p->a.standalone == NULL
+		: p->a.dns_hook == NULL && p->a.dns_nsupdate == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL,
 			    "%s: meta.json: no webroot, "
-			    "standalone or dns_hook for %s",
+			    "standalone, dns_hook or dns_nsupdate for %s",
 			    name, chal);
 		goto out;
 	}

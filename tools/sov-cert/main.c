@@ -38,11 +38,16 @@ static const struct sov_cmd cmds[] = {
     {"issue", ct_cmd_issue, "NAME [--domain D]... [OPTIONS]",
      "issue a certificate and install it as STATE/certs/NAME",
      "  --domain D        a name in the certificate (repeat; default NAME)\n"
-     "  --challenge T     http-01 (default) or dns-01\n"
+     "  --challenge T     http-01 (default), dns-01 or tls-alpn-01\n"
      "  --webroot DIR     http-01: write DIR/.well-known/acme-challenge/*\n"
      "  --standalone ADDR http-01: answer on ADDR (:80, 127.0.0.1:5002);\n"
-     "                    the default, on :80, when no --webroot\n"
+     "                    the default, on :80, when no --webroot;\n"
+     "                    tls-alpn-01: the TLS server's ADDR (:443)\n"
      "  --dns-hook CMD    dns-01: run CMD set|unset _acme-challenge.D VALUE\n"
+     "  --dns-nsupdate SERVER[:PORT]  dns-01: an RFC 2136 update there\n"
+     "                    (nsupdate), signed with the TSIG key in\n"
+     "  --tsig-file FILE  (as tsig-keygen writes it; 0600 or 0640)\n"
+     "  --dns-zone ZONE   the zone to update (default: nsupdate finds it)\n"
      "  --key-type T      ec256 (default), ec384, rsa2048, rsa3072, "
      "rsa4096\n"
      "  --deploy-hook CMD run CMD deployed NAME DIR after each install\n"
