@@ -13,6 +13,9 @@
  *   revoked  {"name","serial","reason"}        (revoke)
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
  *             "days_left","error"}            (renew)
+ *   sync     {"name","action":"issued"|"renewed"|"skipped"|"failed"|
+ *             "undeclared","reason","not_after","days_left",
+ *             "deploy_error","error"}          (sync)
  */
 #ifndef CT_CERT_H
 #define CT_CERT_H
@@ -128,5 +131,6 @@ int ct_cmd_issue(int argc, char **argv);
 int ct_cmd_list(int argc, char **argv);
 int ct_cmd_renew(int argc, char **argv);
 int ct_cmd_revoke(int argc, char **argv);
+int ct_cmd_sync(int argc, char **argv);
 
 #endif
