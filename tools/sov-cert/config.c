@@ -15,6 +15,22 @@
 
 #define PATH_FIELD_MAX 4095 /* bytes of a path (PATH_MAX less the NUL) */
 
+/* s as a message shows it: printable ASCII, at most 100 bytes. */
+static const char *
+shown(const char *s, char buf[104])
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i < 100; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (s[i] != '\0' && i >= 100) {
+		memcpy(buf + 97, "...", 3);
+		i = 100;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* null: absent, else a string of 1..max bytes into *out. */
 static int
 opt_string(struct sov_jcheck *c, jv v, size_t max, char **out)
@@ -28,13 +44,15 @@ opt_string(struct sov_jcheck *c, jv v, size_t max, char **out)
 static int
 opt_path(struct sov_jcheck *c, jv v, char **out)
 {
+	char b[104];
+
 	if (opt_string(c, v, PATH_FIELD_MAX, out) < 0)
 		return -1;
 	if (*out != NULL && (*out)[0] != '/')
 		return sov_jcheck_fail(c,
 				       "must be an absolute path, not "
-				       "\"%.100s\"",
-				       *out);
+				       "\"%s\"",
+				       shown(*out, b));
 	return 0;
 }
 
@@ -62,6 +80,7 @@ static int
 f_domains(struct sov_jcheck *c, jv v, void *t)
 {
 	struct ct_cfg_cert *k = t;
+	char b[104];
 	int n;
 
 	if (jv_get_kind(v) != JV_KIND_ARRAY ||
@@ -86,8 +105,8 @@ f_domains(struct sov_jcheck *c, jv v, void *t)
 			return sov_jcheck_fail(c,
 					       "not a DNS name (lower case, "
 					       "LDH labels, \"*.\" first "
-					       "allowed): \"%.100s\"",
-					       k->domains[i]);
+					       "allowed): \"%s\"",
+					       shown(k->domains[i], b));
 		for (int j = 0; j < i; j++)
 			if (strcmp(k->domains[j], k->domains[i]) == 0)
 				return sov_jcheck_fail(
@@ -288,14 +307,15 @@ static int
 f_server(struct sov_jcheck *c, jv v, void *t)
 {
 	struct ct_config *cfg = t;
+	char b[104];
 
 	if (opt_string(c, v, CT_URL_MAX, &cfg->server) < 0)
 		return -1;
 	if (cfg->server != NULL && !ct_url_ok(cfg->server))
 		return sov_jcheck_fail(c,
 				       "must be an http(s) URL, not "
-				       "\"%.100s\"",
-				       cfg->server);
+				       "\"%s\"",
+				       shown(cfg->server, b));
 	return 0;
 }
 
@@ -309,13 +329,14 @@ static int
 a_email(struct sov_jcheck *c, jv v, void *t)
 {
 	struct ct_config *cfg = t;
+	char b[104];
 
 	if (opt_string(c, v, CT_EMAIL_MAX, &cfg->email) < 0)
 		return -1;
 	if (cfg->email != NULL && (strchr(cfg->email, '@') == NULL ||
 				   strpbrk(cfg->email, " ,:<>\"\r\n\t")))
-		return sov_jcheck_fail(c, "not an address: \"%.100s\"",
-				       cfg->email);
+		return sov_jcheck_fail(c, "not an address: \"%s\"",
+				       shown(cfg->email, b));
 	return 0;
 }
 
