@@ -1,0 +1,216 @@
+#!/usr/bin/env bats
+# cert-sync.bats - `sov-cert sync --config FILE` (the definitions file that
+# NixOS's services.sov.cert writes) against Debian's real pebble, started
+# on loopback by tests/cert/pebble.sh as tests/cert.bats does.
+
+load helpers/common
+
+setup_file() {
+	export CDIR="$BATS_FILE_TMPDIR/cert"
+	mkdir -p "$CDIR"
+	export HELPER="$BATS_TEST_DIRNAME/cert/pebble.sh"
+	if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+		export NO_PEBBLE="pebble not installed (make deps installs it)"
+		return 0
+	fi
+	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1; then
+		export NO_PEBBLE="pebble did not start: $(cat "$CDIR/pebble.out")"
+		return 0
+	fi
+	set -a
+	. "$CDIR/pebble/env"
+	set +a
+	curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_ROOTS/roots/0" >"$CDIR/root.pem"
+	export ST="$CDIR/state"
+	export DEFS="$CDIR/defs.json"
+	export HOOK_LOG="$CDIR/hook.log"
+}
+
+teardown_file() {
+	[ -z "${HELPER:-}" ] || "$HELPER" stop "$CDIR/pebble"
+	true
+}
+
+need_pebble() {
+	[ -z "${NO_PEBBLE:-}" ] || skip "$NO_PEBBLE"
+}
+
+serial() { openssl x509 -noout -serial -in "$1" | cut -d= -f2; }
+
+# the definitions: CA and account from pebble's env; certs as jq gives them
+defs() {
+	jq -n --arg s "$PEBBLE_DIR" --arg ca "$PEBBLE_CA" --argjson certs "$1" \
+		'{server: $s, ca_file: $ca, account: {email: "ops@sov.example",
+		  agree_tos: true}, certs: $certs}' >"$DEFS"
+}
+
+# the usual two: http-01 through the responder, dns-01 with a wildcard
+two() {
+	jq -n --arg p "127.0.0.1:$PEBBLE_HTTP_PORT" --arg h "$BATS_TEST_DIRNAME/cert/dns-hook.sh" \
+		--arg d "$CDIR/deploy" '{
+		web: {domains: ["a.sync.test", "b.sync.test"], standalone: $p,
+		      deploy_hook: $d},
+		wild: {domains: ["*.w.sync.test"], challenge: "dns-01",
+		       dns_hook: $h, key_type: "ec384"}}'
+}
+
+check_installed() {
+	local d="$ST/certs/$1"
+	[ "$(openssl x509 -noout -pubkey -in "$d/cert.pem")" = \
+		"$(openssl pkey -pubout -in "$d/key.pem")" ]
+	openssl verify -CAfile "$CDIR/root.pem" -untrusted "$d/chain.pem" "$d/cert.pem" >/dev/null
+}
+
+action() { grep '^{' <<<"$output" | jq -r --arg n "$1" 'select(.name == $n) | .action + " " + (.reason // "")'; }
+
+@test "sync: a bad definitions file is refused (exit 2, the JSON path named) before the state exists" {
+	S="$BATS_TEST_TMPDIR/s"
+	f="$BATS_TEST_TMPDIR/d.json"
+	while IFS='~' read -r json want; do
+		printf '%s\n' "$json" >"$f"
+		run sov-cert sync --config "$f" --state "$S"
+		[ "$status" -eq 2 ] || { echo "exit $status for: $json: $output"; false; }
+		[[ $output == *"$f: $want"* ]] || { echo "for $json: $output"; false; }
+	done <<'EOF'
+{"certs":{"web":{"domains":["a.test"],"webroot":"www"}}}~certs.web.webroot: must be an absolute path
+{"certs":{"web":{"domains":["a.test"]},"x y":{"domains":["b.test"]}}}~certs["x y"]: a certificate name
+{"certs":{"web":{"domain":["a.test"]}}}~certs.web.domain: unknown field (did you mean "domains"?)
+{"certs":{"web":{"domains":["*.a.test"]}}}~certs.web: *.a.test: a wildcard needs dns-01
+{"certs":{},"account":{"email":"x"}}~account.email: not an address
+{"certs":{"web":{"domains":["a.test"]}}~invalid JSON
+EOF
+	[ ! -e "$S" ]
+	run sov-cert sync --state "$S"
+	assert_failure 2
+	assert_output --partial "give --config FILE"
+	run sov-cert sync --config "$BATS_TEST_TMPDIR/none.json" --state "$S"
+	assert_failure 2
+	assert_output --partial "none.json"
+	[ ! -e "$S" ]
+}
+
+@test "sync: the account from the file, every declared certificate issued, an undeclared one left alone" {
+	need_pebble
+	printf '#!/bin/sh\necho "$@" >>%s\n' "$CDIR/deploy.log" >"$CDIR/deploy"
+	chmod +x "$CDIR/deploy"
+	# one issued by hand first: not in the file, so never touched
+	sov-cert account --state "$ST" --server "$PEBBLE_DIR" --ca-file "$PEBBLE_CA" \
+		--agree-tos --email ops@sov.example >/dev/null
+	sov-cert issue own --domain own.sync.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" \
+		--state "$ST" --server "$PEBBLE_DIR" --ca-file "$PEBBLE_CA" >/dev/null
+	own=$(serial "$ST/certs/own/cert.pem")
+	rm -rf "$ST/account" # the file's account block makes it again
+	defs "$(two)"
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_success
+	[ "$(jq -r .event <<<"$output" | sort -u)" = sync ]
+	[ "$(action web)" = "issued new" ]
+	[ "$(action wild)" = "issued new" ]
+	[ "$(action own)" = "undeclared not in the definitions; left alone" ]
+	[ "$(jq -r .name <<<"$output" | tr '\n' ' ')" = "web wild own " ]
+	check_installed web
+	check_installed wild
+	[ "$(jq -r .email "$ST/account/account.json")" = ops@sov.example ]
+	openssl x509 -noout -ext subjectAltName -in "$ST/certs/wild/cert.pem" | grep -qF 'DNS:*.w.sync.test'
+	openssl pkey -in "$ST/certs/wild/key.pem" -noout -text | grep -q '384 bit'
+	[ "$(cat "$CDIR/deploy.log")" = "deployed web $ST/certs/web" ]
+	[ "$(grep -c '^set _acme-challenge.w.sync.test ' "$HOOK_LOG")" -eq 1 ]
+	[ "$(serial "$ST/certs/own/cert.pem")" = "$own" ]
+	[ "$(jq -r .server "$ST/certs/web/meta.json")" = "$PEBBLE_DIR" ]
+}
+
+@test "sync: nothing changed and nothing due connects to nothing" {
+	need_pebble
+	web=$(serial "$ST/certs/web/cert.pem")
+	# any connection would fail: this CA file does not exist
+	run sov-cert sync --config "$DEFS" --state "$ST" --ca-file /nonexistent/ca.pem
+	assert_success
+	[ "$(action web)" = "skipped " ]
+	[ "$(action wild)" = "skipped " ]
+	[ "$(jq -r 'select(.name == "web") | .days_left' <<<"$output")" -gt 1000 ]
+	[ "$(serial "$ST/certs/web/cert.pem")" = "$web" ]
+	[ "$(wc -l <"$CDIR/deploy.log")" -eq 1 ]
+}
+
+@test "sync: changed domains or key type are issued again; other declared changes wait" {
+	need_pebble
+	web=$(serial "$ST/certs/web/cert.pem")
+	wild=$(serial "$ST/certs/wild/cert.pem")
+	defs "$(two | jq '.web.domains += ["c.sync.test"] | .wild.key_type = "rsa2048"')"
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_success
+	[ "$(action web)" = "issued domains changed" ]
+	[ "$(action wild)" = "issued key type changed" ]
+	[ "$(serial "$ST/certs/web/cert.pem")" != "$web" ]
+	[ "$(serial "$ST/certs/wild/cert.pem")" != "$wild" ]
+	openssl x509 -noout -ext subjectAltName -in "$ST/certs/web/cert.pem" | grep -q 'DNS:c.sync.test'
+	openssl pkey -in "$ST/certs/wild/key.pem" -noout -text | grep -q '2048 bit'
+	check_installed web
+	# the same names in another order, and a new deploy hook: no reissue
+	web=$(serial "$ST/certs/web/cert.pem")
+	defs "$(two | jq '.web.domains = ["c.sync.test", "b.sync.test", "a.sync.test"]
+		| .wild.key_type = "rsa2048" | .web.deploy_hook = "/bin/true"')"
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_success
+	[ "$(action web)" = "skipped " ]
+	[ "$(serial "$ST/certs/web/cert.pem")" = "$web" ]
+}
+
+@test "sync --force renews every declared one with the declared options; a revoked one is renewed" {
+	need_pebble
+	own=$(serial "$ST/certs/own/cert.pem")
+	run sov-cert sync --config "$DEFS" --state "$ST" --force
+	assert_success
+	[ "$(action web)" = "renewed forced" ]
+	[ "$(action wild)" = "renewed forced" ]
+	# the deploy hook now declared is the one run
+	[ "$(wc -l <"$CDIR/deploy.log")" -eq 2 ]
+	[ "$(jq -r .deploy_hook "$ST/certs/web/meta.json")" = /bin/true ]
+	[ "$(serial "$ST/certs/own/cert.pem")" = "$own" ]
+	sov-cert revoke web --state "$ST" --ca-file "$PEBBLE_CA" >/dev/null
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_success
+	[ "$(action web)" = "renewed revoked" ]
+	[ "$(action wild)" = "skipped " ]
+	[ "$(jq -r '.revoked // "no"' "$ST/certs/web/meta.json")" = no ]
+}
+
+@test "sync: a self-signed placeholder (no meta.json) is replaced by a real certificate" {
+	need_pebble
+	d="$ST/certs/ph"
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+		-subj /CN=placeholder -addext subjectAltName=DNS:ph.sync.test -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+	cp "$d/cert.pem" "$d/fullchain.pem"
+	: >"$d/chain.pem"
+	defs "$(two | jq --arg p "127.0.0.1:$PEBBLE_HTTP_PORT" \
+		'.ph = {domains: ["ph.sync.test"], standalone: $p}')"
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_success
+	[ "$(action ph)" = "issued no meta.json" ]
+	check_installed ph
+	[[ $(openssl x509 -noout -issuer -in "$d/cert.pem") == *Pebble* ]]
+}
+
+@test "sync: one failing certificate does not stop the others; exit 1, each reported" {
+	need_pebble
+	printf '#!/bin/sh\nexit 7\n' >"$BATS_TEST_TMPDIR/bad-hook"
+	chmod +x "$BATS_TEST_TMPDIR/bad-hook"
+	defs "$(two | jq --arg h "$BATS_TEST_TMPDIR/bad-hook" --arg p "127.0.0.1:$PEBBLE_HTTP_PORT" \
+		'.bad = {domains: ["bad.sync.test"], challenge: "dns-01", dns_hook: $h}
+		 | .zz = {domains: ["zz.sync.test"], standalone: $p}')"
+	run sov-cert sync --config "$DEFS" --state "$ST"
+	assert_failure 1
+	[ "$(action bad)" = "failed new" ]
+	[ "$(action zz)" = "issued new" ]
+	grep '^{' <<<"$output" | jq -r 'select(.name == "bad") | .error' | grep -q 'exit 7'
+	[ ! -e "$ST/certs/bad" ]
+	check_installed zz
+	# the CA down: 75, worth retrying, nothing changed
+	defs "$(two | jq '.web.domains = ["down.sync.test"]')"
+	jq '.server = "https://127.0.0.1:1/dir"' "$DEFS" >"$DEFS.down"
+	web=$(serial "$ST/certs/web/cert.pem")
+	run sov-cert sync --config "$DEFS.down" --state "$ST"
+	assert_failure 75
+	[ "$(serial "$ST/certs/web/cert.pem")" = "$web" ]
+}
