@@ -39,7 +39,7 @@ let
 
   # The port of a --standalone address (":80", "127.0.0.1:80", "[::1]:80").
   portOf = a: lib.toIntBase10 (lib.last (lib.splitString ":" a));
-  portOk = a: builtins.match "(|[0-9.]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}" a != null;
+  portOk = a: builtins.match "([0-9.]+|[[][0-9A-Fa-f:.]+[]])?:[0-9]{1,5}" a != null;
 
   certs = cfg.certs;
   # How each certificate answers http-01: its standalone address, or a
@@ -351,6 +351,17 @@ in
       type = types.str;
       default = "1h";
       description = "The timer's RandomizedDelaySec: spreads the daily runs of many hosts.";
+    };
+
+    scripts = mkOption {
+      type = types.attrsOf types.package;
+      readOnly = true;
+      internal = true;
+      default = {
+        prepare = prepareScript;
+        reload = reloadScript;
+      };
+      description = "The scripts of the units, for the evaluation tests.";
     };
 
     definitionsFile = mkOption {

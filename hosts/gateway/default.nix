@@ -28,7 +28,9 @@
   services.sov.cert = {
     enable = true;
     acceptTerms = true;
-    email = "ops@example.org"; # REPLACE-ME: the operator's address
+    # The operator's address for the CA's notices (Let's Encrypt refuses
+    # example.org): set it before the first certificate.
+    email = null;
   };
 
   # Placeholder (its private key was thrown away): replace with the operator's
