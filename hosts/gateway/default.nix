@@ -28,9 +28,8 @@
   services.sov.cert = {
     enable = true;
     acceptTerms = true;
-    # The operator's address for the CA's notices (Let's Encrypt refuses
-    # example.org): set it before the first certificate.
-    email = null;
+    # email: the operator's address for the CA's notices (Let's Encrypt
+    # refuses example.org), to set before the first certificate.
   };
 
   # Placeholder (its private key was thrown away): replace with the operator's

@@ -98,6 +98,7 @@ let
     "nix"
     "nixfmt"
     "openssl"
+    "pebble"
     "pkg-config"
     "postgresql"
     "socat"
