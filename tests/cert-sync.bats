@@ -80,6 +80,14 @@ action() { grep '^{' <<<"$output" | jq -r --arg n "$1" 'select(.name == $n) | .a
 {"certs":{"web":{"domains":["a.test"]}}~invalid JSON
 EOF
 	[ ! -e "$S" ]
+	# --check: the verdict only
+	run sov-cert sync --check --config "$f" --state "$S"
+	assert_failure 2
+	printf '{"certs":{"web":{"domains":["a.test"]}}}' >"$f"
+	run sov-cert sync --check --config "$f" --state "$S"
+	assert_success
+	assert_output ""
+	[ ! -e "$S" ]
 	run sov-cert sync --state "$S"
 	assert_failure 2
 	assert_output --partial "give --config FILE"
@@ -206,11 +214,48 @@ EOF
 	grep '^{' <<<"$output" | jq -r 'select(.name == "bad") | .error' | grep -q 'exit 7'
 	[ ! -e "$ST/certs/bad" ]
 	check_installed zz
-	# the CA down: 75, worth retrying, nothing changed
+	# the CA down: 75, worth retrying, nothing changed; asked once, the
+	# second certificate fails with the first one's error
 	defs "$(two | jq '.web.domains = ["down.sync.test"]')"
 	jq '.server = "https://127.0.0.1:1/dir"' "$DEFS" >"$DEFS.down"
 	web=$(serial "$ST/certs/web/cert.pem")
 	run sov-cert sync --config "$DEFS.down" --state "$ST"
 	assert_failure 75
+	[ "$(action web)" = "failed domains changed" ]
+	[ "$(action wild)" = "failed CA changed" ]
+	[ "$(grep '^{' <<<"$output" | jq -r 'select(.action == "failed") | .error' | sort -u | wc -l)" -eq 1 ]
 	[ "$(serial "$ST/certs/web/cert.pem")" = "$web" ]
+}
+
+@test "sync: a CA that cannot be reached is asked once per run, not once per certificate" {
+	need_pebble
+	# a listener that counts connections and closes each at once
+	log="$BATS_TEST_TMPDIR/conns"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+while True:
+    c, _ = s.accept(); open(sys.argv[2], "a").write("c\n"); c.close()' "$port" "$log" &
+	pid=$!
+	for _ in $(seq 50); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
+		sleep 0.1
+	done
+	: >"$log"
+	S="$BATS_TEST_TMPDIR/s"
+	jq -n --arg s "https://127.0.0.1:$port/dir" '{server: $s, account: {agree_tos: true},
+		certs: {one: {domains: ["one.sync.test"]}}}' >"$BATS_TEST_TMPDIR/one.json"
+	jq '.certs.two = {domains: ["two.sync.test"]} | .certs.three = {domains: ["three.sync.test"]}' \
+		"$BATS_TEST_TMPDIR/one.json" >"$BATS_TEST_TMPDIR/three.json"
+	run sov-cert sync --config "$BATS_TEST_TMPDIR/one.json" --state "$S"
+	one=$(wc -l <"$log")
+	: >"$log"
+	run sov-cert sync --config "$BATS_TEST_TMPDIR/three.json" --state "$S"
+	three=$(wc -l <"$log")
+	kill "$pid"
+	[ "$status" -eq 75 ] || [ "$status" -eq 1 ]
+	[ "$(grep -c '"action":"failed"' <<<"$output")" -eq 3 ]
+	[ "$one" -ge 1 ]
+	[ "$three" -eq "$one" ] || { echo "one certificate: $one connections, three: $three"; false; }
 }

@@ -16,8 +16,11 @@
  * always with the options the file declares now. Installed certificates the
  * file does not declare are left alone, each reported as "undeclared". The
  * whole file is checked before the state is touched (exit 2 naming the
- * JSON path). With nothing to issue it connects to nothing. Exit 1 when any
- * failed, else 75 when any failed retryably, else 0.
+ * JSON path); --check stops there (for a build that validates the file).
+ * With nothing to issue it connects to nothing; when the CA cannot be
+ * reached, the certificates after the first fail with the same error
+ * without asking it again. Exit 1 when any failed, else 75 when any failed
+ * retryably, else 0.
  *
  * Records: sync {"name","action": "issued"|"renewed"|"skipped"|"failed"|
  * "undeclared","reason","not_after","days_left","deploy_error","error"}.
@@ -38,6 +41,7 @@ struct run {
 	struct ct_state st;
 	struct ct_session s;
 	int session;
+	struct sov_err session_e; /* why the session could not open */
 	int failed, tempfailed;
 	struct sov_jsonl_writer *w;
 };
@@ -118,8 +122,16 @@ issue(struct run *r, const struct ct_cfg_cert *k, const char *why)
 	a.preferred_chain = k->preferred_chain;
 	a.deploy_hook = k->deploy_hook;
 	if (!r->session) {
-		if (ct_session_open(&r->s, &r->o, &e) < 0)
+		/* Once the CA could not be reached, the rest fail alike
+		 * without asking it again. */
+		if (r->session_e.code != SOV_EXIT_OK) {
+			e = r->session_e;
 			goto failed;
+		}
+		if (ct_session_open(&r->s, &r->o, &e) < 0) {
+			r->session_e = e;
+			goto failed;
+		}
 		r->session = 1;
 	}
 	if (ct_issue_one(&r->s, &a, &rec, &de, &e) < 0)
@@ -193,11 +205,12 @@ apply_config(struct ct_opts *o, const struct ct_config *cfg)
 int
 ct_cmd_sync(int argc, char **argv)
 {
-	enum { O_CONFIG = CT_OPT_FIRST_OWN, O_FORCE };
+	enum { O_CONFIG = CT_OPT_FIRST_OWN, O_FORCE, O_CHECK };
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
 	    {"config", required_argument, NULL, O_CONFIG},
 	    {"force", no_argument, NULL, O_FORCE},
+	    {"check", no_argument, NULL, O_CHECK},
 	    {NULL, 0, NULL, 0}};
 	struct ct_config *cfg = NULL;
 	const char *file = NULL;
@@ -205,7 +218,7 @@ ct_cmd_sync(int argc, char **argv)
 	struct run r;
 	char **names = NULL;
 	size_t n = 0;
-	int c, x, force = 0;
+	int c, x, force = 0, check = 0;
 
 	memset(&r, 0, sizeof(r));
 	ct_opts_init(&r.o);
@@ -218,6 +231,8 @@ ct_cmd_sync(int argc, char **argv)
 			file = optarg;
 		else if (c == O_FORCE)
 			force = 1;
+		else if (c == O_CHECK)
+			check = 1;
 		else
 			return SOV_EXIT_USAGE;
 	}
@@ -229,6 +244,10 @@ ct_cmd_sync(int argc, char **argv)
 	cfg = ct_config_load(file, &e);
 	if (cfg == NULL)
 		return sov_cli_fail(&e);
+	if (check) { /* the file is valid: nothing else is looked at */
+		ct_config_free(cfg);
+		return SOV_EXIT_OK;
+	}
 	apply_config(&r.o, cfg);
 	if (ct_state_open(r.o.state, 0, &r.st, &e) < 0 ||
 	    ct_certs_names(&r.st, &names, &n, &e) < 0) {
