@@ -123,7 +123,20 @@ let
     ) certs;
   }
   // lib.optionalAttrs (cfg.caFile != null) { ca_file = toString cfg.caFile; };
-  configFile = pkgs.writeText "sov-cert.json" (builtins.toJSON definitions);
+  # Checked as sov-cert will read it while the system is built: a bad
+  # definition fails the build (exit 2, naming the JSON path), never the
+  # running service.
+  configFile =
+    pkgs.runCommand "sov-cert.json"
+      {
+        nativeBuildInputs = [ cfg.package ];
+        json = builtins.toJSON definitions;
+        passAsFile = [ "json" ];
+      }
+      ''
+        sov-cert sync --check --config "$jsonPath"
+        cp "$jsonPath" "$out"
+      '';
 
   # The placeholders: a self-signed certificate for each one not issued
   # yet (no certs/NAME/fullchain.pem), for its names, valid 30 days. It has
@@ -369,7 +382,7 @@ in
       readOnly = true;
       default = configFile;
       defaultText = lib.literalMD "the certificates as JSON (docs/cert.md)";
-      description = "The file `sov-cert sync --config` reads, written from the options above.";
+      description = "The file `sov-cert sync --config` reads, written from the options above and checked by `sov-cert sync --check` when it is built.";
     };
   };
 

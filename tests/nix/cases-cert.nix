@@ -19,7 +19,7 @@ let
   unitOf = cfg: cfg.systemd.services.sov-cert or { };
   scOf = cfg: (unitOf cfg).serviceConfig or { };
   prepOf = cfg: cfg.systemd.services.sov-cert-prepare or { };
-  defsOf = cfg: builtins.fromJSON cfg.services.sov.cert.definitionsFile.text;
+  defsOf = cfg: builtins.fromJSON cfg.services.sov.cert.definitionsFile.json;
   sovFailed = cfg: lib.filter (hasInfix "sov:") (failedAssertions cfg);
   capsOf = cfg: {
     inherit (scOf cfg) CapabilityBoundingSet AmbientCapabilities PrivateUsers;
@@ -119,9 +119,11 @@ let
   ];
 in
 [
-  (case "cert: the gateway runs sov-cert sync on its definitions, as the user sov-cert" (
+  (case "cert: the gateway runs sov-cert sync on its definitions (checked when built), as the user sov-cert" (
     (scOf gw).ExecStart or null == "${bin} sync --config ${toString gw.services.sov.cert.definitionsFile}"
     && isStore (toString gw.services.sov.cert.definitionsFile)
+    && hasInfix "sov-cert sync --check --config \"$jsonPath\"" gw.services.sov.cert.definitionsFile.buildCommand
+    && lib.elem "sov" (map (p: p.pname or p.name) gw.services.sov.cert.definitionsFile.nativeBuildInputs)
     && (scOf gw).Type == "oneshot"
     && (scOf gw).User == "sov-cert"
     && (scOf gw).StateDirectory == "sov-cert"
@@ -243,7 +245,7 @@ in
     && (defsOf eab).server == "https://acme.example.net/directory"
     && (defsOf eab).ca_file == "/etc/ssl/private-ca.pem"
     && !(hasInfix eabFile (scOf eab).ExecStart)
-    && !(hasInfix eabFile eab.services.sov.cert.definitionsFile.text)
+    && !(hasInfix eabFile eab.services.sov.cert.definitionsFile.json)
     && sovFailed eab == [ ]
     && (scOf gw).LoadCredential == [ ]
   ) "LoadCredential ${show (scOf eab).LoadCredential}, account ${show (defsOf eab).account}")

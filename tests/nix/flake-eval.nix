@@ -135,7 +135,7 @@ let
   vmCert = (checksOf "x86_64-linux").vm-cert;
   certNode = vmCert.nodes.gateway;
   certCfg = certNode.services.sov.cert;
-  certDefs = builtins.fromJSON certCfg.definitionsFile.text;
+  certDefs = builtins.fromJSON certCfg.definitionsFile.json;
   certFailed = map (a: a.message) (lib.filter (a: !a.assertion) certNode.assertions);
   hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
   overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
