@@ -122,7 +122,9 @@ let
       }
     ) certs;
   }
-  // lib.optionalAttrs (cfg.caFile != null) { ca_file = toString cfg.caFile; };
+  # Interpolated: a path value (./ca.pem) goes into the store, as it must
+  # to reach the host.
+  // lib.optionalAttrs (cfg.caFile != null) { ca_file = "${cfg.caFile}"; };
   # Checked as sov-cert will read it while the system is built: a bad
   # definition fails the build (exit 2, naming the JSON path), never the
   # running service.
