@@ -375,8 +375,9 @@ in
       default = {
         prepare = prepareScript;
         reload = reloadScript;
-      };
-      description = "The scripts of the units, for the evaluation tests.";
+      }
+      // lib.mapAttrs' (name: c: lib.nameValuePair "deploy-${name}" (deployHook name c)) certs;
+      description = "The scripts of the units and each certificate's deploy hook, for the tests.";
     };
 
     definitionsFile = mkOption {

@@ -259,3 +259,74 @@ while True:
 	[ "$one" -ge 1 ]
 	[ "$three" -eq "$one" ] || { echo "one certificate: $one connections, three: $three"; false; }
 }
+
+@test "the NixOS module's own scripts: placeholder, sync over it through the webroot, deploy hook, reload" {
+	need_pebble
+	[ -n "${SOV_NIXPKGS_LIB:-}" ] && [ -d "$SOV_NIXPKGS_LIB/lib" ] ||
+		skip "SOV_NIXPKGS_LIB not set (a nixpkgs.lib checkout; see docs/nix.md)"
+	command -v nix-instantiate >/dev/null || skip "nix-instantiate not found (apt-get install nix-bin)"
+	w="$BATS_TEST_TMPDIR"
+	# the scripts as nixos-modules/cert.nix writes them for the gateway
+	NIX_CONFIG="build-users-group =" nix-instantiate --store dummy:// --eval --strict --json \
+		"$BATS_TEST_DIRNAME/cert/nix-scripts.nix" --argstr nixpkgsLib "$SOV_NIXPKGS_LIB" \
+		>"$w/s.json" 2>"$w/nix.err" || { cat "$w/nix.err"; false; }
+	store=$(jq -r .store "$w/s.json")
+	st="$w/state"
+	mkdir -p "$w/bin"
+	printf '#!/bin/sh\necho "$@" >>%s\n' "$w/systemctl.log" >"$w/bin/systemctl"
+	chmod +x "$w/bin/systemctl"
+	# the store's tools are this machine's; the state directory a scratch one
+	for s in prepare deploy reload; do
+		jq -r ".$s" "$w/s.json" | sed -e "s|${store}coreutils/bin/||g" \
+			-e "s|${store}openssl/bin/||g" -e "s|${store}systemd/bin/systemctl|$w/bin/systemctl|g" \
+			-e "s|/var/lib/sov-cert|$st|g" >"$w/$s.body"
+		{ echo '#!/bin/bash'; cat "$w/$s.body"; } >"$w/$s"
+		chmod +x "$w/$s"
+	done
+	grep -q "$st/deployed" "$w/deploy"
+	grep -vq /nix/store "$w/prepare" "$w/reload" "$w/deploy"
+
+	# sov-cert-prepare.service: the webroot and the placeholder
+	run "$w/prepare"
+	assert_success
+	d="$st/certs/shop"
+	[ "$(stat -c %a "$d/key.pem")" = 640 ]
+	[ "$(stat -c %a "$d")" = 750 ]
+	[ -d "$st/webroot/.well-known/acme-challenge" ]
+	openssl x509 -noout -ext subjectAltName -in "$d/fullchain.pem" | grep -q 'DNS:www.shop.sync.test'
+	ph=$(serial "$d/cert.pem")
+	run "$w/prepare"
+	[ "$(serial "$d/cert.pem")" = "$ph" ]
+
+	# sov-cert.service: the definitions as written, pointed at pebble, the
+	# webroot served on the port pebble's validation fetches from
+	jq -r .definitions "$w/s.json" | jq --arg s "$PEBBLE_DIR" --arg ca "$PEBBLE_CA" \
+		--arg st "$st" --arg h "$w/deploy" '.server = $s | .ca_file = $ca
+		| .certs.shop.webroot = $st + "/webroot" | .certs.shop.deploy_hook = $h' >"$w/defs.json"
+	(cd "$st/webroot" && exec python3 -m http.server --bind 127.0.0.1 "$PEBBLE_HTTP_PORT" \
+		>"$w/www.log" 2>&1) &
+	www=$!
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/" && break
+		sleep 0.1
+	done
+	run bash -c "umask 0027 && sov-cert sync --config '$w/defs.json' --state '$st'"
+	kill "$www"
+	assert_success
+	[ "$(action shop)" = "issued no meta.json" ]
+	grep -q 'GET /.well-known/acme-challenge/' "$w/www.log"
+	ST="$st" check_installed shop
+	[ "$(serial "$d/cert.pem")" != "$ph" ]
+	[ "$(stat -c %a "$d/key.pem")" = 640 ]
+	[ "$(stat -c %a "$d")" = 750 ]
+	[ "$(cat "$st/deployed")" = shop ]
+
+	# ExecStopPost: reload what was deployed, once
+	run "$w/reload"
+	assert_success
+	[ "$(cat "$w/systemctl.log")" = "try-reload-or-restart postfix.service nginx.service" ]
+	[ ! -e "$st/deployed" ]
+	run "$w/reload"
+	assert_success
+	[ "$(wc -l <"$w/systemctl.log")" -eq 1 ]
+}
