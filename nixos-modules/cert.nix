@@ -8,7 +8,7 @@
 #                             issuance
 #   sov-cert.service          `sov-cert sync --config FILE`: issues what is
 #                             declared and missing or changed, renews what
-#                             is due; at boot, on every switch, and daily
+#                             is due; at boot, and daily by the timer
 #   sov-cert.timer            daily, Persistent, RandomizedDelaySec
 #
 # and, after a run that installed something, the reloadServices of those
@@ -475,8 +475,8 @@ in
 
         systemd.services.sov-cert = {
           description = "sov-cert: issue and renew the declared certificates";
-          # At boot and at every switch (a run with nothing to do connects
-          # to nothing), and daily by the timer.
+          # At boot (and when a switch starts it, changed), and daily by the
+          # timer; a run with nothing to do connects to nothing.
           wantedBy = [ "multi-user.target" ];
           wants = [ "network-online.target" ];
           requires = [ "sov-cert-prepare.service" ];

@@ -132,7 +132,7 @@ in
     && gw.users.groups ? sov-cert
     && !(hosts.heart.config.systemd.services ? sov-cert)
   ) "serviceConfig ${show (scOf gw)}")
-  (case "cert: a daily persistent timer with a random delay; also run at boot and on switch" (
+  (case "cert: a daily persistent timer with a random delay; also run at boot" (
     gw.systemd.timers.sov-cert.timerConfig == {
       OnCalendar = "daily";
       Persistent = true;

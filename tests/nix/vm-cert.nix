@@ -1,6 +1,7 @@
 # VM test of services.sov.cert: the gateway (its modules and choices, no
 # hardware file) with nginx serving one TLS site, and a node running pebble,
-# Let's Encrypt's test CA, whose validation really fetches the http-01
+# Let's Encrypt's test CA, with pebble-challtestsrv as its DNS (every name is
+# the gateway), whose validation really fetches the http-01
 # answer from the gateway's port 80 (nginx redirects it, forceSSL, to 443,
 # where the challenge webroot is served). The gateway boots before pebble:
 # nginx must start on the self-signed placeholder. Then the certificate is
@@ -85,23 +86,37 @@ pkgs.testers.runNixOSTest {
         pkgs.curl
         pkgs.openssl
       ];
-      # pebble's validation resolves the site through /etc/hosts.
+      # curl here finds the site through /etc/hosts; pebble's validation
+      # asks challtestsrv, which answers every A query with the gateway's
+      # address (as tests/cert/pebble.sh runs them, with 127.0.0.1).
       networking.hosts.${gatewayAddress} = [ site ];
       networking.firewall.allowedTCPPorts = [
         14000
         15000
       ];
+      systemd.services.challtestsrv = {
+        description = "pebble-challtestsrv: the test CA's DNS";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = {
+          ExecStart = "${pkgs.pebble}/bin/pebble-challtestsrv -dns01 127.0.0.1:8053 -http01 '' -https01 '' -tlsalpn01 '' -management 127.0.0.1:8055 -defaultIPv6 '' -defaultIPv4 ${gatewayAddress}";
+          DynamicUser = true;
+        };
+      };
       systemd.services.pebble = {
         description = "pebble, the ACME test CA";
         wantedBy = [ "multi-user.target" ];
-        after = [ "network-online.target" ];
+        after = [
+          "network-online.target"
+          "challtestsrv.service"
+        ];
         wants = [ "network-online.target" ];
+        requires = [ "challtestsrv.service" ];
         environment = {
           PEBBLE_VA_NOSLEEP = "1";
           PEBBLE_WFE_NONCEREJECT = "0";
         };
         serviceConfig = {
-          ExecStart = "${pkgs.pebble}/bin/pebble -config ${pebbleConfig}";
+          ExecStart = "${pkgs.pebble}/bin/pebble -config ${pebbleConfig} -dnsserver 127.0.0.1:8053";
           DynamicUser = true;
         };
       };
