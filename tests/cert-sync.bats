@@ -167,10 +167,19 @@ EOF
 @test "sync --force renews every declared one with the declared options; a revoked one is renewed" {
 	need_pebble
 	own=$(serial "$ST/certs/own/cert.pem")
-	run sov-cert sync --config "$DEFS" --state "$ST" --force
+	run sov-cert sync --config "$DEFS" --state "$ST" --force --metrics "sqlite:$BATS_TEST_TMPDIR/m.db"
 	assert_success
 	[ "$(action web)" = "renewed forced" ]
 	[ "$(action wild)" = "renewed forced" ]
+	# the measurements renew writes: seconds per issuance, days left
+	run sqlite3 "$BATS_TEST_TMPDIR/m.db" "select name, json_extract(tags,'$.name'),
+		coalesce(json_extract(tags,'$.outcome'),''), value > 1000 from measurements
+		where name like 'cert.%' order by 2, 1"
+	assert_success
+	assert_output "cert.days_left|web||1
+cert.renewal.seconds|web|renewed|0
+cert.days_left|wild||1
+cert.renewal.seconds|wild|renewed|0"
 	# the deploy hook now declared is the one run
 	[ "$(wc -l <"$CDIR/deploy.log")" -eq 2 ]
 	[ "$(jq -r .deploy_hook "$ST/certs/web/meta.json")" = /bin/true ]

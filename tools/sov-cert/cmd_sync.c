@@ -24,9 +24,16 @@
  *
  * Records: sync {"name","action": "issued"|"renewed"|"skipped"|"failed"|
  * "undeclared","reason","not_after","days_left","deploy_error","error"}.
+ *
+ * With a store (--metrics URL or $SOV_METRICS), after the run (metrics.h):
+ * cert.days_left for every declared certificate looked at, and
+ * cert.renewal.seconds for every issuance tried, its outcome "issued",
+ * "renewed", "failed" or "tempfailed". A store that is down is a warning
+ * (and exit 75 when the run was otherwise clean).
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,6 +41,7 @@
 #include "cli.h"
 #include "config.h"
 #include "jsonl.h"
+#include "metrics.h"
 #include "timestamp.h"
 
 struct run {
@@ -44,7 +52,14 @@ struct run {
 	struct sov_err session_e; /* why the session could not open */
 	int failed, tempfailed;
 	struct sov_jsonl_writer *w;
+	jv ms; /* the measurements, written at the end (metrics.h) */
 };
+
+static double
+days(const struct ct_chain *c)
+{
+	return (double)(c->not_after - (int64_t)time(NULL)) / 86400;
+}
 
 static jv
 record(const char *name, const char *action, const char *reason,
@@ -103,6 +118,7 @@ issue(struct run *r, const struct ct_cfg_cert *k, const char *why)
 	struct ct_chain ch;
 	struct sov_err e = {0}, de = {0};
 	jv rec = jv_invalid(), out;
+	int64_t t0 = sov_time_mono_ms();
 	const char *action = strcmp(why, "due") == 0 ||
 				     strcmp(why, "forced") == 0 ||
 				     strcmp(why, "revoked") == 0
@@ -137,9 +153,14 @@ issue(struct run *r, const struct ct_cfg_cert *k, const char *why)
 	if (ct_issue_one(&r->s, &a, &rec, &de, &e) < 0)
 		goto failed;
 	jv_free(rec);
+	r->ms = ct_measure(r->ms, "cert.renewal.seconds",
+			   (double)(sov_time_mono_ms() - t0) / 1000, "s",
+			   k->name, action);
 	if (ct_certs_load(&r->st, k->name, &ch, &e) < 0)
 		goto failed;
 	out = record(k->name, action, why, &ch);
+	r->ms =
+	    ct_measure(r->ms, "cert.days_left", days(&ch), "d", k->name, NULL);
 	ct_chain_free(&ch);
 	if (de.code != SOV_EXIT_OK) {
 		sov_cli_warn("sync %s: %s", k->name, de.msg);
@@ -153,6 +174,10 @@ issue(struct run *r, const struct ct_cfg_cert *k, const char *why)
 	return out;
 failed:
 	sov_cli_warn("sync %s: %s", k->name, e.msg);
+	r->ms =
+	    ct_measure(r->ms, "cert.renewal.seconds",
+		       (double)(sov_time_mono_ms() - t0) / 1000, "s", k->name,
+		       e.code == SOV_EXIT_TEMPFAIL ? "tempfailed" : "failed");
 	if (e.code == SOV_EXIT_TEMPFAIL)
 		r->tempfailed++;
 	else
@@ -205,15 +230,16 @@ apply_config(struct ct_opts *o, const struct ct_config *cfg)
 int
 ct_cmd_sync(int argc, char **argv)
 {
-	enum { O_CONFIG = CT_OPT_FIRST_OWN, O_FORCE, O_CHECK };
+	enum { O_CONFIG = CT_OPT_FIRST_OWN, O_FORCE, O_CHECK, O_METRICS };
 	static const struct option lo[] = {
 	    CT_COMMON_OPTIONS,
 	    {"config", required_argument, NULL, O_CONFIG},
 	    {"force", no_argument, NULL, O_FORCE},
 	    {"check", no_argument, NULL, O_CHECK},
+	    {"metrics", required_argument, NULL, O_METRICS},
 	    {NULL, 0, NULL, 0}};
 	struct ct_config *cfg = NULL;
-	const char *file = NULL;
+	const char *file = NULL, *metrics = NULL;
 	struct sov_err e = {0};
 	struct run r;
 	char **names = NULL;
@@ -221,6 +247,7 @@ ct_cmd_sync(int argc, char **argv)
 	int c, x, force = 0, check = 0;
 
 	memset(&r, 0, sizeof(r));
+	r.ms = jv_invalid();
 	ct_opts_init(&r.o);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if ((x = ct_opts_take(&r.o, c, optarg, &e)) < 0)
@@ -233,6 +260,8 @@ ct_cmd_sync(int argc, char **argv)
 			force = 1;
 		else if (c == O_CHECK)
 			check = 1;
+		else if (c == O_METRICS)
+			metrics = optarg;
 		else
 			return SOV_EXIT_USAGE;
 	}
@@ -241,6 +270,9 @@ ct_cmd_sync(int argc, char **argv)
 					   "--config FILE");
 	if (file == NULL)
 		return sov_cli_usage_error("sync: give --config FILE");
+	if (metrics == NULL && getenv("SOV_METRICS") != NULL &&
+	    *getenv("SOV_METRICS") != '\0')
+		metrics = getenv("SOV_METRICS");
 	cfg = ct_config_load(file, &e);
 	if (cfg == NULL)
 		return sov_cli_fail(&e);
@@ -255,6 +287,7 @@ ct_cmd_sync(int argc, char **argv)
 		ct_config_free(cfg);
 		return sov_cli_fail(&e);
 	}
+	r.ms = jv_array();
 	r.w = sov_jsonl_writer_new(stdout, "stdout", 0);
 	if (r.w == NULL) {
 		r.failed++;
@@ -277,6 +310,9 @@ ct_cmd_sync(int argc, char **argv)
 				r.failed++;
 			} else {
 				rec = record(k->name, "skipped", NULL, &ch);
+				r.ms =
+				    ct_measure(r.ms, "cert.days_left",
+					       days(&ch), "d", k->name, NULL);
 				ct_chain_free(&ch);
 			}
 		}
@@ -301,6 +337,16 @@ out:
 		r.failed++;
 	}
 	ct_config_free(cfg);
+	if (metrics != NULL && jv_is_valid(r.ms)) {
+		sov_err_clear(&e);
+		if (ct_metrics_write(metrics, r.ms, &e) < 0) {
+			sov_cli_warn("measurements: %s", e.msg);
+			if (!r.failed)
+				r.tempfailed++;
+		}
+	} else {
+		jv_free(r.ms);
+	}
 	return r.failed       ? SOV_EXIT_FAIL
 	       : r.tempfailed ? SOV_EXIT_TEMPFAIL
 			      : SOV_EXIT_OK;
