@@ -35,7 +35,13 @@ let
   letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory";
 
   util = import ./unit-util.nix { inherit lib; };
-  inherit (util) execLine secretAssertions;
+  inherit (util)
+    execLine
+    secretAssertions
+    sqliteFile
+    urlHasPassword
+    ;
+  metricsFile = sqliteFile cfg.metrics;
 
   # The port of a --standalone address (":80", "127.0.0.1:80", "[::1]:80").
   portOf = a: lib.toIntBase10 (lib.last (lib.splitString ":" a));
@@ -362,6 +368,18 @@ in
       '';
     };
 
+    metrics = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "sqlite:/var/lib/sov/measurements.sqlite";
+      description = ''
+        The measurements store (`--metrics`): cert.days_left and
+        cert.renewal.seconds after each run. `sqlite:/ABS/PATH` or a
+        PostgreSQL URL without a password (the unit file is world-readable).
+        null: none written.
+      '';
+    };
+
     randomizedDelaySec = mkOption {
       type = types.str;
       default = "1h";
@@ -401,6 +419,14 @@ in
             {
               assertion = (cfg.eab.kid == null) == (cfg.eab.hmacFile == null);
               message = "sov: services.sov.cert.eab: give both kid and hmacFile, or neither.";
+            }
+            {
+              assertion = !(urlHasPassword cfg.metrics);
+              message = "sov: services.sov.cert.metrics carries a password, and unit files are world-readable in the Nix store: use the local socket with peer authentication (postgresql:///DB?host=/run/postgresql) or an sqlite: store.";
+            }
+            {
+              assertion = metricsFile == null || lib.hasPrefix "/" metricsFile;
+              message = "sov: services.sov.cert.metrics ${builtins.toJSON cfg.metrics}: the SQLite file must be an absolute path (sqlite:/ABS/PATH).";
             }
             {
               assertion = cfg.email == null || builtins.match "[^@ ,:<>\"]+@[^@ ,:<>\"]+" cfg.email != null;
@@ -490,26 +516,38 @@ in
             unitBase
             // {
               Type = "oneshot";
-              ExecStart = execLine [
-                bin
-                "sync"
-                "--config"
-                "${configFile}"
-              ];
+              ExecStart = execLine (
+                [
+                  bin
+                  "sync"
+                  "--config"
+                  "${configFile}"
+                ]
+                ++ lib.optionals (cfg.metrics != null) [
+                  "--metrics"
+                  cfg.metrics
+                ]
+              );
               # Privileged ("+"): reload what the run installed for.
               ExecStopPost = "+${reloadScript}";
               LoadCredential = lib.optional (cfg.eab.hmacFile != null) "eab-hmac:${cfg.eab.hmacFile}";
-              # Webroots outside the state directory ("-": a missing one is
-              # sov-cert's error to report, naming it).
+              # Webroots, and the directory of an SQLite measurements store
+              # (its -wal and -shm beside it), outside the state directory
+              # ("-": a missing one is sov-cert's error to report, naming it).
               ReadWritePaths = map (w: "-${w}") (
                 lib.unique (
                   lib.filter (w: w != null && !(lib.hasPrefix "${stateDir}/" w)) (
                     map webrootOf (lib.attrValues certs)
+                    ++ lib.optional (metricsFile != null) (dirOf metricsFile)
                   )
                 )
               );
               # An order takes at most 300 s; several certificates more.
               TimeoutStartSec = "1h";
+            }
+            // lib.optionalAttrs (metricsFile != null) {
+              # A measurements store shared by sov services is the group sov's.
+              SupplementaryGroups = [ "sov" ];
             }
             // lib.optionalAttrs needBind {
               # Relaxed: the built-in responder binds a port below 1024

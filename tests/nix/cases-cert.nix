@@ -113,6 +113,11 @@ let
   ];
   eabHalf = extend "gateway" [ { services.sov.cert.eab.kid = "kid-1"; } ];
 
+  measured = extend "gateway" [ { services.sov.cert.metrics = "sqlite:/var/lib/sov/measurements.sqlite"; } ];
+  metricsPassword = extend "gateway" [
+    { services.sov.cert.metrics = "postgresql://sov:hunter2@db.example/metrics"; }
+  ];
+
   relaxed = [
     "DynamicUser"
     "UMask"
@@ -249,6 +254,19 @@ in
     && sovFailed eab == [ ]
     && (scOf gw).LoadCredential == [ ]
   ) "LoadCredential ${show (scOf eab).LoadCredential}, account ${show (defsOf eab).account}")
+  (case "cert: metrics adds --metrics, opens the SQLite store's directory, joins the group sov; a password fails" (
+    (scOf measured).ExecStart
+    == "${bin} sync --config ${toString measured.services.sov.cert.definitionsFile} --metrics sqlite:/var/lib/sov/measurements.sqlite"
+    && (scOf measured).ReadWritePaths == [ "-/var/lib/sov" ]
+    && (scOf measured).SupplementaryGroups == [ "sov" ]
+    && !((scOf gw) ? SupplementaryGroups)
+    && (scOf gw).ReadWritePaths == [ ]
+    && sovFailed measured == [ ]
+    && someFailedMentions metricsPassword [
+      "services.sov.cert.metrics"
+      "password"
+    ]
+  ) "ExecStart ${show (scOf measured).ExecStart}, ReadWritePaths ${show (scOf measured).ReadWritePaths}")
   (case "cert: an EAB key in the store, or a kid alone, fail assertions" (
     someFailedMentions eabStore [
       "eab.hmacFile"
