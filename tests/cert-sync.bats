@@ -339,3 +339,32 @@ while True:
 	assert_success
 	[ "$(wc -l <"$w/systemctl.log")" -eq 1 ]
 }
+
+@test "sync: External Account Binding from the file, its MAC key as the systemd credential eab-hmac" {
+	need_pebble
+	D="$CDIR/pebble-eab"
+	PEBBLE_EAB=1 "$HELPER" start "$D"
+	(
+		set -a
+		. "$D/env"
+		set +a
+		S="$BATS_TEST_TMPDIR/s"
+		jq -n --arg s "$PEBBLE_DIR" --arg ca "$PEBBLE_CA" --arg p "127.0.0.1:$PEBBLE_HTTP_PORT" \
+			'{server: $s, ca_file: $ca, account: {agree_tos: true, eab_kid: "kid-sov"},
+			  certs: {e: {domains: ["e.sync.test"], standalone: $p}}}' >"$BATS_TEST_TMPDIR/d.json"
+		# no credential: the CA refuses the account, nothing is issued
+		env -u CREDENTIALS_DIRECTORY sov-cert sync --config "$BATS_TEST_TMPDIR/d.json" --state "$S" && exit 9
+		echo "no-key=$?"
+		# as systemd's LoadCredential=eab-hmac:FILE gives it
+		mkdir -p "$BATS_TEST_TMPDIR/creds"
+		install -m 0600 "$D/eab.key" "$BATS_TEST_TMPDIR/creds/eab-hmac"
+		CREDENTIALS_DIRECTORY="$BATS_TEST_TMPDIR/creds" \
+			sov-cert sync --config "$BATS_TEST_TMPDIR/d.json" --state "$S"
+	) >"$BATS_TEST_TMPDIR/out" 2>&1 || { "$HELPER" stop "$D"; cat "$BATS_TEST_TMPDIR/out"; false; }
+	"$HELPER" stop "$D"
+	out=$(cat "$BATS_TEST_TMPDIR/out")
+	grep -q '^no-key=1$' <<<"$out" || { echo "$out"; false; }
+	grep -q 'no secret given: neither a file nor $CREDENTIALS_DIRECTORY/eab-hmac' <<<"$out"
+	grep '^{' <<<"$out" | jq -e 'select(.name == "e" and .action == "issued")' >/dev/null ||
+		{ echo "$out"; false; }
+}
