@@ -13,10 +13,12 @@ libcurl4-openssl-dev libsodium-dev libzstd-dev libssl-dev libmicrohttpd-dev"
 # Tests: bats and its helpers, a real PostgreSQL, the Nix parser, clang for
 # the fuzz targets, valgrind for VALGRIND=1, and the command-line peers the
 # tests compare against, Chromium to render sov-probe's status page, and
-# pebble, the ACME server sov-cert's tests issue from.
+# pebble, the ACME server sov-cert's tests issue from; bind9 (named, dig),
+# the DNS server sov-probe's dns targets are tested against.
 TEST_PKGS="bats bats-assert bats-support bats-file postgresql-15
 postgresql-client-15 sqlite3 jq nix-bin clang libclang-rt-14-dev valgrind
-util-linux procps curl pyflakes3 chromium nginx openssl python3 pebble"
+util-linux procps curl pyflakes3 chromium nginx openssl python3 pebble
+bind9 bind9-dnsutils"
 
 # SOV_DEPS_PKGS replaces the list (tests use it to see the not-root path).
 if [ -n "${SOV_DEPS_PKGS:-}" ]; then

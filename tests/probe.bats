@@ -202,6 +202,72 @@ EOF
 	[ "$(field "$output" open .up)" = true ]
 }
 
+teardown() {
+	[ ! -f "$BATS_TEST_TMPDIR/named.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/named.pid")" 2>/dev/null || true
+	[ -z "${SILENT_PID:-}" ] || kill "$SILENT_PID" 2>/dev/null || true
+}
+
+@test "run: dns against a real named: each record type, expect, NXDOMAIN, no data, REFUSED, SERVFAIL, silence, a closed port" {
+	command -v named >/dev/null || skip "named missing (Debian's bind9)"
+	command -v dig >/dev/null || skip "dig missing (Debian's bind9-dnsutils)"
+	n=$BATS_TEST_TMPDIR
+	port=$(free_port)
+	cat >"$n/named.conf" <<EOF
+options { directory "$n"; pid-file "$n/named.pid"; listen-on port $port { 127.0.0.1; };
+	listen-on-v6 { none; }; recursion no; dnssec-validation no; };
+controls { };
+zone "sov.test" { type primary; file "$n/sov.test.zone"; };
+zone "broken.test" { type primary; file "$n/broken.zone"; };
+EOF
+	{
+		echo '$TTL 60'
+		echo '@ IN SOA ns.sov.test. root.sov.test. 1 60 60 600 60'
+		echo '@ IN NS ns.sov.test.'
+		echo 'ns IN A 127.0.0.1'
+		echo 'www IN A 192.0.2.10'
+		echo 'www IN A 192.0.2.11'
+		echo 'www IN AAAA 2001:db8::10'
+		echo '@ IN MX 10 mx.sov.test.'
+		echo '@ IN TXT "v=spf1 -all"'
+		echo 'alias IN CNAME www.sov.test.'
+	} >"$n/sov.test.zone"
+	echo 'not a zone' >"$n/broken.zone" # named answers SERVFAIL for it
+	named -c "$n/named.conf" 2>"$n/named.err" || fail "named did not start: $(cat "$n/named.err")"
+	wait_for 10 sh -c "dig +time=1 +tries=1 +short -p $port @127.0.0.1 www.sov.test | grep -q 192.0.2.10"
+	silent=$(free_port) # a UDP socket that never answers
+	python3 -c "import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$silent)); time.sleep(60)" &
+	SILENT_PID=$!
+	closed=$(free_port)
+	srv="\"server\":\"127.0.0.1:$port\""
+	f=$(targets '"a":{"type":"dns","query_name":"www.sov.test",'"$srv"',"expect":["192.0.2.10","192.0.2.11"]},
+	 "aaaa":{"type":"dns","query_name":"www.sov.test","record":"AAAA",'"$srv"',"expect":["2001:db8::10"]},
+	 "mx":{"type":"dns","query_name":"sov.test","record":"MX",'"$srv"',"expect":["10 mx.sov.test"]},
+	 "txt":{"type":"dns","query_name":"sov.test","record":"TXT",'"$srv"',"expect":["v=spf1 -all"]},
+	 "cname":{"type":"dns","query_name":"alias.sov.test","record":"CNAME",'"$srv"',"expect":["www.sov.test"]},
+	 "ns":{"type":"dns","query_name":"sov.test","record":"NS",'"$srv"',"expect":["ns.sov.test"]},
+	 "wrong":{"type":"dns","query_name":"www.sov.test",'"$srv"',"expect":["192.0.2.99"]},
+	 "nx":{"type":"dns","query_name":"nope.sov.test",'"$srv"'},
+	 "nodata":{"type":"dns","query_name":"www.sov.test","record":"MX",'"$srv"'},
+	 "refused":{"type":"dns","query_name":"www.example.com",'"$srv"'},
+	 "servfail":{"type":"dns","query_name":"www.broken.test",'"$srv"'},
+	 "silent":{"type":"dns","query_name":"www.sov.test","server":"127.0.0.1:'$silent'","timeout":"1s"},
+	 "closed":{"type":"dns","query_name":"www.sov.test","server":"127.0.0.1:'$closed'"}')
+	wait_for 5 sh -c "ss -lun | grep -q '127.0.0.1:$silent '"
+	run sov-probe run --targets "$f"
+	assert_failure 1
+	for t in a aaaa mx txt cname ns; do
+		[ "$(field "$output" $t .up)" = true ] || fail "$t: $(field "$output" $t .error)"
+	done
+	[ "$(field "$output" a '.answers | sort | join(",")')" = "192.0.2.10,192.0.2.11" ]
+	[ "$(field "$output" wrong .error)" = 'www.sov.test: no A record "192.0.2.99"' ]
+	[ "$(field "$output" nx .error)" = "nope.sov.test: no such name (NXDOMAIN)" ]
+	[ "$(field "$output" nodata .error)" = "www.sov.test: no record of this type" ]
+	[ "$(field "$output" refused .error)" = "www.example.com: the server refused the query (REFUSED, FORMERR or NOTIMP)" ]
+	[ "$(field "$output" servfail .error)" = "www.broken.test: the server failed (SERVFAIL)" ]
+	[ "$(field "$output" silent .error)" = "www.sov.test: no answer within 1000 ms" ]
+	[ "$(field "$output" closed .error)" = "www.sov.test: nothing listens on the server's port (port unreachable)" ]
+}
+
 @test "run: disk, sqlite (a corrupted file too), command, backup freshness" {
 	db="$BATS_TEST_TMPDIR/a.db"
 	sqlite3 "$db" 'create table t(x); insert into t select randomblob(500) from generate_series(1,400);' 2>/dev/null ||

@@ -179,16 +179,38 @@ pr_probe_dns(const struct pr_target *t, struct pr_result *r)
 		pr_result_fail(r, "server %s: not an IPv4 address", d->server);
 		goto out;
 	}
+	/* glibc's resolver hides a REFUSED or SERVFAIL answer behind a
+	 * timeout-like error unless it is asked, as dig asks, to return it */
+	rs.pfcode = RES_PRF_REPLY;
+	errno = 0;
 	len = res_nquery(&rs, d->name, ns_c_in, d->rrtype, ans, ANSWER_MAX);
 	if (len < 0) {
-		int h = rs.res_h_errno;
+		int h = rs.res_h_errno, err = errno;
 
-		pr_result_fail(r, "%s: %s", d->name,
-			       h == HOST_NOT_FOUND ? "no such name (NXDOMAIN)"
-			       : h == NO_DATA	   ? "no record of this type"
-			       : h == TRY_AGAIN
-				   ? "no answer (timed out or SERVFAIL)"
-				   : "lookup failed");
+		if (h == HOST_NOT_FOUND)
+			pr_result_fail(r, "%s: no such name (NXDOMAIN)",
+				       d->name);
+		else if (h == NO_DATA)
+			pr_result_fail(r, "%s: no record of this type",
+				       d->name);
+		else if (h == NO_RECOVERY)
+			pr_result_fail(r,
+				       "%s: the server refused the query "
+				       "(REFUSED, FORMERR or NOTIMP)",
+				       d->name);
+		else if (h == TRY_AGAIN && err == ETIMEDOUT)
+			pr_result_fail(r, "%s: no answer within %lld ms",
+				       d->name, (long long)t->timeout_ms);
+		else if (h == TRY_AGAIN && err == ECONNREFUSED)
+			pr_result_fail(r,
+				       "%s: nothing listens on the server's "
+				       "port (port unreachable)",
+				       d->name);
+		else if (h == TRY_AGAIN)
+			pr_result_fail(r, "%s: the server failed (SERVFAIL)",
+				       d->name);
+		else
+			pr_result_fail(r, "%s: lookup failed", d->name);
 		goto out;
 	}
 	dns_answers(t, ans, len, r);
