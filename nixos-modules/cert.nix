@@ -66,6 +66,9 @@ let
   vhostCerts = lib.filterAttrs (_: c: c.nginxVirtualHosts != [ ]) certs;
   nginxOn = config.services.nginx.enable;
   sslOn = v: v.forceSSL || v.addSSL || v.onlySSL;
+  servesTls =
+    name:
+    config.services.nginx.virtualHosts ? ${name} && sslOn config.services.nginx.virtualHosts.${name};
 
   # What sov-cert runs after each install, as `HOOK deployed NAME DIR`: the
   # key readable by the group (nginx reads it as a member), the name noted
@@ -475,8 +478,8 @@ in
                 }
                 {
                   # A name nothing else defines makes an empty host: a typo.
-                  assertion = lib.all (v: sslOn config.services.nginx.virtualHosts.${v}) c.nginxVirtualHosts;
-                  message = "sov: ${opt}.nginxVirtualHosts names ${builtins.toJSON (lib.filter (v: !(sslOn config.services.nginx.virtualHosts.${v})) c.nginxVirtualHosts)}: a virtual host with none of forceSSL, addSSL and onlySSL, which would not serve the certificate (or a name defined nowhere else).";
+                  assertion = !nginxOn || lib.all servesTls c.nginxVirtualHosts;
+                  message = "sov: ${opt}.nginxVirtualHosts names ${builtins.toJSON (lib.filter (v: !(servesTls v)) c.nginxVirtualHosts)}: a virtual host with none of forceSSL, addSSL and onlySSL, which would not serve the certificate (or a name defined nowhere else).";
                 }
               ]
             ) certs
@@ -573,7 +576,8 @@ in
         environment.systemPackages = [ cfg.package ];
       }
 
-      (lib.mkIf (vhostCerts != { }) {
+      # (With nginx off an assertion says so; nothing is set for it.)
+      (lib.mkIf (vhostCerts != { } && nginxOn) {
         users.users.${config.services.nginx.user}.extraGroups = [ user ];
         # nginx starts with the placeholders when there is nothing better.
         systemd.services.sov-cert-prepare = {

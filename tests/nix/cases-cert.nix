@@ -236,6 +236,8 @@ in
   ) "failing ${show (map sovFailed [ noTerms badName relativeHook ])}")
   (case "cert: nginxVirtualHosts without nginx, or naming a host without TLS, fail assertions" (
     someFailedMentions noNginx [ "services.nginx.enable is false" ]
+    && noNginx.services.nginx.virtualHosts == { }
+    && !(noNginx.users.users ? nginx)
     && someFailedMentions plainVhost [
       "[\"shop\"]"
       "forceSSL"

@@ -143,6 +143,12 @@ pkgs.testers.runNixOSTest {
     pebble.succeed("curl -sk https://127.0.0.1:15000/roots/0 >/tmp/root.pem")
 
     with subtest("sov-cert issues through pebble, validated over port 80"):
+        # The run at boot, while pebble was down, must be over first (a
+        # start would join it and share its failure).
+        gateway.wait_until_succeeds(
+            "test \"$(systemctl show -p ActiveState --value sov-cert.service)\" != activating",
+            timeout=600,
+        )
         gateway.succeed("systemctl start sov-cert.service")
         gateway.succeed("test -f ${certDir}/meta.json")
         gateway.succeed(
