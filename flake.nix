@@ -256,6 +256,7 @@
           vm-backup = import ./tests/nix/vm-backup.nix { inherit pkgs; };
           vm-wf = import ./tests/nix/vm-wf.nix { inherit pkgs; };
           vm-probe = import ./tests/nix/vm-probe.nix { inherit pkgs; };
+          vm-cert = import ./tests/nix/vm-cert.nix { inherit pkgs; };
         }
         // lib.listToAttrs (
           map (g: lib.nameValuePair "eval-${g}" (evalCheck pkgs g)) (hostNames ++ [ "modules" ])

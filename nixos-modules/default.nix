@@ -8,6 +8,7 @@
     ./backup.nix
     ./wf.nix
     ./probe.nix
+    ./cert.nix
     ./profiles/base.nix
     ./profiles/probe.nix
   ];

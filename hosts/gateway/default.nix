@@ -14,6 +14,24 @@
     443
   ];
 
+  # ACME certificates for the public names (nixos-modules/cert.nix): the
+  # account and the CA are choices of this host. A site adds itself as
+  #
+  #   services.nginx.virtualHosts.shop = { forceSSL = true; ... };
+  #   services.sov.cert.certs.shop = {
+  #     domains = [ "shop.example.org" "www.shop.example.org" ];
+  #     nginxVirtualHosts = [ "shop" ];
+  #   };
+  #
+  # and nginx then serves the certificate (a self-signed placeholder until
+  # the first issuance) and the http-01 challenges from the shared webroot.
+  services.sov.cert = {
+    enable = true;
+    acceptTerms = true;
+    # email: the operator's address for the CA's notices (Let's Encrypt
+    # refuses example.org), to set before the first certificate.
+  };
+
   # Placeholder (its private key was thrown away): replace with the operator's
   # SSH public key before the first deploy. Evaluation warns until you do.
   sov.base.authorizedKeys = [

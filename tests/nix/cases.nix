@@ -357,6 +357,20 @@ let
       ;
   };
 
+  # services.sov.cert (nixos-modules/cert.nix), on the gateway.
+  certCases = import ./cases-cert.nix {
+    inherit
+      lib
+      hosts
+      case
+      show
+      extend
+      failedAssertions
+      someFailedMentions
+      kept
+      ;
+  };
+
   moduleCases = hardeningCases ++ [
     (case "sov.lib.hardening is read-only: a host cannot redefine it" (!readOnly.success)
       "defining sov.lib.hardening in a host was accepted"
@@ -540,7 +554,8 @@ let
     ) "failing: ${show (failedAssertions metricsPassword)}")
   ]
   ++ wfCases
-  ++ probeCases.moduleCases;
+  ++ probeCases.moduleCases
+  ++ certCases;
 in
 map (name: {
   group = name;

@@ -88,6 +88,7 @@ let
     "standin"
     "vm-backup"
     "vm-brain"
+    "vm-cert"
     "vm-gateway"
     "vm-heart"
     "vm-probe"
@@ -130,6 +131,12 @@ let
   probeCfg = probeNode.services.sov.probe;
   probeTargets = builtins.fromJSON probeCfg.targetsFile.targets.text;
   probeFailed = map (a: a.message) (lib.filter (a: !a.assertion) probeNode.assertions);
+  # tests/nix/vm-cert.nix: the gateway with nginx and a certificate, pebble.
+  vmCert = (checksOf "x86_64-linux").vm-cert;
+  certNode = vmCert.nodes.gateway;
+  certCfg = certNode.services.sov.cert;
+  certDefs = builtins.fromJSON certCfg.definitionsFile.json;
+  certFailed = map (a: a.message) (lib.filter (a: !a.assertion) certNode.assertions);
   hostPackages = h: map (p: p.pname) outputs.nixosConfigurations.${h}.config.environment.systemPackages;
   overlaid = outputs.overlays.default { callPackage = _: _: "called"; } { };
 in
@@ -152,6 +159,10 @@ in
       probe = {
         script = vmProbe.testScript;
         nodes = attrNames vmProbe.nodes;
+      };
+      cert = {
+        script = vmCert.testScript;
+        nodes = attrNames vmCert.nodes;
       };
     };
 
@@ -318,6 +329,28 @@ in
         "systemctl reload sov-probe.service"
       ]
     ) "nodes ${show (attrNames vmProbe.nodes)}, targets ${show (attrNames probeTargets.targets)}, failing assertions ${show probeFailed}")
+    (case "vm-cert boots the gateway without its hardware file, with nginx and one certificate, next to pebble" (
+      attrNames vmCert.nodes == [
+        "gateway"
+        "pebble"
+      ]
+      && certNode.fileSystems == { }
+      && certNode.networking.hostName == "gateway"
+      && certCfg.enable
+      && certDefs.server == "https://pebble:14000/dir"
+      && attrNames certDefs.certs == [ "shop" ]
+      && certNode.services.nginx.virtualHosts.shop.forceSSL
+      && certNode.services.nginx.virtualHosts.shop.sslCertificate == "/var/lib/sov-cert/certs/shop/fullchain.pem"
+      && vmCert.nodes.pebble.systemd.services ? pebble
+      && certFailed == [ ]
+      && lib.all (s: lib.hasInfix s vmCert.testScript) [
+        "sov-cert placeholder"
+        "systemctl start sov-cert.service"
+        "--cacert /tmp/root.pem"
+        "skipped"
+        "wait_until_fails(\"test -e /var/lib/sov-cert/deployed\""
+      ]
+    ) "nodes ${show (attrNames vmCert.nodes)}, certs ${show (attrNames (certDefs.certs or { }))}, failing assertions ${show certFailed}")
     (case "formatter is nixfmt on both systems" (
       all (s: outputs.formatter.${s}.name == "nixfmt") systems
     ) "formatter ${show (map (s: outputs.formatter.${s}.name) systems)}")

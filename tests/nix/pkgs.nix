@@ -17,7 +17,9 @@ in
     name: env: script:
     env // fake name // { buildCommand = script; };
   writeText = name: text: fake name // { inherit text; };
+  writeShellScript = name: text: fake name // { inherit text; };
   jq = fake "jq";
+  openssl = fake "openssl";
   coreutils = fake "coreutils";
   systemd = fake "systemd";
   wireguard-tools = fake "wireguard-tools";

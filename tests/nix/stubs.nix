@@ -252,6 +252,7 @@ in
     environment.etc = opt (types.attrsOf (types.submodule etcModule)) { } "";
 
     networking.hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos" "";
+    networking.hosts = opt (types.attrsOf (types.listOf types.str)) { } "";
     networking.firewall = firewallPorts // {
       enable = bool true;
       interfaces = opt (types.attrsOf (types.submodule { options = firewallPorts; })) { } "";

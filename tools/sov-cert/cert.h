@@ -14,6 +14,9 @@
  *   renew    {"name","action":"renewed"|"skipped"|"failed","not_after",
  *             "days_left","error","ari","ari_error","replaces",
  *             "rate_limited_until"}  (renew)
+ *   sync     {"name","action":"issued"|"renewed"|"skipped"|"failed"|
+ *             "undeclared","reason","not_after","days_left",
+ *             "deploy_error","error"}          (sync)
  */
 #ifndef CT_CERT_H
 #define CT_CERT_H
@@ -148,5 +151,6 @@ int ct_cmd_issue(int argc, char **argv);
 int ct_cmd_list(int argc, char **argv);
 int ct_cmd_renew(int argc, char **argv);
 int ct_cmd_revoke(int argc, char **argv);
+int ct_cmd_sync(int argc, char **argv);
 
 #endif

@@ -79,6 +79,21 @@ static const struct sov_cmd cmds[] = {
      "  --reason N        RFC 5280 reason code (0-10, not 7)\n"
      "  --with-cert-key   sign with the certificate's own key (ec256)\n"
      "                    instead of the account key\n" COMMON_HELP},
+    {"sync", ct_cmd_sync,
+     "--config FILE [--force] [--check] [--metrics URL] [OPTIONS]",
+     "issue, reissue and renew what a definitions file declares",
+     "  --config FILE     the definitions (JSON; docs/cert.md): CA,\n"
+     "                    account, certificates by name\n"
+     "  --force           renew every declared certificate even when not "
+     "due\n"
+     "  --check           check the file and stop (exit 0 or 2)\n"
+     "  --metrics URL     write cert.days_left and cert.renewal.seconds\n"
+     "                    there (default $SOV_METRICS; none: not "
+     "written)\n" COMMON_HELP
+     "\nIssues what is declared but missing, or whose domains, key type "
+     "or CA\nchanged; renews what is due or revoked; leaves undeclared "
+     "ones alone.\nThe file's server, ca_file and account apply where the "
+     "options give none.\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

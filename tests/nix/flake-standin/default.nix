@@ -51,6 +51,7 @@ let
         buildCommand = script;
       };
     writeText = name: text: fake name // { inherit text; };
+    writeShellScript = name: text: fake name // { inherit text; };
 
     bats = fake "bats" // {
       withLibraries =
@@ -97,6 +98,7 @@ let
     "nix"
     "nixfmt"
     "openssl"
+    "pebble"
     "pkg-config"
     "postgresql"
     "socat"
