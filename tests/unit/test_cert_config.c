@@ -73,6 +73,14 @@ test_full(void)
 	   "wild: dns-01 with its hook; null is absent");
 	ok(ct_config_find(c, "nope") == NULL, "find: an undeclared name");
 	ct_config_free(c);
+	c = P("{\"certs\":{\"tls\":{\"domains\":[\"a.test\"],"
+	      "\"challenge\":\"tls-alpn-01\"}}}",
+	      &e);
+	ok(c != NULL && c->certs[0].chal == CT_TLSALPN01 &&
+	       c->certs[0].standalone != NULL &&
+	       strcmp(c->certs[0].standalone, ":443") == 0,
+	   "tls-alpn-01: its TLS server on :443 by default (%s)", e.msg);
+	ct_config_free(c);
 
 	c = P("{\"certs\":{}}", &e);
 	ok(c != NULL && c->ncerts == 0 && c->server == NULL && !c->agree_tos,
@@ -124,8 +132,15 @@ test_bad(void)
 	     "\"ec521\"}}}",
 	     "certs.web.key_type: must be one of ec256"},
 	    {"{\"certs\":{\"web\":{\"domains\":[\"a.test\"],\"challenge\":"
+	     "\"tls-alpn-02\"}}}",
+	     "certs.web.challenge: must be \"http-01\", \"dns-01\" or "
+	     "\"tls-alpn-01\""},
+	    {"{\"certs\":{\"web\":{\"domains\":[\"a.test\"],\"challenge\":"
+	     "\"tls-alpn-01\",\"webroot\":\"/srv\"}}}",
+	     "certs.web: tls-alpn-01: webroot and dns_hook do not apply"},
+	    {"{\"certs\":{\"web\":{\"domains\":[\"*.a.test\"],\"challenge\":"
 	     "\"tls-alpn-01\"}}}",
-	     "certs.web.challenge: must be \"http-01\" or \"dns-01\""},
+	     "certs.web: *.a.test: a wildcard needs dns-01"},
 	    {"{\"certs\":{\"web\":{\"domains\":[\"a.test\"],\"webroot\":"
 	     "\"srv\"}}}",
 	     "certs.web.webroot: must be an absolute path"},

@@ -139,7 +139,8 @@ f_challenge(struct sov_jcheck *c, jv v, void *t)
 		return 0;
 	if (jv_get_kind(v) != JV_KIND_STRING ||
 	    ct_chal_type_parse(jv_string_value(v), &k->chal) < 0)
-		return sov_jcheck_fail(c, "must be \"http-01\" or \"dns-01\"");
+		return sov_jcheck_fail(
+		    c, "must be \"http-01\", \"dns-01\" or \"tls-alpn-01\"");
 	return 0;
 }
 
@@ -218,6 +219,20 @@ cert_consistent(struct sov_jcheck *c, struct ct_cfg_cert *k)
 				    k->domains[i]);
 		if (k->webroot == NULL && k->standalone == NULL &&
 		    (k->standalone = strdup(":80")) == NULL)
+			return sov_err_set(c->e, SOV_EXIT_FAIL,
+					   "out of memory");
+	} else if (k->chal == CT_TLSALPN01) {
+		/* the built-in TLS server on standalone (default :443) */
+		if (k->webroot != NULL || k->dns_hook != NULL)
+			return sov_jcheck_fail(c, "tls-alpn-01: webroot and "
+						  "dns_hook do not apply");
+		for (size_t i = 0; i < k->ndomains; i++)
+			if (k->domains[i][0] == '*')
+				return sov_jcheck_fail(
+				    c, "%s: a wildcard needs dns-01",
+				    k->domains[i]);
+		if (k->standalone == NULL &&
+		    (k->standalone = strdup(":443")) == NULL)
 			return sov_err_set(c->e, SOV_EXIT_FAIL,
 					   "out of memory");
 	} else {
