@@ -5,22 +5,10 @@
 # with the certificate's own key.
 
 load helpers/common
+load helpers/pebble
 
 setup_file() {
-	export CDIR="$BATS_FILE_TMPDIR/acct"
-	mkdir -p "$CDIR"
-	export HELPER="$BATS_TEST_DIRNAME/cert/pebble.sh"
-	if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
-		export NO_PEBBLE="pebble not installed (make deps installs it)"
-		return 0
-	fi
-	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1 3>&-; then
-		export NO_PEBBLE="pebble did not start: $(cat "$CDIR/pebble.out")"
-		return 0
-	fi
-	set -a
-	. "$CDIR/pebble/env"
-	set +a
+	pebble_up acct || return 0
 	export R="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
 }
 

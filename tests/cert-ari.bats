@@ -7,22 +7,10 @@
 # directory, answers renewalInfo itself and forwards everything else).
 
 load helpers/common
+load helpers/pebble
 
 setup_file() {
-	export CDIR="$BATS_FILE_TMPDIR/ari"
-	mkdir -p "$CDIR"
-	export HELPER="$BATS_TEST_DIRNAME/cert/pebble.sh"
-	if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
-		export NO_PEBBLE="pebble not installed (make deps installs it)"
-		return 0
-	fi
-	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1 3>&-; then
-		export NO_PEBBLE="pebble did not start: $(cat "$CDIR/pebble.out")"
-		return 0
-	fi
-	set -a
-	. "$CDIR/pebble/env"
-	set +a
+	pebble_up ari || return 0
 	export CFG="$CDIR/standin.json" LOG="$CDIR/standin.log"
 	echo '{"renewal_info": true}' >"$CFG"
 	: >"$LOG"

@@ -4,22 +4,10 @@
 # on loopback by tests/cert/pebble.sh as tests/cert.bats does.
 
 load helpers/common
+load helpers/pebble
 
 setup_file() {
-	export CDIR="$BATS_FILE_TMPDIR/cert"
-	mkdir -p "$CDIR"
-	export HELPER="$BATS_TEST_DIRNAME/cert/pebble.sh"
-	if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
-		export NO_PEBBLE="pebble not installed (make deps installs it)"
-		return 0
-	fi
-	if ! "$HELPER" start "$CDIR/pebble" >"$CDIR/pebble.out" 2>&1; then
-		export NO_PEBBLE="pebble did not start: $(cat "$CDIR/pebble.out")"
-		return 0
-	fi
-	set -a
-	. "$CDIR/pebble/env"
-	set +a
+	pebble_up cert || return 0
 	curl -sf --cacert "$PEBBLE_CA" "$PEBBLE_ROOTS/roots/0" >"$CDIR/root.pem"
 	export ST="$CDIR/state"
 	export DEFS="$CDIR/defs.json"
