@@ -135,6 +135,7 @@ test_parse(void)
 	       r.explanation == NULL,
 	   "an offset, fractions; explanationURL null; unknown members");
 	ct_ari_free(&r);
+	const char *want;
 	static const char *bad[][2] = {
 	    {"[]", "want a JSON object"},
 	    {"{}", "suggestedWindow is missing or not an object"},
@@ -178,7 +179,10 @@ test_parse(void)
 		ok(ct_ari_parse(J(bad[i][0]), "ri", &r, &e) < 0 &&
 		       r.explanation == NULL && r.start == 0,
 		   "refused, nothing kept: %s", bad[i][0]);
-		like(e.msg, bad[i][1], "says: %s", bad[i][1]);
+		/* (gcc -O1 with the sanitizers cannot see the table holds no
+		 * NULL and refuses a %s of it) */
+		want = bad[i][1] ? bad[i][1] : "";
+		like(e.msg, want, "says: %s", want);
 		is_int(e.code, SOV_EXIT_FAIL, "a failure, not usage");
 	}
 }
