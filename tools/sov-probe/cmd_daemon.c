@@ -33,9 +33,8 @@
 #include "timestamp.h"
 
 #define FLUSH_EVERY_MS 1000
-#define FLUSH_BACKOFF_MAX_MS                                                   \
-	60000                 /* a store that is away: tried this often        \
-			       */
+/* a store that is away is tried at most this often */
+#define FLUSH_BACKOFF_MAX_MS 60000
 #define BUFFER_DEFAULT 100000 /* measurements kept while it is away */
 #define BUFFER_MAX 10000000
 #define STORE_CACHE_KIB 256
