@@ -45,20 +45,7 @@ BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
 case $BASE in /*) ;; *) BASE=$(pwd)/$BASE ;; esac
 
 # Everything printed is also saved: run again under tee.
-if [ "${SOV_BENCH_CERT_TEED:-0}" != 1 ]; then
-	mkdir -p "$BASE"
-	out=$BASE/cert-results-$(date +%Y%m%d-%H%M%S).txt
-	rcf=$(mktemp "$BASE/cert-rc.XXXXXX")
-	{
-		rc=0
-		SOV_BENCH_CERT_TEED=1 sh "$self" "$@" || rc=$?
-		echo "$rc" >"$rcf"
-	} 2>&1 | tee "$out"
-	rc=$(cat "$rcf")
-	rm -f "$rcf"
-	echo "bench: saved as $out"
-	exit "$rc"
-fi
+bench_tee cert "$self" "$@"
 
 top=$(pwd)
 B=${SOV_BUILD:-build}

@@ -69,21 +69,8 @@ BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
 case $BASE in /*) ;; *) BASE=$(pwd)/$BASE ;; esac
 
 # Everything printed is also saved: run again under tee.
-if [ "${SOV_BENCH_PROBE_TEED:-0}" != 1 ]; then
-	mkdir -p "$BASE"
-	stamp=$(date +%Y%m%d-%H%M%S)
-	out=$BASE/probe-results-$stamp.txt
-	rcf=$(mktemp "$BASE/probe-rc.XXXXXX")
-	{
-		rc=0
-		SOV_BENCH_PROBE_TEED=1 SOV_BENCH_PROBE_RAW=$BASE/probe-results-$stamp.raw sh "$self" "$@" || rc=$?
-		echo "$rc" >"$rcf"
-	} 2>&1 | tee "$out"
-	rc=$(cat "$rcf")
-	rm -f "$rcf"
-	echo "bench: saved as $out (raw numbers: ${out%.txt}.raw)"
-	exit "$rc"
-fi
+bench_tee probe "$self" "$@"
+SOV_BENCH_PROBE_RAW=${SOV_BENCH_OUT%.txt}.raw
 
 top=$(pwd)
 B=${SOV_BUILD:-build}
@@ -463,6 +450,7 @@ if [ -n "${SOV_BENCH_PROBE_RAW:-}" ]; then
 		echo "# tool|expected|done|non200|new_conns|targets|gaps|dev_p50_ms|dev_p99_ms|dev_max_ms|cpu_s|rss_kib|failed|load1|busy_pct|t1_ms|t2_ms|note"
 		cat "$res"
 	} >"$SOV_BENCH_PROBE_RAW"
+	echo "bench: raw numbers: $SOV_BENCH_PROBE_RAW"
 fi
 echo
 printf '%s cores (%s); load average at start: %s, at the end: %s\n' "$(nproc)" \

@@ -74,20 +74,7 @@ BASE=${SOV_BENCH_DIR:-/var/tmp/sov-bench}
 case $BASE in /*) ;; *) BASE=$(pwd)/$BASE ;; esac
 
 # Everything printed is also saved: run again under tee.
-if [ "${SOV_BENCH_WF_TEED:-0}" != 1 ]; then
-	mkdir -p "$BASE"
-	out=$BASE/wf-results-$(date +%Y%m%d-%H%M%S).txt
-	rcf=$(mktemp "$BASE/wf-rc.XXXXXX")
-	{
-		rc=0
-		SOV_BENCH_WF_TEED=1 sh "$self" "$@" || rc=$?
-		echo "$rc" >"$rcf"
-	} 2>&1 | tee "$out"
-	rc=$(cat "$rcf")
-	rm -f "$rcf"
-	echo "bench: saved as $out"
-	exit "$rc"
-fi
+bench_tee wf "$self" "$@"
 
 top=$(pwd)
 B=${SOV_BUILD:-build}
