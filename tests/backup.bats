@@ -675,6 +675,36 @@ prune_outcome() {
 	cmp "$T/r$T/src/sub/deeper/text" "$T/src/sub/deeper/text"
 }
 
+@test "an incremental run over hundreds of directories, trees read ahead of the walk, equals a run without a parent" {
+	init
+	# more directories than the read-ahead's lead, in three levels
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		for j in $(seq 0 29); do
+			mkdir -p "$T/wide/d$i/e$j/f"
+			printf '%s %s\n' "$i" "$j" >"$T/wide/d$i/e$j/f/x"
+		done
+	done
+	mkdir -p "$T/wide/skipme/inner"
+	printf 'excluded later\n' >"$T/wide/skipme/inner/y"
+	sov-backup backup "${PW[@]}" "$T/wide" >/dev/null
+	# changes deep down, a new directory, one removed; skipme is now excluded
+	printf 'changed\n' >"$T/wide/d3/e7/f/x"
+	mkdir "$T/wide/d9/new"
+	printf 'new\n' >"$T/wide/d9/new/z"
+	rm -r "$T/wide/d5/e11"
+	run sov-backup backup "${PW[@]}" --exclude skipme "$T/wide"
+	assert_success
+	assert_output --partial '"unchanged":298'
+	run sov-backup backup "${PW[@]}" --exclude skipme --force "$T/wide"
+	assert_success
+	assert_output --partial '"unchanged":0'
+	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | sed -n 2p | jq -r .id)" latest
+	assert_success
+	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
+	run sov-backup check "${PW[@]}"
+	assert_success
+}
+
 @test "a file holding exactly an empty directory's tree JSON and an empty directory both restore" {
 	init
 	mkdir -p "$T/clash/b-empty" "$T/clash/c"

@@ -27,6 +27,7 @@
 
 #include "backup.h"
 #include "chunker.h"
+#include "dirahead.h"
 #include "cli.h"
 #include "fs.h"
 #include "jsonl.h"
@@ -116,6 +117,33 @@ add_stream(struct bk_walk *c, const char *path, const char *source, int fd,
 	t->source = source;
 	t->fd = fd;
 	return t;
+}
+
+/* The directory read-ahead over every path of the snapshot (the sources'
+ * paths that are no directories are passed over by it), and over the
+ * parent snapshot's trees of them. */
+static int
+start_dirahead(struct bk_walk *c, jv paths, jv parent, struct sov_err *e)
+{
+	int n = jv_array_length(jv_copy(paths));
+	unsigned char proot[BK_ID_LEN];
+	int have_root =
+	    jv_is_valid(parent) && bk_node_id(parent, "tree", proot, NULL) == 0;
+	const char **list = calloc(n > 0 ? (size_t)n : 1, sizeof(*list));
+
+	if (!list)
+		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "dirahead");
+	for (int i = 0; i < n; i++) {
+		jv p = jv_array_get(jv_copy(paths), i);
+
+		/* paths holds its own reference: the string outlives p */
+		list[i] = jv_string_value(p);
+		jv_free(p);
+	}
+	c->da =
+	    bk_dirahead_new(c, list, (size_t)n, have_root ? proot : NULL, e);
+	free(list);
+	return c->da ? 0 : -1;
 }
 
 int
@@ -411,6 +439,8 @@ bk_cmd_backup(int argc, char **argv)
 	if (!c.pf)
 		goto fail;
 	bk_saver_set_lock(c.sv, lock);
+	if (start_dirahead(&c, paths, parent, &e) < 0)
+		goto fail;
 	if (c.root->kind == T_PATH) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat rst;
@@ -426,6 +456,8 @@ bk_cmd_backup(int argc, char **argv)
 	} else if (bk_target_save_kids(&c, c.root, proot, hex, &e) < 0) {
 		goto fail;
 	}
+	bk_dirahead_free(c.da);
+	c.da = NULL;
 	if (bk_saver_finish(c.sv, &e) < 0)
 		goto fail;
 	bk_walk_progress(&c, 1);
@@ -566,6 +598,7 @@ fail:
 		fputc('\n', stderr);
 	rc = sov_cli_fail(&e);
 out:
+	bk_dirahead_free(c.da);
 	if (c.sv) {
 		bk_walk_discard(&c, 0);
 		bk_saver_finish(c.sv, NULL);

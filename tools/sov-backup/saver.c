@@ -209,6 +209,24 @@ saver_worker(void *arg)
 	return NULL;
 }
 
+int
+bk_saver_locate(struct bk_saver *s, const unsigned char id[BK_ID_LEN],
+		unsigned char pack[BK_ID_LEN], struct bk_pack_entry *en)
+{
+	const struct bk_blob *b;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	b = bk_index_get(s->r->idx, id);
+	if (b) {
+		memcpy(pack, bk_index_pack_id(s->r->idx, b->pack), BK_ID_LEN);
+		*en = b->en;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 struct bk_saver *
 bk_saver_new(struct bk_repo *r, int threads, struct sov_err *e)
 {

@@ -10,7 +10,8 @@
  * BK_SAVER_INDEX_PACKS packs, so an interrupted backup's work is found by
  * the next one.
  *
- * Every function is called from one thread (the walk's).
+ * Every function but bk_saver_locate is called from one thread (the
+ * walk's).
  */
 #ifndef BK_SAVER_H
 #define BK_SAVER_H
@@ -53,6 +54,14 @@ int bk_saver_add(struct bk_saver *s, int type,
  */
 struct bk_lock;
 void bk_saver_set_lock(struct bk_saver *s, const struct bk_lock *l);
+
+/*
+ * Where the repository's index has blob id: its pack's id and entry,
+ * copied. Safe from any thread (the index grows under the saver's lock
+ * while a backup writes index files). 0 found, -1 not.
+ */
+int bk_saver_locate(struct bk_saver *s, const unsigned char id[BK_ID_LEN],
+		    unsigned char pack[BK_ID_LEN], struct bk_pack_entry *en);
 
 /* Bytes of new blobs (before compression), new blobs, bytes and packs
  * written. */

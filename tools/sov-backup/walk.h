@@ -29,6 +29,7 @@ enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
 /* The tree of what to save: every PATH and source, and the directories on
  * the way to them. */
 struct bk_prefetch;
+struct bk_dirahead;
 struct bk_walk_pending;
 
 struct target {
@@ -46,6 +47,7 @@ struct bk_walk {
 	struct bk_repo *r;
 	struct bk_saver *sv;
 	struct bk_prefetch *pf; /* or NULL */
+	struct bk_dirahead *da; /* or NULL */
 	struct bk_chunker ck_files, ck_pages;
 	const char *excludes[MAX_EXCLUDES];
 	size_t nexcludes;
@@ -72,6 +74,10 @@ struct bk_walk {
 
 /* walk.c */
 void bk_walk_progress(struct bk_walk *c, int final);
+/* Whether --exclude leaves out path (name its last component); safe from
+ * any thread while the excludes do not change. */
+int bk_walk_excluded(const struct bk_walk *c, const char *path,
+		     const char *name);
 /* bk_node_from_entry, without the access time unless --atime. */
 jv bk_walk_node(struct bk_walk *c, int dirfd, const char *name,
 		const char *path, int *gone, struct sov_err *e);
