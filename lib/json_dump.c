@@ -96,6 +96,21 @@ put_number(struct buf *b, double d)
 	put(b, num, (size_t)n);
 }
 
+/*
+ * A number (borrowed) as jq prints it. Past 2^53 jq writes an integer's
+ * shortest digits padded with zeros (and every digit up to about 1e32)
+ * where sov_json_number writes all digits or an exponent: the canonical
+ * text takes jq's for those, and for NaN and infinities.
+ */
+static void
+put_jq_number(struct buf *b, jv v)
+{
+	jv s = jv_dump_string(jv_copy(v), 0);
+
+	put(b, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+}
+
 static void
 put_string(struct buf *b, const char *s, size_t n)
 {
@@ -147,9 +162,77 @@ put_string(struct buf *b, const char *s, size_t n)
 	put(b, "\"", 1);
 }
 
+static void put_value(struct buf *b, jv v, int depth, int sorted);
+
+/* A member of an object being dumped in key order. */
+struct member {
+	const char *key;
+	size_t len;
+	jv k, v;
+};
+
+/* jq's order for keys (jv_keys): bytewise, a prefix first. */
+static int
+cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->key, y->key, n);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* An object (borrowed) with its keys in jq's sorted order. */
+static void
+put_sorted_object(struct buf *b, jv v, int depth)
+{
+	struct member small[32], *m = small;
+	size_t n = 0, cap = sizeof(small) / sizeof(*small);
+	int len = jv_object_length(jv_copy(v));
+
+	if (len > (int)cap) {
+		cap = (size_t)len;
+		m = malloc(cap * sizeof(*m));
+		if (!m) {
+			b->failed = 1;
+			return;
+		}
+	}
+	jv_object_foreach(v, key, item)
+	{
+		if (n == cap) { /* cannot happen: length said so */
+			jv_free(key);
+			jv_free(item);
+			b->failed = 1;
+			continue;
+		}
+		m[n].key = jv_string_value(key);
+		m[n].len = (size_t)jv_string_length_bytes(jv_copy(key));
+		m[n].k = key;
+		m[n].v = item;
+		n++;
+	}
+	qsort(m, n, sizeof(*m), cmp_member);
+	put(b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			put(b, ",", 1);
+		put_string(b, m[i].key, m[i].len);
+		put(b, ":", 1);
+		put_value(b, m[i].v, depth + 1, 1);
+		jv_free(m[i].k);
+		jv_free(m[i].v);
+	}
+	put(b, "}", 1);
+	if (m != small)
+		free(m);
+}
+
 /* v is borrowed. */
 static void
-put_value(struct buf *b, jv v, int depth)
+put_value(struct buf *b, jv v, int depth, int sorted)
 {
 	int first = 1;
 
@@ -170,7 +253,10 @@ put_value(struct buf *b, jv v, int depth)
 		put(b, "false", 5);
 		break;
 	case JV_KIND_NUMBER:
-		put_number(b, jv_number_value(v));
+		if (sorted && !(fabs(jv_number_value(v)) <= 9007199254740992.0))
+			put_jq_number(b, v);
+		else
+			put_number(b, jv_number_value(v));
 		break;
 	case JV_KIND_STRING:
 		put_string(b, jv_string_value(v),
@@ -182,12 +268,16 @@ put_value(struct buf *b, jv v, int depth)
 		{
 			if (i > 0)
 				put(b, ",", 1);
-			put_value(b, item, depth + 1);
+			put_value(b, item, depth + 1, sorted);
 			jv_free(item);
 		}
 		put(b, "]", 1);
 		break;
 	case JV_KIND_OBJECT:
+		if (sorted) {
+			put_sorted_object(b, v, depth);
+			break;
+		}
 		put(b, "{", 1);
 		jv_object_foreach(v, key, item)
 		{
@@ -198,7 +288,7 @@ put_value(struct buf *b, jv v, int depth)
 				   (size_t)jv_string_length_bytes(
 				       jv_copy(key)));
 			put(b, ":", 1);
-			put_value(b, item, depth + 1);
+			put_value(b, item, depth + 1, 0);
 			jv_free(key);
 			jv_free(item);
 		}
@@ -209,12 +299,12 @@ put_value(struct buf *b, jv v, int depth)
 	}
 }
 
-int
-sov_json_dump_text(jv v, char **out, size_t *len)
+static int
+dump_text(jv v, int sorted, char **out, size_t *len)
 {
 	struct buf b = {0};
 
-	put_value(&b, v, 0);
+	put_value(&b, v, 0, sorted);
 	jv_free(v);
 	reserve(&b, 1);
 	if (b.failed) {
@@ -227,6 +317,18 @@ sov_json_dump_text(jv v, char **out, size_t *len)
 	*out = b.p;
 	*len = b.len;
 	return 0;
+}
+
+int
+sov_json_dump_text(jv v, char **out, size_t *len)
+{
+	return dump_text(v, 0, out, len);
+}
+
+int
+sov_json_dump_text_sorted(jv v, char **out, size_t *len)
+{
+	return dump_text(v, 1, out, len);
 }
 
 jv

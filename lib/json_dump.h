@@ -28,6 +28,13 @@ jv sov_json_dump(jv v);
 int sov_json_dump_text(jv v, char **out, size_t *len);
 
 /*
+ * The same with every object's keys in jq's sorted order, as
+ * jv_dump_string(v, JV_PRINT_SORTED) gives them: the canonical text that
+ * sov-backup hashes for a tree.
+ */
+int sov_json_dump_text_sorted(jv v, char **out, size_t *len);
+
+/*
  * d as a JSON number into buf (NUL-terminated), as the dumpers print it:
  * an integer without a fraction, else the shortest of 15 to 17 digits
  * that reads back the same; NaN as null. Returns the length, -1 if it

@@ -115,10 +115,119 @@ test_edges(void)
 	       "an invalid value has no text");
 }
 
+/* The sorted text of v (consumed) against jq's JV_PRINT_SORTED. */
+static void
+same_sorted(jv v, const char *what)
+{
+	jv jqs = jv_dump_string(jv_copy(v), JV_PRINT_SORTED);
+	char *text = NULL;
+	size_t len = 0;
+
+	is_int(sov_json_dump_text_sorted(v, &text, &len), 0, "%s: dumped",
+	       what);
+	is_str(text ? text : "(none)", jv_string_value(jqs),
+	       "%s: as jq prints it sorted", what);
+	ok(text && len == (size_t)jv_string_length_bytes(jv_copy(jqs)),
+	   "%s: and as long", what);
+	free(text);
+	jv_free(jqs);
+}
+
+/* A pseudo-random value of the shapes a tree holds, and then some. */
+static jv
+random_value(unsigned *seed, int depth)
+{
+	static const char *keys[] = {"a",     "ab",    "b",	 "",
+				     "a\x01", "\xc3\xa9", "name", "nodes",
+				     "Z",     "mtime", "a b",   "\x7f"};
+	unsigned r = (unsigned)rand_r(seed);
+
+	switch (depth > 3 ? r % 5 : r % 7) {
+	case 0:
+		return jv_null();
+	case 1:
+		return (r >> 3) & 1 ? jv_true() : jv_false();
+	case 2: {
+		/* integers of every size, to and past 2^53 */
+		double d = (double)(rand_r(seed) % 1000000);
+
+		for (int i = rand_r(seed) % 14; i > 0; i--)
+			d *= 31;
+		return jv_number((r >> 4) & 1 ? -d : d);
+	}
+	case 3:
+		return jv_number((double)rand_r(seed) / 7.0);
+	case 4:
+		return jv_string(keys[rand_r(seed) % 12]);
+	case 5: {
+		jv a = jv_array();
+
+		for (int i = rand_r(seed) % 5; i > 0; i--)
+			a = jv_array_append(a, random_value(seed, depth + 1));
+		return a;
+	}
+	default: {
+		jv o = jv_object();
+
+		for (int i = rand_r(seed) % 40; i > 0; i--)
+			o = jv_object_set(o, jv_string(keys[rand_r(seed) % 12]),
+					  random_value(seed, depth + 1));
+		return o;
+	}
+	}
+}
+
+static void
+test_sorted(void)
+{
+	unsigned seed = 20261123;
+	int bad = 0;
+
+	same_sorted(jv_parse("{\"z\":1,\"a\":2,\"m\":{\"y\":true,\"b\":false}}"),
+		    "keys sorted at every level");
+	same_sorted(jv_parse("{\"ab\":1,\"a\":2,\"b\":3,\"\":4}"),
+		    "a prefix sorts first");
+	same_sorted(jv_parse("{\"nodes\":[{\"type\":\"file\",\"name\":\"x\","
+			     "\"size\":3,\"mtime\":\"2026-11-23T07:26:06.5Z\","
+			     "\"content\":[\"ab\",\"cd\"],\"mode\":420}]}"),
+		    "a tree");
+	same_sorted(jv_object(), "an empty object");
+	{
+		/* more keys than the dumper keeps on its stack */
+		jv o = jv_object();
+
+		for (int i = 0; i < 100; i++) {
+			char k[16];
+
+			snprintf(k, sizeof(k), "k%d", (i * 37) % 100);
+			o = jv_object_set(o, jv_string(k), jv_number(i));
+		}
+		same_sorted(o, "100 keys");
+	}
+	for (int i = 0; i < 2000; i++) {
+		jv v = random_value(&seed, 0);
+		jv jqs = jv_dump_string(jv_copy(v), JV_PRINT_SORTED);
+		char *text = NULL;
+		size_t len = 0;
+
+		if (sov_json_dump_text_sorted(v, &text, &len) < 0 ||
+		    strcmp(text, jv_string_value(jqs)) != 0) {
+			if (bad++ < 3)
+				diag("differs: ours %s\n jq's %s",
+				     text ? text : "(none)",
+				     jv_string_value(jqs));
+		}
+		free(text);
+		jv_free(jqs);
+	}
+	is_int(bad, 0, "2000 random values: the same text as jq's sorted dump");
+}
+
 int
 main(void)
 {
 	test_text();
 	test_edges();
+	test_sorted();
 	return done_testing();
 }

@@ -16,6 +16,7 @@
 #include "backup.h"
 #include "cli.h"
 #include "dirahead.h"
+#include "json_dump.h"
 #include "jsonl.h"
 #include "node.h"
 #include "prefetch.h"
@@ -273,21 +274,26 @@ bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
 		  struct sov_err *e)
 {
 	jv t = jv_object_set(jv_object(), jv_string("nodes"), nodes);
-	jv s = jv_dump_string(t, JV_PRINT_SORTED);
 	unsigned char id[BK_ID_LEN];
-	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	char *s = NULL;
+	size_t n = 0;
 	int rc;
 
+	/* jq's own sorted dump, byte for byte (test_json_dump), in a fifth
+	 * of its time: it was a sixth of an incremental run's walk. */
+	if (sov_json_dump_text_sorted(t, &s, &n) < 0)
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
+				   "a directory's tree: out of memory");
 	if (n > BK_TREE_MAX) {
-		jv_free(s);
+		free(s);
 		return sov_err_set(e, SOV_EXIT_FAIL,
 				   "a directory of %zu bytes of metadata: over "
 				   "the limit",
 				   n);
 	}
-	bk_tree_id(c->r->keys, jv_string_value(s), n, id);
-	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, jv_string_value(s), n, e);
-	jv_free(s);
+	bk_tree_id(c->r->keys, s, n, id);
+	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, s, n, e);
+	free(s);
 	if (rc < 0)
 		return -1;
 	bk_hex(id, hex);
