@@ -302,12 +302,19 @@ bk_cmd_backup(int argc, char **argv)
 	    bk_chunker_init(&c.ck_pages, c.r->keys->chunker, &c.r->pages, &e) <
 		0)
 		goto fail;
-	/* The largest chunk twice: the tail left when the buffer runs low
-	 * (under one largest chunk) moves to the front once per largest
-	 * chunk read, so the bytes moved stay under the bytes read. */
-	c.bufcap = 2 * (size_t)c.ck_files.p.max;
-	if (2 * (size_t)c.ck_pages.p.max > c.bufcap)
-		c.bufcap = 2 * (size_t)c.ck_pages.p.max;
+	/* The largest chunk twice, and a read beyond one largest chunk at
+	 * least (walk.c, save_content): what is left without a cut is under
+	 * one largest chunk, so a read always has room. Only the part in use
+	 * is ever touched. */
+	{
+		size_t most = c.ck_files.p.max > c.ck_pages.p.max
+				  ? c.ck_files.p.max
+				  : c.ck_pages.p.max;
+
+		c.bufcap = 2 * most > most + BK_WALK_READ_STEP
+			       ? 2 * most
+			       : most + BK_WALK_READ_STEP;
+	}
 	c.buf = malloc(c.bufcap);
 	if (!c.buf) {
 		sov_err_sys(&e, SOV_EXIT_TEMPFAIL, "read buffer");

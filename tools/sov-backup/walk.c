@@ -93,12 +93,15 @@ drop_content(struct bk_walk *c, jv *content)
 	*content = jv_invalid();
 }
 
-/* Fill the buffer from fd up to its end or the end of the file. */
+
+/* Fill the buffer from fd up to want bytes or the end of the file. */
 static int
-read_more(struct bk_walk *c, int fd, size_t *have, int *eof)
+read_more(struct bk_walk *c, int fd, size_t want, size_t *have, int *eof)
 {
-	while (!*eof && *have < c->bufcap) {
-		ssize_t n = read(fd, c->buf + *have, c->bufcap - *have);
+	if (want > c->bufcap)
+		want = c->bufcap;
+	while (!*eof && *have < want) {
+		ssize_t n = read(fd, c->buf + *have, want - *have);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -115,57 +118,58 @@ read_more(struct bk_walk *c, int fd, size_t *have, int *eof)
 /*
  * Chunk everything readable from fd; the chunks' ids reach *content (an
  * array) as the workers hash them, until the next bk_walk_settle. The
- * buffer holds [pos, have), at least one largest chunk of it before each
- * cut unless at the end; it is compacted only when less than that is left
- * to read into, so a chunk costs no copy of the bytes after it. -1: the
- * saver is drained and *content freed.
+ * buffer holds [pos, have); a cut is looked for in it before more is read
+ * (the chunker decides a cut from the bytes before it alone, so the cuts
+ * are the same however the reads fall). What is left after the cuts moves
+ * to the front once it is no more than what was consumed, so the bytes
+ * moved stay under the bytes read, and the buffer (twice the largest
+ * chunk) always has room for a read. -1: the saver is drained and
+ * *content freed.
  */
 static int
 save_content(struct bk_walk *c, int fd, const char *path, int pages,
 	     uint64_t *size, jv *content, struct sov_err *e)
 {
 	const struct bk_chunker *ck = pages ? &c->ck_pages : &c->ck_files;
-	size_t have = 0, pos = 0, need = c->ck_files.p.max;
-	int eof = 0, first = 1;
+	size_t have = 0, pos = 0;
+	int eof = 0;
 
 	*size = 0;
-	if (c->ck_pages.p.max > need)
-		need = c->ck_pages.p.max;
+	if (read_more(c, fd, BK_WALK_READ_STEP, &have, &eof) < 0)
+		goto fail;
+	if (!pages && is_page_file(c->buf, have))
+		ck = &c->ck_pages;
 	for (;;) {
-		size_t cut;
+		size_t cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
 
-		if (!eof && have - pos < need) {
-			if (c->bufcap - have < need) {
-				memmove(c->buf, c->buf + pos, have - pos);
-				have -= pos;
-				pos = 0;
-			}
-			if (read_more(c, fd, &have, &eof) < 0) {
-				sov_err_sys(e, sov_exit_code_errno(errno),
-					    "%s: read", path);
+		if (cut > 0) {
+			if (bk_saver_submit(c->sv, c->buf + pos, cut,
+					    append_id, content, e) < 0) {
 				drop_content(c, content);
 				return -1;
 			}
+			*size += cut;
+			pos += cut;
+			bk_walk_progress(c, 0);
+			continue;
 		}
-		if (first) {
-			first = 0;
-			if (!pages && is_page_file(c->buf, have))
-				ck = &c->ck_pages;
-			need = ck->p.max;
-		}
-		cut = bk_chunker_next(ck, c->buf + pos, have - pos, eof);
-		if (cut == 0)
+		if (eof)
 			break;
-		if (bk_saver_submit(c->sv, c->buf + pos, cut, append_id,
-				    content, e) < 0) {
-			drop_content(c, content);
-			return -1;
+		/* No cut in [pos, have): read on. */
+		if (pos > 0 &&
+		    (have - pos <= pos || c->bufcap - have < BK_WALK_READ_STEP)) {
+			memmove(c->buf, c->buf + pos, have - pos);
+			have -= pos;
+			pos = 0;
 		}
-		*size += cut;
-		pos += cut;
-		bk_walk_progress(c, 0);
+		if (read_more(c, fd, have + BK_WALK_READ_STEP, &have, &eof) < 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	sov_err_sys(e, sov_exit_code_errno(errno), "%s: read", path);
+	drop_content(c, content);
+	return -1;
 }
 
 /* A parent's node of the same name, when unchanged: its content. */

@@ -22,6 +22,14 @@
 #include "source.h"
 
 #define MAX_EXCLUDES 1024
+/*
+ * Bytes asked of read() at a time. A cut is looked for in what has been
+ * read, and only when there is none yet is more read: the part of the
+ * buffer in use stays near a chunk and a read, a few MiB, where reading a
+ * largest chunk (8 MiB) ahead of every cut kept all 16 MiB of the buffer
+ * resident, a quarter of a backup's peak memory.
+ */
+#define BK_WALK_READ_STEP (2u << 20)
 #define MAX_TARGETS 256
 
 enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
