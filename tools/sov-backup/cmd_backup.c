@@ -178,7 +178,7 @@ bk_cmd_backup(int argc, char **argv)
 	jv parent = jv_invalid(), proot = jv_invalid(), snap = jv_invalid();
 	char host[256] = "", hex[BK_ID_HEX_LEN], ts[SOV_TIME_RFC3339_LEN];
 	const char *hostopt = NULL;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_LEVEL;
+	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_AUTO;
 	int force = 0, opt, rc = SOV_EXIT_FAIL;
 	int64_t t0 = sov_time_mono_ms(), started = sov_time_now_ms();
 	unsigned char sid[BK_ID_LEN];
