@@ -727,6 +727,14 @@ jv
 bk_node_from_entry(int dirfd, const char *name, const char *path,
 		   const struct stat *st, int *gone, struct sov_err *e)
 {
+	return bk_node_from_entry_atime(dirfd, name, path, st, 1, gone, e);
+}
+
+jv
+bk_node_from_entry_atime(int dirfd, const char *name, const char *path,
+			 const struct stat *st, int atime, int *gone,
+			 struct sov_err *e)
+{
 	const char *who = path ? path : name, *tn, *owner;
 	jv node = jv_invalid();
 	struct stat sb;
@@ -781,7 +789,8 @@ bk_node_from_entry(int dirfd, const char *name, const char *path,
 		node =
 		    jv_object_set(node, jv_string("group"), jv_string(owner));
 	node = put_time(node, "mtime", &st->st_mtim);
-	node = put_time(node, "atime", &st->st_atim);
+	if (atime)
+		node = put_time(node, "atime", &st->st_atim);
 	node = put_time(node, "ctime", &st->st_ctim);
 	if (S_ISREG(st->st_mode))
 		node = put_u64(node, "size", (uint64_t)st->st_size);

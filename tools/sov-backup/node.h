@@ -48,6 +48,11 @@
  */
 jv bk_node_from_entry(int dirfd, const char *name, const char *path,
 		      const struct stat *st, int *gone, struct sov_err *e);
+/* The same, with "atime" only when atime is set (a backup keeps it only
+ * on request: formatting it to drop it was a tenth of a node's cost). */
+jv bk_node_from_entry_atime(int dirfd, const char *name, const char *path,
+			    const struct stat *st, int atime, int *gone,
+			    struct sov_err *e);
 
 /*
  * The node's name as bytes (decoding name_b64): a malloc'ed NUL-terminated

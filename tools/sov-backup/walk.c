@@ -659,11 +659,8 @@ jv
 bk_walk_node(struct bk_walk *c, int dirfd, const char *name, const char *path,
 	     int *gone, struct sov_err *e)
 {
-	jv node = bk_node_from_entry(dirfd, name, path, NULL, gone, e);
-
-	if (!c->atime && jv_is_valid(node))
-		node = jv_object_delete(node, jv_string("atime"));
-	return node;
+	return bk_node_from_entry_atime(dirfd, name, path, NULL, c->atime, gone,
+					e);
 }
 
 int
