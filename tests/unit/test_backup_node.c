@@ -237,6 +237,90 @@ test_time_format(void)
 	jv_free(n);
 }
 
+/* bk_node_same_file: a file's node made from a stat, with content, is
+ * recognised; any difference, extra key or other encoding is not. */
+static void
+test_same_file(void)
+{
+	struct sov_err e;
+	struct stat st, st2;
+	jv n, big;
+
+	mkfile(dfd, "sf", "same file", 0640);
+	st = lst(dfd, "sf");
+	sov_err_clear(&e);
+	n = bk_node_from_entry_atime(dfd, "sf", "sf", &st, 0, NULL, &e);
+	ok(jv_is_valid(n) && !jv_is_valid(jv_object_get(jv_copy(n),
+						     jv_string("atime"))),
+	   "bk_node_from_entry_atime without atime has none");
+	n = jv_object_set(n, jv_string("content"),
+			  JV_ARRAY(jv_string("00")));
+	is_int(bk_node_same_file(n, "sf", &st, 0), 1,
+	       "the node of the same stat, with content: the same");
+	is_int(bk_node_same_file(n, "other", &st, 0), 0, "another name");
+	is_int(bk_node_same_file(n, "sf", &st, 1), 0,
+	       "atime wanted, the node has none");
+	st2 = st;
+	st2.st_mtim.tv_nsec ^= 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "mtime a ns apart");
+	st2 = st;
+	st2.st_ctim.tv_sec += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "ctime");
+	st2 = st;
+	st2.st_size += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "size");
+	st2 = st;
+	st2.st_ino += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "inode");
+	st2 = st;
+	st2.st_dev += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "device");
+	st2 = st;
+	st2.st_nlink += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "links");
+	st2 = st;
+	st2.st_mode ^= 04;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "mode");
+	st2 = st;
+	st2.st_uid += 1;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "uid");
+	st2 = st;
+	st2.st_mode = (st2.st_mode & 07777) | S_IFIFO;
+	is_int(bk_node_same_file(n, "sf", &st2, 0), 0, "not a regular file");
+	big = jv_object_delete(jv_copy(n), jv_string("content"));
+	is_int(bk_node_same_file(big, "sf", &st, 0), 0, "no content");
+	jv_free(big);
+	big = jv_object_set(jv_copy(n), jv_string("source"),
+			    jv_string("sqlite"));
+	is_int(bk_node_same_file(big, "sf", &st, 0), 0, "an extra key");
+	jv_free(big);
+	big = jv_object_set(jv_copy(n), jv_string("mode"), jv_string("640"));
+	is_int(bk_node_same_file(big, "sf", &st, 0), 0,
+	       "a value of another type");
+	jv_free(big);
+	/* an inode past 2^53 is a decimal string, and must be that string */
+	st2 = st;
+	st2.st_ino = (ino_t)((UINT64_C(1) << 60) + 3);
+	big = bk_node_from_entry_atime(dfd, "sf", "sf", &st2, 0, NULL, &e);
+	big = jv_object_set(big, jv_string("content"), jv_array());
+	is_int(bk_node_same_file(big, "sf", &st2, 0), 1,
+	       "a large inode as its decimal string");
+	st2.st_ino += 1;
+	is_int(bk_node_same_file(big, "sf", &st2, 0), 0,
+	       "and one more is another");
+	jv_free(big);
+	n = jv_object_set(n, jv_string("atime"), jv_string("x"));
+	is_int(bk_node_same_file(n, "sf", &st, 0), 0,
+	       "an atime the walk would not keep");
+	jv_free(n);
+	n = bk_node_from_entry_atime(dfd, "sf", "sf", &st, 1, NULL, &e);
+	n = jv_object_set(n, jv_string("content"), jv_array());
+	is_int(bk_node_same_file(n, "sf", &st, 1), 1,
+	       "with atime, when the walk keeps it");
+	jv_free(n);
+	unlinkat(dfd, "sf", 0);
+}
+
 /* Apply a node that differs from a good one only in its times. */
 static int
 apply_times(const char *mtime, const char *atime, struct sov_err *e)
@@ -1373,6 +1457,7 @@ main(void)
 
 	test_time_format();
 	test_time_parse();
+	test_same_file();
 	out = subdir("out");
 	test_file(out);
 	test_dir(out);

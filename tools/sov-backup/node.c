@@ -807,6 +807,109 @@ bk_node_from_entry_atime(int dirfd, const char *name, const char *path,
 	return node;
 }
 
+/* Whether v (borrowed) is the string s. */
+static int
+is_string(jv v, const char *s)
+{
+	return jv_get_kind(v) == JV_KIND_STRING &&
+	       strcmp(jv_string_value(v), s) == 0;
+}
+
+/* Whether v (borrowed) is n as put_u64 writes it. */
+static int
+is_u64(jv v, uint64_t n)
+{
+	char buf[U64_DIGITS + 1];
+
+	if (n <= EXACT_MAX)
+		return jv_get_kind(v) == JV_KIND_NUMBER &&
+		       jv_number_value(v) == (double)n;
+	snprintf(buf, sizeof(buf), "%" PRIu64, n);
+	return is_string(v, buf);
+}
+
+/* Whether v (borrowed) is ts as put_time writes it. */
+static int
+is_time(jv v, const struct timespec *ts)
+{
+	char buf[TIME_LEN];
+
+	return time_format(ts, buf) == 0 && is_string(v, buf);
+}
+
+int
+bk_node_same_file(jv pnode, const char *name, const struct stat *st,
+		  int atime)
+{
+	const char *user, *group;
+	int want, seen = 0, ok = 1;
+
+	if (jv_get_kind(pnode) != JV_KIND_OBJECT || !S_ISREG(st->st_mode))
+		return 0;
+	user = owner_name(0, (uint32_t)st->st_uid);
+	/* owner_name's string lives until the next lookup: keep a copy */
+	{
+		char ubuf[OWNER_NAME_MAX];
+
+		if (user) {
+			snprintf(ubuf, sizeof(ubuf), "%s", user);
+			user = ubuf;
+		}
+		group = owner_name(1, (uint32_t)st->st_gid);
+		/* name type mode uid gid mtime ctime size inode device links
+		 * content, and the optional ones */
+		want = 12 + (user != NULL) + (group != NULL) + (atime != 0);
+		for (int it = jv_object_iter(pnode);
+		     ok && jv_object_iter_valid(pnode, it);
+		     it = jv_object_iter_next(pnode, it)) {
+			jv k = jv_object_iter_key(pnode, it);
+			jv v = jv_object_iter_value(pnode, it);
+			const char *key = jv_string_value(k);
+
+			seen++;
+			if (strcmp(key, "name") == 0)
+				ok = is_string(v, name);
+			else if (strcmp(key, "type") == 0)
+				ok = is_string(v, "file");
+			else if (strcmp(key, "mode") == 0)
+				ok = jv_get_kind(v) == JV_KIND_NUMBER &&
+				     jv_number_value(v) ==
+					 (double)(st->st_mode & 07777);
+			else if (strcmp(key, "uid") == 0)
+				ok = jv_get_kind(v) == JV_KIND_NUMBER &&
+				     jv_number_value(v) == (double)st->st_uid;
+			else if (strcmp(key, "gid") == 0)
+				ok = jv_get_kind(v) == JV_KIND_NUMBER &&
+				     jv_number_value(v) == (double)st->st_gid;
+			else if (strcmp(key, "user") == 0)
+				ok = user && is_string(v, user);
+			else if (strcmp(key, "group") == 0)
+				ok = group && is_string(v, group);
+			else if (strcmp(key, "mtime") == 0)
+				ok = is_time(v, &st->st_mtim);
+			else if (strcmp(key, "ctime") == 0)
+				ok = is_time(v, &st->st_ctim);
+			else if (strcmp(key, "atime") == 0)
+				ok = atime && is_time(v, &st->st_atim);
+			else if (strcmp(key, "size") == 0)
+				ok = is_u64(v, (uint64_t)st->st_size);
+			else if (strcmp(key, "inode") == 0)
+				ok = is_u64(v, (uint64_t)st->st_ino);
+			else if (strcmp(key, "device") == 0)
+				ok = is_u64(v, (uint64_t)st->st_dev);
+			else if (strcmp(key, "links") == 0)
+				ok = is_u64(v, (uint64_t)st->st_nlink);
+			else if (strcmp(key, "content") == 0)
+				ok = jv_get_kind(v) == JV_KIND_ARRAY;
+			else
+				ok = 0; /* name_b64, source, anything new */
+			jv_free(k);
+			jv_free(v);
+		}
+	}
+	return ok && seen == want;
+}
+
 /* ---- onto disk ---- */
 
 /*

@@ -48,6 +48,15 @@
  */
 jv bk_node_from_entry(int dirfd, const char *name, const char *path,
 		      const struct stat *st, int *gone, struct sov_err *e);
+/*
+ * 1 when pnode (a file's node with its "content") is exactly the node
+ * bk_node_from_entry_atime would make of a regular file called name with
+ * this stat, plus that content: the same keys, each the same value. A
+ * backup then takes pnode as it is instead of building a node to compare.
+ * 0 otherwise (any doubt: another key, another encoding of a value).
+ */
+int bk_node_same_file(jv pnode, const char *name, const struct stat *st,
+		      int atime);
 /* The same, with "atime" only when atime is set (a backup keeps it only
  * on request: formatting it to drop it was a tenth of a node's cost). */
 jv bk_node_from_entry_atime(int dirfd, const char *name, const char *path,

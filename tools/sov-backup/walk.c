@@ -172,14 +172,14 @@ fail:
 	return -1;
 }
 
+static jv indexed_content(struct bk_walk *c, jv pnode);
+
 /* A parent's node of the same name, when unchanged: its content. */
 static jv
 unchanged_content(struct bk_walk *c, jv node, jv pnode)
 {
 	static const char *same[] = {"type",  "size",  "mtime",
 				     "ctime", "inode", "device"};
-	jv content;
-	int n;
 
 	if (!jv_is_valid(pnode) || jv_get_kind(pnode) != JV_KIND_OBJECT)
 		return jv_invalid();
@@ -191,6 +191,17 @@ unchanged_content(struct bk_walk *c, jv node, jv pnode)
 		if (!eq)
 			return jv_invalid();
 	}
+	return indexed_content(c, pnode);
+}
+
+/* A parent node's content when every chunk of it is still in the index,
+ * else invalid. */
+static jv
+indexed_content(struct bk_walk *c, jv pnode)
+{
+	jv content;
+	int n;
+
 	content = jv_object_get(jv_copy(pnode), jv_string("content"));
 	if (jv_get_kind(content) != JV_KIND_ARRAY) {
 		jv_free(content);
@@ -355,8 +366,13 @@ same_nodes(jv nodes, jv pnodes)
 		jv nd = jv_array_get(jv_copy(nodes), i);
 		char *nm = bk_node_name(nd, NULL);
 		jv pn = nm ? bk_walk_parent_node(pnodes, nm) : jv_invalid();
-		int eq = jv_is_valid(pn) && jv_equal(nd, jv_copy(pn));
+		int eq = 0;
 
+		/* an unchanged file's node is the parent's own value */
+		if (jv_is_valid(pn))
+			eq = jv_identical(jv_copy(nd), jv_copy(pn)) ||
+			     jv_equal(jv_copy(nd), jv_copy(pn));
+		jv_free(nd);
 		jv_free(pn);
 		free(nm);
 		if (!eq)
@@ -663,25 +679,59 @@ bk_walk_node(struct bk_walk *c, int dirfd, const char *name, const char *path,
 					e);
 }
 
+/*
+ * An unchanged regular file whose parent node is exactly the node its
+ * stat would make (bk_node_same_file) is saved as that node, content and
+ * all, when every chunk is still in the index: no node is built, no
+ * fields compared through jq, and the directory's comparison with the
+ * parent's tree finds the same value. 1 when appended (*pnode consumed).
+ */
+static int
+take_parent_node(struct bk_walk *c, const char *name, const char *path,
+		 const struct stat *st, jv *pnode, jv *nodes)
+{
+	jv content;
+
+	if (!jv_is_valid(*pnode) || !S_ISREG(st->st_mode) ||
+	    sqlite_source(c, path) ||
+	    !bk_node_same_file(*pnode, name, st, c->atime))
+		return 0;
+	content = indexed_content(c, *pnode);
+	if (!jv_is_valid(content))
+		return 0;
+	jv_free(content);
+	c->files++;
+	c->unchanged++;
+	*nodes = jv_array_append(*nodes, *pnode);
+	*pnode = jv_invalid();
+	return 1;
+}
+
 int
 bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		   const char *path, jv pnodes, jv *nodes, struct sov_err *e)
 {
 	struct sov_err w = {0};
 	int gone = 0, rc = -1, fd = -1;
-	jv node = bk_walk_node(c, dirfd, name, path, &gone, &w);
-	jv pnode = jv_invalid();
+	struct stat st;
+	int have_st = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	jv pnode = bk_walk_parent_node(pnodes, name), node;
 	const char *type;
 	struct target *sq;
 
+	if (have_st && take_parent_node(c, name, path, &st, &pnode, nodes))
+		return 0;
+	/* Without the stat, the node's own lstat fails again and says why. */
+	node = bk_node_from_entry_atime(dirfd, name, path, have_st ? &st : NULL,
+					c->atime, &gone, &w);
 	if (!jv_is_valid(node)) {
 		jv_free(node);
+		jv_free(pnode);
 		if (gone)
 			c->vanished++;
 		warn_path(c, &w);
 		return 0;
 	}
-	pnode = bk_walk_parent_node(pnodes, name);
 	type = bk_node_type(node);
 	sq = strcmp(type, "file") == 0 ? sqlite_source(c, path) : NULL;
 	if (sq) {
@@ -720,7 +770,7 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 	}
 	if (strcmp(type, "dir") == 0) {
 		char hex[BK_ID_HEX_LEN];
-		struct stat st;
+		struct stat dst;
 		jv psub;
 
 		fd = openat(dirfd, name,
@@ -734,7 +784,7 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 			rc = 0;
 			goto out;
 		}
-		if (c->one_fs && fstat(fd, &st) == 0 && st.st_dev != c->dev) {
+		if (c->one_fs && fstat(fd, &dst) == 0 && dst.st_dev != c->dev) {
 			/* A mount point: kept, its contents are not. */
 			close(fd);
 			fd = -1;
