@@ -83,63 +83,22 @@ stopping(struct bk_dirahead *da)
 	return q;
 }
 
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A name with readdir's d_type in the byte after its NUL, as walk.c
- * keeps them: sorted the same. */
-static char *
-dup_name(const struct dirent *de)
-{
-	size_t len = strlen(de->d_name);
-	char *p = malloc(len + 2);
-
-	if (p) {
-		memcpy(p, de->d_name, len + 1);
-		p[len + 1] = (char)de->d_type;
-	}
-	return p;
-}
-
-/* The entries of the directory open at fd (consumed), sorted; NULL when
- * it cannot be read. */
+/* The entries of the directory open at fd (consumed), sorted as the walk
+ * sorts them; NULL when it cannot be read. */
 static char **
 list_dir(int fd, size_t *np)
 {
 	DIR *d = fdopendir(fd);
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0;
 
 	*np = 0;
 	if (!d) {
 		close(fd);
 		return NULL;
 	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nn = realloc(names, nc * sizeof(*nn));
-
-			if (!nn)
-				break;
-			names = nn;
-			cap = nc;
-		}
-		if (!(names[n] = dup_name(de)))
-			break;
-		n++;
-	}
+	if (bk_walk_read_names(d, &names, np) < 0)
+		names = NULL;
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
-	*np = n;
 	return names;
 }
 
@@ -352,8 +311,8 @@ warm_dir(struct bk_dirahead *da, int fd, const char *path, dev_t dev, int depth)
 		close(fd);
 		return;
 	}
-	/* fd stays open through list_dir's closedir only: the entries are
-	 * reached again by a descriptor of their own. */
+	/* list_dir's closedir closes fd: the entries are reached through a
+	 * duplicate. */
 	{
 		int keep = dup(fd);
 
@@ -362,9 +321,7 @@ warm_dir(struct bk_dirahead *da, int fd, const char *path, dev_t dev, int depth)
 	}
 	for (size_t i = 0; fd >= 0 && i < n && !stopping(da); i++)
 		warm_entry(da, fd, names[i], path, dev, depth);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	bk_walk_free_names(names, n);
 	if (fd >= 0)
 		close(fd);
 }

@@ -316,12 +316,6 @@ bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static struct target *
 sqlite_source(struct bk_walk *c, const char *path)
 {
@@ -403,6 +397,63 @@ dup_entry(const struct dirent *de)
 	return p;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+bk_walk_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+bk_walk_read_names(DIR *d, char ***out, size_t *nout)
+{
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int err;
+
+	*out = NULL;
+	*nout = 0;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char **nn = realloc(names, nc * sizeof(*nn));
+
+			if (!nn)
+				goto fail;
+			names = nn;
+			cap = nc;
+		}
+		if (!(names[n] = dup_entry(de)))
+			goto fail;
+		n++;
+		errno = 0;
+	}
+	if (errno)
+		goto fail;
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	*nout = n;
+	return 0;
+fail:
+	err = errno ? errno : ENOMEM;
+	bk_walk_free_names(names, n);
+	errno = err;
+	return -1;
+}
+
 /* Only a directory can be the repository: the extra stat that looks for
  * it is skipped for the rest (most entries), as readdir says. */
 static int
@@ -419,10 +470,9 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
 {
 	DIR *d = fdopendir(fd);
-	struct dirent *de;
 	char **names = NULL;
 	unsigned char *what = NULL, *want = NULL; /* per entry */
-	size_t n = 0, cap = 0, mark = c->npend;
+	size_t n = 0, mark = c->npend;
 	jv nodes = jv_array();
 	int rc = -1;
 
@@ -432,35 +482,13 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		goto out;
 	}
 	bk_dirahead_step(c->da);
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nn = realloc(names, nc * sizeof(*nn));
-
-			if (!nn) {
-				sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-				goto out;
-			}
-			names = nn;
-			cap = nc;
-		}
-		names[n] = dup_entry(de);
-		if (!names[n]) {
+	if (bk_walk_read_names(d, &names, &n) < 0) {
+		if (errno == ENOMEM)
 			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-			goto out;
-		}
-		n++;
-		errno = 0;
-	}
-	if (errno) {
-		sov_err_sys(e, SOV_EXIT_FAIL, "%s: readdir", path);
+		else
+			sov_err_sys(e, SOV_EXIT_FAIL, "%s: readdir", path);
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
 	/* What becomes of each entry, decided once; the prefetchers read
 	 * only what is saved and new to this snapshot (what the parent has
 	 * is mostly unchanged, never read). */
@@ -534,9 +562,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 out:
 	bk_walk_discard(c, mark);
 	bk_prefetch_leave(c->pf, names);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	bk_walk_free_names(names, n);
 	free(what);
 	free(want);
 	jv_free(nodes);

@@ -10,6 +10,7 @@
 #ifndef BK_WALK_H
 #define BK_WALK_H
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <jv.h>
@@ -82,6 +83,13 @@ struct bk_walk {
 
 /* walk.c */
 void bk_walk_progress(struct bk_walk *c, int final);
+/*
+ * The entries of d but "." and "..", sorted by name, each a C string with
+ * readdir's d_type in the byte after its NUL (malloc'ed, freed by
+ * bk_walk_free_names). -1 with errno set (ENOMEM, or readdir's).
+ */
+int bk_walk_read_names(DIR *d, char ***names, size_t *n);
+void bk_walk_free_names(char **names, size_t n);
 /* Whether --exclude leaves out path (name its last component); safe from
  * any thread while the excludes do not change. */
 int bk_walk_excluded(const struct bk_walk *c, const char *path,
