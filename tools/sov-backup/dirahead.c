@@ -109,6 +109,10 @@ cache_put(struct bk_dirahead *da, const unsigned char id[BK_ID_LEN], jv map,
 {
 	jv drop = jv_invalid();
 
+	if (raw > BK_DIRAHEAD_TREE_BYTES) {
+		jv_free(map); /* larger than the whole cache: the walk reads it */
+		return;
+	}
 	pthread_mutex_lock(&da->mu);
 	for (;;) {
 		struct slot *old = NULL, *free_slot = NULL;
@@ -133,8 +137,8 @@ cache_put(struct bk_dirahead *da, const unsigned char id[BK_ID_LEN], jv map,
 			break;
 		}
 		if (!old)
-			break; /* larger than the whole cache: not kept */
-		/* freed below, outside the lock, one at a time */
+			break; /* cannot happen: it fits in an empty cache */
+		/* the last one evicted is freed outside the lock */
 		jv_free(drop);
 		drop = old->map;
 		old->used = 0;
