@@ -154,6 +154,23 @@ meta() {
 	assert_file_not_exists "$T/out$T/src/a"
 }
 
+@test "restore over a previous restore replaces files, and a symlink planted at a file's name is replaced, not followed" {
+	init
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	printf 'changed since\n' >"$T/out$T/src/sub/deeper/text"
+	printf 'outside\n' >"$T/outside"
+	rm "$T/out$T/src/a"
+	ln -s "$T/outside" "$T/out$T/src/a"
+	run sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	cmp "$T/out$T/src/sub/deeper/text" "$T/src/sub/deeper/text"
+	[ ! -L "$T/out$T/src/a" ]
+	cmp "$T/out$T/src/a" "$T/src/a"
+	[ "$(cat "$T/outside")" = outside ]
+}
+
 @test "excludes: by name anywhere, by path, from a file" {
 	init
 	printf '%s\n' '# comment' "$T/src/sub/deeper" >"$T/excl"

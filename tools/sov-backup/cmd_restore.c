@@ -285,6 +285,21 @@ remember_link(struct rctx *c, jv node, const char *path, const char **have)
 	return 0;
 }
 
+/* A new file name in dirfd, open for writing; what is there first is
+ * unlinked (a directory in the way makes it fail with EEXIST). */
+static int
+create_file(int dirfd, const char *name)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dirfd, name, flags, 0600);
+
+	if (fd < 0 && errno == EEXIST) {
+		(void)unlinkat(dirfd, name, 0);
+		fd = openat(dirfd, name, flags, 0600);
+	}
+	return fd;
+}
+
 static int
 restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 	     struct sov_err *e)
@@ -337,11 +352,9 @@ restore_node(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 			if (bk_meta_from_node(node, c->meta, &m, e) < 0 ||
 			    content_ids(node, path, &ids, &nids, e) < 0)
 				goto out;
-			unlinkat(dirfd, name, 0);
-			fd = openat(dirfd, name,
-				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					O_CLOEXEC,
-				    0600);
+			/* Whatever is in the way (a symlink too) is removed,
+			 * never followed; into an empty target nothing is. */
+			fd = create_file(dirfd, name);
 			if (fd < 0) {
 				free(ids);
 				sov_err_sys(e, sov_exit_code_errno(errno), "%s",
