@@ -110,7 +110,8 @@ cache_put(struct bk_dirahead *da, const unsigned char id[BK_ID_LEN], jv map,
 	jv drop = jv_invalid();
 
 	if (raw > BK_DIRAHEAD_TREE_BYTES) {
-		jv_free(map); /* larger than the whole cache: the walk reads it */
+		jv_free(
+		    map); /* larger than the whole cache: the walk reads it */
 		return;
 	}
 	pthread_mutex_lock(&da->mu);

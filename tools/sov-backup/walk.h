@@ -5,7 +5,9 @@
  *
  *   cmd_backup.c  the command: options, sources, parent, snapshot
  *   targets.c     the target tree, from "/" down to every PATH and source
- *   walk.c        directories, files, chunks, the parent snapshot's nodes
+ *   walk.c        directories, entries, the parent snapshot's nodes
+ *   walk_file.c   a file's content: chunks, or the parent's chunk list
+ *   dirahead.c    the next directories and parent trees, read ahead
  */
 #ifndef BK_WALK_H
 #define BK_WALK_H
@@ -111,6 +113,8 @@ int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		     const char *phex, char hex[BK_ID_HEX_LEN],
 		     struct sov_err *e);
+
+/* walk_file.c */
 /*
  * Files are saved without waiting for their chunks' ids: the nodes of a
  * directory get their content in bk_walk_settle, before the tree is made.
@@ -120,6 +124,13 @@ int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 int bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes,
 		   struct sov_err *e);
 void bk_walk_discard(struct bk_walk *c, size_t mark);
+/* A parent node's content when every chunk of it is still in the index,
+ * else invalid. */
+jv bk_walk_indexed_content(struct bk_walk *c, jv pnode);
+/* 1 when the file is unchanged since the parent snapshot: its node, with
+ * the parent's content, appended to nodes (*node consumed). 0 when it
+ * must be read (*node kept). */
+int bk_walk_save_unchanged(struct bk_walk *c, jv *node, jv pnode, jv *nodes);
 /* A file's node with its content (consumes node and pnode, the parent
  * snapshot's node or invalid) appended to nodes. */
 int bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
