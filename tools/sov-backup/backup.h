@@ -104,6 +104,10 @@ int bk_prune_run(const struct bk_common *co, long max_unused, size_t sort_mem,
 struct bk_repo *bk_open(const struct bk_common *c, struct sov_err *e);
 
 /* The JSON lines writer on stdout, and writing one record (consumed). */
+/* dir/name into out (PATH_MAX bytes), "/name" when dir is "/"; -1 when it
+ * does not fit. */
+int bk_path_join(char *out, const char *dir, const char *name);
+
 int bk_emit(jv rec, struct sov_err *e);
 int bk_emit_close(struct sov_err *e);
 

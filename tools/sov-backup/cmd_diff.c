@@ -89,9 +89,7 @@ diff_nodes(struct bk_repo *r, jv a, jv b, const char *path, int depth,
 			rc = -1;
 		} else {
 			c = !xn ? 1 : !yn ? -1 : strcmp(xn, yn);
-			if (snprintf(sub, sizeof(sub), "%s/%s",
-				     strcmp(path, "/") == 0 ? "" : path,
-				     c <= 0 ? xn : yn) >= (int)sizeof(sub)) {
+			if (bk_path_join(sub, path, c <= 0 ? xn : yn) < 0) {
 				rc = sov_err_set(e, SOV_EXIT_FAIL,
 						 "%s: path too long", path);
 			} else if (c < 0) {

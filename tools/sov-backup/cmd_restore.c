@@ -446,9 +446,7 @@ restore_dir(struct rctx *c, int dirfd, jv node, const char *path, int depth,
 			rc = sov_err_prefix(e, "%s: ", path);
 			break;
 		}
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     nm) >= (int)sizeof(sub)) {
+		if (bk_path_join(sub, path, nm) < 0) {
 			free(nm);
 			jv_free(nd);
 			rc = sov_err_set(e, SOV_EXIT_FAIL, "%s: path too long",

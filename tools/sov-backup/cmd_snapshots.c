@@ -152,9 +152,7 @@ ls_tree(struct bk_repo *r, jv node, const char *path, int depth,
 			rc = -1;
 			break;
 		}
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     nm) >= (int)sizeof(sub)) {
+		if (bk_path_join(sub, path, nm) < 0) {
 			free(nm);
 			jv_free(nd);
 			rc = sov_err_set(e, SOV_EXIT_FAIL, "%s: path too long",

@@ -3,6 +3,8 @@
  * the JSON lines writer, paths inside a snapshot.
  */
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,4 +229,13 @@ bk_tree_lookup(struct bk_repo *r, jv snap, const char *path, struct sov_err *e)
 out:
 	jv_free(parts);
 	return node;
+}
+
+int
+bk_path_join(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+			 name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }

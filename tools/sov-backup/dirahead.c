@@ -284,10 +284,7 @@ warm_entry(struct bk_dirahead *da, int dirfd, const char *name,
 	char sub[PATH_MAX];
 	int fd;
 
-	if (snprintf(sub, sizeof(sub), "%s/%s",
-		     strcmp(path, "/") == 0 ? "" : path,
-		     name) >= (int)sizeof(sub) ||
-	    bk_walk_excluded(c, sub, name))
+	if (bk_path_join(sub, path, name) < 0 || bk_walk_excluded(c, sub, name))
 		return;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
@@ -376,9 +373,7 @@ read_trees(struct bk_dirahead *da, const unsigned char id[BK_ID_LEN],
 	     i++) {
 		char sub[PATH_MAX];
 
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     st[i].name) >= (int)sizeof(sub) ||
+		if (bk_path_join(sub, path, st[i].name) < 0 ||
 		    bk_walk_excluded(da->c, sub, st[i].name))
 			continue;
 		read_trees(da, st[i].id, sub, depth + 1);

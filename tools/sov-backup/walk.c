@@ -340,9 +340,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		char sub[PATH_MAX];
 		jv pn;
 
-		if (snprintf(sub, sizeof(sub), "%s/%s",
-			     strcmp(path, "/") == 0 ? "" : path,
-			     names[i]) >= (int)sizeof(sub))
+		if (bk_path_join(sub, path, names[i]) < 0)
 			what[i] = ENTRY_TOO_LONG;
 		else if (bk_walk_excluded(c, sub, names[i]) ||
 			 is_sqlite_companion(c, sub))
@@ -370,8 +368,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		}
 		if (what[i] == ENTRY_SKIP)
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s",
-			 strcmp(path, "/") == 0 ? "" : path, names[i]);
+		(void)bk_path_join(sub, path, names[i]); /* fit: checked above */
 		if (c->have_repo_stat && may_be_dir(names[i])) {
 			struct stat st;
 
