@@ -9,6 +9,8 @@ setup() {
 	T=$(mktemp -d "$BATS_TMPDIR/backup.XXXXXX")
 	export SOV_BACKUP_INSECURE_TEST_KDF=1 # Argon2id at its minimum cost
 	export SOV_BACKUP_REPO="$T/repo"
+	# the local cache of directories, in the test's own directory
+	export SOV_BACKUP_CACHE_DIR="$T/cache"
 	unset SOV_METRICS CREDENTIALS_DIRECTORY
 	printf 'correct horse\n' >"$T/pw"
 	chmod 600 "$T/pw"

@@ -28,6 +28,7 @@
 #include "backup.h"
 #include "chunker.h"
 #include "dirahead.h"
+#include "dircache.h"
 #include "cli.h"
 #include "fs.h"
 #include "jsonl.h"
@@ -127,8 +128,8 @@ start_dirahead(struct bk_walk *c, jv paths, jv parent, struct sov_err *e)
 {
 	int n = jv_array_length(jv_copy(paths));
 	unsigned char proot[BK_ID_LEN];
-	int have_root =
-	    jv_is_valid(parent) && bk_node_id(parent, "tree", proot, NULL) == 0;
+	int have_root = jv_is_valid(parent) && !bk_dircache_loaded(c->dc) &&
+			bk_node_id(parent, "tree", proot, NULL) == 0;
 	const char **list = calloc(n > 0 ? (size_t)n : 1, sizeof(*list));
 
 	if (!list)
@@ -163,6 +164,8 @@ bk_cmd_backup(int argc, char **argv)
 	    {"compression", required_argument, NULL, 'z'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"atime", no_argument, NULL, 'a'},
+	    {"cache-dir", required_argument, NULL, 'C'},
+	    {"no-cache", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct bk_common co = {.lock_wait_s = 60};
@@ -177,7 +180,9 @@ bk_cmd_backup(int argc, char **argv)
 	jv tags = jv_array(), paths = jv_array(), sources = jv_array();
 	jv parent = jv_invalid(), proot = jv_invalid(), snap = jv_invalid();
 	char host[256] = "", hex[BK_ID_HEX_LEN], ts[SOV_TIME_RFC3339_LEN];
-	const char *hostopt = NULL;
+	const char *hostopt = NULL, *cache_dir = NULL, *cache_why = NULL;
+	char cache_root[PATH_MAX];
+	int no_cache = 0;
 	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_AUTO;
 	int force = 0, opt, rc = SOV_EXIT_FAIL;
 	int64_t t0 = sov_time_mono_ms(), started = sov_time_now_ms();
@@ -257,6 +262,17 @@ bk_cmd_backup(int argc, char **argv)
 			break;
 		case 'a':
 			c.atime = 1;
+			break;
+		case 'C':
+			if (optarg[0] != '/') {
+				rc = sov_cli_usage_error(
+				    "--cache-dir: an absolute path");
+				goto out;
+			}
+			cache_dir = optarg;
+			break;
+		case 'N':
+			no_cache = 1;
 			break;
 		default: {
 			rc = sov_cli_usage_error("unknown option");
@@ -439,6 +455,25 @@ bk_cmd_backup(int argc, char **argv)
 				    bk_repo_read_tree(c.r, pid, NULL));
 		}
 	}
+	if (no_cache) {
+		cache_why = "--no-cache";
+	} else {
+		unsigned char pid[BK_ID_LEN];
+		jv ph = jv_is_valid(parent)
+			    ? jv_object_get(jv_copy(parent), jv_string("id"))
+			    : jv_invalid();
+		int have_pid = jv_get_kind(ph) == JV_KIND_STRING &&
+			       bk_unhex(jv_string_value(ph), pid) == 0;
+
+		jv_free(ph);
+		bk_dircache_root(cache_dir, cache_root, sizeof(cache_root));
+		c.dc = bk_dircache_open(c.r, cache_root, host, paths, c.atime,
+					have_pid ? pid : NULL, &cache_why, &e);
+		if (!c.dc)
+			goto fail;
+		if (force)
+			cache_why = "--force";
+	}
 	c.sv = bk_saver_new(c.r, (int)threads, &e);
 	if (!c.sv)
 		goto fail;
@@ -521,6 +556,11 @@ bk_cmd_backup(int argc, char **argv)
 	}
 	if (bk_repo_save_snapshot(c.r, jv_copy(snap), sid, &e) < 0)
 		goto fail;
+	if (bk_dircache_save(c.dc, sid, &e) < 0) {
+		/* the snapshot is saved: the next run is only slower */
+		sov_cli_warn("cache: %s", e.msg);
+		sov_err_clear(&e);
+	}
 	{
 		char shex[BK_ID_HEX_LEN];
 		jv rec = sov_record_new("snapshot");
@@ -554,6 +594,8 @@ bk_cmd_backup(int argc, char **argv)
 		}
 		rec = jv_object_set(rec, jv_string("dedup_ratio"),
 				    jv_number(ratio));
+		rec = jv_object_set(rec, jv_string("cache"),
+				    jv_string(cache_why ? cache_why : "used"));
 		jv_free(sum);
 		if (bk_emit(rec, &e) < 0)
 			goto fail;
@@ -612,6 +654,7 @@ out:
 		bk_saver_free(c.sv);
 	}
 	bk_prefetch_free(c.pf);
+	bk_dircache_free(c.dc);
 	bk_target_free(c.root);
 	for (size_t i = 0; i < c.nloose; i++)
 		bk_target_free(c.loose[i]);

@@ -438,6 +438,12 @@ owner_name(int group, uint32_t id)
 	return s->found ? s->name : NULL;
 }
 
+const char *
+bk_node_owner_name(int group, uint32_t id)
+{
+	return owner_name(group, id);
+}
+
 /* The id of user/group name: 1 found, 0 not (or not a usable name). */
 static int
 owner_id(int group, const char *name, size_t len, uint32_t *id)

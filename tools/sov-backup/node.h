@@ -114,6 +114,10 @@ enum {
  */
 int bk_node_apply_meta(int dirfd, jv node, unsigned flags, struct sov_err *e);
 
+/* The name of user (group 0) or group (group 1) id as nodes get it, NULL
+ * when it has none; valid until the next lookup, one thread only. */
+const char *bk_node_owner_name(int group, uint32_t id);
+
 /* Type helpers: the node's "type" as a string ("" when missing or node is
  * no object); it lives as long as node is unchanged. */
 const char *bk_node_type(jv node);

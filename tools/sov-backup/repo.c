@@ -761,16 +761,18 @@ bk_repo_read_blob(struct bk_repo *r, const unsigned char id[BK_ID_LEN],
 				  type, out, len, e);
 }
 
-int
-bk_repo_put_index(struct bk_repo *r, const struct bk_pack_info *packs, size_t n,
-		  const unsigned char (*sup)[BK_ID_LEN], size_t nsup,
-		  struct sov_err *e)
+/* An index file's write; its id in id (all zero when none was needed). */
+static int
+put_index(struct bk_repo *r, const struct bk_pack_info *packs, size_t n,
+	  const unsigned char (*sup)[BK_ID_LEN], size_t nsup,
+	  unsigned char id[BK_ID_LEN], struct sov_err *e)
 {
-	unsigned char *buf = NULL, id[BK_ID_LEN];
+	unsigned char *buf = NULL;
 	char hex[BK_ID_HEX_LEN], name[BK_NAME_MAX];
 	size_t len = 0;
 	int rc;
 
+	memset(id, 0, BK_ID_LEN);
 	if (n == 0 && nsup == 0)
 		return 0;
 	if (bk_indexfile_encode(r->keys, packs, n, sup, nsup, &buf, &len, e) <
@@ -785,12 +787,34 @@ bk_repo_put_index(struct bk_repo *r, const struct bk_pack_info *packs, size_t n,
 }
 
 int
+bk_repo_put_index(struct bk_repo *r, const struct bk_pack_info *packs, size_t n,
+		  const unsigned char (*sup)[BK_ID_LEN], size_t nsup,
+		  struct sov_err *e)
+{
+	unsigned char id[BK_ID_LEN];
+
+	return put_index(r, packs, n, sup, nsup, id, e);
+}
+
+int
 bk_repo_write_index(struct bk_repo *r, const struct bk_pack_info *packs,
 		    size_t n, const unsigned char (*sup)[BK_ID_LEN],
 		    size_t nsup, struct sov_err *e)
 {
-	if (bk_repo_put_index(r, packs, n, sup, nsup, e) < 0)
+	unsigned char id[BK_ID_LEN];
+	void *nf;
+
+	if (put_index(r, packs, n, sup, nsup, id, e) < 0)
 		return -1;
+	if (n || nsup) {
+		/* one of the index files the repository now has (the local
+		 * cache of directories records them) */
+		nf = realloc(r->index_files, (r->nindex_files + 1) * BK_ID_LEN);
+		if (!nf)
+			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "index");
+		r->index_files = nf;
+		memcpy(r->index_files[r->nindex_files++], id, BK_ID_LEN);
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t pn = bk_index_pack(r->idx, packs[i].id);
 

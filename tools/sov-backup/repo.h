@@ -53,7 +53,8 @@ struct bk_repo {
 	struct bk_chunk_params files, pages;
 	struct bk_index *idx;
 	int index_loaded;
-	unsigned char (*index_files)[BK_ID_LEN]; /* loaded, not superseded */
+	unsigned char (*index_files)[BK_ID_LEN]; /* loaded, not superseded,
+						  and written */
 	size_t nindex_files;
 	int zstd_level; /* or BK_ZSTD_AUTO */
 };

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "backup.h"
 #include "cli.h"
 #include "dirahead.h"
+#include "dircache.h"
 #include "json_dump.h"
 #include "jsonl.h"
 #include "node.h"
@@ -47,19 +47,6 @@ bk_walk_progress(struct bk_walk *c, int final)
 		(unsigned long long)c->files, c->bytes_read / 1048576.0,
 		st.new_bytes / 1048576.0, (unsigned long long)c->unchanged,
 		final ? "\n" : "");
-}
-
-int
-bk_walk_excluded(const struct bk_walk *c, const char *path, const char *name)
-{
-	for (size_t i = 0; i < c->nexcludes; i++) {
-		const char *p = c->excludes[i];
-
-		if (strchr(p, '/') ? fnmatch(p, path, 0) == 0
-				   : fnmatch(p, name, FNM_PERIOD) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 /*
@@ -154,31 +141,6 @@ bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
 	return 0;
 }
 
-static struct target *
-sqlite_source(struct bk_walk *c, const char *path)
-{
-	for (size_t i = 0; i < c->nsqlite; i++)
-		if (strcmp(c->sqlite[i]->srcpath, path) == 0)
-			return c->sqlite[i];
-	return NULL;
-}
-
-static int
-is_sqlite_companion(struct bk_walk *c, const char *path)
-{
-	static const char *sfx[] = {"-wal", "-shm", "-journal"};
-
-	for (size_t i = 0; i < c->nsqlite; i++) {
-		size_t n = strlen(c->sqlite[i]->srcpath);
-
-		for (size_t j = 0; j < 3; j++)
-			if (strncmp(path, c->sqlite[i]->srcpath, n) == 0 &&
-			    strcmp(path + n, sfx[j]) == 0)
-				return 1;
-	}
-	return 0;
-}
-
 /*
  * 1 when nodes (this run's, in name order) are exactly the parent tree's
  * (pnodes, by name): the same names, each node equal. The parent's tree
@@ -213,93 +175,77 @@ same_nodes(jv nodes, jv pnodes)
 	return 1;
 }
 
-int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
-		       const char *path, jv pnodes, jv *nodes,
-		       struct sov_err *e);
+static int save_entry(struct bk_walk *c, int dirfd, const char *name,
+		      const char *path, const struct stat *st0, const char *kid,
+		      jv pnodes, jv *nodes, struct sov_err *e);
+static int walk_subdir(struct bk_walk *c, int dirfd, const char *name,
+		       const char *path, jv pnode, char hex[BK_ID_HEX_LEN],
+		       int *skipped, struct sov_err *e);
 
-/* What save_dir does with an entry. */
-enum { ENTRY_SAVE, ENTRY_SKIP, ENTRY_TOO_LONG };
-
-/* A directory entry's name, with readdir's d_type kept in the byte after
- * its NUL: an ordinary C string that sorts as one. */
-static char *
-dup_entry(const struct dirent *de)
+/* The last run's tree of a directory, by name, read ahead or now. */
+static jv
+recorded_map(struct bk_walk *c, const unsigned char id[BK_ID_LEN])
 {
-	size_t len = strlen(de->d_name);
-	char *p = malloc(len + 2);
+	jv m = bk_dirahead_take(c->da, id);
 
-	if (!p)
-		return NULL;
-	memcpy(p, de->d_name, len + 1);
-	p[len + 1] = (char)de->d_type;
-	return p;
+	if (jv_is_valid(m))
+		return m;
+	jv_free(m);
+	return bk_walk_by_name(bk_repo_read_tree(c->r, id, NULL));
 }
 
+/*
+ * A directory whose listing is the one the last run recorded: its
+ * subdirectories walked first, their trees in kids (an empty string: left
+ * out with a warning). 1 when each came out as the tree recorded for it,
+ * so the directory's tree is the recorded one; 0 when not; -1 on error.
+ */
 static int
-cmp_str(const void *a, const void *b)
+walk_kids_first(struct bk_walk *c, DIR *d, const char *path,
+		const struct bk_walk_list *l, char (*kids)[BK_ID_HEX_LEN],
+		struct sov_err *e)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	int same = 1;
 
-void
-bk_walk_free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
+	for (size_t i = 0; i < l->n; i++) {
+		char sub[PATH_MAX];
+		unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN];
+		char ohex[BK_ID_HEX_LEN];
+		int skipped = 0;
 
-int
-bk_walk_read_names(DIR *d, char ***out, size_t *nout)
-{
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int err;
-
-	*out = NULL;
-	*nout = 0;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (l->what[i] != BK_ENTRY_SAVE || !S_ISDIR(l->st[i].st_mode))
 			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nn = realloc(names, nc * sizeof(*nn));
-
-			if (!nn)
-				goto fail;
-			names = nn;
-			cap = nc;
+		(void)bk_path_join(sub, path, l->names[i]); /* fit: listed */
+		if (walk_subdir(c, dirfd(d), l->names[i], sub, jv_invalid(),
+				kids[i], &skipped, e) < 0)
+			return -1;
+		if (skipped) {
+			kids[i][0] = '\0';
+			same = 0;
+			continue;
 		}
-		if (!(names[n] = dup_entry(de)))
-			goto fail;
-		n++;
-		errno = 0;
+		if (bk_dircache_find(c->dc, sub, osum, otree) < 0) {
+			same = 0;
+			continue;
+		}
+		bk_hex(otree, ohex);
+		if (strcmp(ohex, kids[i]) != 0)
+			same = 0;
 	}
-	if (errno)
-		goto fail;
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
-	*out = names;
-	*nout = n;
-	return 0;
-fail:
-	err = errno ? errno : ENOMEM;
-	bk_walk_free_names(names, n);
-	errno = err;
-	return -1;
+	return same;
 }
 
-/* Only a directory can be the repository: the extra stat that looks for
- * it is skipped for the rest (most entries), as readdir says. */
-static int
-may_be_dir(const char *name)
+/* The regular files of a listing (counted as unchanged when its tree is
+ * the recorded one). */
+static uint64_t
+count_files(const struct bk_walk_list *l)
 {
-	unsigned char t = (unsigned char)name[strlen(name) + 1];
+	uint64_t n = 0;
 
-	return t == DT_DIR || t == DT_UNKNOWN;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->what[i] == BK_ENTRY_SAVE && S_ISREG(l->st[i].st_mode))
+			n++;
+	return n;
 }
 
 /* Save the directory open at fd (path for messages) as a tree. */
@@ -308,11 +254,15 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
 {
 	DIR *d = fdopendir(fd);
-	char **names = NULL;
-	unsigned char *what = NULL, *want = NULL; /* per entry */
-	size_t n = 0, mark = c->npend;
+	struct bk_walk_list l = {0};
+	unsigned char *want = NULL; /* per entry */
+	char(*kids)[BK_ID_HEX_LEN] = NULL;
+	unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN], id[BK_ID_LEN];
+	char ohex[BK_ID_HEX_LEN];
+	size_t mark = c->npend;
+	uint64_t warned = c->warnings;
+	int known = 0, own = 0, rc = -1;
 	jv nodes = jv_array();
-	int rc = -1;
 
 	if (!d) {
 		close(fd);
@@ -320,66 +270,86 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		goto out;
 	}
 	bk_dirahead_step(c->da);
-	if (bk_walk_read_names(d, &names, &n) < 0) {
-		if (errno == ENOMEM)
-			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
-		else
-			sov_err_sys(e, SOV_EXIT_FAIL, "%s: readdir", path);
+	if (bk_walk_list(c, d, path, &l, e) < 0)
 		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.what[i] == BK_ENTRY_SAVE &&
+		    bk_dircache_owner(c->dc, (uint32_t)l.st[i].st_uid,
+				      (uint32_t)l.st[i].st_gid, e) < 0)
+			goto out;
+	known = bk_dircache_find(c->dc, path, osum, otree) == 0;
+	if (known)
+		bk_hex(otree, ohex);
+	if (known && l.summed && memcmp(l.sum, osum, BK_DIRSUM_LEN) == 0) {
+		int same;
+
+		kids = calloc(l.n ? l.n : 1, sizeof(*kids));
+		if (!kids) {
+			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+			goto out;
+		}
+		same = walk_kids_first(c, d, path, &l, kids, e);
+		if (same < 0)
+			goto out;
+		if (same && c->warnings == warned) {
+			/* Nothing in it changed: the recorded tree. */
+			uint64_t files = count_files(&l);
+
+			memcpy(hex, ohex, BK_ID_HEX_LEN);
+			c->files += files;
+			c->unchanged += files;
+			c->dirs++;
+			rc = bk_dircache_add(c->dc, path, l.sum, otree, e);
+			goto out;
+		}
+		/* A subdirectory changed: the recorded tree's nodes, with
+		 * the new subtrees. */
 	}
-	/* What becomes of each entry, decided once; the prefetchers read
-	 * only what is saved and new to this snapshot (what the parent has
-	 * is mostly unchanged, never read). */
-	what = malloc(n ? n : 1);
-	want = malloc(n ? n : 1);
-	if (!what || !want) {
+	if (known && !jv_is_valid(pnodes)) {
+		/* The caller walked from the cache: the last run's tree of
+		 * this directory is the parent snapshot's. */
+		pnodes = recorded_map(c, otree);
+		phex = ohex;
+		own = 1;
+	}
+	/* The prefetchers read only what is saved and new to this snapshot
+	 * (what the parent has is mostly unchanged, never read). */
+	want = malloc(l.n ? l.n : 1);
+	if (!want) {
 		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char sub[PATH_MAX];
-		jv pn;
+	for (size_t i = 0; i < l.n; i++) {
+		jv pn = l.what[i] == BK_ENTRY_SAVE
+			    ? bk_walk_parent_node(pnodes, l.names[i])
+			    : jv_null();
 
-		if (bk_path_join(sub, path, names[i]) < 0)
-			what[i] = ENTRY_TOO_LONG;
-		else if (bk_walk_excluded(c, sub, names[i]) ||
-			 is_sqlite_companion(c, sub))
-			what[i] = ENTRY_SKIP;
-		else
-			what[i] = ENTRY_SAVE;
-		pn = what[i] == ENTRY_SAVE
-			 ? bk_walk_parent_node(pnodes, names[i])
-			 : jv_null();
-		want[i] = what[i] == ENTRY_SAVE && !jv_is_valid(pn);
+		want[i] = l.what[i] == BK_ENTRY_SAVE && !jv_is_valid(pn);
 		jv_free(pn);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < l.n; i++) {
 		char sub[PATH_MAX];
 
-		bk_prefetch_dir(c->pf, dirfd(d), names, want, n, i);
-		if (what[i] == ENTRY_TOO_LONG) {
+		bk_prefetch_dir(c->pf, dirfd(d), l.names, want, l.n, i);
+		if (l.what[i] == BK_ENTRY_TOO_LONG) {
 			struct sov_err w = {0};
 
 			sov_err_set(&w, SOV_EXIT_FAIL,
 				    "%s/%s: path too long, skipped", path,
-				    names[i]);
+				    l.names[i]);
 			warn_path(c, &w);
 			continue;
 		}
-		if (what[i] == ENTRY_SKIP)
+		if (l.what[i] == BK_ENTRY_SKIP)
 			continue;
-		(void)bk_path_join(sub, path, names[i]); /* fit: checked above */
-		if (c->have_repo_stat && may_be_dir(names[i])) {
-			struct stat st;
-
-			if (fstatat(dirfd(d), names[i], &st,
-				    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    st.st_dev == c->repo_dev &&
-			    st.st_ino == c->repo_ino)
-				continue; /* never back up the repository */
-		}
-		if (bk_walk_save_entry(c, dirfd(d), names[i], sub, pnodes,
-				       &nodes, e) < 0)
+		(void)bk_path_join(sub, path, l.names[i]); /* fit: listed */
+		if (save_entry(c, dirfd(d), l.names[i], sub,
+			       l.what[i] == BK_ENTRY_SAVE ? &l.st[i] : NULL,
+			       kids && l.what[i] == BK_ENTRY_SAVE &&
+				       S_ISDIR(l.st[i].st_mode)
+				   ? kids[i]
+				   : NULL,
+			       pnodes, &nodes, e) < 0)
 			goto out;
 	}
 	if (bk_walk_settle(c, mark, &nodes, e) < 0)
@@ -389,18 +359,26 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		 * and hash it again. */
 		memcpy(hex, phex, BK_ID_HEX_LEN);
 		c->dirs++;
-		rc = 0;
-		goto out;
+	} else {
+		rc = bk_walk_save_tree(c, nodes, hex, e);
+		nodes = jv_invalid();
+		if (rc < 0)
+			goto out;
 	}
-	rc = bk_walk_save_tree(c, nodes, hex, e);
-	nodes = jv_invalid();
+	rc = -1;
+	if (bk_unhex(hex, id) == 0)
+		rc = bk_dircache_add(
+		    c->dc, path,
+		    l.summed && c->warnings == warned ? l.sum : NULL, id, e);
 out:
 	bk_walk_discard(c, mark);
-	bk_prefetch_leave(c->pf, names);
-	bk_walk_free_names(names, n);
-	free(what);
+	bk_prefetch_leave(c->pf, l.names);
+	bk_walk_list_free(&l);
 	free(want);
+	free(kids);
 	jv_free(nodes);
+	if (own)
+		jv_free(pnodes);
 	if (d)
 		closedir(d);
 	return rc;
@@ -434,7 +412,7 @@ take_parent_node(struct bk_walk *c, const char *name, const char *path,
 	jv content;
 
 	if (!jv_is_valid(*pnode) || !S_ISREG(st->st_mode) ||
-	    sqlite_source(c, path) ||
+	    bk_walk_sqlite_source(c, path) ||
 	    !bk_node_same_file(*pnode, name, st, c->atime))
 		return 0;
 	content = bk_walk_indexed_content(c, *pnode);
@@ -448,23 +426,96 @@ take_parent_node(struct bk_walk *c, const char *name, const char *path,
 	return 1;
 }
 
+/*
+ * The subdirectory name of dirfd (path) saved as a tree into hex, with
+ * its parent node pnode (consumed; invalid: none, or the walk goes by the
+ * cache). A subdirectory that cannot be opened is a warning: *skipped
+ * set, 0. A mount point under --one-file-system is an empty tree.
+ */
+static int
+walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
+	    jv pnode, char hex[BK_ID_HEX_LEN], int *skipped, struct sov_err *e)
+{
+	struct sov_err w = {0};
+	struct stat dst;
+	unsigned char pid[BK_ID_LEN], id[BK_ID_LEN], sum[BK_DIRSUM_LEN];
+	char phex[BK_ID_HEX_LEN];
+	int reuse, rc,
+	    fd = openat(dirfd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	jv psub;
+
+	*skipped = 0;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			c->vanished++;
+		sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
+		warn_path(c, &w);
+		jv_free(pnode);
+		*skipped = 1;
+		return 0;
+	}
+	if (c->one_fs && fstat(fd, &dst) == 0 && dst.st_dev != c->dev) {
+		/* A mount point: kept, its contents are not. */
+		close(fd);
+		jv_free(pnode);
+		rc = bk_walk_save_tree(c, jv_array(), hex, e);
+		if (rc == 0 && bk_unhex(hex, id) == 0)
+			rc = bk_dircache_add(c->dc, path, NULL, id, e);
+		return rc;
+	}
+	reuse =
+	    jv_is_valid(pnode) && bk_node_id(pnode, "subtree", pid, NULL) == 0;
+	if (reuse)
+		bk_hex(pid, phex);
+	/* When the last run's cache has it, the directory finds its tree
+	 * there, and reads it only when something in it changed. */
+	psub = bk_dircache_find(c->dc, path, sum, id) == 0
+		   ? jv_invalid()
+		   : bk_walk_parent_subtree(c, pnode);
+	jv_free(pnode);
+	rc = bk_walk_save_dir(c, fd, path, psub, reuse ? phex : NULL, hex, e);
+	jv_free(psub);
+	return rc;
+}
+
 int
 bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		   const char *path, jv pnodes, jv *nodes, struct sov_err *e)
 {
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return save_entry(c, dirfd, name, path, &st, NULL, pnodes,
+				  nodes, e);
+	return save_entry(c, dirfd, name, path, NULL, NULL, pnodes, nodes, e);
+}
+
+/*
+ * One entry of a directory into nodes. st0: its lstat (NULL: it failed,
+ * and the node's own says why). kid: a subdirectory's tree already walked
+ * ("" when it was left out), or NULL to walk it now.
+ */
+static int
+save_entry(struct bk_walk *c, int dirfd, const char *name, const char *path,
+	   const struct stat *st0, const char *kid, jv pnodes, jv *nodes,
+	   struct sov_err *e)
+{
 	struct sov_err w = {0};
 	int gone = 0, rc = -1, fd = -1;
-	struct stat st;
-	int have_st = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	jv pnode = bk_walk_parent_node(pnodes, name), node;
 	const char *type;
 	struct target *sq;
 
-	if (have_st && take_parent_node(c, name, path, &st, &pnode, nodes))
+	if (st0 && take_parent_node(c, name, path, st0, &pnode, nodes))
 		return 0;
+	if (kid && !*kid) {
+		jv_free(pnode);
+		return 0; /* warned when it was walked */
+	}
 	/* Without the stat, the node's own lstat fails again and says why. */
-	node = bk_node_from_entry_atime(dirfd, name, path, have_st ? &st : NULL,
-					c->atime, &gone, &w);
+	node = bk_node_from_entry_atime(dirfd, name, path, st0, c->atime, &gone,
+					&w);
 	if (!jv_is_valid(node)) {
 		jv_free(node);
 		jv_free(pnode);
@@ -474,7 +525,7 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		return 0;
 	}
 	type = bk_node_type(node);
-	sq = strcmp(type, "file") == 0 ? sqlite_source(c, path) : NULL;
+	sq = strcmp(type, "file") == 0 ? bk_walk_sqlite_source(c, path) : NULL;
 	if (sq) {
 		node = jv_object_set(node, jv_string("source"),
 				     jv_string("sqlite"));
@@ -511,43 +562,18 @@ bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 	}
 	if (strcmp(type, "dir") == 0) {
 		char hex[BK_ID_HEX_LEN];
-		struct stat dst;
-		jv psub;
+		int skipped = 0;
 
-		fd = openat(dirfd, name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT)
-				c->vanished++;
-			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
-			warn_path(c, &w);
-			jv_free(node);
-			rc = 0;
-			goto out;
-		}
-		if (c->one_fs && fstat(fd, &dst) == 0 && dst.st_dev != c->dev) {
-			/* A mount point: kept, its contents are not. */
-			close(fd);
-			fd = -1;
-			rc = bk_walk_save_tree(c, jv_array(), hex, e);
+		if (kid) {
+			memcpy(hex, kid, BK_ID_HEX_LEN);
 		} else {
-			unsigned char pid[BK_ID_LEN];
-			char phex[BK_ID_HEX_LEN];
-			int reuse =
-			    jv_is_valid(pnode) &&
-			    bk_node_id(pnode, "subtree", pid, NULL) == 0;
-
-			if (reuse)
-				bk_hex(pid, phex);
-			psub = bk_walk_parent_subtree(c, pnode);
-			rc = bk_walk_save_dir(c, fd, path, psub,
-					      reuse ? phex : NULL, hex, e);
-			fd = -1; /* save_dir owns it */
-			jv_free(psub);
-		}
-		if (rc < 0) {
-			jv_free(node);
-			goto out;
+			rc = walk_subdir(c, dirfd, name, path, pnode, hex,
+					 &skipped, e);
+			pnode = jv_invalid();
+			if (rc < 0 || skipped) {
+				jv_free(node);
+				goto out;
+			}
 		}
 		node =
 		    jv_object_set(node, jv_string("subtree"), jv_string(hex));

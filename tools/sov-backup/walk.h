@@ -6,6 +6,7 @@
  *   cmd_backup.c  the command: options, sources, parent, snapshot
  *   targets.c     the target tree, from "/" down to every PATH and source
  *   walk.c        directories, entries, the parent snapshot's nodes
+ *   walk_list.c   a directory's entries: names, excludes, stats, the sum
  *   walk_file.c   a file's content: chunks, or the parent's chunk list
  *   dirahead.c    the next directories and parent trees, read ahead
  */
@@ -13,6 +14,7 @@
 #define BK_WALK_H
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <jv.h>
@@ -41,6 +43,7 @@ enum target_kind { T_DIR, T_PATH, T_SQLITE, T_STREAM };
  * the way to them. */
 struct bk_prefetch;
 struct bk_dirahead;
+struct bk_dircache;
 struct bk_walk_pending;
 
 struct target {
@@ -59,6 +62,8 @@ struct bk_walk {
 	struct bk_saver *sv;
 	struct bk_prefetch *pf; /* or NULL */
 	struct bk_dirahead *da; /* or NULL */
+	struct bk_dircache *dc; /* or NULL: the last run's directories, and
+				   this run's */
 	struct bk_chunker ck_files, ck_pages;
 	const char *excludes[MAX_EXCLUDES];
 	size_t nexcludes;
@@ -83,8 +88,7 @@ struct bk_walk {
 	size_t nloose;
 };
 
-/* walk.c */
-void bk_walk_progress(struct bk_walk *c, int final);
+/* walk_list.c */
 /*
  * The entries of d but "." and "..", sorted by name, each a C string with
  * readdir's d_type in the byte after its NUL (malloc'ed, freed by
@@ -96,6 +100,36 @@ void bk_walk_free_names(char **names, size_t n);
  * any thread while the excludes do not change. */
 int bk_walk_excluded(const struct bk_walk *c, const char *path,
 		     const char *name);
+/* The --sqlite source at path, or NULL. */
+struct target *bk_walk_sqlite_source(const struct bk_walk *c, const char *path);
+
+/* What the walk does with an entry. */
+enum {
+	BK_ENTRY_SAVE,          /* st holds its lstat */
+	BK_ENTRY_SAVE_UNSTATED, /* its lstat failed: its save says why */
+	BK_ENTRY_SKIP,          /* excluded, an SQLite companion, the repo */
+	BK_ENTRY_TOO_LONG,      /* its path is over PATH_MAX: a warning */
+};
+struct bk_walk_list {
+	char **names; /* bk_walk_read_names' */
+	size_t n;
+	unsigned char *what; /* BK_ENTRY_* */
+	struct stat *st;
+	/* the listing's sum (dircache.h): every saved entry's name and
+	 * stat; summed is 0 when an entry could not be stat'ed or its path
+	 * is too long, or one is an SQLite source */
+	unsigned char sum[16]; /* BK_DIRSUM_LEN */
+	int summed;
+};
+/* List the directory open as d (path for messages): -1 with e set when it
+ * cannot be read. Safe from any thread while c's excludes and sources do
+ * not change (the read-ahead lists too). */
+int bk_walk_list(const struct bk_walk *c, DIR *d, const char *path,
+		 struct bk_walk_list *l, struct sov_err *e);
+void bk_walk_list_free(struct bk_walk_list *l);
+
+/* walk.c */
+void bk_walk_progress(struct bk_walk *c, int final);
 /* bk_node_from_entry, without the access time unless --atime. */
 jv bk_walk_node(struct bk_walk *c, int dirfd, const char *name,
 		const char *path, int *gone, struct sov_err *e);
