@@ -15,6 +15,7 @@
 
 #include "backup.h"
 #include "dirahead.h"
+#include "dircache.h"
 #include "node.h"
 #include "walk.h"
 
@@ -51,6 +52,20 @@ struct bk_dirahead {
 	/* directories listed, parent trees read, directories walked */
 	uint64_t listed, read, walked;
 	int quit, waiting;
+	/* With the last run's cache (dircache.h): the recorded trees of the
+	 * directories the lister found changed, and of the directories
+	 * above them, for the reader to read, in that order. */
+	int by_cache, listed_all;
+	unsigned char (*queue)[BK_ID_LEN];
+	size_t qhead, qtail, qcap;
+};
+
+/* A directory on the lister's way down, for a change to mark every
+ * directory above it. */
+struct frame {
+	struct frame *up;
+	unsigned char tree[BK_ID_LEN]; /* recorded, when known */
+	int known, queued;
 };
 
 /* Wait until the walk is less than the lead behind *done (one thread's
@@ -81,25 +96,6 @@ stopping(struct bk_dirahead *da)
 	q = da->quit;
 	pthread_mutex_unlock(&da->mu);
 	return q;
-}
-
-/* The entries of the directory open at fd (consumed), sorted as the walk
- * sorts them; NULL when it cannot be read. */
-static char **
-list_dir(int fd, size_t *np)
-{
-	DIR *d = fdopendir(fd);
-	char **names = NULL;
-
-	*np = 0;
-	if (!d) {
-		close(fd);
-		return NULL;
-	}
-	if (bk_walk_read_names(d, &names, np) < 0)
-		names = NULL;
-	closedir(d);
-	return names;
 }
 
 /* Hand a map over (consumed): the oldest ones make room. */
@@ -269,63 +265,91 @@ path_tree(struct bk_dirahead *da, const char *path,
 	return 0;
 }
 
-static void warm_dir(struct bk_dirahead *da, int fd, const char *path,
-		     dev_t dev, int depth);
-
-/* An entry of a directory: its inode read in, and a directory gone
- * into the way the walk will. */
+/* The recorded trees of f and of every directory above it that has none
+ * queued yet, for the reader: each of them will be made again. */
 static void
-warm_entry(struct bk_dirahead *da, int dirfd, const char *name,
-	   const char *path, dev_t dev, int depth)
+queue_changed(struct bk_dirahead *da, struct frame *f)
 {
-	const struct bk_walk *c = da->c;
-	unsigned char type = (unsigned char)name[strlen(name) + 1];
-	struct stat st;
-	char sub[PATH_MAX];
-	int fd;
+	pthread_mutex_lock(&da->mu);
+	for (; f && !f->queued; f = f->up) {
+		f->queued = 1;
+		if (!f->known)
+			continue;
+		if (da->qtail == da->qcap) {
+			size_t live = da->qtail - da->qhead;
+			size_t nc = da->qcap ? 2 * da->qcap : 64;
+			unsigned char(*nq)[BK_ID_LEN];
 
-	if (bk_path_join(sub, path, name) < 0 || bk_walk_excluded(c, sub, name))
-		return;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return;
-	if (type != DT_DIR && type != DT_UNKNOWN)
-		return;
-	if (!S_ISDIR(st.st_mode) || depth >= BK_DIRAHEAD_DEPTH ||
-	    (c->one_fs && st.st_dev != dev) ||
-	    (c->have_repo_stat && st.st_dev == c->repo_dev &&
-	     st.st_ino == c->repo_ino))
-		return;
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0)
-		warm_dir(da, fd, sub, dev, depth + 1);
+			if (da->qhead > 0 && live < da->qcap / 2) {
+				memmove(da->queue, da->queue + da->qhead,
+					live * BK_ID_LEN);
+				da->qhead = 0;
+				da->qtail = live;
+			} else if ((nq = realloc(da->queue, nc * BK_ID_LEN))) {
+				da->queue = nq;
+				da->qcap = nc;
+			} else {
+				continue; /* the walk reads it itself */
+			}
+		}
+		memcpy(da->queue[da->qtail++], f->tree, BK_ID_LEN);
+	}
+	pthread_cond_broadcast(&da->cv);
+	pthread_mutex_unlock(&da->mu);
 }
 
-/* List the directory open at fd (consumed), then go into its entries in
- * the walk's order. */
+/* Whether the walk will make this directory's tree again: it is not in
+ * the cache, or its listing is not the recorded one. */
 static void
-warm_dir(struct bk_dirahead *da, int fd, const char *path, dev_t dev, int depth)
+check_listing(struct bk_dirahead *da, const char *path,
+	      const struct bk_walk_list *l, struct frame *me)
 {
-	char **names;
-	size_t n;
+	unsigned char sum[BK_DIRSUM_LEN];
 
-	if (wait_room(da, &da->listed) < 0) {
+	me->known = bk_dircache_find(da->c->dc, path, sum, me->tree) == 0;
+	if (!me->known || !l->summed || memcmp(sum, l->sum, BK_DIRSUM_LEN) != 0)
+		queue_changed(da, me);
+}
+
+/* List the directory open at fd (consumed) as the walk will, then go into
+ * its subdirectories in the walk's order. */
+static void
+warm_dir(struct bk_dirahead *da, int fd, const char *path, dev_t dev, int depth,
+	 struct frame *up)
+{
+	const struct bk_walk *c = da->c;
+	struct frame me = {.up = up};
+	struct bk_walk_list l;
+	struct sov_err e = {0};
+	DIR *d;
+
+	if (wait_room(da, &da->listed) < 0 || !(d = fdopendir(fd))) {
 		close(fd);
 		return;
 	}
-	/* list_dir's closedir closes fd: the entries are reached through a
-	 * duplicate. */
-	{
-		int keep = dup(fd);
-
-		names = list_dir(fd, &n);
-		fd = keep;
+	if (bk_walk_list(c, d, path, &l, &e) < 0) {
+		closedir(d);
+		return;
 	}
-	for (size_t i = 0; fd >= 0 && i < n && !stopping(da); i++)
-		warm_entry(da, fd, names[i], path, dev, depth);
-	bk_walk_free_names(names, n);
-	if (fd >= 0)
-		close(fd);
+	if (da->by_cache)
+		check_listing(da, path, &l, &me);
+	for (size_t i = 0; i < l.n && !stopping(da); i++) {
+		const struct stat *st = &l.st[i];
+		char sub[PATH_MAX];
+		int sfd;
+
+		if (l.what[i] != BK_ENTRY_SAVE || !S_ISDIR(st->st_mode) ||
+		    depth >= BK_DIRAHEAD_DEPTH ||
+		    (c->one_fs && st->st_dev != dev) ||
+		    bk_path_join(sub, path, l.names[i]) < 0)
+			continue;
+		sfd = openat(dirfd(d), l.names[i],
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd >= 0)
+			warm_dir(da, sfd, sub, dev, depth + 1, &me);
+	}
+	bk_walk_list_free(&l);
+	closedir(d);
 }
 
 static void *
@@ -342,9 +366,41 @@ lister_thread(void *arg)
 		fd = open(da->paths[i],
 			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
-			warm_dir(da, fd, da->paths[i], st.st_dev, 0);
+			warm_dir(da, fd, da->paths[i], st.st_dev, 0, NULL);
 	}
+	pthread_mutex_lock(&da->mu);
+	da->listed_all = 1;
+	pthread_cond_broadcast(&da->cv);
+	pthread_mutex_unlock(&da->mu);
 	return NULL;
+}
+
+/* With the cache: the trees the lister queued, read and handed over. */
+static void *
+queue_reader_thread(void *arg)
+{
+	struct bk_dirahead *da = arg;
+
+	for (;;) {
+		unsigned char id[BK_ID_LEN];
+		size_t raw;
+		jv map;
+
+		pthread_mutex_lock(&da->mu);
+		while (!da->quit && da->qhead == da->qtail && !da->listed_all)
+			pthread_cond_wait(&da->cv, &da->mu);
+		if (da->quit || da->qhead == da->qtail) {
+			pthread_mutex_unlock(&da->mu);
+			return NULL;
+		}
+		memcpy(id, da->queue[da->qhead++], BK_ID_LEN);
+		pthread_mutex_unlock(&da->mu);
+		map = read_map(da, id, &raw);
+		if (jv_is_valid(map))
+			cache_put(da, id, map, raw);
+		else
+			jv_free(map);
+	}
 }
 
 /*
@@ -432,9 +488,13 @@ bk_dirahead_new(const struct bk_walk *c, const char *const *paths, size_t n,
 	qsort(da->paths, da->npaths, sizeof(*da->paths), cmp_path);
 	pthread_mutex_init(&da->mu, NULL);
 	pthread_cond_init(&da->cv, NULL);
+	da->by_cache = bk_dircache_loaded(c->dc);
 	rc = pthread_create(&da->lister, NULL, lister_thread, da);
-	if (rc == 0 && da->have_root &&
-	    pthread_create(&da->reader, NULL, reader_thread, da) == 0)
+	if (rc == 0 && da->by_cache &&
+	    pthread_create(&da->reader, NULL, queue_reader_thread, da) == 0)
+		da->nthreads = 2;
+	else if (rc == 0 && !da->by_cache && da->have_root &&
+		 pthread_create(&da->reader, NULL, reader_thread, da) == 0)
 		da->nthreads = 2;
 	else if (rc == 0)
 		da->nthreads = 1;
@@ -466,10 +526,11 @@ bk_dirahead_step(struct bk_dirahead *da)
 	pthread_mutex_lock(&da->mu);
 	da->walked++;
 	/* Woken when a quarter of the lead is free, not on every step. */
-	if (da->waiting && ((da->listed + BK_DIRAHEAD_LEAD / 4 <=
-			     da->walked + BK_DIRAHEAD_LEAD) ||
-			    (da->read + BK_DIRAHEAD_LEAD / 4 <=
-			     da->walked + BK_DIRAHEAD_LEAD)))
+	if (da->waiting &&
+	    ((da->listed + BK_DIRAHEAD_LEAD / 4 <=
+	      da->walked + BK_DIRAHEAD_LEAD) ||
+	     (!da->by_cache && da->read + BK_DIRAHEAD_LEAD / 4 <=
+				   da->walked + BK_DIRAHEAD_LEAD)))
 		pthread_cond_broadcast(&da->cv);
 	pthread_mutex_unlock(&da->mu);
 }
@@ -516,5 +577,6 @@ bk_dirahead_free(struct bk_dirahead *da)
 	for (size_t i = 0; i < da->npaths; i++)
 		free(da->paths[i]);
 	free(da->paths);
+	free(da->queue);
 	free(da);
 }

@@ -20,6 +20,11 @@
  * keyed by name, as bk_walk_parent_subtree would) and hands it over for
  * the walk to take, so the walk's thread, the one that does every stat
  * and builds every node, no longer waits for the repository either.
+ *
+ * With the last run's cache of directories (dircache.h) the lister sums
+ * each listing as the walk will, and only the recorded trees the walk
+ * will need are read: those of directories whose listing changed or that
+ * are new, and of every directory above them (each gets a new subtree).
  */
 #ifndef BK_DIRAHEAD_H
 #define BK_DIRAHEAD_H
