@@ -724,6 +724,101 @@ prune_outcome() {
 	assert_success
 }
 
+@test "the cache of directories: a run by it equals a run that reads everything, whatever changed" {
+	init
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		for j in $(seq 0 19); do
+			mkdir -p "$T/wide/d$i/e$j"
+			printf '%s %s\n' "$i" "$j" >"$T/wide/d$i/e$j/x"
+		done
+	done
+	run sov-backup backup "${PW[@]}" "$T/wide"
+	assert_success
+	assert_output --partial '"cache":"none yet"'
+	# new bytes at the same size and mtime: only the ctime tells
+	f="$T/wide/d1/e1/x"
+	touch -r "$f" "$T/ref"
+	printf '9 9\n' >"$f"
+	touch -r "$T/ref" "$f"
+	chmod 600 "$T/wide/d2/e2/x"
+	mkdir "$T/wide/d3/e3/new"
+	printf 'new\n' >"$T/wide/d3/e3/new/y"
+	rm -r "$T/wide/d4/e4"
+	ln -s x "$T/wide/d5/e5/link"
+	mv "$T/wide/d6/e6/x" "$T/wide/d6/e6/renamed"
+	run sov-backup backup "${PW[@]}" "$T/wide"
+	assert_success
+	assert_output --partial '"cache":"used"'
+	assert_output --partial '"files":200,'
+	assert_output --partial '"unchanged":196,'
+	run sov-backup backup "${PW[@]}" --force "$T/wide"
+	assert_success
+	assert_output --partial '"unchanged":0,'
+	run sov-backup diff "${PW[@]}" "$(sov-backup snapshots "${PW[@]}" | sed -n 2p | jq -r .id)" latest
+	assert_success
+	assert_output --partial '"added":0,"removed":0,"modified":0,"metadata":0'
+	sov-backup restore "${PW[@]}" latest --target "$T/r" >/dev/null
+	diff -r "$T/wide" "$T/r$T/wide"
+	[ "$(cat "$T/r$T/wide/d1/e1/x")" = "9 9" ]
+	# the file is the user's alone and names no path
+	f=$(find "$T/cache" -type f -name 'dirs-*')
+	[ "$(stat -c %a "$f")" = 600 ]
+	run grep -c "wide" "$f"
+	assert_output 0
+}
+
+@test "the cache of directories is used only when it can only be right" {
+	init
+	b() { run sov-backup backup "${PW[@]}" "$@" "$T/src"; assert_success; }
+	b
+	assert_output --partial '"cache":"none yet"'
+	b
+	assert_output --partial '"cache":"used"'
+	b --no-cache
+	assert_output --partial '"cache":"--no-cache"'
+	b # the cache is of the snapshot before
+	assert_output --partial '"cache":"of another snapshot than the parent"'
+	b --atime
+	assert_output --partial '"cache":"of other options (--atime)"'
+	b
+	assert_output --partial '"cache":"of other options (--atime)"'
+	b --force
+	assert_output --partial '"cache":"--force"'
+	b
+	assert_output --partial '"cache":"used"'
+	# a prune rewrites the index: blobs the cache's trees name may be gone
+	sov-backup forget "${PW[@]}" --keep-last 1 >/dev/null
+	sov-backup prune "${PW[@]}" >/dev/null
+	b
+	assert_output --partial '"cache":"index files changed since (prune or repair)"'
+	b
+	assert_output --partial '"cache":"used"'
+	# a changed or torn file is not used
+	f=$(find "$T/cache" -type f -name 'dirs-*')
+	printf 'x' | dd of="$f" bs=1 seek=120 conv=notrunc 2>/dev/null
+	b
+	assert_output --partial '"cache":"damaged, or of another key (MAC)"'
+	truncate -s 20 "$f"
+	b
+	assert_output --partial '"cache":"damaged (size)"'
+	# another password opens the same master key: the same cache
+	printf 'battery staple\n' >"$T/pw2"
+	chmod 600 "$T/pw2"
+	sov-backup key add "${PW[@]}" --new-password-file "$T/pw2" >/dev/null
+	run sov-backup backup --password-file "$T/pw2" "$T/src"
+	assert_success
+	assert_output --partial '"cache":"used"'
+	# an unwritable cache directory: a warning, the snapshot is saved
+	rm -rf "$T/cache"
+	printf 'not a directory\n' >"$T/cache"
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	assert_output --partial '"event":"snapshot"'
+	assert_output --partial 'cache:'
+	run sov-backup check "${PW[@]}"
+	assert_success
+}
+
 @test "a file holding exactly an empty directory's tree JSON and an empty directory both restore" {
 	init
 	mkdir -p "$T/clash/b-empty" "$T/clash/c"
