@@ -128,7 +128,7 @@ let
     };
 
   # What every unit of a job shares: the fixed user, the password, the
-  # repository and state directory writable and nothing else.
+  # repository, state and cache directories writable and nothing else.
   jobSandbox =
     name: job:
     let
@@ -147,6 +147,11 @@ let
       ProtectHome = "read-only";
       StateDirectory = "sov-backup/${name}";
       StateDirectoryMode = "0700";
+      # The last backup's directories ($CACHE_DIRECTORY; the tool's
+      # dircache.h): a nightly run then reads and rebuilds only what changed.
+      # Losing it costs one slower run, nothing else.
+      CacheDirectory = "sov-backup/${name}";
+      CacheDirectoryMode = "0700";
       # The whole file system is read-only (ProtectSystem = "strict") but for
       # the repository, and the directory of an SQLite measurements store
       # (its -wal and -shm files live next to it; "-": missing is no error,

@@ -475,12 +475,14 @@ let
       && bk.users.users.sov-backup.group == "sov-backup"
       && bk.users.groups ? sov-backup
     ) "${show { inherit (bkSc) User Group DynamicUser PrivateUsers CapabilityBoundingSet AmbientCapabilities; }}")
-    (case "backup: writes only its repository and state directory; the repository exists, owned by sov-backup" (
+    (case "backup: writes only its repository, state and cache directories; the repository exists, owned by sov-backup" (
       bkSc.ReadWritePaths == [ repo ]
       && bkSc.StateDirectory == "sov-backup/nightly"
+      && bkSc.CacheDirectory == "sov-backup/nightly"
+      && bkSc.CacheDirectoryMode == "0700"
       && lib.elem "d ${repo} 0700 sov-backup sov-backup - -" bk.systemd.tmpfiles.rules
       && lib.elem repo (lib.toList bkUnit.unitConfig.RequiresMountsFor)
-    ) "ReadWritePaths ${show bkSc.ReadWritePaths}, StateDirectory ${show bkSc.StateDirectory}, tmpfiles ${show bk.systemd.tmpfiles.rules}")
+    ) "ReadWritePaths ${show bkSc.ReadWritePaths}, StateDirectory ${show bkSc.StateDirectory}, CacheDirectory ${show bkSc.CacheDirectory or null}, tmpfiles ${show bk.systemd.tmpfiles.rules}")
     (case "backup: PostgreSQL role sov-backup, granted pg_read_all_data as postgres before the backup" (
       lib.elem "sov-backup" (map (u: u.name) bk.services.postgresql.ensureUsers)
       && bkGrant.serviceConfig.User or null == "postgres"
