@@ -78,9 +78,18 @@ int bk_kdf_opt(int opt, const char *arg);
 	"  --threads N           compressing and encrypting threads "          \
 	"(default:\n"                                                          \
 	"                        one per core)\n"                              \
-	"  --compression LEVEL   zstd level 0 (off) to 19 (default 2)\n"       \
+	"  --compression LEVEL   zstd level 0 (off) to 19 (default 3 up to "   \
+	"256 KiB,\n"                                                           \
+	"                        2 above)\n"                                   \
 	"  --force               read every file, ignore the parent "          \
 	"snapshot\n"                                                           \
+	"  --cache-dir DIR       the last backup's directories, kept here so "  \
+	"an\n"                                                                 \
+	"                        unchanged one is not read again (default\n"   \
+	"                        $SOV_BACKUP_CACHE_DIR, $CACHE_DIRECTORY,\n"    \
+	"                        $XDG_CACHE_HOME/sov-backup, "                  \
+	"~/.cache/sov-backup)\n"                                               \
+	"  --no-cache            neither read nor write that cache\n"          \
 	"  --atime               keep access times (off: reading a directory " \
 	"sets\n"                                                               \
 	"                        its atime, which made every tree new)\n"      \
