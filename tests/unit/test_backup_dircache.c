@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "dircache.h"
+#include "pack.h"
 #include "tap.h"
 
 static void
@@ -151,15 +152,13 @@ build(const unsigned char key[BK_KEY_LEN], uint64_t nindex, uint64_t ndirs,
 	uint64_t nowners = 1;
 	size_t len = 104 + nindex * 32 + nowners * 24 + ndirs * 64 + 32;
 	unsigned char *b = calloc(1, len), *p;
-	uint32_t v = 1;
-
 	memcpy(b, "SOVBKDC1", 8);
-	memcpy(b + 8, &v, 4);
+	bk_put_u32(b + 8, 1);
 	memset(b + 16, 0xaa, 32); /* snapshot */
 	memset(b + 48, 0xbb, 32); /* selection */
-	memcpy(b + 80, &nindex, 8);
-	memcpy(b + 88, &nowners, 8);
-	memcpy(b + 96, &ndirs, 8);
+	bk_put_u64(b + 80, nindex);
+	bk_put_u64(b + 88, nowners);
+	bk_put_u64(b + 96, ndirs);
 	p = b + 104 + nindex * 32 + nowners * 24;
 	for (uint64_t i = 0; i < ndirs; i++)
 		p[i * 64 + 15] = (unsigned char)(i + 1);
@@ -218,13 +217,13 @@ test_parse(void)
 	/* what a file with the right MAC may still say wrong */
 	b = build(key, 1, 2, &len);
 	lie = 3;
-	memcpy(b + 96, &lie, 8);
+	bk_put_u64(b + 96, lie);
 	remac(key, b, len);
 	rc = bk_dircache_parse(key, b, len, &f, &why);
 	ok(rc < 0 && strcmp(why, "damaged (counts)") == 0,
 	   "a count past the end: refused (%s)", why);
 	lie = UINT64_MAX / 8;
-	memcpy(b + 80, &lie, 8);
+	bk_put_u64(b + 80, lie);
 	remac(key, b, len);
 	rc = bk_dircache_parse(key, b, len, &f, &why);
 	ok(rc < 0 && strcmp(why, "damaged (counts)") == 0,

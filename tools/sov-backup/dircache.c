@@ -14,6 +14,7 @@
 #include "dircache.h"
 #include "fs.h"
 #include "node.h"
+#include "pack.h"
 #include "repo.h"
 
 #define MAGIC "SOVBKDC1"
@@ -138,24 +139,6 @@ bk_dircache_root(const char *dir, char *out, size_t outlen)
 
 /* ---- the file ---- */
 
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 int
 bk_dircache_parse(const unsigned char key[BK_KEY_LEN], const unsigned char *buf,
 		  size_t len, struct bk_dircache_file *f, const char **why)
@@ -174,16 +157,16 @@ bk_dircache_parse(const unsigned char key[BK_KEY_LEN], const unsigned char *buf,
 		return -1;
 	}
 	if (memcmp(buf, MAGIC, 8) != 0 ||
-	    get_u32(buf + 8) != BK_DIRCACHE_VERSION) {
+	    bk_get_u32(buf + 8) != BK_DIRCACHE_VERSION) {
 		*why = "another version";
 		return -1;
 	}
-	f->flags = get_u32(buf + 12);
+	f->flags = bk_get_u32(buf + 12);
 	f->snapshot = buf + 16;
 	f->selection = buf + 48;
-	f->nindex = get_u64(buf + 80);
-	f->nowners = get_u64(buf + 88);
-	f->ndirs = get_u64(buf + 96);
+	f->nindex = bk_get_u64(buf + 80);
+	f->nowners = bk_get_u64(buf + 88);
+	f->ndirs = bk_get_u64(buf + 96);
 	/* each count is under len, so the products below cannot wrap */
 	if (f->nindex > len || f->nowners > len || f->ndirs > len) {
 		*why = "damaged (counts)";
@@ -261,7 +244,7 @@ owners_same(const struct bk_dircache_file *f)
 {
 	for (uint64_t i = 0; i < f->nowners; i++) {
 		const unsigned char *o = f->owners + i * OWNER_LEN;
-		const char *name = bk_node_owner_name(o[4], get_u32(o));
+		const char *name = bk_node_owner_name(o[4], bk_get_u32(o));
 		unsigned char h[16];
 
 		if ((name != NULL) != (o[5] != 0))
@@ -478,18 +461,6 @@ bk_dircache_owner(struct bk_dircache *dc, uint32_t uid, uint32_t gid,
 	return 0;
 }
 
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 int
 bk_dircache_save(struct bk_dircache *dc,
 		 const unsigned char snapshot[BK_ID_LEN], struct sov_err *e)
@@ -511,13 +482,13 @@ bk_dircache_save(struct bk_dircache *dc,
 	if (!buf)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "cache");
 	memcpy(buf, MAGIC, 8);
-	put_u32(buf + 8, BK_DIRCACHE_VERSION);
-	put_u32(buf + 12, dc->flags);
+	bk_put_u32(buf + 8, BK_DIRCACHE_VERSION);
+	bk_put_u32(buf + 12, dc->flags);
 	memcpy(buf + 16, snapshot, BK_ID_LEN);
 	memcpy(buf + 48, dc->selection, 32);
-	put_u64(buf + 80, r->nindex_files);
-	put_u64(buf + 88, dc->nowners);
-	put_u64(buf + 96, dc->ndirs);
+	bk_put_u64(buf + 80, r->nindex_files);
+	bk_put_u64(buf + 88, dc->nowners);
+	bk_put_u64(buf + 96, dc->ndirs);
 	p = buf + HEAD_LEN;
 	if (r->nindex_files) {
 		memcpy(p, r->index_files, r->nindex_files * BK_ID_LEN);
@@ -528,7 +499,7 @@ bk_dircache_save(struct bk_dircache *dc,
 		const char *name =
 		    bk_node_owner_name(dc->owners[i].group, dc->owners[i].id);
 
-		put_u32(p, dc->owners[i].id);
+		bk_put_u32(p, dc->owners[i].id);
 		p[4] = dc->owners[i].group;
 		p[5] = name != NULL;
 		name_hash(name, p + 8);

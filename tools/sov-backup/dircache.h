@@ -30,7 +30,7 @@
  * directory without warnings, SQLite sources or mount points below
  * --one-file-system gets a sum.
  *
- * File (native byte order; a cache is of one machine), all sizes checked:
+ * File (little-endian), all sizes checked:
  *   magic "SOVBKDC1", u32 version (1), u32 flags (1: --atime),
  *   snapshot[32], selection[32] (keyed hash of host and paths),
  *   u64 index files, u64 owners, u64 directories,

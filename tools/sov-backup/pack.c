@@ -27,6 +27,19 @@ bk_get_u32(const unsigned char *p)
 }
 
 void
+bk_put_u64(unsigned char *p, uint64_t v)
+{
+	bk_put_u32(p, (uint32_t)v);
+	bk_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint64_t
+bk_get_u64(const unsigned char *p)
+{
+	return (uint64_t)bk_get_u32(p) | (uint64_t)bk_get_u32(p + 4) << 32;
+}
+
+void
 bk_entry_encode(const struct bk_pack_entry *en, unsigned char *p)
 {
 	p[0] = en->type;

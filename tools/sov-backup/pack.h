@@ -62,7 +62,7 @@ typedef int (*bk_pack_sink)(void *arg, const void *data, size_t len,
 struct bk_packer {
 	unsigned char *buf;
 	size_t len, cap; /* bytes in buf */
-	uint64_t size;	 /* bytes of the pack so far */
+	uint64_t size;   /* bytes of the pack so far */
 	struct bk_pack_entry *ents;
 	uint32_t n, cap_ents;
 	bk_storage_hash hash; /* of the bytes so far: the pack's name */
@@ -119,9 +119,11 @@ int bk_blob_open(const struct bk_keys *k, const struct bk_pack_entry *en,
 		 const unsigned char *sealed, unsigned char **out,
 		 const char *what, struct sov_err *e);
 
-/* Little-endian helpers shared by the index codec. */
+/* Little-endian helpers shared by the index codec and the local cache. */
 void bk_put_u32(unsigned char *p, uint32_t v);
 uint32_t bk_get_u32(const unsigned char *p);
+void bk_put_u64(unsigned char *p, uint64_t v);
+uint64_t bk_get_u64(const unsigned char *p);
 void bk_entry_encode(const struct bk_pack_entry *en, unsigned char *p);
 void bk_entry_decode(const unsigned char *p, struct bk_pack_entry *en);
 
