@@ -333,14 +333,21 @@ warm_dir(struct bk_dirahead *da, int fd, const char *path, dev_t dev, int depth,
 	}
 	if (da->by_cache)
 		check_listing(da, path, &l, &me);
+	/* Only the names are kept on the way down: what is saved is marked
+	 * in what[], and the stats are freed (one level of the path holds
+	 * them at a time). */
+	for (size_t i = 0; i < l.n; i++)
+		if (l.what[i] == BK_ENTRY_SAVE &&
+		    (!S_ISDIR(l.st[i].st_mode) || depth >= BK_DIRAHEAD_DEPTH ||
+		     (c->one_fs && l.st[i].st_dev != dev)))
+			l.what[i] = BK_ENTRY_SKIP;
+	free(l.st);
+	l.st = NULL;
 	for (size_t i = 0; i < l.n && !stopping(da); i++) {
-		const struct stat *st = &l.st[i];
 		char sub[PATH_MAX];
 		int sfd;
 
-		if (l.what[i] != BK_ENTRY_SAVE || !S_ISDIR(st->st_mode) ||
-		    depth >= BK_DIRAHEAD_DEPTH ||
-		    (c->one_fs && st->st_dev != dev) ||
+		if (l.what[i] != BK_ENTRY_SAVE ||
 		    bk_path_join(sub, path, l.names[i]) < 0)
 			continue;
 		sfd = openat(dirfd(d), l.names[i],
