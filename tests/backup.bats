@@ -836,7 +836,7 @@ prune_outcome() {
 	[ "$(sov-backup dump "${PW[@]}" latest "$T/clash/a")" = '{"nodes":[]}' ]
 }
 
-@test "valgrind: backup with a parent past another path set's snapshot, restore and check lose no memory" {
+@test "valgrind: backup with a parent past another path set's snapshot, by the cache of directories, restore and check lose no memory" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed (make deps)"
 	init
 	vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
@@ -848,6 +848,15 @@ prune_outcome() {
 	run "${vg[@]}" "$(command -v sov-backup)" backup "${PW[@]}" "$T/src/sub"
 	assert_success
 	assert_output --partial '"unchanged":2'
+	assert_output --partial '"cache":"used"'
+	# by the cache again, with a change one directory down: that
+	# directory compared entry by entry, the one above rebuilt from its
+	# recorded tree, both read ahead
+	printf 'more\n' >>"$T/src/sub/deeper/text"
+	run "${vg[@]}" "$(command -v sov-backup)" backup "${PW[@]}" "$T/src/sub"
+	assert_success
+	assert_output --partial '"unchanged":1'
+	assert_output --partial '"cache":"used"'
 	run "${vg[@]}" "$(command -v sov-backup)" restore "${PW[@]}" latest --target "$T/r"
 	assert_success
 	run "${vg[@]}" "$(command -v sov-backup)" check "${PW[@]}" --read-data
