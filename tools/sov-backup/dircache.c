@@ -47,6 +47,7 @@ struct bk_dircache {
 	size_t nowners, capowners;
 	uint32_t last_uid, last_gid;
 	int have_last;
+	int overflow; /* more directories than a cache holds */
 };
 
 /* ---- the listing sum ---- */
@@ -407,9 +408,10 @@ bk_dircache_add(struct bk_dircache *dc, const char *path,
 		size_t nc = dc->capdirs ? 2 * dc->capdirs : 256;
 		unsigned char *nd;
 
-		if (nc > BK_DIRCACHE_MAX / DIR_LEN)
-			return 0; /* too many to cache: the file is not written
-				   */
+		if (nc > BK_DIRCACHE_MAX / DIR_LEN) {
+			dc->overflow = 1; /* too many: no file is written */
+			return 0;
+		}
 		nd = realloc(dc->dirs, nc * DIR_LEN);
 		if (!nd)
 			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "cache");
@@ -471,7 +473,7 @@ bk_dircache_save(struct bk_dircache *dc,
 	char dir[PATH_MAX];
 	int rc;
 
-	if (!dc || !dc->file[0])
+	if (!dc || !dc->file[0] || dc->overflow)
 		return 0;
 	r = dc->r;
 	len = HEAD_LEN + r->nindex_files * BK_ID_LEN + dc->nowners * OWNER_LEN +
