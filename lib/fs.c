@@ -321,63 +321,63 @@ env(const char *name)
 	return (v != NULL && v[0] != '\0') ? v : NULL;
 }
 
-int
-sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
+/*
+ * A tool's directory of one kind (what: "state directory"), from vars in
+ * precedence order: vars[0] as is, the first entry of vars[1] (systemd),
+ * vars[2]/sov/TOOL (XDG), vars[3] (HOME)/home_sub/sov/TOOL; created 0700.
+ */
+static int
+tool_dir(const char *what, const char *const vars[4], const char *home_sub,
+	 const char *tool, char *buf, size_t size, struct sov_err *e)
 {
-	/* In precedence order; see fs.h. */
-	static const char *const vars[] = {"SOV_STATE_DIR", "STATE_DIRECTORY",
-					   "XDG_STATE_HOME", "HOME"};
 	const char *v = NULL;
 	size_t i, toollen;
 	int n, rc = -1;
 
 	if (buf == NULL || size == 0)
-		return sov_err_set(e, SOV_EXIT_USAGE,
-				   "state directory: no "
-				   "buffer");
+		return sov_err_set(e, SOV_EXIT_USAGE, "%s: no buffer", what);
 	buf[0] = '\0';
 	toollen = tool ? strlen(tool) : 0;
 	if (toollen == 0 || toollen > SOV_FS_TOOL_MAX ||
 	    strchr(tool, '/') != NULL || strcmp(tool, ".") == 0 ||
 	    strcmp(tool, "..") == 0) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-			    "state directory: bad tool name '%.80s' (1 to %d "
-			    "characters, no '/')",
-			    tool ? tool : "", SOV_FS_TOOL_MAX);
+			    "%s: bad tool name '%.80s' (1 to %d characters, no "
+			    "'/')",
+			    what, tool ? tool : "", SOV_FS_TOOL_MAX);
 		goto out;
 	}
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+	for (i = 0; i < 4; i++)
 		if ((v = env(vars[i])) != NULL)
 			break;
 	if (v == NULL) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-			    "state directory: none of $SOV_STATE_DIR, "
-			    "$STATE_DIRECTORY, $XDG_STATE_HOME, $HOME is set");
+			    "%s: none of $%s, $%s, $%s, $%s is set", what,
+			    vars[0], vars[1], vars[2], vars[3]);
 		goto out;
 	}
 	if (v[0] != '/') {
 		sov_err_set(e, SOV_EXIT_USAGE,
-			    "state directory: $%s is not an absolute path: "
-			    "'%.200s'",
+			    "%s: $%s is not an absolute path: '%.200s'", what,
 			    vars[i], v);
 		goto out;
 	}
 	if (i == 0)
 		n = snprintf(buf, size, "%s", v);
-	else if (i == 1) /* systemd: one path per StateDirectory= entry */
+	else if (i == 1) /* systemd: one path per *Directory= entry */
 		n = snprintf(buf, size, "%.*s", (int)strcspn(v, ":"), v);
 	else if (i == 2)
 		n = snprintf(buf, size, "%s/sov/%s", v, tool);
 	else
-		n = snprintf(buf, size, "%s/.local/state/sov/%s", v, tool);
+		n = snprintf(buf, size, "%s/%s/sov/%s", v, home_sub, tool);
 	if (n < 0 || (size_t)n >= size) {
 		sov_err_set(e, SOV_EXIT_USAGE,
-			    "state directory from $%s: longer than %zu bytes",
-			    vars[i], size - 1);
+			    "%s from $%s: longer than %zu bytes", what, vars[i],
+			    size - 1);
 		goto out;
 	}
 	if (sov_mkdir_p(buf, 0700, e) != 0) {
-		sov_err_prefix(e, "state directory from $%s: ", vars[i]);
+		sov_err_prefix(e, "%s from $%s: ", what, vars[i]);
 		goto out;
 	}
 	rc = 0;
@@ -385,4 +385,23 @@ out:
 	if (rc != 0)
 		buf[0] = '\0';
 	return rc;
+}
+
+int
+sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
+{
+	static const char *const vars[] = {"SOV_STATE_DIR", "STATE_DIRECTORY",
+					   "XDG_STATE_HOME", "HOME"};
+
+	return tool_dir("state directory", vars, ".local/state", tool, buf,
+			size, e);
+}
+
+int
+sov_cache_dir(const char *tool, char *buf, size_t size, struct sov_err *e)
+{
+	static const char *const vars[] = {"SOV_CACHE_DIR", "CACHE_DIRECTORY",
+					   "XDG_CACHE_HOME", "HOME"};
+
+	return tool_dir("cache directory", vars, ".cache", tool, buf, size, e);
 }

@@ -1,6 +1,6 @@
 /*
  * fs.h - durable file writes, capped reads, directories, and where a tool
- * keeps its state.
+ * keeps its state and its cache.
  */
 #ifndef SOV_FS_H
 #define SOV_FS_H
@@ -54,5 +54,13 @@ int sov_mkdir_p(const char *path, mode_t mode, struct sov_err *e);
  * without '/'. On error buf holds "".
  */
 int sov_state_dir(const char *tool, char *buf, size_t size, struct sov_err *e);
+
+/*
+ * The cache directory of a tool (what can be thrown away: losing it only
+ * costs time), created 0700 if missing, the same way: $SOV_CACHE_DIR, else
+ * the first entry of $CACHE_DIRECTORY (systemd's CacheDirectory=), else
+ * $XDG_CACHE_HOME/sov/TOOL, else $HOME/.cache/sov/TOOL.
+ */
+int sov_cache_dir(const char *tool, char *buf, size_t size, struct sov_err *e);
 
 #endif

@@ -9,7 +9,7 @@ setup() {
 	T=$(mktemp -d "$BATS_TMPDIR/backup-kdf.XXXXXX")
 	unset SOV_BACKUP_INSECURE_TEST_KDF SOV_METRICS CREDENTIALS_DIRECTORY
 	export SOV_BACKUP_REPO="$T/repo"
-	export SOV_BACKUP_CACHE_DIR="$T/cache"
+	export SOV_CACHE_DIR="$T/cache"
 	printf 'correct horse\n' >"$T/pw"
 	printf 'battery staple\n' >"$T/pw2"
 	chmod 600 "$T/pw" "$T/pw2"

@@ -10,7 +10,7 @@ setup() {
 	export SOV_BACKUP_INSECURE_TEST_KDF=1 # Argon2id at its minimum cost
 	export SOV_BACKUP_REPO="$T/repo"
 	# the local cache of directories, in the test's own directory
-	export SOV_BACKUP_CACHE_DIR="$T/cache"
+	export SOV_CACHE_DIR="$T/cache"
 	unset SOV_METRICS CREDENTIALS_DIRECTORY
 	printf 'correct horse\n' >"$T/pw"
 	chmod 600 "$T/pw"
@@ -765,6 +765,11 @@ prune_outcome() {
 	[ "$(stat -c %a "$f")" = 600 ]
 	run grep -c "wide" "$f"
 	assert_output 0
+	# --cache-dir goes before $SOV_CACHE_DIR
+	run sov-backup backup "${PW[@]}" --cache-dir "$T/other-cache" "$T/wide"
+	assert_success
+	assert_output --partial '"cache":"none yet"'
+	[ -n "$(find "$T/other-cache" -type f -name 'dirs-*')" ]
 }
 
 @test "the cache of directories is used only when it can only be right" {

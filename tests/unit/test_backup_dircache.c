@@ -1,7 +1,8 @@
 /*
  * test_backup_dircache.c - tools/sov-backup/dircache.c: the listing sum
  * (every field a node is made of moves it, nothing else does), the file's
- * checks (each damage refused with its reason), and where the cache lives.
+ * checks (each damage refused with its reason). Where the cache lives is
+ * lib/fs.c's sov_cache_dir, tested in test_fs.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -245,41 +246,6 @@ test_parse(void)
 	free(b);
 }
 
-static void
-test_root(void)
-{
-	char out[256];
-
-	unsetenv("SOV_BACKUP_CACHE_DIR");
-	unsetenv("CACHE_DIRECTORY");
-	unsetenv("XDG_CACHE_HOME");
-	setenv("HOME", "/home/op", 1);
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "/home/op/.cache/sov-backup", "$HOME/.cache/sov-backup");
-	setenv("XDG_CACHE_HOME", "/xdg", 1);
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "/xdg/sov-backup", "then $XDG_CACHE_HOME/sov-backup");
-	setenv("XDG_CACHE_HOME", "relative", 1);
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "/home/op/.cache/sov-backup",
-	       "a relative $XDG_CACHE_HOME is passed over");
-	setenv("CACHE_DIRECTORY", "/var/cache/sov-backup:/var/cache/other", 1);
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "/var/cache/sov-backup",
-	       "then systemd's $CACHE_DIRECTORY, its first entry");
-	setenv("SOV_BACKUP_CACHE_DIR", "/env", 1);
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "/env", "then $SOV_BACKUP_CACHE_DIR");
-	bk_dircache_root("/opt", out, sizeof(out));
-	is_str(out, "/opt", "and --cache-dir first of all");
-	unsetenv("SOV_BACKUP_CACHE_DIR");
-	unsetenv("CACHE_DIRECTORY");
-	unsetenv("XDG_CACHE_HOME");
-	unsetenv("HOME");
-	bk_dircache_root(NULL, out, sizeof(out));
-	is_str(out, "", "none of them: no cache");
-}
-
 int
 main(void)
 {
@@ -287,6 +253,5 @@ main(void)
 		return 2;
 	test_sum();
 	test_parse();
-	test_root();
 	return done_testing();
 }

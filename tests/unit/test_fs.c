@@ -765,6 +765,61 @@ clear_env(void)
 	unsetenv("HOME");
 }
 
+/* The cache directory: the same mechanism under its own variables. */
+static void
+test_cache_dir(void)
+{
+	static const char *const vars[] = {"SOV_CACHE_DIR", "CACHE_DIRECTORY",
+					   "XDG_CACHE_HOME", "HOME"};
+	struct sov_err e = {0};
+	char buf[PATH_MAX], want[PATH_MAX], v[PATH_MAX], w[PATH_MAX + 8];
+
+	for (size_t i = 0; i < 4; i++)
+		unsetenv(vars[i]);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), -1,
+	       "cache_dir: nothing set");
+	is_str(e.msg,
+	       "cache directory: none of $SOV_CACHE_DIR, $CACHE_DIRECTORY, "
+	       "$XDG_CACHE_HOME, $HOME is set",
+	       "cache_dir: nothing set message");
+	path_in(v, sizeof(v), "chome");
+	setenv("HOME", v, 1);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), 0,
+	       "cache_dir: $HOME");
+	xsnprintf(want, sizeof(want), "%s/.cache/sov/sov-backup", v);
+	is_str(buf, want, "cache_dir: $HOME/.cache/sov/TOOL");
+	is_int(mode_of(buf), 0700, "cache_dir: created 0700");
+	path_in(v, sizeof(v), "cxdg");
+	setenv("XDG_CACHE_HOME", v, 1);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), 0,
+	       "cache_dir: $XDG_CACHE_HOME");
+	xsnprintf(want, sizeof(want), "%s/sov/sov-backup", v);
+	is_str(buf, want, "cache_dir: $XDG_CACHE_HOME/sov/TOOL over $HOME");
+	path_in(v, sizeof(v), "ccd1");
+	path_in(want, sizeof(want), "ccd2");
+	xsnprintf(w, sizeof(w), "%s:%s", v, want);
+	setenv("CACHE_DIRECTORY", w, 1);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), 0,
+	       "cache_dir: $CACHE_DIRECTORY");
+	is_str(buf, v,
+	       "cache_dir: systemd's $CACHE_DIRECTORY, its first entry");
+	ok(!is_dir(want), "cache_dir: its second entry untouched");
+	path_in(v, sizeof(v), "csov");
+	setenv("SOV_CACHE_DIR", v, 1);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), 0,
+	       "cache_dir: $SOV_CACHE_DIR");
+	is_str(buf, v, "cache_dir: $SOV_CACHE_DIR as is, over all others");
+	setenv("SOV_CACHE_DIR", "rel/dir", 1);
+	is_int(sov_cache_dir("sov-backup", buf, sizeof(buf), &e), -1,
+	       "cache_dir: a relative $SOV_CACHE_DIR refused");
+	is_str(e.msg,
+	       "cache directory: $SOV_CACHE_DIR is not an absolute path: "
+	       "'rel/dir'",
+	       "cache_dir: relative message");
+	for (size_t i = 0; i < 4; i++)
+		unsetenv(vars[i]);
+}
+
 static void
 test_state_dir(void)
 {
@@ -921,6 +976,7 @@ main(int argc, char **argv)
 	test_read();
 	test_mkdir();
 	test_state_dir();
+	test_cache_dir();
 	if (getenv("SOV_TEST_KEEP") == NULL)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();

@@ -86,9 +86,9 @@ int bk_kdf_opt(int opt, const char *arg);
 	"  --cache-dir DIR       the last backup's directories, kept here so "  \
 	"an\n"                                                                 \
 	"                        unchanged one is not read again (default\n"   \
-	"                        $SOV_BACKUP_CACHE_DIR, $CACHE_DIRECTORY,\n"    \
-	"                        $XDG_CACHE_HOME/sov-backup, "                  \
-	"~/.cache/sov-backup)\n"                                               \
+	"                        $SOV_CACHE_DIR, $CACHE_DIRECTORY,\n"           \
+	"                        $XDG_CACHE_HOME/sov/sov-backup,\n"             \
+	"                        ~/.cache/sov/sov-backup)\n"                    \
 	"  --no-cache            neither read nor write that cache\n"          \
 	"  --atime               keep access times (off: reading a directory " \
 	"sets\n"                                                               \

@@ -466,7 +466,15 @@ bk_cmd_backup(int argc, char **argv)
 			       bk_unhex(jv_string_value(ph), pid) == 0;
 
 		jv_free(ph);
-		bk_dircache_root(cache_dir, cache_root, sizeof(cache_root));
+		if (cache_dir) {
+			snprintf(cache_root, sizeof(cache_root), "%s",
+				 cache_dir);
+		} else if (sov_cache_dir("sov-backup", cache_root,
+					 sizeof(cache_root), &e) < 0) {
+			/* the backup goes on without it, only slower */
+			sov_cli_warn("cache: %s", e.msg);
+			sov_err_clear(&e);
+		}
 		c.dc = bk_dircache_open(c.r, cache_root, host, paths, c.atime,
 					have_pid ? pid : NULL, &cache_why, &e);
 		if (!c.dc)

@@ -96,48 +96,6 @@ bk_dirsum_final(bk_dirsum *s, unsigned char out[BK_DIRSUM_LEN])
 		out[0] = 1;
 }
 
-/* ---- where ---- */
-
-static int
-set_abs(char *out, size_t outlen, const char *a, const char *b)
-{
-	if (!a || a[0] != '/')
-		return -1;
-	return snprintf(out, outlen, "%s%s", a, b) < (int)outlen ? 0 : -1;
-}
-
-void
-bk_dircache_root(const char *dir, char *out, size_t outlen)
-{
-	const char *v;
-
-	out[0] = '\0';
-	if (dir) {
-		(void)set_abs(out, outlen, dir, "");
-		return;
-	}
-	if ((v = getenv("SOV_BACKUP_CACHE_DIR")) && *v) {
-		(void)set_abs(out, outlen, v, "");
-		return;
-	}
-	if ((v = getenv("CACHE_DIRECTORY")) && *v) {
-		size_t n = strcspn(v, ":");
-
-		if (v[0] == '/' && n < outlen) {
-			memcpy(out, v, n);
-			out[n] = '\0';
-		}
-		return;
-	}
-	if ((v = getenv("XDG_CACHE_HOME")) && *v &&
-	    set_abs(out, outlen, v, "/sov-backup") == 0)
-		return;
-	out[0] = '\0';
-	if ((v = getenv("HOME")) && *v &&
-	    set_abs(out, outlen, v, "/.cache/sov-backup") < 0)
-		out[0] = '\0';
-}
-
 /* ---- the file ---- */
 
 int
@@ -345,7 +303,7 @@ bk_dircache_open(struct bk_repo *r, const char *root, const char *host,
 	crypto_generichash_final(&h, dc->selection, sizeof(dc->selection));
 	sodium_bin2hex(sel, sizeof(sel), dc->selection, 8);
 	if (!root || !*root)
-		*why = "no cache directory ($HOME unset)";
+		*why = "no cache directory";
 	else if (jv_get_kind(rid) != JV_KIND_STRING ||
 		 strspn(jv_string_value(rid), "0123456789abcdef") !=
 		     strlen(jv_string_value(rid)) ||

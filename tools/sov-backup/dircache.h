@@ -69,19 +69,12 @@ void bk_dirsum_add(bk_dirsum *s, const char *name, const struct stat *st,
 void bk_dirsum_final(bk_dirsum *s, unsigned char out[BK_DIRSUM_LEN]);
 
 /*
- * Where the cache of this repository lives: dir when given, else
- * $SOV_BACKUP_CACHE_DIR, systemd's $CACHE_DIRECTORY (its first entry),
- * $XDG_CACHE_HOME/sov-backup or $HOME/.cache/sov-backup; out is empty
- * when none is set. The repository's own directory is below it.
- */
-void bk_dircache_root(const char *dir, char *out, size_t outlen);
-
-/*
- * Open the cache of root (bk_dircache_root) for this repository, host and
- * paths (sorted), recording from now on; the previous one is loaded when
- * parent (the parent snapshot's id, or NULL) is its snapshot and it passes
- * every check above, else *why says why not (a static string). NULL with
- * e set only when out of memory.
+ * Open the cache under root (--cache-dir, else sov_cache_dir's: lib/fs.h;
+ * empty: none) for this repository, host and paths (sorted), recording
+ * from now on; the previous one is loaded when parent (the parent
+ * snapshot's id, or NULL) is its snapshot and it passes every check
+ * above, else *why says why not (a static string). NULL with e set only
+ * when out of memory.
  */
 struct bk_dircache *bk_dircache_open(struct bk_repo *r, const char *root,
 				     const char *host, jv paths, int atime,
