@@ -29,6 +29,19 @@ warn_path(struct bk_walk *c, const struct sov_err *e)
 	sov_cli_warn("%s", e->msg);
 }
 
+/* An entry that could not be opened (errno): a warning, counted as
+ * vanished when it is gone. */
+static void
+warn_open(struct bk_walk *c, const char *path)
+{
+	struct sov_err w = {0};
+
+	if (errno == ENOENT)
+		c->vanished++;
+	sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
+	warn_path(c, &w);
+}
+
 void
 bk_walk_progress(struct bk_walk *c, int final)
 {
@@ -436,7 +449,6 @@ static int
 walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
 	    jv pnode, char hex[BK_ID_HEX_LEN], int *skipped, struct sov_err *e)
 {
-	struct sov_err w = {0};
 	struct stat dst;
 	unsigned char pid[BK_ID_LEN], id[BK_ID_LEN], sum[BK_DIRSUM_LEN];
 	char phex[BK_ID_HEX_LEN];
@@ -447,10 +459,7 @@ walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
 
 	*skipped = 0;
 	if (fd < 0) {
-		if (errno == ENOENT)
-			c->vanished++;
-		sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
-		warn_path(c, &w);
+		warn_open(c, path);
 		jv_free(pnode);
 		*skipped = 1;
 		return 0;
@@ -548,10 +557,7 @@ save_entry(struct bk_walk *c, int dirfd, const char *name, const char *path,
 			fd = openat(dirfd, name,
 				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				c->vanished++;
-			sov_err_sys(&w, SOV_EXIT_FAIL, "%s: open", path);
-			warn_path(c, &w);
+			warn_open(c, path);
 			jv_free(node);
 			rc = 0;
 			goto out;
