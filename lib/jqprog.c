@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json_dump.h"
+#include "jqwatch.h"
 
 #define SOV_JQ_WHERE_MAX 256
 #define SOV_JQ_ERRORS_MAX 1024
@@ -127,15 +128,45 @@ runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 	return -1;
 }
 
+/* jq_start, unless the thread's deadline has passed (jqwatch.h). */
+static int
+start(struct sov_jq *q, jv input, struct sov_err *e)
+{
+	if (sov_jq_watch_enter(q->jq, q->where, e) < 0) {
+		jv_free(input);
+		return -1;
+	}
+	jq_start(q->jq, input, 0);
+	return 0;
+}
+
+/* The run is over: -1 (e set) when it was halted for its deadline. */
+static int
+stop(struct sov_jq *q, struct sov_err *e)
+{
+	if (!sov_jq_watch_leave())
+		return 0;
+	return sov_err_set(e, SOV_EXIT_TEMPFAIL, "%s: timed out", q->where);
+}
+
 int
 sov_jq_all(struct sov_jq *q, jv input, jv *out, struct sov_err *e)
 {
 	jv results = jv_array();
 	jv v;
 
-	jq_start(q->jq, input, 0);
+	*out = jv_invalid();
+	if (start(q, input, e) < 0) {
+		jv_free(results);
+		return -1;
+	}
 	while (jv_is_valid(v = jq_next(q->jq)))
 		results = jv_array_append(results, v);
+	if (stop(q, e) < 0) {
+		jv_free(v);
+		jv_free(results);
+		return -1;
+	}
 	if (runtime_error(q, v, e) < 0) {
 		jv_free(results);
 		*out = jv_invalid();
@@ -151,8 +182,13 @@ sov_jq_first(struct sov_jq *q, jv input, jv *out, struct sov_err *e)
 	jv v;
 
 	*out = jv_invalid();
-	jq_start(q->jq, input, 0);
+	if (start(q, input, e) < 0)
+		return -1;
 	v = jq_next(q->jq);
+	if (stop(q, e) < 0) {
+		jv_free(v);
+		return -1;
+	}
 	if (!jv_is_valid(v)) {
 		if (runtime_error(q, v, e) < 0)
 			return -1;
@@ -170,8 +206,13 @@ sov_jq_test(struct sov_jq *q, jv input, int *truth, struct sov_err *e)
 	jv_kind k;
 
 	*truth = 0;
-	jq_start(q->jq, input, 0);
+	if (start(q, input, e) < 0)
+		return -1;
 	v = jq_next(q->jq);
+	if (stop(q, e) < 0) {
+		jv_free(v);
+		return -1;
+	}
 	if (!jv_is_valid(v))
 		return runtime_error(q, v, e);
 	k = jv_get_kind(v);

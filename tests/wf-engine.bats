@@ -319,6 +319,50 @@ JSON
 	assert_equal "$(wf_sql "SELECT count(*) FROM wf_attempts WHERE step='nap'")" 2
 }
 
+@test "a jq program that loops is halted at its step's timeout and retried; the worker goes on" {
+	# A jq action, an if and an input that never end on their own, and a
+	# measure that never ends.
+	cat >"$T/wf/spin.json" <<JSON
+{"name":"spin","version":1,
+ "steps":{"loop":{"jq":"last(range(1e15))","timeout":"200ms",
+                  "retry":{"attempts":2,"base":"10ms"}}}}
+JSON
+	cat >"$T/wf/spinif.json" <<JSON
+{"name":"spinif","version":1,
+ "steps":{"a":{"if":"last(range(1e15)) > 0","jq":"1","timeout":"100ms",
+               "retry":{"attempts":1}}}}
+JSON
+	cat >"$T/wf/spinin.json" <<JSON
+{"name":"spinin","version":1,
+ "steps":{"b":{"input":"last(range(1e15))","jq":".","timeout":"100ms",
+               "retry":{"attempts":1}}}}
+JSON
+	cat >"$T/wf/spinmeasure.json" <<JSON
+{"name":"spinmeasure","version":1,
+ "steps":{"a":{"jq":"{n: 1}"}},
+ "measure":{"human_minutes":1,"tokens":"last(range(1e15))"}}
+JSON
+	SECONDS=0
+	run --separate-stderr timeout 60 sov-wf run spin
+	assert_failure 1
+	last | jq -e '.error | test("attempts used up.*timed out after 200ms")'
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_attempts WHERE step='loop' AND error LIKE 'timed out after 200ms%'")" 2
+	run --separate-stderr timeout 60 sov-wf run spinif
+	assert_failure 1
+	run --separate-stderr timeout 60 sov-wf run spinin
+	assert_failure 1
+	assert_equal "$(wf_sql "SELECT group_concat(step || ':' || (error LIKE 'timed out after 100 ms (%: %timed out)'), ' ') FROM (SELECT step, error FROM wf_attempts WHERE execution_id IN (2, 3) ORDER BY step)")" "a:1 b:1"
+	# The measure is dropped, not waited for: the execution succeeds.
+	run --separate-stderr timeout 60 sov-wf run spinmeasure
+	assert_success
+	last | jq -e '.status == "succeeded" and .tokens == null'
+	[ "$SECONDS" -lt 20 ] # four halts of at most 1 s each, with room for a loaded machine
+	# The same worker thread, its jq state halted three times, runs on.
+	run --separate-stderr sov-wf run chain --input '{"n":1}'
+	assert_success
+	last | jq -e '.output.z == 6'
+}
+
 # The chaos runs' workflow: one in ten executions fails at c for good (it
 # is dead-lettered). Each kill loses the attempts its worker held, and lost
 # attempts count against retry.attempts (docs/wf-store.md): a has 20.

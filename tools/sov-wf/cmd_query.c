@@ -14,6 +14,8 @@
 #include "queue.h"
 #include "saga.h"
 #include "show.h"
+#include "slots.h"
+#include "timestamp.h"
 #include "wf.h"
 #include "worker.h"
 
@@ -102,7 +104,7 @@ q_status(struct sov_store *st, struct sov_jsonl_writer *w,
 		return wf_show_rows(
 		    st, w, "execution",
 		    "SELECT " WF_SHOW_EXECUTION_COLS " FROM wf_executions "
-		    "WHERE status IN ('running', 'compensating', "
+		    "WHERE status IN ('queued', 'running', 'compensating', "
 		    "'cancelling') AND workflow = $1 ORDER BY id LIMIT $2",
 		    JV_ARRAY(jv_string(q->workflow),
 			     jv_number((double)q->limit)),
@@ -110,7 +112,7 @@ q_status(struct sov_store *st, struct sov_jsonl_writer *w,
 	return wf_show_rows(
 	    st, w, "execution",
 	    "SELECT " WF_SHOW_EXECUTION_COLS
-	    " FROM wf_executions WHERE status IN ('running', "
+	    " FROM wf_executions WHERE status IN ('queued', 'running', "
 	    "'compensating', 'cancelling') ORDER BY id LIMIT $1",
 	    JV_ARRAY(jv_number((double)q->limit)), e);
 }
@@ -231,6 +233,29 @@ wf_cmd_logs(int argc, char **argv)
 	return with_store(argc, argv, 1, q_logs);
 }
 
+/* A queued execution has run nothing and holds no slot: it ends now. */
+static int
+cancel_queued(struct sov_store *st, long long id, struct sov_err *e)
+{
+	if (sov_store_query(
+		st,
+		"UPDATE wf_executions SET status = 'cancelled', "
+		"error = 'cancelled by an operator', finished_at = $2, "
+		"seconds = 0 WHERE id = $1 AND status = 'queued'",
+		JV_ARRAY(jv_number((double)id),
+			 jv_number((double)sov_time_now_ms())),
+		NULL, e) < 0 ||
+	    sov_store_query(st,
+			    "UPDATE wf_steps SET status = 'cancelled' "
+			    "WHERE execution_id = $1",
+			    JV_ARRAY(jv_number((double)id)), NULL, e) < 0)
+		return -1;
+	/* A rerun from the DLQ waiting for a slot: out of the DLQ, as any
+	 * cancelled execution. */
+	return sov_store_query(st, "DELETE FROM wf_dlq WHERE execution_id = $1",
+			       JV_ARRAY(jv_number((double)id)), NULL, e);
+}
+
 static int
 q_cancel(struct sov_store *st, struct sov_jsonl_writer *w,
 	 const struct qopts *q, struct sov_err *e)
@@ -248,7 +273,13 @@ q_cancel(struct sov_store *st, struct sov_jsonl_writer *w,
 	if (sov_store_begin(st, e) < 0 ||
 	    wf_lock_execution(st, q->id, status, def_id, e) < 0)
 		goto out;
-	if (strcmp(status, "running") != 0) {
+	if (!strcmp(status, "queued")) {
+		if (cancel_queued(st, q->id, e) < 0 ||
+		    sov_store_commit(st, e) < 0)
+			goto out;
+		ended = 1;
+		snprintf(end, sizeof(end), "cancelled");
+	} else if (strcmp(status, "running") != 0) {
 		sov_err_set(
 		    e, SOV_EXIT_USAGE, "execution %lld is %s, not running%s",
 		    q->id, status,
@@ -256,13 +287,16 @@ q_cancel(struct sov_store *st, struct sov_jsonl_writer *w,
 			? " (sov-wf dlq discard takes it out of the DLQ)"
 			: "");
 		goto out;
-	}
-	if (!(d = wf_cache_get(cache, st, def_id, e)) ||
-	    wf_saga_begin(st, q->id, "cancelling", NULL,
-			  "cancelled by an operator", e) < 0 ||
-	    wf_saga_advance(st, d, q->id, &o.pol, &ended, end, e) < 0 ||
-	    sov_store_commit(st, e) < 0)
+	} else if (!(d = wf_cache_get(cache, st, def_id, e)) ||
+		   wf_saga_begin(st, q->id, "cancelling", NULL,
+				 "cancelled by an operator", e) < 0 ||
+		   wf_saga_advance(st, d, q->id, &o.pol, &ended, end, e) < 0 ||
+		   (ended && d->concurrency > 0 &&
+		    wf_slots_release(st, d->name, d->concurrency, 1,
+				     sov_time_now_ms(), e) < 0) ||
+		   sov_store_commit(st, e) < 0) {
 		goto out;
+	}
 	rec = sov_record_new("cancel");
 	rec = jv_object_set(rec, jv_string("execution"),
 			    jv_number((double)q->id));

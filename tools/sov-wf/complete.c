@@ -11,11 +11,14 @@
 #include "json_dump.h"
 #include "complete.h"
 #include "queue.h"
+#include "jqwatch.h"
 #include "row.h"
+#include "slots.h"
 #include "saga.h"
 #include "timestamp.h"
 
 #define SQL_MAX 8192
+#define WF_MEASURE_TIMEOUT_MS 1000 /* a measure program, in a transaction */
 
 void
 wf_done_clear(struct wf_done *d)
@@ -38,19 +41,26 @@ by_execution(const void *a, const void *b)
 	return 0;
 }
 
-/* A measure program's number on ctx, NAN when none or not a number. */
+/* A measure program's number on ctx, NAN when none or not a number. It
+ * runs inside the batch's transaction: one that loops is halted after
+ * WF_MEASURE_TIMEOUT_MS (lib/jqwatch.h) and measures nothing. */
 static double
 measure(const struct wf_prog *p, jv ctx)
 {
 	jv out;
 	double v = NAN;
 	struct sov_err e = {0};
+	int64_t old;
+	int rc;
 
 	if (!p->q) {
 		jv_free(ctx);
 		return NAN;
 	}
-	if (sov_jq_first(p->q, ctx, &out, &e) < 0)
+	old = sov_jq_deadline(sov_time_mono_ms() + WF_MEASURE_TIMEOUT_MS);
+	rc = sov_jq_first(p->q, ctx, &out, &e);
+	sov_jq_deadline(old);
+	if (rc < 0)
 		return NAN;
 	if (jv_get_kind(out) == JV_KIND_NUMBER &&
 	    isfinite(jv_number_value(out)))
@@ -531,6 +541,9 @@ complete_batch(struct sov_store *st, const char *owner,
 		if (!common_case(v, n, i, rows[i]) &&
 		    complete_one(st, owner, pol, &v[i], now, e) < 0)
 			goto out;
+	/* Last: the slot rows are locked after every execution row. */
+	if (wf_slots_release_ended(st, v, n, now, e) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(locked);

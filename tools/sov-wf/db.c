@@ -108,8 +108,20 @@ static const char postgres_v1[] =
     "CREATE INDEX wf_dlq_due ON wf_dlq(next_retry_at)"
     " WHERE state = 'waiting';";
 
+/*
+ * Version 2: a workflow's concurrency (slots.h). wf_slots counts the
+ * executions holding a slot; the partial index finds the oldest queued
+ * execution of a workflow without scanning its history. Same SQL on both.
+ */
+static const char v2[] =
+    "CREATE TABLE wf_slots ("
+    " workflow TEXT PRIMARY KEY, active INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX wf_executions_queued ON wf_executions(workflow, id)"
+    " WHERE status = 'queued';";
+
 static const struct sov_migration migrations[] = {
     {1, sqlite_v1, postgres_v1},
+    {2, v2, v2},
 };
 
 int

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "jqwatch.h"
 #include "timestamp.h"
 
 int
@@ -85,8 +86,25 @@ random01(void)
 	return (double)randombytes_random() / 4294967296.0;
 }
 
-void
-wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
+/* A program of the step (if, input) that failed: a timeout is retried
+ * like the step's own, anything else fails the step for good. */
+static void
+program_failed(struct wf_done *dn, const struct wf_step *s,
+	       const struct wf_claim *c, const char *what,
+	       const struct sov_err *e)
+{
+	if (e->code != SOV_EXIT_TEMPFAIL) {
+		verdict(dn, WF_V_FAIL, "%s: %s", what, e->msg);
+		return;
+	}
+	verdict(dn, WF_V_RETRY, "timed out after %lld ms (%s: %s)",
+		(long long)s->timeout_ms, what, e->msg);
+	dn->retry_at = sov_time_now_ms() +
+		       wf_retry_delay_ms(&s->retry, c->attempt + 1, random01());
+}
+
+static void
+run_step(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 {
 	struct sov_err e = {0};
 	const struct wf_def *d;
@@ -128,6 +146,10 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 		return;
 	}
 	s = &d->steps[k];
+	/* The step's timeout covers its jq programs too (lib/jqwatch.h):
+	 * its if, its input and a jq action; a command or a request has its
+	 * own timer besides. */
+	sov_jq_deadline(t0 + s->timeout_ms);
 	if (c->attempt > s->retry.attempts) {
 		/* Claims lost with their workers used the attempts up. */
 		verdict(dn, WF_V_FAIL,
@@ -142,7 +164,7 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 			if (sov_jq_test(s->cond.q, jv_copy(ctx), &truth, &e) <
 			    0) {
 				jv_free(ctx);
-				verdict(dn, WF_V_FAIL, "if: %s", e.msg);
+				program_failed(dn, s, c, "if", &e);
 				return;
 			}
 			if (!truth) {
@@ -152,7 +174,7 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 			}
 		}
 		if (wf_step_input(d, s, ctx, &input, &e) < 0) {
-			verdict(dn, WF_V_FAIL, "input: %s", e.msg);
+			program_failed(dn, s, c, "input", &e);
 			return;
 		}
 		act = &s->act;
@@ -169,9 +191,13 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 			      jv_string("output"),
 			      jv_is_valid(out) ? out
 					       : (jv_free(out), jv_null())));
-		if (!s->undo || wf_undo_input(s, ctx, &input, &e) < 0) {
-			verdict(dn, WF_V_FAIL, "undo input: %s",
-				s->undo ? e.msg : "no undo");
+		if (!s->undo) {
+			jv_free(ctx);
+			verdict(dn, WF_V_FAIL, "undo input: no undo");
+			return;
+		}
+		if (wf_undo_input(s, ctx, &input, &e) < 0) {
+			program_failed(dn, s, c, "undo input", &e);
 			return;
 		}
 		act = s->undo;
@@ -214,4 +240,11 @@ wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
 		break;
 	}
 	wf_result_clear(&r);
+}
+
+void
+wf_engine_run(struct wf_engine *g, struct wf_claim *c, struct wf_done *dn)
+{
+	run_step(g, c, dn);
+	sov_jq_deadline(0);
 }

@@ -190,14 +190,15 @@ wf_result_clear(struct wf_result *r)
 	r->output = jv_invalid();
 }
 
-/* The jq action. Its timeout is not enforced in this version: a jq
- * program runs in the worker thread, which cannot be interrupted safely;
- * the definition's programs are the operator's own. */
+/* The jq action. Its timeout is the thread's jq deadline, which the
+ * engine sets for the whole step (lib/jqwatch.h): past it the program is
+ * halted, and that is a timeout like a command's, so it is retried. */
 static int
-run_jq(const struct wf_action *a, jv input, struct wf_result *r,
-       struct sov_err *e)
+run_jq(const struct wf_action *a, const struct wf_exec_call *call, jv input,
+       struct wf_result *r, struct sov_err *e)
 {
 	struct sov_err je;
+	char dur[32];
 	jv out;
 
 	if (a->jq.q == NULL) {
@@ -209,7 +210,13 @@ run_jq(const struct wf_action *a, jv input, struct wf_result *r,
 	}
 	sov_err_clear(&je);
 	if (sov_jq_first(a->jq.q, input, &out, &je) < 0) {
-		wf_exec_fail(r, WF_OUT_FAIL, "%s", je.msg);
+		if (je.code == SOV_EXIT_TEMPFAIL) {
+			wf_exec_duration(call->timeout_ms, dur, sizeof(dur));
+			wf_exec_fail(r, WF_OUT_RETRY, "timed out after %s (%s)",
+				     dur, je.msg);
+		} else {
+			wf_exec_fail(r, WF_OUT_FAIL, "%s", je.msg);
+		}
 		return 0;
 	}
 	r->output = out;
@@ -290,7 +297,7 @@ wf_exec_action(struct wf_exec *x, const struct wf_action *a,
 		rc = wf_exec_run(a, call, input, r, e);
 		break;
 	case WF_KIND_JQ:
-		rc = run_jq(a, input, r, e);
+		rc = run_jq(a, call, input, r, e);
 		break;
 	case WF_KIND_HTTP:
 		rc = wf_exec_http(x, a, call, input, r, e);

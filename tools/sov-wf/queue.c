@@ -11,6 +11,7 @@
 #include "bulk.h"
 #include "json_dump.h"
 #include "row.h"
+#include "slots.h"
 #include "timestamp.h"
 
 #define SQL_MAX 16384
@@ -43,7 +44,7 @@ skip_locked(const struct sov_store *st)
 
 int
 wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,
-		      long long id, int64_t now, struct sov_err *e)
+		      long long id, int held, int64_t now, struct sov_err *e)
 {
 	char sql[SQL_MAX];
 	size_t len;
@@ -56,10 +57,14 @@ wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,
 	params = JV_ARRAY(jv_number((double)id), jv_number((double)now));
 	for (size_t i = 0; i < d->n_steps; i++) {
 		const struct wf_step *s = &d->steps[i];
-		int k = snprintf(sql + len, sizeof(sql) - len,
-				 "%s($1, $%zu, '%s', %zu, $2)", i ? ", " : "",
-				 i + 3, s->n_needs ? "waiting" : "ready",
-				 s->n_needs);
+		const char *status = held ? "held" : "ready";
+		int k;
+
+		if (s->n_needs)
+			status = "waiting";
+		k = snprintf(sql + len, sizeof(sql) - len,
+			     "%s($1, $%zu, '%s', %zu, $2)", i ? ", " : "",
+			     i + 3, status, s->n_needs);
 
 		if (k < 0 || (size_t)k >= sizeof(sql) - len) {
 			jv_free(params);
@@ -70,6 +75,20 @@ wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,
 		params = jv_array_append(params, jv_string(s->name));
 	}
 	return sov_store_query(st, sql, params, NULL, e);
+}
+
+int
+wf_queue_start(struct sov_store *st, const struct wf_def *d, long long id,
+	       int64_t now, struct sov_err *e)
+{
+	int limited = d->concurrency > 0, started;
+
+	/* Limited: its first steps held until it takes a slot, maybe now. */
+	if (wf_queue_insert_steps(st, d, id, limited, now, e) < 0)
+		return -1;
+	return limited ? wf_slots_take(st, d->name, d->concurrency, id, now,
+				       &started, e)
+		       : 0;
 }
 
 int
@@ -101,12 +120,13 @@ wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 		st,
 		"INSERT INTO wf_executions (workflow, def_id, status, key, "
 		"trigger, input, steps_left, created_at, started_at) "
-		"VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $7) "
+		"VALUES ($1, $2, $8, $3, $4, $5, $6, $7, $7) "
 		"ON CONFLICT (key) DO NOTHING RETURNING id",
 		JV_ARRAY(jv_string(d->name), jv_string(def_id),
 			 key ? jv_string(key) : jv_null(), jv_string(trigger),
 			 in_text, jv_number((double)d->n_steps),
-			 jv_number((double)now)),
+			 jv_number((double)now),
+			 jv_string(d->concurrency > 0 ? "queued" : "running")),
 		&rows, e) < 0)
 		return -1;
 	if (jv_array_length(jv_copy(rows)) == 0) {
@@ -127,7 +147,7 @@ wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 		goto out;
 	}
 	*id = (long long)wf_row_first_num(rows, "id", 0);
-	rc = wf_queue_insert_steps(st, d, *id, now, e);
+	rc = wf_queue_start(st, d, *id, now, e);
 out:
 	jv_free(rows);
 	return rc;

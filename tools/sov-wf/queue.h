@@ -63,9 +63,19 @@ int wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 		     const char *trigger, long long *id, int *dup,
 		     struct sov_err *e);
 
-/* The step rows of a new run of execution id (inside a transaction). */
+/* The step rows of a new run of execution id (inside a transaction); with
+ * held, its first steps wait for a slot (slots.h) as 'held'. */
 int wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,
-			  long long id, int64_t now, struct sov_err *e);
+			  long long id, int held, int64_t now,
+			  struct sov_err *e);
+
+/*
+ * The steps of a new run of execution id, which is 'running', or 'queued'
+ * when d has a concurrency limit: then it starts when it gets a slot,
+ * maybe at once (inside a transaction).
+ */
+int wf_queue_start(struct sov_store *st, const struct wf_def *d, long long id,
+		   int64_t now, struct sov_err *e);
 
 /*
  * Claim up to max steps whose time has come (oldest first), or, with

@@ -28,7 +28,7 @@ wf_saga_begin(struct sov_store *st, long long id, const char *status,
 	return sov_store_query(st,
 			       "UPDATE wf_steps SET status = 'cancelled' "
 			       "WHERE execution_id = $1 "
-			       "AND status IN ('waiting', 'ready')",
+			       "AND status IN ('waiting', 'ready', 'held')",
 			       JV_ARRAY(jv_number((double)id)), NULL, e);
 }
 
@@ -235,13 +235,14 @@ wf_saga_rerun(struct sov_store *st, const struct wf_def *d, long long id,
 
 	if (sov_store_query(
 		st,
-		"UPDATE wf_executions SET status = 'running', run = run + 1, "
+		"UPDATE wf_executions SET status = $4, run = run + 1, "
 		"output = NULL, error = NULL, failed_step = NULL, "
 		"steps_left = $2, seq = 0, started_at = $3, "
 		"finished_at = NULL, seconds = NULL, tokens = NULL, "
 		"cost = NULL WHERE id = $1 AND status = 'failed'",
 		JV_ARRAY(jv_number((double)id), jv_number((double)d->n_steps),
-			 jv_number((double)now)),
+			 jv_number((double)now),
+			 jv_string(d->concurrency > 0 ? "queued" : "running")),
 		NULL, e) < 0)
 		return -1;
 	if (sov_store_changes(st) != 1)
@@ -249,7 +250,7 @@ wf_saga_rerun(struct sov_store *st, const struct wf_def *d, long long id,
 				   "execution %lld has not failed", id);
 	if (sov_store_query(st, "DELETE FROM wf_steps WHERE execution_id = $1",
 			    JV_ARRAY(jv_number((double)id)), NULL, e) < 0 ||
-	    wf_queue_insert_steps(st, d, id, now, e) < 0)
+	    wf_queue_start(st, d, id, now, e) < 0)
 		return -1;
 	return sov_store_query(
 	    st,

@@ -22,11 +22,14 @@
 #include "engine.h"
 #include "measure.h"
 #include "saga.h"
+#include "jqwatch.h"
+#include "slots.h"
 #include "timestamp.h"
 
 #define WF_DLQ_SCAN_MS 1000 /* how often due DLQ entries are looked for */
 #define WF_DLQ_SCAN_MAX 16  /* entries rerun per scan */
 #define WF_HOUSE_TICK_MS 50 /* the housekeeping thread's sleep */
+#define WF_WATCH_TICK_MS 10 /* how often jq deadlines are checked */
 #define WF_WARN_EVERY_MS 10000
 
 struct shared {
@@ -41,6 +44,7 @@ struct thr {
 	int idx;
 	pthread_t tid;
 	int started;
+	struct sov_jq_watch *watch; /* work: its jq deadlines (jqwatch.h) */
 };
 
 void
@@ -210,6 +214,7 @@ work(void *arg)
 	}
 	for (size_t i = 0; i < WF_CLAIM_MAX; i++)
 		wf_claim_clear(&claims[i]);
+	sov_jq_watch_bind(t->watch);
 	/* The store may be down when the worker starts: wait for it. */
 	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
 		warn_store(&warned, "store", &e);
@@ -462,6 +467,7 @@ housekeep(void *arg)
 	size_t ncn = 0;
 	int64_t next_beat = 0, next_dlq = 0, warned = -WF_WARN_EVERY_MS;
 	long renewed;
+	int started;
 
 	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
 		warn_store(&warned, "store", &e);
@@ -487,6 +493,11 @@ housekeep(void *arg)
 		if (o->housekeeping && !o->only) {
 			if (now >= next_dlq) {
 				dlq_due(sh, st, cache, &warned);
+				if (wf_slots_sweep(st, cache, &started, &e) < 0)
+					warn_store(&warned,
+						   "starting queued "
+						   "executions",
+						   &e);
 				wf_cache_trim(cache);
 				next_dlq = now + WF_DLQ_SCAN_MS;
 			}
@@ -501,11 +512,41 @@ out:
 	return NULL;
 }
 
+/* Halts the jq program of a work thread that runs past its step's
+ * timeout: jq cannot stop itself (lib/jqwatch.h). Last to stop. ts[0..n)
+ * are the work threads. */
+struct watchdog {
+	struct thr *ts;
+	int n;
+	atomic_int stop;
+};
+
+static void *
+watchdog(void *arg)
+{
+	struct watchdog *wd = arg;
+
+	while (!atomic_load(&wd->stop)) {
+		int64_t now = sov_time_mono_ms();
+
+		for (int i = 0; i < wd->n; i++)
+			if (wd->ts[i].watch &&
+			    sov_jq_watch_check(wd->ts[i].watch, now))
+				sov_cli_warn("thread %d: a jq program ran past "
+					     "its step's timeout: halted",
+					     i);
+		sleep_ms(WF_WATCH_TICK_MS);
+	}
+	return NULL;
+}
+
 int
 wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 	      struct sov_err *e)
 {
 	struct shared sh = {.o = o};
+	struct watchdog wd;
+	pthread_t wd_tid;
 	struct thr *ts;
 	struct sov_store *st;
 	struct sov_metrics *m;
@@ -525,6 +566,17 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 	ts = calloc((size_t)n + 1, sizeof(*ts));
 	if (!ts)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (!(ts[i].watch = sov_jq_watch_new(e))) {
+			rc = -1;
+			goto out;
+		}
+	wd = (struct watchdog){.ts = ts, .n = n};
+	atomic_init(&wd.stop, 0);
+	if (pthread_create(&wd_tid, NULL, watchdog, &wd) != 0) {
+		rc = sov_err_set(e, SOV_EXIT_TEMPFAIL, "cannot start a thread");
+		goto out;
+	}
 	atomic_init(&sh.ended, 0);
 	pthread_mutex_init(&sh.mu, NULL);
 	for (int i = 0; i <= n; i++) {
@@ -549,6 +601,11 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 		pthread_join(ts[n].tid, NULL);
 	snprintf(end_status, 16, "%s", sh.end_status);
 	pthread_mutex_destroy(&sh.mu);
+	atomic_store(&wd.stop, 1);
+	pthread_join(wd_tid, NULL);
+out:
+	for (int i = 0; i < n; i++)
+		sov_jq_watch_free(ts[i].watch);
 	free(ts);
 	return rc;
 }
