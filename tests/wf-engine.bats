@@ -467,6 +467,40 @@ post_hook() {
 		"http://127.0.0.1:$(cat "$T/port")$1"
 }
 
+@test "cron catch_up: a worker that starts late runs the last missed fire time once; without it, none" {
+	for w in catchy plain; do
+		c=$([ $w = catchy ] && echo ',"catch_up":true' || true)
+		cat >"$T/wf/$w.json" <<JSON
+{"name":"$w","version":1,"triggers":[{"cron":"* * * * *","input":{"from":"cron"}$c}],
+ "steps":{"t":{"jq":".from"}}}
+JSON
+	done
+	# The test stays within one minute: none fires on its own meanwhile.
+	now=$(date +%s%3N)
+	[ $((now % 60000)) -lt 45000 ] || sleep $(((60000 - now % 60000) / 1000 + 1))
+	now=$(date +%s%3N)
+	minute=$((now - now % 60000))
+	old=$((minute - 5 * 60000))
+	# Each ran five minutes ago (as a cron execution would have), then no
+	# worker ran for four fire times.
+	for w in catchy plain; do
+		run sov-wf run "$w" --key "cron:$w:0:$old"
+		assert_success
+	done
+	wf_sql "UPDATE wf_executions SET trigger = 'cron'"
+	start_worker --threads 1 --name k1
+	start_worker --threads 1 --name k2
+	for _ in $(seq 1 100); do
+		[ "$(wf_sql "SELECT count(*) FROM wf_executions WHERE workflow = 'catchy' AND status = 'succeeded'")" -ge 2 ] && break
+		sleep 0.1
+	done
+	sleep 1 # the other worker's plan
+	# Only the last one missed, once, though two workers started.
+	assert_equal "$(wf_sql "SELECT group_concat(key, ' ') FROM wf_executions WHERE workflow = 'catchy' AND key != 'cron:catchy:0:$old'")" \
+		"cron:catchy:0:$minute"
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions WHERE workflow = 'plain'")" 1
+}
+
 @test "webhook: a signed POST starts an execution, a replayed delivery does not, a bad signature is refused" {
 	command -v openssl >/dev/null || skip "openssl not installed"
 	printf 'a-webhook-secret-of-some-length\n' >"$T/secret"

@@ -444,6 +444,10 @@ test_triggers(void)
 	    "must be true");
 	bad(top("'triggers':[{'enqueue':true,'input':{}}]"),
 	    "triggers[0].input", "only a cron trigger takes an input");
+	bad(top("'triggers':[{'enqueue':true,'catch_up':true}]"),
+	    "triggers[0].catch_up", "only a cron trigger catches up");
+	bad(top("'triggers':[{'cron':'@daily','catch_up':1}]"),
+	    "triggers[0].catch_up", "must be true or false, not a number");
 	bad(top("'triggers':[{'cron':'@daily','input':[1]}]"),
 	    "triggers[0].input", "must be an object, not an array");
 	bad(top("'triggers':[{'cron':'@daily','inputs':{}}]"),

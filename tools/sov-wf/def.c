@@ -16,6 +16,7 @@ struct trig_ctx {
 	struct wf_trigger *t;
 	unsigned kinds; /* bit k: kind k given */
 	int input_given;
+	int catch_up_given;
 };
 
 /* ---- triggers ---- */
@@ -59,6 +60,20 @@ trig_input(struct sov_jcheck *c, jv v, void *target)
 	tc->input_given = 1;
 	jv_free(tc->t->input);
 	tc->t->input = jv_copy(v);
+	return 0;
+}
+
+static int
+trig_catch_up(struct sov_jcheck *c, jv v, void *target)
+{
+	struct trig_ctx *tc = target;
+	jv_kind k = jv_get_kind(v);
+
+	if (k != JV_KIND_TRUE && k != JV_KIND_FALSE)
+		return sov_jcheck_fail(c, "must be true or false, not %s",
+				       sov_jcheck_kind(v));
+	tc->catch_up_given = 1;
+	tc->t->catch_up = k == JV_KIND_TRUE;
 	return 0;
 }
 
@@ -140,9 +155,9 @@ trig_webhook(struct sov_jcheck *c, jv v, void *target)
 }
 
 static const struct sov_jfield trigger_fields[] = {
-    {"cron", trig_cron},   {"enqueue", trig_enqueue},
-    {"input", trig_input}, {"webhook", trig_webhook},
-    {NULL, NULL},
+    {"catch_up", trig_catch_up}, {"cron", trig_cron},
+    {"enqueue", trig_enqueue},   {"input", trig_input},
+    {"webhook", trig_webhook},   {NULL, NULL},
 };
 
 /* Triggers i and j (j < i) may not be the same way in. */
@@ -195,7 +210,7 @@ top_triggers(struct sov_jcheck *c, jv v, void *target)
 	for (int i = 0; i < n; i++) {
 		jv x = jv_array_get(jv_copy(v), i);
 		struct wf_trigger *t = &d->triggers[i];
-		struct trig_ctx tc = {t, 0, 0};
+		struct trig_ctx tc = {t, 0, 0, 0};
 		size_t old = sov_jcheck_push_index(c, i);
 		unsigned kinds;
 		int r;
@@ -212,6 +227,11 @@ top_triggers(struct sov_jcheck *c, jv v, void *target)
 			sov_jcheck_push_name(c, "input");
 			return sov_jcheck_fail(c, "only a cron trigger takes an "
 						"input");
+		}
+		if (tc.catch_up_given && t->kind != WF_TRIGGER_CRON) {
+			sov_jcheck_push_name(c, "catch_up");
+			return sov_jcheck_fail(c, "only a cron trigger catches "
+						  "up");
 		}
 		if (trig_clash(c, d, (size_t)i) < 0)
 			return -1;

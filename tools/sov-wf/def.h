@@ -140,6 +140,7 @@ struct wf_trigger {
 	char *cron_src; /* cron: as written */
 	struct wf_cron cron;
 	jv input;                /* cron: the execution's input, {} default */
+	int catch_up; /* cron: a worker starting late runs the last missed */
 	char *path;              /* webhook: "/hooks/NAME" */
 	char *secret_file;       /* webhook: one of these two is set */
 	char *secret_credential; /* a systemd credential name */

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "measure.h"
 #include "saga.h"
+#include "schedule.h"
 #include "jqwatch.h"
 #include "slots.h"
 #include "timestamp.h"
@@ -378,82 +379,6 @@ fail:
 	warn_store(warned, "dead-letter retries", &e);
 }
 
-/* Cron triggers: an execution per fire time, once among all workers (the
- * key names the fire time). Fire times before the worker started are not
- * made up for. */
-struct cron_next {
-	size_t def, trig;
-	int64_t at;
-};
-
-static void
-cron_tick(const struct wf_registry *reg, struct cron_next *cn, size_t ncn,
-	  struct sov_store *st, int64_t *warned)
-{
-	int64_t now = sov_time_now_ms();
-
-	for (size_t i = 0; i < ncn; i++) {
-		const struct wf_def *d = reg->defs[cn[i].def];
-		const struct wf_trigger *tr = &d->triggers[cn[i].trig];
-		struct sov_err e = {0};
-		char key[WF_KEY_MAX];
-		long long id;
-		int dup;
-
-		if (cn[i].at < 0 || cn[i].at > now)
-			continue;
-		snprintf(key, sizeof(key), "cron:%s:%zu:%lld", d->name,
-			 cn[i].trig, (long long)cn[i].at);
-		if (sov_store_begin(st, &e) < 0 ||
-		    wf_registry_put(st, d, reg->ids[cn[i].def], &e) < 0 ||
-		    wf_queue_enqueue(st, d, reg->ids[cn[i].def],
-				     jv_copy(tr->input), key, "cron", &id, &dup,
-				     &e) < 0 ||
-		    sov_store_commit(st, &e) < 0) {
-			sov_store_rollback(st, NULL);
-			warn_store(warned, "cron", &e);
-			continue; /* again at the next tick */
-		}
-		if (wf_cron_next(&tr->cron, cn[i].at, &cn[i].at, &e) < 0)
-			cn[i].at = -1;
-	}
-}
-
-static int
-cron_plan(const struct wf_registry *reg, struct cron_next **out, size_t *n,
-	  struct sov_err *e)
-{
-	int64_t now = sov_time_now_ms();
-	size_t cap = 0;
-
-	*out = NULL;
-	*n = 0;
-	for (size_t i = 0; reg && i < reg->n; i++)
-		for (size_t j = 0; j < reg->defs[i]->n_triggers; j++)
-			cap +=
-			    reg->defs[i]->triggers[j].kind == WF_TRIGGER_CRON;
-	if (cap == 0)
-		return 0;
-	*out = calloc(cap, sizeof(**out));
-	if (!*out)
-		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
-	for (size_t i = 0; i < reg->n; i++)
-		for (size_t j = 0; j < reg->defs[i]->n_triggers; j++) {
-			const struct wf_trigger *tr =
-			    &reg->defs[i]->triggers[j];
-			struct cron_next *c = &(*out)[*n];
-
-			if (tr->kind != WF_TRIGGER_CRON)
-				continue;
-			c->def = i;
-			c->trig = j;
-			if (wf_cron_next(&tr->cron, now, &c->at, e) < 0)
-				c->at = -1;
-			(*n)++;
-		}
-	return 0;
-}
-
 static void *
 housekeep(void *arg)
 {
@@ -463,11 +388,11 @@ housekeep(void *arg)
 	struct sov_err e = {0};
 	struct sov_store *st = NULL;
 	struct wf_cache *cache = NULL;
-	struct cron_next *cn = NULL;
-	size_t ncn = 0;
-	int64_t next_beat = 0, next_dlq = 0, warned = -WF_WARN_EVERY_MS;
+	struct wf_schedule *cron = NULL;
+	int64_t next_beat = 0, next_dlq = 0, next_plan = 0;
+	int64_t warned = -WF_WARN_EVERY_MS;
 	long renewed;
-	int started;
+	int started, planned;
 
 	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
 		warn_store(&warned, "store", &e);
@@ -475,12 +400,12 @@ housekeep(void *arg)
 	}
 	if (!st)
 		goto out;
-	if (!(cache = wf_cache_new(&e)) ||
-	    (o->housekeeping && !o->only &&
-	     cron_plan(o->reg, &cn, &ncn, &e) < 0)) {
+	if (!(cache = wf_cache_new(&e))) {
 		sov_cli_warn("housekeeping: %s", e.msg);
 		goto out;
 	}
+	/* Planned once; a store error (catch-up looks there) plans again. */
+	planned = !o->housekeeping || o->only;
 	while (!stopping(sh)) {
 		int64_t now = sov_time_mono_ms();
 
@@ -501,12 +426,20 @@ housekeep(void *arg)
 				wf_cache_trim(cache);
 				next_dlq = now + WF_DLQ_SCAN_MS;
 			}
-			cron_tick(o->reg, cn, ncn, st, &warned);
+			if (!planned && now >= next_plan) {
+				planned = wf_schedule_plan(o->reg, st, &cron,
+							   &e) == 0;
+				if (!planned)
+					warn_store(&warned, "cron", &e);
+				next_plan = now + 1000;
+			}
+			if (planned && wf_schedule_tick(cron, st, &e) < 0)
+				warn_store(&warned, "cron", &e);
 		}
 		nap(sh, WF_HOUSE_TICK_MS);
 	}
 out:
-	free(cn);
+	wf_schedule_free(cron);
 	wf_cache_free(cache);
 	sov_store_close(st);
 	return NULL;
