@@ -20,10 +20,10 @@
 #include "cli.h"
 #include "db.h"
 #include "engine.h"
+#include "jqwatch.h"
 #include "measure.h"
 #include "saga.h"
 #include "schedule.h"
-#include "jqwatch.h"
 #include "slots.h"
 #include "timestamp.h"
 
