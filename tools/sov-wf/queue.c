@@ -81,13 +81,12 @@ int
 wf_queue_start(struct sov_store *st, const struct wf_def *d, long long id,
 	       int64_t now, struct sov_err *e)
 {
-	int limited = d->concurrency > 0, started;
+	int limited = d->concurrency > 0;
 
 	/* Limited: its first steps held until it takes a slot, maybe now. */
 	if (wf_queue_insert_steps(st, d, id, limited, now, e) < 0)
 		return -1;
-	return limited ? wf_slots_take(st, d->name, d->concurrency, id, now,
-				       &started, e)
+	return limited ? wf_slots_admit(st, d->name, d->concurrency, now, e)
 		       : 0;
 }
 

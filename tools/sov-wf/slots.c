@@ -73,53 +73,17 @@ start_queued(struct sov_store *st, jv ids, int64_t now, struct sov_err *e)
 	    e);
 }
 
-int
-wf_slots_take(struct sov_store *st, const char *name, long limit, long long id,
-	      int64_t now, int *started, struct sov_err *e)
-{
-	jv rows = jv_invalid();
-	long active;
-	int older;
-
-	*started = 0;
-	if (lock_counter(st, name, &active, e) < 0)
-		return -1;
-	if (active >= limit)
-		return 0;
-	/* First come, first started: an older one waiting goes first (it is
-	 * waiting only while a release could not start it, e.g. it was
-	 * locked by a cancel; the worker's sweep starts it). */
-	if (sov_store_query(st,
-			    "SELECT count(*) AS n FROM (SELECT 1 FROM "
-			    "wf_executions WHERE workflow = $1 AND "
-			    "status = 'queued' AND id < $2 LIMIT 1) x",
-			    JV_ARRAY(jv_string(name), jv_number((double)id)),
-			    &rows, e) < 0)
-		return -1;
-	older = wf_row_first_num(rows, "n", 0) > 0;
-	jv_free(rows);
-	if (older)
-		return wf_slots_admit(st, name, limit, now, NULL, e);
-	if (add_active(st, name, 1, e) < 0 ||
-	    start_queued(st, JV_ARRAY(jv_number((double)id)), now, e) < 0)
-		return -1;
-	*started = 1;
-	return 0;
-}
-
-int
-wf_slots_admit(struct sov_store *st, const char *name, long limit, int64_t now,
-	       int *started, struct sov_err *e)
+/* With the counter locked at active: start the oldest queued executions
+ * of name for the slots free under limit. */
+static int
+fill(struct sov_store *st, const char *name, long limit, long active,
+     int64_t now, struct sov_err *e)
 {
 	char sql[512];
 	jv rows = jv_invalid(), ids = jv_array();
-	long active, k = 0;
+	long k = 0;
 	int rc = -1;
 
-	if (started)
-		*started = 0;
-	if (lock_counter(st, name, &active, e) < 0)
-		goto out;
 	if (active >= limit) {
 		rc = 0;
 		goto out;
@@ -151,12 +115,21 @@ wf_slots_admit(struct sov_store *st, const char *name, long limit, int64_t now,
 		goto out;
 	rc = start_queued(st, ids, now, e);
 	ids = jv_invalid();
-	if (rc == 0 && started)
-		*started = (int)k;
 out:
 	jv_free(ids);
 	jv_free(rows);
 	return rc;
+}
+
+int
+wf_slots_admit(struct sov_store *st, const char *name, long limit, int64_t now,
+	       struct sov_err *e)
+{
+	long active;
+
+	if (lock_counter(st, name, &active, e) < 0)
+		return -1;
+	return fill(st, name, limit, active, now, e);
 }
 
 int
@@ -169,7 +142,8 @@ wf_slots_release(struct sov_store *st, const char *name, long limit, int n,
 	if (lock_counter(st, name, &active, e) < 0 ||
 	    add_active(st, name, -(long)n, e) < 0)
 		return -1;
-	return wf_slots_admit(st, name, limit, now, NULL, e);
+	active = active > n ? active - n : 0;
+	return fill(st, name, limit, active, now, e);
 }
 
 static int
@@ -223,32 +197,36 @@ out:
 }
 
 int
-wf_slots_sweep(struct sov_store *st, struct wf_cache *cache, int *started,
-	       struct sov_err *e)
+wf_slots_sweep(struct sov_store *st, struct wf_cache *cache, struct sov_err *e)
 {
+	/* The oldest waiting execution of each workflow, in name order (the
+	 * order slot rows are locked in). */
+	static const char oldest[] =
+	    "SELECT workflow, def_id FROM wf_executions "
+	    "WHERE id IN (SELECT min(id) FROM wf_executions "
+	    "WHERE status = 'queued' GROUP BY workflow) ORDER BY workflow";
 	jv rows = jv_invalid();
 	int64_t now = sov_time_now_ms();
 	int rc = -1;
 
-	*started = 0;
+	/* Read first, outside a transaction: usually nothing waits, and a
+	 * write transaction every second would take SQLite's lock from the
+	 * workers. What is read is checked again under the counter's lock. */
+	if (sov_store_query(st, oldest, jv_array(), &rows, e) < 0)
+		return -1;
+	if (jv_array_length(jv_copy(rows)) == 0) {
+		jv_free(rows);
+		return 0;
+	}
 	if (sov_store_begin(st, e) < 0) {
 		sov_store_rollback(st, NULL);
+		jv_free(rows);
 		return -1;
 	}
-	/* The oldest waiting execution of each workflow, in name order (the
-	 * order slot rows are locked in). */
-	if (sov_store_query(st,
-			    "SELECT workflow, def_id FROM wf_executions "
-			    "WHERE id IN (SELECT min(id) FROM wf_executions "
-			    "WHERE status = 'queued' GROUP BY workflow) "
-			    "ORDER BY workflow",
-			    jv_array(), &rows, e) < 0)
-		goto out;
 	jv_array_foreach(rows, i, row)
 	{
 		char def_id[WF_DEF_ID_LEN + 1];
 		const struct wf_def *d;
-		int k = 0;
 
 		wf_row_text(row, "def_id", def_id, sizeof(def_id));
 		jv_free(row);
@@ -256,9 +234,8 @@ wf_slots_sweep(struct sov_store *st, struct wf_cache *cache, int *started,
 			goto out;
 		/* Only a limited definition queues an execution. */
 		if (d->concurrency > 0 &&
-		    wf_slots_admit(st, d->name, d->concurrency, now, &k, e) < 0)
+		    wf_slots_admit(st, d->name, d->concurrency, now, e) < 0)
 			goto out;
-		*started += k;
 		(void)i;
 	}
 	rc = sov_store_commit(st, e);

@@ -24,14 +24,6 @@
 #include "store.h"
 
 /*
- * Execution id of workflow name, just made 'queued' with its first steps
- * 'held': take a slot for it when one is free and no older execution of
- * the workflow is waiting for one; then it runs now (*started = 1).
- */
-int wf_slots_take(struct sov_store *st, const char *name, long limit,
-		  long long id, int64_t now, int *started, struct sov_err *e);
-
-/*
  * Give back n slots of workflow name (executions of it that held one
  * ended), then start the oldest queued executions for the slots free
  * under limit.
@@ -39,10 +31,13 @@ int wf_slots_take(struct sov_store *st, const char *name, long limit,
 int wf_slots_release(struct sov_store *st, const char *name, long limit, int n,
 		     int64_t now, struct sov_err *e);
 
-/* Start the oldest queued executions of name for the slots free under
- * limit; *started gets how many (may be NULL). */
+/*
+ * Start the oldest queued executions of name for the slots free under
+ * limit. An execution just enqueued 'queued' starts this way too: at once
+ * when a slot is free and none older waits.
+ */
 int wf_slots_admit(struct sov_store *st, const char *name, long limit,
-		   int64_t now, int *started, struct sov_err *e);
+		   int64_t now, struct sov_err *e);
 
 /*
  * The slots of the executions among v[0..n) that ended with this batch
@@ -56,10 +51,10 @@ int wf_slots_release_ended(struct sov_store *st, const struct wf_done *v,
  * Start what waits for a free slot in every workflow, under the limit of
  * its oldest waiting execution's definition: the self-repair for a release
  * that could not start one (it was locked by a cancel that then failed).
- * A worker runs it every second. Its own transaction; *started gets how
- * many started.
+ * A worker runs it every second; its own transaction, only when something
+ * waits.
  */
-int wf_slots_sweep(struct sov_store *st, struct wf_cache *cache, int *started,
+int wf_slots_sweep(struct sov_store *st, struct wf_cache *cache,
 		   struct sov_err *e);
 
 #endif

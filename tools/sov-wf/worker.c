@@ -392,7 +392,7 @@ housekeep(void *arg)
 	int64_t next_beat = 0, next_dlq = 0, next_plan = 0;
 	int64_t warned = -WF_WARN_EVERY_MS;
 	long renewed;
-	int started, planned;
+	int planned;
 
 	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
 		warn_store(&warned, "store", &e);
@@ -418,7 +418,7 @@ housekeep(void *arg)
 		if (o->housekeeping && !o->only) {
 			if (now >= next_dlq) {
 				dlq_due(sh, st, cache, &warned);
-				if (wf_slots_sweep(st, cache, &started, &e) < 0)
+				if (wf_slots_sweep(st, cache, &e) < 0)
 					warn_store(&warned,
 						   "starting queued "
 						   "executions",
