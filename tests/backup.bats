@@ -813,7 +813,18 @@ prune_outcome() {
 	run sov-backup backup --password-file "$T/pw2" "$T/src"
 	assert_success
 	assert_output --partial '"cache":"used"'
-	# an unwritable cache directory: a warning, the snapshot is saved
+	# a cache file that cannot be replaced (a directory in its place): the
+	# save fails with a warning, and the snapshot is saved
+	f=$(ls "$T"/cache/*/dirs-*)
+	rm "$f"
+	mkdir "$f"
+	run sov-backup backup "${PW[@]}" "$T/src"
+	assert_success
+	assert_output --partial '"event":"snapshot"'
+	assert_output --partial '"cache":"unreadable"'
+	assert_output --partial 'cache:'
+	rmdir "$f"
+	# an unusable cache directory: a warning, the snapshot is saved
 	rm -rf "$T/cache"
 	printf 'not a directory\n' >"$T/cache"
 	run sov-backup backup "${PW[@]}" "$T/src"

@@ -181,7 +181,7 @@ bk_cmd_backup(int argc, char **argv)
 	jv parent = jv_invalid(), proot = jv_invalid(), snap = jv_invalid();
 	char host[256] = "", hex[BK_ID_HEX_LEN], ts[SOV_TIME_RFC3339_LEN];
 	const char *hostopt = NULL, *cache_dir = NULL, *cache_why = NULL;
-	char cache_root[PATH_MAX];
+	char cache_root[PATH_MAX] = "";
 	int no_cache = 0;
 	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_AUTO;
 	int force = 0, opt, rc = SOV_EXIT_FAIL;
@@ -467,8 +467,12 @@ bk_cmd_backup(int argc, char **argv)
 
 		jv_free(ph);
 		if (cache_dir) {
-			snprintf(cache_root, sizeof(cache_root), "%s",
-				 cache_dir);
+			if (strlen(cache_dir) >= sizeof(cache_root))
+				sov_cli_warn("cache: --cache-dir is longer "
+					     "than a path may be");
+			else
+				snprintf(cache_root, sizeof(cache_root), "%s",
+					 cache_dir);
 		} else if (sov_cache_dir("sov-backup", cache_root,
 					 sizeof(cache_root), &e) < 0) {
 			/* the backup goes on without it, only slower */

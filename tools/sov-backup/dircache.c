@@ -221,9 +221,15 @@ load(struct bk_dircache *dc, const unsigned char *parent)
 	struct bk_dircache_file f;
 	const char *why = NULL;
 	struct stat st;
-	int fd = open(dc->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t got = 0;
+	int fd;
 
+	/* No parent (the first run, or --force): no use reading it. */
+	if (!parent)
+		return access(dc->file, F_OK) == 0
+			   ? "of another snapshot than the parent"
+			   : "none yet";
+	fd = open(dc->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? "none yet" : "unreadable";
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -246,7 +252,7 @@ load(struct bk_dircache *dc, const unsigned char *parent)
 		why = "unreadable";
 	else if (bk_dircache_parse(dc->key, dc->old, got, &f, &why) < 0)
 		;
-	else if (!parent || memcmp(f.snapshot, parent, BK_ID_LEN) != 0)
+	else if (memcmp(f.snapshot, parent, BK_ID_LEN) != 0)
 		why = "of another snapshot than the parent";
 	else if (memcmp(f.selection, dc->selection, 32) != 0)
 		why = "of other paths"; /* a collision of file names */
@@ -421,6 +427,15 @@ bk_dircache_owner(struct bk_dircache *dc, uint32_t uid, uint32_t gid,
 	return 0;
 }
 
+/* No cache this time: the last one goes too, or the next run would read
+ * all of it only to find it is of another snapshot. */
+static int
+drop_file(struct bk_dircache *dc)
+{
+	(void)unlink(dc->file); /* best effort: a stale file is refused */
+	return 0;
+}
+
 int
 bk_dircache_save(struct bk_dircache *dc,
 		 const unsigned char snapshot[BK_ID_LEN], struct sov_err *e)
@@ -431,13 +446,13 @@ bk_dircache_save(struct bk_dircache *dc,
 	char dir[PATH_MAX];
 	int rc;
 
-	if (!dc || !dc->file[0] || dc->overflow)
+	if (!dc || !dc->file[0])
 		return 0;
 	r = dc->r;
 	len = HEAD_LEN + r->nindex_files * BK_ID_LEN + dc->nowners * OWNER_LEN +
 	      dc->ndirs * DIR_LEN + MAC_LEN;
-	if (len > BK_DIRCACHE_MAX)
-		return 0;
+	if (dc->overflow || len > BK_DIRCACHE_MAX)
+		return drop_file(dc);
 	buf = calloc(1, len);
 	if (!buf)
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "cache");
@@ -473,7 +488,7 @@ bk_dircache_save(struct bk_dircache *dc,
 			if (memcmp(p + (i - 1) * DIR_LEN, p + i * DIR_LEN,
 				   PATH_HASH_LEN) == 0) {
 				free(buf);
-				return 0;
+				return drop_file(dc);
 			}
 		p += dc->ndirs * DIR_LEN;
 	}

@@ -261,6 +261,20 @@ count_files(const struct bk_walk_list *l)
 	return n;
 }
 
+/* Record the tree saved for path (hex) in the cache of directories, with
+ * its listing's sum when it may be trusted next time. */
+static int
+cache_add(struct bk_walk *c, const char *path,
+	  const unsigned char sum[BK_DIRSUM_LEN], const char *hex,
+	  struct sov_err *e)
+{
+	unsigned char id[BK_ID_LEN];
+
+	if (bk_unhex(hex, id) < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "%s: a bad tree id", path);
+	return bk_dircache_add(c->dc, path, sum, id, e);
+}
+
 /* Save the directory open at fd (path for messages) as a tree. */
 int
 bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
@@ -270,7 +284,7 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 	struct bk_walk_list l = {0};
 	unsigned char *want = NULL; /* per entry */
 	char(*kids)[BK_ID_HEX_LEN] = NULL;
-	unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN], id[BK_ID_LEN];
+	unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN];
 	char ohex[BK_ID_HEX_LEN];
 	size_t mark = c->npend;
 	uint64_t warned = c->warnings;
@@ -378,11 +392,8 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		if (rc < 0)
 			goto out;
 	}
-	rc = -1;
-	if (bk_unhex(hex, id) == 0)
-		rc = bk_dircache_add(
-		    c->dc, path,
-		    l.summed && c->warnings == warned ? l.sum : NULL, id, e);
+	rc = cache_add(
+	    c, path, l.summed && c->warnings == warned ? l.sum : NULL, hex, e);
 out:
 	bk_walk_discard(c, mark);
 	bk_prefetch_leave(c->pf, l.names);
@@ -469,8 +480,8 @@ walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
 		close(fd);
 		jv_free(pnode);
 		rc = bk_walk_save_tree(c, jv_array(), hex, e);
-		if (rc == 0 && bk_unhex(hex, id) == 0)
-			rc = bk_dircache_add(c->dc, path, NULL, id, e);
+		if (rc == 0)
+			rc = cache_add(c, path, NULL, hex, e);
 		return rc;
 	}
 	reuse =
