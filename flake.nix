@@ -234,6 +234,10 @@
             pkgs.clang-tools
             pkgs.valgrind
             pkgs.nix
+            # sov-probe's mesh tests: userspace WireGuard in namespaces.
+            pkgs.wireguard-go
+            pkgs.wireguard-tools
+            pkgs.iproute2
           ];
           # tests/nix/run.sh evaluates the modules against this nixpkgs' lib.
           SOV_NIXPKGS_LIB = "${nixpkgs}";

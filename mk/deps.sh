@@ -15,11 +15,12 @@ libcurl4-openssl-dev libsodium-dev libzstd-dev libssl-dev libmicrohttpd-dev"
 # tests compare against, Chromium to render sov-probe's status page, and
 # pebble, the ACME server sov-cert's tests issue from; bind9 (named, dig,
 # nsupdate), the DNS server sov-probe's dns targets are tested against and
-# sov-cert's dns-01 by RFC 2136 update.
+# sov-cert's dns-01 by RFC 2136 update; wireguard-go, wireguard-tools and
+# iproute2 for sov-probe's mesh in network namespaces.
 TEST_PKGS="bats bats-assert bats-support bats-file postgresql-15
 postgresql-client-15 sqlite3 jq nix-bin clang libclang-rt-14-dev valgrind
 util-linux procps curl pyflakes3 chromium nginx openssl python3 pebble
-bind9 bind9-dnsutils"
+bind9 bind9-dnsutils wireguard-go wireguard-tools iproute2"
 
 # SOV_DEPS_PKGS replaces the list (tests use it to see the not-root path).
 if [ -n "${SOV_DEPS_PKGS:-}" ]; then

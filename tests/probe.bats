@@ -361,16 +361,6 @@ start_daemon() {
 	DPID=$!
 }
 
-wait_for() { # wait_for SECONDS COMMAND...
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 @test "daemon: down after N failures, up again, an alert with the event, status, SIGTERM" {
 	need_nginx
 	flag="$BATS_TEST_TMPDIR/flag"

@@ -20,3 +20,14 @@ require_pg() {
 		skip "PostgreSQL: SOV_TEST_PG_URL not set"
 	fi
 }
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, polling every 0.1 s.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}

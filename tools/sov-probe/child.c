@@ -4,6 +4,7 @@
  */
 #include "child.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,10 @@ pr_child_run(char *const argv[], const char *in, size_t in_len,
 
 	memset(o, 0, sizeof(*o));
 	rc = sov_proc_run(&po, &r, &e);
-	if (rc == 1)
+	if (rc == 1 && r.start_err == ENOENT && !strchr(argv[0], '/'))
+		snprintf(o->err, sizeof(o->err), "%s: not found on PATH",
+			 argv[0]);
+	else if (rc == 1)
 		snprintf(o->err, sizeof(o->err), "%s: %s", argv[0],
 			 strerror(r.start_err));
 	else if (rc < 0)

@@ -16,10 +16,11 @@
 #include "jsonl.h"
 #include "timestamp.h"
 
-/* Run argv; 0 when it exited 0, else r says why. */
+/* Run argv; 0 when it exited 0, else r says why, naming the command as
+ * `what` (argv[0] when NULL) and adding `hint` when it ran and failed. */
 static int
-run(const struct pr_target *t, char *const argv[], struct pr_result *r,
-    struct pr_child_out *o)
+run(const struct pr_target *t, char *const argv[], const char *what,
+    const char *hint, struct pr_result *r, struct pr_child_out *o)
 {
 	char why[128];
 
@@ -31,9 +32,11 @@ run(const struct pr_target *t, char *const argv[], struct pr_result *r,
 		pr_result_set(r, "exit", jv_number(WEXITSTATUS(o->status)));
 	if (o->timed_out || o->too_much || !WIFEXITED(o->status) ||
 	    WEXITSTATUS(o->status) != 0) {
-		pr_result_fail(r, "%s: %s%s%s", argv[0],
+		pr_result_fail(r, "%s: %s%s%s%s%s", what ? what : argv[0],
 			       pr_child_why(o, t->timeout_ms, why, sizeof(why)),
-			       o->err[0] ? ": " : "", o->err);
+			       o->err[0] ? ": " : "", o->err,
+			       hint && !o->timed_out ? " " : "",
+			       hint && !o->timed_out ? hint : "");
 		return -1;
 	}
 	return 0;
@@ -47,7 +50,7 @@ pr_probe_command(const struct pr_target *t, struct pr_result *r)
 	jv out;
 	int truth = 0;
 
-	if (run(t, t->u.cmd.argv, r, &o) < 0 || t->u.cmd.jq == NULL)
+	if (run(t, t->u.cmd.argv, NULL, NULL, r, &o) < 0 || t->u.cmd.jq == NULL)
 		goto out;
 	out = sov_json_parse(o.out, o.len, &e);
 	if (!jv_is_valid(out)) {
@@ -131,7 +134,7 @@ pr_probe_backup(const struct pr_target *t, struct pr_result *r)
 	size_t n;
 	char ts[SOV_TIME_RFC3339_LEN];
 
-	if (run(t, t->u.cmd.argv, r, &o) < 0 ||
+	if (run(t, t->u.cmd.argv, NULL, NULL, r, &o) < 0 ||
 	    newest_ts(t, o.out, &newest, &n, r) < 0)
 		goto out;
 	pr_result_set(r, "records", jv_number((double)n));
@@ -181,7 +184,7 @@ pr_probe_systemd(const struct pr_target *t, struct pr_result *r)
 	char active[64], sub[64], result[64], load[64];
 	struct pr_child_out o;
 
-	if (run(t, argv, r, &o) < 0)
+	if (run(t, argv, "systemctl show", NULL, r, &o) < 0)
 		goto out;
 	show_value(o.out, "ActiveState", active, sizeof(active));
 	show_value(o.out, "SubState", sub, sizeof(sub));
@@ -218,9 +221,16 @@ pr_probe_wireguard(const struct pr_target *t, struct pr_result *r)
 	struct pr_child_out o;
 	jv peers = jv_array();
 	int seen = 0, stale = 0;
-	char first_stale[64] = "";
+	char first_stale[64] = "", what[32], hint[160];
 
-	if (run(t, argv, r, &o) < 0)
+	/* wg says only "Unable to access interface" whether the interface is
+	 * missing or wg may not read it: name both causes. */
+	snprintf(what, sizeof(what), "wg show %s", t->u.wg.interface);
+	snprintf(hint, sizeof(hint),
+		 "(is it up? wg needs CAP_NET_ADMIN, or for a userspace "
+		 "WireGuard access to /var/run/wireguard/%s.sock)",
+		 t->u.wg.interface);
+	if (run(t, argv, what, hint, r, &o) < 0)
 		goto out;
 	for (char *line = o.out; *line;) {
 		char key[64];
