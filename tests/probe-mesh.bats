@@ -89,6 +89,11 @@ setup() {
 	[ -z "$NO_MESH" ] || skip "$NO_MESH"
 }
 
+teardown() {
+	# a daemon left by a failed test would probe on for ever
+	[ -z "${DPID:-}" ] || kill -9 "$DPID" 2>/dev/null || true
+}
+
 targets() { # targets JSON-OBJECT-BODY -> file with those targets
 	printf '{"targets":{%s}}\n' "$1" >"$BATS_TEST_TMPDIR/t.json"
 	echo "$BATS_TEST_TMPDIR/t.json"

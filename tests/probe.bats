@@ -205,6 +205,8 @@ EOF
 teardown() {
 	[ ! -f "$BATS_TEST_TMPDIR/named.pid" ] || kill "$(cat "$BATS_TEST_TMPDIR/named.pid")" 2>/dev/null || true
 	[ -z "${SILENT_PID:-}" ] || kill "$SILENT_PID" 2>/dev/null || true
+	# a daemon left by a failed test would probe on for ever
+	[ -z "${DPID:-}" ] || kill -9 "$DPID" 2>/dev/null || true
 }
 
 @test "run: dns against a real named: each record type, expect, NXDOMAIN, no data, REFUSED, SERVFAIL, silence, a closed port" {
