@@ -14,14 +14,14 @@
 
 /* ---- small shared helpers ---------------------------------------------- */
 
-void
+const char *
 sov_store_oneline(char *dst, size_t size, const char *src)
 {
 	size_t n = 0;
 	int space = 0;
 
 	if (size == 0)
-		return;
+		return "";
 	for (; src != NULL && *src != '\0'; src++) {
 		if (isspace((unsigned char)*src)) {
 			space = n > 0;
@@ -35,7 +35,7 @@ sov_store_oneline(char *dst, size_t size, const char *src)
 		dst[n++] = *src;
 	}
 	dst[n] = '\0';
-	return;
+	return dst;
 cut:
 	if (size >= 4) {
 		n = n + 4 > size ? size - 4 : n;
@@ -43,6 +43,17 @@ cut:
 	} else {
 		dst[0] = '\0';
 	}
+	return dst;
+}
+
+uint64_t
+sov_store_sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
+	return h;
 }
 
 int
@@ -176,19 +187,21 @@ check_params(const struct sov_store *st, const char *sql, jv params,
 	char snip[SOV_STORE_SNIPPET_MAX];
 	int n;
 
-	sov_store_oneline(snip, sizeof(snip), sql);
+	/* the snippet only for an error: a statement is checked on every run */
 	if (jv_get_kind(params) != JV_KIND_ARRAY)
 		return sov_err_set(e, SOV_EXIT_FAIL,
 				   "%s: parameters must be a JSON array, not "
 				   "%s (statement: %s)",
 				   st->display,
-				   jv_kind_name(jv_get_kind(params)), snip);
+				   jv_kind_name(jv_get_kind(params)),
+				   sov_store_oneline(snip, sizeof(snip), sql));
 	n = jv_array_length(jv_copy(params));
 	if (n > SOV_STORE_PARAMS_MAX)
 		return sov_err_set(e, SOV_EXIT_FAIL,
 				   "%s: %d parameters, more than %d "
 				   "(statement: %s)",
-				   st->display, n, SOV_STORE_PARAMS_MAX, snip);
+				   st->display, n, SOV_STORE_PARAMS_MAX,
+				   sov_store_oneline(snip, sizeof(snip), sql));
 	for (int i = 0; i < n; i++) {
 		jv v = jv_array_get(jv_copy(params), i);
 		jv_kind k = jv_get_kind(v);
@@ -202,14 +215,13 @@ check_params(const struct sov_store *st, const char *sql, jv params,
 			bad = 2;
 		jv_free(v);
 		if (bad)
-			return sov_err_set(e, SOV_EXIT_FAIL,
-					   "%s: parameter $%d %s (statement: "
-					   "%s)",
-					   st->display, i + 1,
-					   bad == 1
-					       ? "is not a finite number"
-					       : "contains a NUL character",
-					   snip);
+			return sov_err_set(
+			    e, SOV_EXIT_FAIL,
+			    "%s: parameter $%d %s (statement: %s)", st->display,
+			    i + 1,
+			    bad == 1 ? "is not a finite number"
+				     : "contains a NUL character",
+			    sov_store_oneline(snip, sizeof(snip), sql));
 	}
 	return 0;
 }

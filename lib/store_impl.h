@@ -7,6 +7,7 @@
 #define SOV_STORE_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jv.h>
 
@@ -33,10 +34,16 @@ struct sov_store {
 	struct pg_prepared *pg_stmts; /* PostgreSQL: this connection's */
 	size_t pg_n_stmts;            /* prepared statements */
 	int pg_prepare;               /* 0: SOV_PG_NO_PREPARE is set */
+	struct sqlite_cached *sq_stmts; /* SQLite: prepared statements */
+	uint64_t sq_tick;               /* their last use is counted in */
 };
 
-/* Collapse whitespace runs to one space and cut with "..." to fit dst. */
-void sov_store_oneline(char *dst, size_t size, const char *src);
+/* Collapse whitespace runs to one space and cut with "..." to fit dst;
+ * returns dst. */
+const char *sov_store_oneline(char *dst, size_t size, const char *src);
+
+/* A statement's key in the engines' caches of prepared statements. */
+uint64_t sov_store_sql_hash(const char *sql);
 
 /*
  * Is d an integer that fits an int64 (bound as one, printed without an

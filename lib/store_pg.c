@@ -158,16 +158,6 @@ struct pg_prepared {
 	char *sql;
 };
 
-static uint64_t
-sql_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void
 forget_prepared(struct sov_store *st)
 {
@@ -188,7 +178,7 @@ static int
 prepared(struct sov_store *st, const char *sql, int n, char name[32],
 	 struct sov_err *e)
 {
-	uint64_t h = sql_hash(sql);
+	uint64_t h = sov_store_sql_hash(sql);
 	struct pg_prepared *slot;
 	PGresult *res;
 	size_t i;

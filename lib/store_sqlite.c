@@ -147,10 +147,38 @@ out:
 	return rc;
 }
 
+/*
+ * Prepared statements are kept per connection, keyed by their text: the
+ * tools run the same few statements over and over, and SQLite spends about
+ * as long parsing and planning a short INSERT as running it. At most
+ * SQLITE_CACHED_MAX; the least recently used goes first. A cached statement
+ * is reset after every run, so none holds a read snapshot or a lock
+ * between runs.
+ */
+#define SQLITE_CACHED_MAX 32
+
+struct sqlite_cached {
+	uint64_t hash, used; /* used: st->sq_tick at the last run */
+	char *sql;
+	sqlite3_stmt *stmt;
+};
+
+static void
+cache_drop(struct sqlite_cached *c)
+{
+	sqlite3_finalize(c->stmt);
+	free(c->sql);
+	memset(c, 0, sizeof(*c));
+}
+
 void
 sov_store_sqlite_close(struct sov_store *st)
 {
-	/* Statements are always finalized, so close_v2 frees at once. */
+	for (size_t i = 0; st->sq_stmts && i < SQLITE_CACHED_MAX; i++)
+		cache_drop(&st->sq_stmts[i]);
+	free(st->sq_stmts);
+	st->sq_stmts = NULL;
+	/* Every statement is finalized, so close_v2 frees at once. */
 	sqlite3_close_v2(st->db);
 	st->db = NULL;
 }
@@ -234,7 +262,6 @@ bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
 	int n = jv_array_length(jv_copy(params)), count, rc = -1;
 	unsigned char *used = calloc((size_t)n + 1, 1);
 
-	sov_store_oneline(snip, sizeof(snip), sql);
 	if (used == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "%s: out of memory", st->display);
 		goto out;
@@ -248,14 +275,16 @@ bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
 			sov_err_set(e, SOV_EXIT_FAIL,
 				    "%s: parameter %s: write $1, $2, ... "
 				    "(statement: %s)",
-				    st->display, name ? name : "?", snip);
+				    st->display, name ? name : "?",
+				    sov_store_oneline(snip, sizeof(snip), sql));
 			goto out;
 		}
 		if (k < 0) {
 			sov_err_set(e, SOV_EXIT_FAIL,
 				    "%s: the statement uses $%d but %d "
 				    "parameters were given (statement: %s)",
-				    st->display, -k, n, snip);
+				    st->display, -k, n,
+				    sov_store_oneline(snip, sizeof(snip), sql));
 			goto out;
 		}
 		used[k] = 1;
@@ -271,7 +300,8 @@ bind_all(struct sov_store *st, sqlite3_stmt *stmt, const char *sql, jv params,
 				    "%s: %d parameters were given but the "
 				    "statement does not use $%d (statement: "
 				    "%s)",
-				    st->display, n, k, snip);
+				    st->display, n, k,
+				    sov_store_oneline(snip, sizeof(snip), sql));
 			goto out;
 		}
 	}
@@ -368,6 +398,60 @@ prepare_one(struct sov_store *st, const char *sql, sqlite3_stmt **stmt,
 	return 0;
 }
 
+/*
+ * sql's statement, from the cache or prepared now (and cached, in an empty
+ * slot or the least recently used one's). *cached: reset it after the run,
+ * else finalize it. Out of memory only means it is not cached.
+ */
+static int
+statement(struct sov_store *st, const char *sql, sqlite3_stmt **stmt,
+	  int *cached, struct sov_err *e)
+{
+	uint64_t h = sov_store_sql_hash(sql);
+	struct sqlite_cached *victim = NULL;
+	char *copy;
+
+	*cached = 0;
+	if (st->sq_stmts == NULL)
+		st->sq_stmts = calloc(SQLITE_CACHED_MAX, sizeof(*st->sq_stmts));
+	for (size_t i = 0; st->sq_stmts && i < SQLITE_CACHED_MAX; i++) {
+		struct sqlite_cached *c = &st->sq_stmts[i];
+
+		if (c->stmt && c->hash == h && strcmp(c->sql, sql) == 0) {
+			c->used = ++st->sq_tick;
+			*stmt = c->stmt;
+			*cached = 1;
+			return 0;
+		}
+		if (victim == NULL || c->used < victim->used)
+			victim = c; /* an empty slot's used is 0 */
+	}
+	if (prepare_one(st, sql, stmt, e) < 0)
+		return -1;
+	if (victim == NULL || (copy = strdup(sql)) == NULL)
+		return 0;
+	cache_drop(victim);
+	victim->hash = h;
+	victim->used = ++st->sq_tick;
+	victim->sql = copy;
+	victim->stmt = *stmt;
+	*cached = 1;
+	return 0;
+}
+
+/* After a run, whatever its outcome: a cached statement reset (its read
+ * snapshot and locks let go, its values unbound), any other finalized. */
+static void
+release(sqlite3_stmt *stmt, int cached)
+{
+	if (!cached) {
+		sqlite3_finalize(stmt);
+		return;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
 int
 sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
 		       jv *rows, struct sov_err *e)
@@ -375,9 +459,9 @@ sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
 	sqlite3_stmt *stmt = NULL;
 	jv out = jv_array();
 	long nrows = 0;
-	int r, rc = -1, dml;
+	int r, rc = -1, dml, cached = 0;
 
-	if (prepare_one(st, sql, &stmt, e) < 0 ||
+	if (statement(st, sql, &stmt, &cached, e) < 0 ||
 	    bind_all(st, stmt, sql, params, e) < 0)
 		goto out;
 	dml = !sqlite3_stmt_readonly(stmt) && sov_store_sql_is_dml(sql);
@@ -415,7 +499,7 @@ sov_store_sqlite_query(struct sov_store *st, const char *sql, jv params,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(stmt);
+	release(stmt, cached);
 	jv_free(out);
 	jv_free(params);
 	return rc;

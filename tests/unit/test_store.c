@@ -894,6 +894,88 @@ test_sqlite_only(const char *url, const char *path)
 		exit(99);
 }
 
+/* SQLite keeps prepared statements per connection: each run is still its
+ * own, whatever ran before it on the same statement. */
+static void
+test_sqlite_cached(const char *url)
+{
+	struct sov_err e = {0};
+	struct sov_store *a = sov_store_open(url, &e);
+	struct sov_store *b = a ? sov_store_open(url, &e) : NULL;
+	const char *ins = "INSERT INTO cache_t (k, v) VALUES ($1, $2)";
+	const char *count = "SELECT count(*) AS n FROM cache_t";
+	const char *one = "SELECT * FROM cache_t WHERE k = $1";
+	char sql[96];
+	int good = 0;
+
+	if (b == NULL ||
+	    sov_store_exec(a,
+			   "CREATE TABLE cache_t (k INTEGER PRIMARY KEY, "
+			   "v TEXT)",
+			   &e) < 0) {
+		ok(0, "SQLite cache: setup: %s", e.msg);
+		goto out;
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(sql, sizeof(sql), "SELECT $1 + %d AS v", i);
+		good += q_num(a, sql, JV_ARRAY(jv_number(i)), "v") == 2 * i;
+	}
+	is_int(good, 100, "SQLite cache: 100 distinct statements, past it");
+	ok(q_num(a, "SELECT $1 + 0 AS v", JV_ARRAY(jv_number(5)), "v") == 5,
+	   "SQLite cache: one it let go prepares again");
+	ok(q_num(a, "SELECT $1 + 99 AS v", JV_ARRAY(jv_number(1)), "v") == 100,
+	   "SQLite cache: one it kept runs with new values");
+
+	ok(sov_store_query(a, ins, JV_ARRAY(jv_number(1), jv_string("a")), NULL,
+			   &e) == 0,
+	   "SQLite cache: an insert");
+	is_int(sov_store_query(a, ins, JV_ARRAY(jv_number(1), jv_string("b")),
+			       NULL, &e),
+	       -1, "SQLite cache: the same insert breaking the key fails");
+	like(e.msg, "UNIQUE", "SQLite cache: with the engine's message");
+	ok(sov_store_query(a, ins, JV_ARRAY(jv_number(2), jv_string("b")), NULL,
+			   &e) == 0,
+	   "SQLite cache: and then runs again");
+
+	ok(q_num(a, count, jv_array(), "n") == 2, "SQLite cache: two rows");
+	if (sov_store_query(b, ins, JV_ARRAY(jv_number(3), jv_string("c")),
+			    NULL, &e) < 0)
+		diag("insert on b: %s", e.msg);
+	ok(q_num(a, count, jv_array(), "n") == 3,
+	   "SQLite cache: a row another connection committed is seen");
+	is_int((int)q_num(b, "PRAGMA wal_checkpoint(TRUNCATE)", jv_array(),
+			  "busy"),
+	       0,
+	       "SQLite cache: no snapshot held between runs (a truncating "
+	       "checkpoint is not blocked)");
+
+	ok(json_is(q(a, one, JV_ARRAY(jv_number(1))),
+		   "[{\"k\":1,\"v\":\"a\"}]"),
+	   "SQLite cache: a row by key");
+	if (sov_store_exec(b,
+			   "ALTER TABLE cache_t ADD COLUMN w INTEGER "
+			   "DEFAULT 7",
+			   &e) < 0)
+		diag("alter on b: %s", e.msg);
+	ok(json_is(q(a, one, JV_ARRAY(jv_number(1))),
+		   "[{\"k\":1,\"v\":\"a\",\"w\":7}]"),
+	   "SQLite cache: after another connection's ALTER, the new column");
+
+	sov_store_begin(a, &e);
+	sov_store_query(a, ins, JV_ARRAY(jv_number(4), jv_string("d")), NULL,
+			&e);
+	sov_store_rollback(a, &e);
+	ok(q_num(a, count, jv_array(), "n") == 3,
+	   "SQLite cache: an insert rolled back is gone");
+	ok(sov_store_query(a, ins, JV_ARRAY(jv_number(4), jv_string("d")), NULL,
+			   &e) == 0 &&
+	       q_num(a, count, jv_array(), "n") == 4,
+	   "SQLite cache: and the same insert outside it stays");
+out:
+	sov_store_close(a);
+	sov_store_close(b);
+}
+
 /* ---- PostgreSQL ---------------------------------------------------------- */
 
 static void
@@ -1219,6 +1301,7 @@ main(int argc, char **argv)
 	test_engine(&g);
 	engine_tests = tap_n - engine_tests;
 	test_sqlite_only(url, path);
+	test_sqlite_cached(url);
 	test_pg_unreachable();
 	if (pg != NULL && *pg != '\0')
 		run_pg(pg, engine_tests);
