@@ -38,7 +38,8 @@
 #define BUFFER_DEFAULT 100000 /* measurements kept while it is away */
 #define BUFFER_MAX 10000000
 #define STORE_CACHE_KIB 256
-#define STATE_EVERY_MS 5000 /* when only counters changed */
+#define STATE_EVERY_MS 5000    /* when only counters changed, */
+#define STATE_PER_TARGET_MS 30 /* or this per target, if longer */
 #define STATE_SOON_MS 1000  /* when a target changed state */
 #define STORE_WARN_EVERY_MS 60000
 #define PAGE_EVERY_DEFAULT_MS 60000
@@ -204,6 +205,14 @@ rollup(struct daemon *d, int64_t now)
 		sov_cli_warn("rollup: %s", e.msg);
 }
 
+static int64_t
+state_every(const struct daemon *d)
+{
+	int64_t per = (int64_t)d->set.ntargets * STATE_PER_TARGET_MS;
+
+	return per > STATE_EVERY_MS ? per : STATE_EVERY_MS;
+}
+
 static void
 periodic(struct daemon *d, int64_t now)
 {
@@ -213,11 +222,13 @@ periodic(struct daemon *d, int64_t now)
 		rollup(d, now);
 	if (now - d->last_flush >= d->flush_every)
 		flush_metrics(d, now);
-	/* The whole file each time (about 260 bytes a target): a first cycle
+	/* The whole file each time (about 300 bytes a target): a first cycle
 	 * or an outage that changes every target at once is one write a
-	 * second, not one per target. */
+	 * second, not one per target. With only counters and last results
+	 * changed, a thousand targets are written every 30 s, not 5: each
+	 * write costs as much as 300 probes. */
 	if ((d->state_now && now - d->last_state >= STATE_SOON_MS) ||
-	    (d->state_dirty && now - d->last_state >= STATE_EVERY_MS))
+	    (d->state_dirty && now - d->last_state >= state_every(d)))
 		write_state(d, now);
 }
 

@@ -58,9 +58,11 @@ pr_sched_init(struct pr_sched *s, const struct pr_set *set, int64_t now_ms)
 		return -1;
 	}
 	for (size_t i = 0; i < set->ntargets; i++) {
-		s->due[i] = now_ms + (int64_t)(hash(set->targets[i].name) %
-					       (uint64_t)set->targets[i]
-						   .interval_ms);
+		int64_t phase =
+		    (int64_t)(hash(set->targets[i].name) %
+			      (uint64_t)set->targets[i].interval_ms);
+
+		s->due[i] = now_ms + phase - phase % PR_SCHED_TICK_MS;
 		s->heap[s->n++] = i;
 	}
 	for (size_t i = s->n / 2; i-- > 0;)

@@ -3,10 +3,14 @@
  *
  * A target's first turn is spread over its interval by a hash of its name
  * (a thousand targets of 10 s do not all fire in the same millisecond, and
- * a restart keeps each one's phase); every next turn is the last one plus
- * the interval, not the end of the probe plus the interval, so nothing
- * drifts. A turn missed because the probe before it still ran is skipped
- * and counted.
+ * a restart keeps each one's phase), rounded down to a multiple of
+ * PR_SCHED_TICK_MS: targets of one interval fall on a few hundred ticks, so
+ * one wake-up starts several probes and one poll often sees several
+ * answers (a wake-up per probe cost 40% of the daemon's CPU). Every next
+ * turn is the last one plus the interval, not the end of the probe plus
+ * the interval, so nothing drifts and the rounding moves no interval. A
+ * turn missed because the probe before it still ran is skipped and
+ * counted.
  */
 #ifndef PR_SCHED_H
 #define PR_SCHED_H
@@ -15,6 +19,8 @@
 #include <stdint.h>
 
 #include "target.h"
+
+#define PR_SCHED_TICK_MS 250
 
 struct pr_sched {
 	size_t *heap; /* target indexes, earliest due first */
