@@ -70,10 +70,19 @@ static const struct sov_migration migrations[] = {
      " ON measurements_5m (name, bucket);"},
 };
 
+/* A row not yet written: plain C, not jv, since a daemon adds thousands a
+ * second and jv's strings and arrays cost more than the INSERT. */
+struct pending_row {
+	int64_t ts_ms;
+	double value;
+	char *text; /* name, unit and tags, each ending in '\0' */
+};
+
 struct sov_metrics {
 	struct sov_store *st; /* NULL: JSON lines to out */
 	struct sov_jsonl_writer *out;
-	jv pending;   /* rows not yet written: [ts, name, value, unit, tags] */
+	struct pending_row *rows; /* not yet written, oldest first */
+	size_t nrows, caprows;
 	size_t limit; /* most records kept while the store is away; 0: all */
 	uint64_t dropped; /* the oldest, dropped past the limit */
 	int failing;      /* the last flush failed: no flush from add */
@@ -96,7 +105,6 @@ sov_metrics_open(const char *url, FILE *fallback, struct sov_err *e)
 		sov_err_set(e, SOV_EXIT_FAIL, "metrics: out of memory");
 		return NULL;
 	}
-	m->pending = jv_array();
 	if (gethostname(m->host, sizeof(m->host) - 1) != 0)
 		snprintf(m->host, sizeof(m->host), "unknown");
 	if (url == NULL)
@@ -120,7 +128,6 @@ sov_metrics_open(const char *url, FILE *fallback, struct sov_err *e)
 	return m;
 fail:
 	sov_store_close(m->st);
-	jv_free(m->pending);
 	free(m);
 	return NULL;
 }
@@ -146,30 +153,46 @@ sov_metrics_dropped(const struct sov_metrics *m)
 size_t
 sov_metrics_pending(const struct sov_metrics *m)
 {
-	return (size_t)jv_array_length(jv_copy(m->pending));
+	return m->nrows;
 }
 
-/* Past the limit, the oldest tenth goes at once: one copy of the array
- * per tenth, not one per record added. */
+static const char *
+row_unit(const struct pending_row *r)
+{
+	return r->text + strlen(r->text) + 1;
+}
+
+static const char *
+row_tags(const struct pending_row *r)
+{
+	const char *unit = row_unit(r);
+
+	return unit + strlen(unit) + 1;
+}
+
+/* The oldest n rows go. */
+static void
+drop_rows(struct sov_metrics *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m->rows[i].text);
+	memmove(m->rows, m->rows + n, (m->nrows - n) * sizeof(*m->rows));
+	m->nrows -= n;
+}
+
+/* Past the limit, the oldest tenth goes at once: one move of the rows per
+ * tenth, not one per record added. */
 static void
 trim(struct sov_metrics *m)
 {
-	int n = jv_array_length(jv_copy(m->pending)), drop;
-	jv kept;
+	size_t drop;
 
-	if (m->limit == 0 || (size_t)n <= m->limit)
+	if (m->limit == 0 || m->nrows <= m->limit)
 		return;
-	drop = n - (int)m->limit + (int)(m->limit / 10);
-	if (drop > n)
-		drop = n;
-	/* a new array, not jv_array_slice: jq's slice is a view that keeps
-	 * the dropped records alive */
-	kept = jv_array_sized(n - drop);
-	for (int i = drop; i < n; i++)
-		kept =
-		    jv_array_append(kept, jv_array_get(jv_copy(m->pending), i));
-	jv_free(m->pending);
-	m->pending = kept;
+	drop = m->nrows - m->limit + m->limit / 10;
+	if (drop > m->nrows)
+		drop = m->nrows;
+	drop_rows(m, drop);
 	m->dropped += (uint64_t)drop;
 }
 
@@ -222,17 +245,12 @@ valid_unit(const char *s)
 	return 1;
 }
 
-/*
- * Check tags and add host; consumes tags, returns the object or invalid,
- * and its JSON text in *text (malloc'd).
- */
-static jv
-check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
-	   struct sov_err *e)
+char *
+sov_metrics_tags_text(struct sov_metrics *m, const char *name, jv tags,
+		      struct sov_err *e)
 {
+	char *text = NULL;
 	size_t len;
-
-	*text = NULL;
 
 	if (!jv_is_valid(tags) || jv_get_kind(tags) == JV_KIND_NULL) {
 		jv_free(tags);
@@ -244,7 +262,7 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
 			    "object, got %s",
 			    name, jv_kind_name(jv_get_kind(tags)));
 		jv_free(tags);
-		return jv_invalid();
+		return NULL;
 	}
 	jv_object_foreach(tags, k, v)
 	{
@@ -260,7 +278,7 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
 			jv_free(k);
 			jv_free(v);
 			jv_free(tags);
-			return jv_invalid();
+			return NULL;
 		}
 		jv_free(k);
 		jv_free(v);
@@ -268,23 +286,20 @@ check_tags(struct sov_metrics *m, const char *name, jv tags, char **text,
 	if (!jv_object_has(jv_copy(tags), jv_string("host")))
 		tags =
 		    jv_object_set(tags, jv_string("host"), jv_string(m->host));
-	if (sov_json_dump_text(jv_copy(tags), text, &len) < 0) {
+	if (sov_json_dump_text(tags, &text, &len) < 0) {
 		sov_err_set(e, SOV_EXIT_FAIL, "measurement %s: out of memory",
 			    name);
-		jv_free(tags);
-		return jv_invalid();
+		return NULL;
 	}
 	if (len > SOV_METRICS_TAGS_MAX) {
 		sov_err_set(
 		    e, SOV_EXIT_USAGE,
 		    "measurement %s: tags are %zu bytes as JSON, over %u", name,
 		    len, SOV_METRICS_TAGS_MAX);
-		free(*text);
-		*text = NULL;
-		jv_free(tags);
-		return jv_invalid();
+		free(text);
+		return NULL;
 	}
-	return tags;
+	return text;
 }
 
 /* One record as a JSON line, keys in the order the store's rows have. */
@@ -318,68 +333,107 @@ write_line(struct sov_metrics *m, const char *ts, const char *name,
 	return rc;
 }
 
-int
-sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
-		   double value, const char *unit, jv tags, struct sov_err *e)
+/* What every measurement must be, whatever its tags. */
+static int
+check_row(const char *name, double value, const char *unit, struct sov_err *e)
 {
-	char ts[SOV_TIME_RFC3339_LEN], *text;
-	jv rec;
-	int rc;
-
-	if (name == NULL || !valid_name(name)) {
-		jv_free(tags);
+	if (name == NULL || !valid_name(name))
 		return sov_err_set(e, SOV_EXIT_USAGE,
 				   "measurement name \"%.*s\": want lower-case "
 				   "dotted words, e.g. wf.step.seconds",
 				   SOV_METRICS_NAME_MAX, name ? name : "");
-	}
-	if (!isfinite(value)) {
-		jv_free(tags);
+	if (!isfinite(value))
 		return sov_err_set(e, SOV_EXIT_USAGE,
 				   "measurement %s: value is not a finite "
 				   "number",
 				   name);
-	}
-	if (unit == NULL)
-		unit = "";
-	if (!valid_unit(unit)) {
-		jv_free(tags);
+	if (!valid_unit(unit))
 		return sov_err_set(
 		    e, SOV_EXIT_USAGE,
 		    "measurement %s: unit \"%.*s\": want up to %d "
 		    "letters, digits or _%%/.",
 		    name, SOV_METRICS_UNIT_MAX, unit, SOV_METRICS_UNIT_MAX);
-	}
-	tags = check_tags(m, name, tags, &text, e);
-	if (!jv_is_valid(tags))
-		return -1;
-	sov_time_format(ts_ms, ts);
+	return 0;
+}
+
+/* A checked measurement: a JSON line, or a row buffered for the store. */
+static int
+add_row(struct sov_metrics *m, int64_t ts_ms, const char *name, double value,
+	const char *unit, const char *tags, struct sov_err *e)
+{
+	size_t nl = strlen(name) + 1, ul = strlen(unit) + 1,
+	       tl = strlen(tags) + 1;
+	struct pending_row *r;
+
 	if (m->st == NULL) {
 		/* As JSON lines: name and unit were checked to need no
-		 * escapes, so only the tags are serialised (once). */
-		jv_free(tags);
-		rc = write_line(m, ts, name, value, unit, text, e);
-		free(text);
-		return rc;
+		 * escapes, and the tags are JSON already. */
+		char ts[SOV_TIME_RFC3339_LEN];
+
+		sov_time_format(ts_ms, ts);
+		return write_line(m, ts, name, value, unit, tags, e);
 	}
-	/* a row as the INSERT takes it: the tags as the text made above,
-	 * not an object to serialise again */
-	jv_free(tags);
-	rec = jv_array_sized(5);
-	rec = jv_array_append(rec, jv_string(ts));
-	rec = jv_array_append(rec, jv_string(name));
-	rec = jv_array_append(rec, jv_number(value));
-	rec = jv_array_append(rec, jv_string(unit));
-	rec = jv_array_append(rec, jv_string(text));
-	free(text);
-	m->pending = jv_array_append(m->pending, rec);
+	if (m->nrows == m->caprows) {
+		size_t cap = m->caprows ? m->caprows * 2 : 64;
+		struct pending_row *grown =
+		    realloc(m->rows, cap * sizeof(*m->rows));
+
+		if (grown == NULL)
+			return sov_err_set(e, SOV_EXIT_FAIL,
+					   "measurement %s: out of memory",
+					   name);
+		m->rows = grown;
+		m->caprows = cap;
+	}
+	r = &m->rows[m->nrows];
+	if ((r->text = malloc(nl + ul + tl)) == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "measurement %s: out of memory", name);
+	memcpy(r->text, name, nl);
+	memcpy(r->text + nl, unit, ul);
+	memcpy(r->text + nl + ul, tags, tl);
+	r->ts_ms = ts_ms;
+	r->value = value;
+	m->nrows++;
 	trim(m);
 	/* While the store is away, only the caller's own flushes try it:
 	 * not a lock wait or a connect timeout on every measurement. */
-	if (!m->failing &&
-	    jv_array_length(jv_copy(m->pending)) >= SOV_METRICS_BATCH)
+	if (!m->failing && m->nrows >= SOV_METRICS_BATCH)
 		return sov_metrics_flush(m, e);
 	return 0;
+}
+
+int
+sov_metrics_add_text(struct sov_metrics *m, int64_t ts_ms, const char *name,
+		     double value, const char *unit, const char *tags,
+		     struct sov_err *e)
+{
+	if (unit == NULL)
+		unit = "";
+	if (check_row(name, value, unit, e) < 0)
+		return -1;
+	return add_row(m, ts_ms, name, value, unit, tags, e);
+}
+
+int
+sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
+		   double value, const char *unit, jv tags, struct sov_err *e)
+{
+	char *text;
+	int rc;
+
+	if (unit == NULL)
+		unit = "";
+	if (check_row(name, value, unit, e) < 0) {
+		jv_free(tags);
+		return -1;
+	}
+	text = sov_metrics_tags_text(m, name, tags, e);
+	if (text == NULL)
+		return -1;
+	rc = add_row(m, ts_ms, name, value, unit, text, e);
+	free(text);
+	return rc;
 }
 
 int
@@ -391,17 +445,17 @@ sov_metrics_add(struct sov_metrics *m, const char *name, double value,
 }
 
 /*
- * INSERT rows [first, first + k) of pending as one statement: one round
- * trip per chunk instead of one per row (PostgreSQL over a socket spends
- * most of a row's time waiting for the answer).
+ * INSERT rows [first, first + k) as one statement: one round trip per
+ * chunk instead of one per row (PostgreSQL over a socket spends most of a
+ * row's time waiting for the answer).
  */
 static int
-insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
+insert_rows(struct sov_metrics *m, size_t first, size_t k, struct sov_err *e)
 {
 	int pg = sov_store_kind(m->st) == SOV_STORE_POSTGRES, rc = -1;
-	size_t cap = 80 + (size_t)k * 64, len;
+	size_t cap = 80 + k * 64, len;
 	char *sql = malloc(cap);
-	jv p = jv_array();
+	jv p = jv_array_sized((int)(5 * k));
 
 	if (sql == NULL) {
 		jv_free(p);
@@ -410,9 +464,10 @@ insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
 	len = (size_t)snprintf(sql, cap,
 			       "INSERT INTO measurements "
 			       "(ts, name, value, unit, tags) VALUES ");
-	for (int i = 0; i < k; i++) {
-		jv r = jv_array_get(jv_copy(m->pending), first + i);
-		int b = i * 5, n;
+	for (size_t i = 0; i < k; i++) {
+		const struct pending_row *r = &m->rows[first + i];
+		char ts[SOV_TIME_RFC3339_LEN];
+		int b = (int)i * 5, n;
 
 		/* cannot truncate: 64 bytes a tuple is more than it needs */
 		if (pg)
@@ -425,12 +480,16 @@ insert_rows(struct sov_metrics *m, int first, int k, struct sov_err *e)
 				     "%s($%d,$%d,$%d,$%d,$%d)", i ? "," : "",
 				     b + 1, b + 2, b + 3, b + 4, b + 5);
 		if (n < 0 || (size_t)n >= cap - len) {
-			jv_free(r);
 			sov_err_set(e, SOV_EXIT_FAIL, "metrics: SQL too long");
 			goto out;
 		}
 		len += (size_t)n;
-		p = jv_array_concat(p, r); /* ts, name, value, unit, tags */
+		sov_time_format(r->ts_ms, ts);
+		p = jv_array_append(p, jv_string(ts));
+		p = jv_array_append(p, jv_string(r->text));
+		p = jv_array_append(p, jv_number(r->value));
+		p = jv_array_append(p, jv_string(row_unit(r)));
+		p = jv_array_append(p, jv_string(row_tags(r)));
 	}
 	rc = sov_store_query(m->st, sql, p, NULL, e);
 	p = jv_invalid(); /* consumed */
@@ -443,7 +502,7 @@ out:
 int
 sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 {
-	int n = jv_array_length(jv_copy(m->pending)), per;
+	size_t n = m->nrows, per;
 
 	if (m->st == NULL)
 		return sov_jsonl_flush(m->out, e);
@@ -454,8 +513,8 @@ sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 	per = sov_store_kind(m->st) == SOV_STORE_POSTGRES
 		  ? SOV_METRICS_PG_ROWS
 		  : SOV_METRICS_SQLITE_ROWS;
-	for (int i = 0; i < n; i += per) {
-		int k = n - i < per ? n - i : per;
+	for (size_t i = 0; i < n; i += per) {
+		size_t k = n - i < per ? n - i : per;
 
 		if (insert_rows(m, i, k, e) < 0) {
 			sov_store_rollback(m->st, NULL);
@@ -466,13 +525,12 @@ sov_metrics_flush(struct sov_metrics *m, struct sov_err *e)
 		sov_store_rollback(m->st, NULL);
 		goto fail;
 	}
-	jv_free(m->pending);
-	m->pending = jv_array();
+	drop_rows(m, n);
 	m->failing = 0;
 	return 0;
 fail:
 	m->failing = 1;
-	return sov_err_prefix(e, "metrics: writing %d measurements: ", n);
+	return sov_err_prefix(e, "metrics: writing %zu measurements: ", n);
 }
 
 int
@@ -486,7 +544,8 @@ sov_metrics_close(struct sov_metrics *m, struct sov_err *e)
 	if (m->out != NULL && sov_jsonl_writer_close(m->out, rc ? NULL : e) < 0)
 		rc = -1;
 	sov_store_close(m->st);
-	jv_free(m->pending);
+	drop_rows(m, m->nrows);
+	free(m->rows);
 	free(m);
 	return rc;
 }

@@ -73,6 +73,19 @@ int sov_metrics_add_at(struct sov_metrics *m, int64_t ts_ms, const char *name,
 		       double value, const char *unit, jv tags,
 		       struct sov_err *e);
 
+/*
+ * A caller that adds the same tags again and again (a daemon, for each
+ * target) checks and serialises them once: sov_metrics_tags_text consumes
+ * tags and returns their JSON text with "host" added (malloc'd), or NULL
+ * and e set as sov_metrics_add would; sov_metrics_add_text takes that text
+ * of this m as it is. name is only for the error message.
+ */
+char *sov_metrics_tags_text(struct sov_metrics *m, const char *name, jv tags,
+			    struct sov_err *e);
+int sov_metrics_add_text(struct sov_metrics *m, int64_t ts_ms, const char *name,
+			 double value, const char *unit, const char *tags,
+			 struct sov_err *e);
+
 /* Write what is buffered, in one transaction; on error it stays buffered. */
 int sov_metrics_flush(struct sov_metrics *m, struct sov_err *e);
 

@@ -13,7 +13,7 @@
 #include "tap.h"
 #include "timestamp.h"
 
-#define CASES 17
+#define CASES 22
 
 static void
 cases(const char *url, const char *engine)
@@ -104,6 +104,45 @@ cases(const char *url, const char *engine)
 	   "[%s] nested tag refused, field named", engine);
 	ok(sov_metrics_add(m, "x.y", 1, "s e c", jv_invalid(), &e) == -1,
 	   "[%s] bad unit refused", engine);
+
+	/* tags made once, added as text: the same row as with the object */
+	{
+		char *text = sov_metrics_tags_text(
+		    m, "test.t",
+		    jv_object_set(jv_object(), jv_string("target"),
+				  jv_string("gw")),
+		    &e);
+		jv a, b;
+
+		ok(text != NULL && strstr(text, "\"target\":\"gw\"") &&
+		       strstr(text, "\"host\":"),
+		   "[%s] tags as text, host added", engine);
+		ok(sov_metrics_add_text(m, base, "test.t.text", 2, "s",
+					text ? text : "{}", &e) == 0 &&
+		       sov_metrics_add_at(m, base, "test.t.obj", 2, "s",
+					  jv_object_set(jv_object(),
+							jv_string("target"),
+							jv_string("gw")),
+					  &e) == 0 &&
+		       sov_metrics_flush(m, &e) == 0,
+		   "[%s] added as text and as an object", engine);
+		sov_metrics_query(sov_metrics_store(m), "test.t.text", base,
+				  base + 1, 0, &a, &e);
+		sov_metrics_query(sov_metrics_store(m), "test.t.obj", base,
+				  base + 1, 0, &b, &e);
+		a = jv_object_delete(jv_array_get(a, 0), jv_string("name"));
+		b = jv_object_delete(jv_array_get(b, 0), jv_string("name"));
+		ok(jv_equal(a, b), "[%s] the same row either way", engine);
+		ok(sov_metrics_tags_text(m, "test.t", jv_parse("[1]"), &e) ==
+			   NULL &&
+		       e.code == SOV_EXIT_USAGE && strstr(e.msg, "test.t"),
+		   "[%s] tags that are no object: no text, the error", engine);
+		ok(sov_metrics_add_text(m, base, "Bad", 1, "s", "{}", &e) ==
+			   -1 &&
+		       strstr(e.msg, "Bad"),
+		   "[%s] a bad name as text refused too", engine);
+		free(text);
+	}
 	ok(sov_metrics_close(m, &e) == 0, "[%s] close", engine);
 }
 
