@@ -34,7 +34,7 @@ on_done(void *ctx, size_t ti, struct pr_result *r)
 	ru->records[ti] = pr_result_record(t, r);
 	ru->down |= !r->up;
 	if (ru->m && ru->merr.code == 0)
-		pr_result_measure(ru->m, t, r, &ru->merr);
+		pr_result_measure(ru->m, t, NULL, r, &ru->merr);
 }
 
 /* Mark the targets named in args (all when none); exit 2 on a bad name. */

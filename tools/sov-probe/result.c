@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonl.h"
@@ -115,28 +116,36 @@ tags_of(const struct pr_target *t)
 			     jv_string(pr_type_name(t->type)));
 }
 
+char *
+pr_result_tags(struct sov_metrics *m, const struct pr_target *t,
+	       struct sov_err *e)
+{
+	return sov_metrics_tags_text(m, "probe.up", tags_of(t), e);
+}
+
 /* A field that is a number, as a measurement. */
 static int
-measure_field(struct sov_metrics *m, jv tags, const struct pr_result *r,
-	      const char *field, const char *name, const char *unit,
-	      struct sov_err *e)
+measure_field(struct sov_metrics *m, const char *tags,
+	      const struct pr_result *r, const char *field, const char *name,
+	      const char *unit, struct sov_err *e)
 {
 	jv v = jv_object_get(jv_copy(r->fields), jv_string(field));
 	int rc = 0;
 
 	if (jv_get_kind(v) == JV_KIND_NUMBER && isfinite(jv_number_value(v)))
-		rc = sov_metrics_add_at(m, r->ts_ms, name, jv_number_value(v),
-					unit, jv_copy(tags), e);
+		rc = sov_metrics_add_text(m, r->ts_ms, name, jv_number_value(v),
+					  unit, tags, e);
 	jv_free(v);
 	return rc;
 }
 
 /* WireGuard: one probe.age per peer that ever shook hands. */
 static int
-measure_peers(struct sov_metrics *m, jv tags, const struct pr_result *r,
-	      struct sov_err *e)
+measure_peers(struct sov_metrics *m, const struct pr_target *t,
+	      const struct pr_result *r, struct sov_err *e)
 {
 	jv peers = jv_object_get(jv_copy(r->fields), jv_string("peers"));
+	jv tags = tags_of(t);
 	int rc = 0;
 
 	if (jv_get_kind(peers) == JV_KIND_ARRAY) {
@@ -158,20 +167,24 @@ measure_peers(struct sov_metrics *m, jv tags, const struct pr_result *r,
 		}
 	}
 	jv_free(peers);
+	jv_free(tags);
 	return rc;
 }
 
 int
 pr_result_measure(struct sov_metrics *m, const struct pr_target *t,
-		  const struct pr_result *r, struct sov_err *e)
+		  const char *tags, const struct pr_result *r,
+		  struct sov_err *e)
 {
-	jv tags = tags_of(t);
+	char *own = NULL;
 	int rc = -1;
 
-	if (sov_metrics_add_at(m, r->ts_ms, "probe.up", r->up ? 1 : 0, "",
-			       jv_copy(tags), e) < 0 ||
-	    sov_metrics_add_at(m, r->ts_ms, "probe.seconds", r->seconds, "s",
-			       jv_copy(tags), e) < 0 ||
+	if (tags == NULL && (tags = own = pr_result_tags(m, t, e)) == NULL)
+		return -1;
+	if (sov_metrics_add_text(m, r->ts_ms, "probe.up", r->up ? 1 : 0, "",
+				 tags, e) < 0 ||
+	    sov_metrics_add_text(m, r->ts_ms, "probe.seconds", r->seconds, "s",
+				 tags, e) < 0 ||
 	    measure_field(m, tags, r, "cert_days_left", "probe.cert.days_left",
 			  "d", e) < 0 ||
 	    measure_field(m, tags, r, "free_percent", "probe.disk.free", "%",
@@ -180,8 +193,8 @@ pr_result_measure(struct sov_metrics *m, const struct pr_target *t,
 			  "probe.disk.inodes_free", "%", e) < 0 ||
 	    measure_field(m, tags, r, "age", "probe.age", "s", e) < 0)
 		goto out;
-	rc = t->type == PR_WIREGUARD ? measure_peers(m, tags, r, e) : 0;
+	rc = t->type == PR_WIREGUARD ? measure_peers(m, t, r, e) : 0;
 out:
-	jv_free(tags);
+	free(own);
 	return rc;
 }

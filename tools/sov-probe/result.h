@@ -40,8 +40,16 @@ void pr_result_set(struct pr_result *r, const char *key, jv v);
 /* {"ts","event":"probe","target","type","up","seconds","error",...fields} */
 jv pr_result_record(const struct pr_target *t, const struct pr_result *r);
 
-/* probe.up, probe.seconds and what the fields carry, into m. */
+/* The tags of t's measurements for m, as text (malloc'd; NULL and e set
+ * when they cannot be): made once per target by a caller that measures it
+ * again and again. */
+char *pr_result_tags(struct sov_metrics *m, const struct pr_target *t,
+		     struct sov_err *e);
+
+/* probe.up, probe.seconds and what the fields carry, into m; tags from
+ * pr_result_tags, or NULL to make them for this call. */
 int pr_result_measure(struct sov_metrics *m, const struct pr_target *t,
-		      const struct pr_result *r, struct sov_err *e);
+		      const char *tags, const struct pr_result *r,
+		      struct sov_err *e);
 
 #endif
