@@ -6,6 +6,7 @@
 # namespaces; skips with the reason otherwise.
 
 load helpers/common
+load helpers/probe
 
 setup_file() {
 	export NO_MESH=
@@ -92,16 +93,6 @@ setup() {
 teardown() {
 	# a daemon left by a failed test would probe on for ever
 	[ -z "${DPID:-}" ] || kill -9 "$DPID" 2>/dev/null || true
-}
-
-targets() { # targets JSON-OBJECT-BODY -> file with those targets
-	printf '{"targets":{%s}}\n' "$1" >"$BATS_TEST_TMPDIR/t.json"
-	echo "$BATS_TEST_TMPDIR/t.json"
-}
-
-# the field of the record of target $2 in output $1
-field() {
-	jq -r --arg t "$2" "select(.target == \$t) | $3" <<<"$1"
 }
 
 @test "icmp: a reply on the link and through the tunnel, IPv6 loopback, silence, ping sockets off" {

@@ -4,6 +4,7 @@
 # made here), SQLite files, the test PostgreSQL, commands.
 
 load helpers/common
+load helpers/probe
 
 setup_file() {
 	export PDIR="$BATS_FILE_TMPDIR/probe"
@@ -72,16 +73,6 @@ free_port() {
 
 need_nginx() {
 	[ -z "${NO_NGINX:-}" ] || skip "$NO_NGINX"
-}
-
-targets() { # targets JSON-OBJECT-BODY -> file with those targets
-	printf '{"targets":{%s}}\n' "$1" >"$BATS_TEST_TMPDIR/t.json"
-	echo "$BATS_TEST_TMPDIR/t.json"
-}
-
-# the field of the record of target $2 in output $1
-field() {
-	jq -r --arg t "$2" "select((.target // .name) == \$t) | $3" <<<"$1"
 }
 
 @test "validate: every type, and what each target will check" {

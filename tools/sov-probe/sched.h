@@ -6,7 +6,8 @@
  * a restart keeps each one's phase), rounded down to a multiple of
  * PR_SCHED_TICK_MS: targets of one interval fall on a few hundred ticks, so
  * one wake-up starts several probes and one poll often sees several
- * answers (a wake-up per probe cost 40% of the daemon's CPU). Every next
+ * answers (a wake-up per probe was half the daemon's CPU: 0.22 against
+ * 0.11 CPU-s per 1,000 probes of 1,000 targets). Every next
  * turn is the last one plus the interval, not the end of the probe plus
  * the interval, so nothing drifts and the rounding moves no interval. A
  * turn missed because the probe before it still ran is skipped and
