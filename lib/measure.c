@@ -174,6 +174,8 @@ row_tags(const struct pending_row *r)
 static void
 drop_rows(struct sov_metrics *m, size_t n)
 {
+	if (n == 0)
+		return; /* rows may still be NULL: no memmove on it */
 	for (size_t i = 0; i < n; i++)
 		free(m->rows[i].text);
 	memmove(m->rows, m->rows + n, (m->nrows - n) * sizeof(*m->rows));
