@@ -564,3 +564,27 @@ out:
 				 "buffering the command's stdout");
 	return rc;
 }
+
+const char *
+sov_proc_refusal(const struct sov_proc_result *r, const char *cmd, char *buf,
+		 size_t size)
+{
+	if (r->start_err == ENOENT && r->found) /* its interpreter is missing */
+		snprintf(buf, size,
+			 "cannot run %s: the interpreter its #! line names is "
+			 "missing",
+			 r->path);
+	else if (r->start_err == ENOENT && strchr(cmd, '/') != NULL)
+		snprintf(buf, size, "cannot run %s: no such file", cmd);
+	else if (r->start_err == ENOENT)
+		snprintf(buf, size, "cannot run %s: command not found in PATH",
+			 cmd);
+	else if (r->start_err == EACCES)
+		snprintf(buf, size,
+			 "cannot run %s: not executable (permission denied)",
+			 cmd);
+	else
+		snprintf(buf, size, "cannot run %s: %s", cmd,
+			 strerror(r->start_err));
+	return buf;
+}

@@ -81,4 +81,13 @@ int sov_proc_run(const struct sov_proc_opts *o, struct sov_proc_result *r,
 /* Frees r->out; safe twice. */
 void sov_proc_result_free(struct sov_proc_result *r);
 
+/*
+ * Why cmd (argv[0]) could not be started, after sov_proc_run returned 1:
+ * "cannot run CMD: command not found in PATH", "... no such file", "...
+ * the interpreter its #! line names is missing", "... not executable
+ * (permission denied)", or the errno's text. Into buf; returns buf.
+ */
+const char *sov_proc_refusal(const struct sov_proc_result *r, const char *cmd,
+			     char *buf, size_t size);
+
 #endif

@@ -164,7 +164,7 @@ teardown() {
 	jq -r .error <<<"$output" | grep -q "^wg show $IF_A: exit 1: .*(is it up? wg needs CAP_NET_ADMIN"
 	run ip netns exec "$A" env PATH=/nonexistent "$SOV_BUILD/sov-probe" run --targets "$f" a
 	assert_failure 1
-	[ "$(jq -r .error <<<"$output")" = "wg: not found on PATH" ]
+	[ "$(jq -r .error <<<"$output")" = "cannot run wg: command not found in PATH" ]
 }
 
 @test "daemon in the mesh: probe.age per peer in the store, and the tunnel going down and up again" {

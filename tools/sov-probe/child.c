@@ -4,7 +4,6 @@
  */
 #include "child.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +53,8 @@ pr_child_run(char *const argv[], const char *in, size_t in_len,
 
 	memset(o, 0, sizeof(*o));
 	rc = sov_proc_run(&po, &r, &e);
-	if (rc == 1 && r.start_err == ENOENT && !strchr(argv[0], '/'))
-		snprintf(o->err, sizeof(o->err), "%s: not found on PATH",
-			 argv[0]);
-	else if (rc == 1)
-		snprintf(o->err, sizeof(o->err), "%s: %s", argv[0],
-			 strerror(r.start_err));
+	if (rc == 1)
+		sov_proc_refusal(&r, argv[0], o->err, sizeof(o->err));
 	else if (rc < 0)
 		snprintf(o->err, sizeof(o->err), "%.*s",
 			 (int)sizeof(o->err) - 1, e.msg); /* cut on purpose */

@@ -183,42 +183,15 @@ judge(const struct sov_proc_result *p, const struct wf_exec_call *call,
 	return 0;
 }
 
-/* Why the command could not be started (p->start_err), in r: FAIL, or
- * RETRY for a file being written right now. */
+/* Why the command could not be started, in r: FAIL, or RETRY for a file
+ * being written right now. */
 static void
 refused(const struct sov_proc_result *p, const char *cmd, struct wf_result *r)
 {
-	switch (p->start_err) {
-	case ENOENT:
-		if (p->found) /* so what is missing is its interpreter */
-			wf_exec_fail(r, WF_OUT_FAIL,
-				     "cannot run %s: the interpreter its #! "
-				     "line names is missing",
-				     p->path);
-		else if (strchr(cmd, '/') != NULL)
-			wf_exec_fail(r, WF_OUT_FAIL,
-				     "cannot run %s: no such file", cmd);
-		else
-			wf_exec_fail(r, WF_OUT_FAIL,
-				     "cannot run %s: command not found in "
-				     "PATH",
-				     cmd);
-		break;
-	case EACCES:
-		wf_exec_fail(r, WF_OUT_FAIL,
-			     "cannot run %s: not executable (permission "
-			     "denied)",
-			     cmd);
-		break;
-	case ETXTBSY: /* being written right now: try again later */
-		wf_exec_fail(r, WF_OUT_RETRY, "cannot run %s: %s", cmd,
-			     strerror(p->start_err));
-		break;
-	default:
-		wf_exec_fail(r, WF_OUT_FAIL, "cannot run %s: %s", cmd,
-			     strerror(p->start_err));
-		break;
-	}
+	char why[SOV_PROC_PATH_MAX + 128];
+
+	wf_exec_fail(r, p->start_err == ETXTBSY ? WF_OUT_RETRY : WF_OUT_FAIL,
+		     "%s", sov_proc_refusal(p, cmd, why, sizeof(why)));
 }
 
 int
