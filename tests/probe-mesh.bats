@@ -131,7 +131,7 @@ teardown() {
 	run ip netns exec "$A" sov-probe run --targets "$f"
 	assert_failure 1
 	# every configured peer is listed; the ghost has no handshake at all
-	[ "$(field "$output" all '.peers | map(.peer) | sort | join(" ")')" = "$(printf '%s\n' "$KEY_B" "$GHOST" | sort | paste -sd ' ')" ]
+	[ "$(field "$output" all '.peers | map(.peer) | sort | join(" ")')" = "$(printf '%s\n' "$KEY_B" "$GHOST" | LC_ALL=C sort | paste -sd ' ')" ]
 	[ "$(field "$output" all '.peers[] | select(.peer == "'"$GHOST"'") | .age')" = null ]
 	[ "$(field "$output" all .error)" = "$IF_A: 1 of 2 peers without a handshake in 180 s (first: $GHOST)" ]
 	# naming only B leaves the ghost out

@@ -5,13 +5,11 @@
 # workers; cancel and the DLQ with a limit.
 
 load helpers/common
+load helpers/wf
 bats_require_minimum_version 1.5.0
 
 setup() {
-	T=$(mktemp -d "$BATS_TMPDIR/wfc.XXXXXX")
-	mkdir "$T/wf"
-	export SOV_WF_STORE="sqlite:$T/wf.db" SOV_WF_WORKFLOWS="$T/wf"
-	export SOV_METRICS="sqlite:$T/metrics.db"
+	wf_scratch wfc
 	# The step logs when it starts and ends (ns), then sleeps
 	# $T/sleep seconds, failing for good when $T/fail-I exists.
 	cat >"$T/step" <<'SH'
@@ -30,8 +28,7 @@ SH
 }
 
 teardown() {
-	for p in $(cat "$T/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$T"
+	wf_cleanup
 }
 
 # The workflow "lim": at most $1 at once, two steps (the command, then jq).

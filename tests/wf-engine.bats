@@ -5,13 +5,11 @@
 # after kill -9, and a chaos run of workers killed at random.
 
 load helpers/common
+load helpers/wf
 bats_require_minimum_version 1.5.0
 
 setup() {
-	T=$(mktemp -d "$BATS_TMPDIR/wfe.XXXXXX")
-	mkdir "$T/wf"
-	export SOV_WF_STORE="sqlite:$T/wf.db" SOV_WF_WORKFLOWS="$T/wf"
-	export SOV_METRICS="sqlite:$T/metrics.db"
+	wf_scratch wfe
 	# A step command: logs "NAME ATTEMPT KEY" to $T/log, then behaves as
 	# the files in $T say: $T/fail-NAME (exit 3), $T/tempfail-NAME (exit
 	# 75 while the file holds a number > 0, counting down), $T/sleep-NAME
@@ -54,9 +52,7 @@ JSON
 }
 
 teardown() {
-	for p in $(cat "$T/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-	[ ! -f "$T/pgdir" ] || "$BATS_TEST_DIRNAME/helpers/pg.sh" stop "$(cat "$T/pgdir")" 2>/dev/null || true
-	rm -rf "$T"
+	wf_cleanup
 }
 
 # The CLI waits for locks as the worker does (a new connection after a
