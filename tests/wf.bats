@@ -130,6 +130,30 @@ good() {
 	assert_output "sov-wf: $T/empty: no *.json files"
 }
 
+# Programs are checked many at a time (lib/jqbatch.c); a bad one among
+# hundreds must still be found, in its own file, with its own message.
+@test "validate: 300 files, two bad programs among 900: each named, the rest valid" {
+	mkdir "$T/d"
+	for i in $(seq -w 1 300); do
+		cond='.steps.a.n > 1'
+		undo='{x: .steps.a}'
+		[ "$i" = 150 ] && cond='.steps.a.n >'
+		[ "$i" = 299 ] && undo='{x: nosuch(.steps.a)}'
+		printf '{"name":"w%s","version":1,"steps":{"a":{"jq":"{n: ((.n // 0) + %d)}"},"b":{"needs":["a"],"if":"%s","run":["x"],"undo":{"input":"%s","run":["y"]}}}}\n' \
+			"$i" "$((10#$i))" "$cond" "$undo" >"$T/d/w$i.json"
+	done
+	run --separate-stderr sov-wf validate "$T/d"
+	assert_failure 2
+	[ "${#lines[@]}" -eq 298 ]
+	run jq -rs 'map(.name) | [first, .[148], .[149], last] | join(" ")' <<<"$output"
+	assert_output "w001 w149 w151 w300"
+	[ "$(grep -c . <<<"$stderr")" -eq 2 ]
+	run grep -c "^sov-wf: $T/d/w150.json: steps.b.if: jq: error: syntax error" <<<"$stderr"
+	assert_output 1
+	run grep -c "^sov-wf: $T/d/w299.json: steps.b.undo.input: jq: error: nosuch/1 is not defined" <<<"$stderr"
+	assert_output 1
+}
+
 @test "validate: two files defining one name: the second is refused" {
 	good "$T/a.json" same
 	good "$T/b.json" same

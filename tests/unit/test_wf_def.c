@@ -846,6 +846,42 @@ test_load_file(void)
 	   "a jv with no file name is \"-\"");
 }
 
+static void
+collect(struct wf_prog *p, void *arg)
+{
+	char *seen = arg;
+
+	strcat(seen, p->src);
+}
+
+/* Every program slot is visited, in run order: sov-wf validate checks
+ * only what the walk hands it. */
+static void
+test_each_prog(void)
+{
+	struct sov_err e;
+	char seen[256] = "";
+	struct wf_def *d =
+	    load("{'name':'w','version':1,'steps':{"
+		 "'b':{'needs':['a'],'http':{'url':'http://h/','body':'.p6'},"
+		 "'undo':{'http':{'url':'http://h/','body':'.p7'}}},"
+		 "'a':{'if':'.p1','input':'.p2','jq':'.p3',"
+		 "'undo':{'input':'.p4','jq':'.p5'}}},"
+		 "'measure':{'tokens':'.p8','cost':'.p9'}}",
+		 WF_DEF_NO_COMPILE, &e);
+
+	ok(d != NULL, "every program slot filled");
+	if (d == NULL) {
+		diag("%s", e.msg);
+		return;
+	}
+	wf_def_each_prog(d, collect, seen);
+	is_str(seen, ".p1.p2.p3.p4.p5.p6.p7.p8.p9",
+	       "each visited once, in "
+	       "order");
+	wf_def_free(d);
+}
+
 int
 main(void)
 {
@@ -866,6 +902,7 @@ main(void)
 	test_inputs();
 	test_retry_delay();
 	test_no_compile();
+	test_each_prog();
 	test_load_file();
 	return done_testing();
 }

@@ -372,6 +372,36 @@ wf_def_free(struct wf_def *d)
 	free(d);
 }
 
+static void
+each_action_prog(struct wf_action *a, void (*fn)(struct wf_prog *, void *),
+		 void *arg)
+{
+	struct wf_prog *p[] = {&a->input, &a->jq, &a->http.body};
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(*p); i++)
+		if (p[i]->src != NULL)
+			fn(p[i], arg);
+}
+
+void
+wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
+		 void *arg)
+{
+	for (size_t k = 0; k < d->n_steps; k++) {
+		struct wf_step *s = &d->steps[d->order[k]];
+
+		if (s->cond.src != NULL)
+			fn(&s->cond, arg);
+		each_action_prog(&s->act, fn, arg);
+		if (s->undo != NULL)
+			each_action_prog(s->undo, fn, arg);
+	}
+	if (d->measure.tokens.src != NULL)
+		fn(&d->measure.tokens, arg);
+	if (d->measure.cost.src != NULL)
+		fn(&d->measure.cost, arg);
+}
+
 struct wf_def *
 wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
 {

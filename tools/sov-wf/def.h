@@ -185,6 +185,11 @@ struct wf_def *wf_def_from_text(const char *text, size_t len, const char *file,
 
 void wf_def_free(struct wf_def *d); /* accepts NULL */
 
+/* fn on every jq program the definition gives (src not NULL): steps in
+ * run order, each's if, input, jq or body, its undo's; then measure. */
+void wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
+		      void *arg);
+
 /* The index of the step called name, or -1. */
 long wf_def_find(const struct wf_def *d, const char *name);
 
