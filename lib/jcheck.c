@@ -340,11 +340,20 @@ sov_jcheck_duration(struct sov_jcheck *c, jv v, int64_t lo_ms, int64_t hi_ms,
 }
 
 int
+sov_jcheck_where(struct sov_jcheck *c, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s: %s", c->file, c->len ? c->path : ".");
+
+	if (n < 0 || (size_t)n >= size)
+		return sov_jcheck_fail(c, "file name too long for messages");
+	return 0;
+}
+
+int
 sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
 	      struct sov_jq **q)
 {
 	char where[SOV_ERR_MSG_MAX];
-	int n;
 
 	free(*src);
 	sov_jq_free(*q);
@@ -364,11 +373,9 @@ sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
 		jv_free(vars);
 		return 0;
 	}
-	n = snprintf(where, sizeof(where), "%s: %s", c->file,
-		     c->len ? c->path : ".");
-	if (n < 0 || (size_t)n >= sizeof(where)) {
+	if (sov_jcheck_where(c, where, sizeof(where)) < 0) {
 		jv_free(vars);
-		return sov_jcheck_fail(c, "file name too long for messages");
+		return -1;
 	}
 	*q = sov_jq_compile(*src, where, vars, c->e);
 	if (*q == NULL) {

@@ -101,6 +101,10 @@ const char *sov_jcheck_ms(int64_t ms, char buf[32]);
 int sov_jcheck_headers(struct sov_jcheck *c, jv v, int max, size_t value_max,
 		       const char *who);
 
+/* "FILE: PATH" of where c is, for a message made later (a jq program's
+ * runtime errors); -1 (c's error set) when it does not fit size. */
+int sov_jcheck_where(struct sov_jcheck *c, char *buf, size_t size);
+
 /*
  * A jq program: a non-empty string of at most max bytes, copied into *src,
  * and unless SOV_JCHECK_NO_COMPILE compiled into *q (both replaced; free

@@ -18,12 +18,6 @@
 
 #include "jqprog.h"
 
-/* Past ~100 functions a compile grows faster than its programs: 100 of
- * the lead workflow's programs took 62 ms together, 300 took 208 ms and
- * 1,000 1.2 s (jq 1.6, this VM). */
-#define BATCH_PROGRAMS 100
-#define BATCH_BYTES (32u << 10)
-#define BATCH_PROGRAM_MAX (8u << 10) /* larger: alone, gains little */
 #define NESTING_MAX 64
 #define PREFIX "__sovjq_"
 
@@ -92,6 +86,14 @@ sov_jq_self_contained(const char *src)
 	return depth == 0;
 }
 
+int
+sov_jq_batchable(const char *src)
+{
+	return strnlen(src, SOV_JQ_BATCH_PROGRAM_MAX) <
+		   SOV_JQ_BATCH_PROGRAM_MAX &&
+	       sov_jq_self_contained(src);
+}
+
 static void
 quiet(void *data, jv msg)
 {
@@ -152,38 +154,74 @@ append_name(struct text *t, const char *before, size_t i, const char *after)
 	return append(t, name, (size_t)n);
 }
 
+/* The functions lo..hi, chosen by $__sovjq_sel in log2(k) comparisons. */
+static int
+append_dispatch(struct text *t, size_t lo, size_t hi)
+{
+	size_t mid = lo + (hi - lo) / 2;
+	char test[64];
+	int n;
+
+	if (hi - lo == 1)
+		return append_name(t, "", lo, "");
+	n = snprintf(test, sizeof(test), "if $" PREFIX "sel < %zu then ", mid);
+	if (append(t, test, (size_t)n) < 0 || append_dispatch(t, lo, mid) < 0 ||
+	    append(t, " else ", 6) < 0 || append_dispatch(t, mid, hi) < 0 ||
+	    append(t, " end", 4) < 0)
+		return -1;
+	return 0;
+}
+
+char *
+sov_jq_batch_text(const char *const *src, const size_t *idx, size_t k,
+		  int dispatch)
+{
+	struct text t = {0};
+
+	for (size_t i = 0; i < k; i++)
+		if (append_name(&t, "def ", i, ": (") < 0 ||
+		    append(&t, src[idx[i]], strlen(src[idx[i]])) < 0 ||
+		    append(&t, "\n);\n", 2 + 2) < 0)
+			goto oom;
+	if (dispatch) {
+		static const char head[] = ".[0] as $" PREFIX "sel | .[1] | ";
+
+		if (k == 0 || append(&t, head, sizeof(head) - 1) < 0 ||
+		    append_dispatch(&t, 0, k) < 0)
+			goto oom;
+		return t.buf;
+	}
+	for (size_t i = 0; i < k; i++)
+		if (append_name(&t, i ? ", " : "", i, "") < 0)
+			goto oom;
+	return t.buf;
+oom:
+	free(t.buf);
+	return NULL;
+}
+
 /* 1 when every program of idx[0..k) compiles as part of one, 0 when the
  * batch does not compile, -1 out of memory. */
 static int
 together(const char *const *src, const size_t *idx, size_t k, jv vars,
 	 struct sov_err *e)
 {
-	struct text t = {0};
+	char *text = sov_jq_batch_text(src, idx, k, 0);
 	jq_state *jq;
 	int ok;
 
-	for (size_t i = 0; i < k; i++)
-		if (append_name(&t, "def ", i, ": (") < 0 ||
-		    append(&t, src[idx[i]], strlen(src[idx[i]])) < 0 ||
-		    append(&t, "\n);\n", 4) < 0)
-			goto oom;
-	for (size_t i = 0; i < k; i++)
-		if (append_name(&t, i ? ", " : "", i, "") < 0)
-			goto oom;
-	if ((jq = jq_init()) == NULL)
-		goto oom;
+	if (text == NULL || (jq = jq_init()) == NULL) {
+		free(text);
+		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+	}
 	jq_set_error_cb(jq, quiet, NULL);
 	if (jv_is_valid(vars))
-		ok = jq_compile_args(jq, t.buf, jv_copy(vars));
+		ok = jq_compile_args(jq, text, jv_copy(vars));
 	else
-		ok = jq_compile(jq, t.buf);
+		ok = jq_compile(jq, text);
 	jq_teardown(&jq);
-	free(t.buf);
+	free(text);
 	return ok ? 1 : 0;
-oom:
-	free(t.buf);
-	sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
-	return -1;
 }
 
 /* Mark the bad among idx[0..k): together when they all compile, else
@@ -225,18 +263,18 @@ sov_jq_check_many(const char *const *src, size_t n, jv vars, unsigned char *bad,
 	if ((idx = malloc(n * sizeof(*idx))) == NULL)
 		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		size_t len = strnlen(src[i], BATCH_PROGRAM_MAX);
+		size_t len = strnlen(src[i], SOV_JQ_BATCH_PROGRAM_MAX);
 		int r;
 
 		bad[i] = 0;
-		if (len >= BATCH_PROGRAM_MAX ||
-		    !sov_jq_self_contained(src[i])) {
+		if (!sov_jq_batchable(src[i])) {
 			if ((r = alone(src[i], vars, e)) < 0)
 				rc = -1;
 			bad[i] = r == 0;
 			continue;
 		}
-		if (k == BATCH_PROGRAMS || bytes + len > BATCH_BYTES) {
+		if (k == SOV_JQ_BATCH_PROGRAMS ||
+		    bytes + len > SOV_JQ_BATCH_BYTES) {
 			rc = check(src, idx, k, vars, bad, e);
 			k = 0;
 			bytes = 0;

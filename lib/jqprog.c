@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jqbatch.h"
 #include "json_dump.h"
 #include "jqwatch.h"
 
@@ -19,6 +20,8 @@
 
 struct sov_jq {
 	jq_state *jq;
+	int *refs; /* a set's members alive, shared by them; NULL: alone */
+	int sel;   /* a set's function for this program; -1: alone */
 	char where[SOV_JQ_WHERE_MAX];
 	char errors[SOV_JQ_ERRORS_MAX]; /* compile messages, "; "-joined */
 };
@@ -60,6 +63,8 @@ sov_jq_compile(const char *src, const char *where, jv vars, struct sov_err *e)
 		goto fail;
 	}
 	q = calloc(1, sizeof(*q));
+	if (q != NULL)
+		q->sel = -1;
 	if (q == NULL || (q->jq = jq_init()) == NULL) {
 		sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
 		goto fail;
@@ -92,9 +97,121 @@ sov_jq_free(struct sov_jq *q)
 {
 	if (q == NULL)
 		return;
+	if (q->refs != NULL && --*q->refs > 0) {
+		free(q); /* the state stays with the set's others */
+		return;
+	}
+	free(q->refs);
 	if (q->jq != NULL)
 		jq_teardown(&q->jq);
 	free(q);
+}
+
+static void
+discard(void *data, jv msg)
+{
+	(void)data;
+	jv_free(msg);
+}
+
+/* Compile idx[0..k) of src into one state shared by out[idx[i]]; -1 when
+ * they do not compile together (e set) or memory ran out. */
+static int
+compile_together(const char *const *src, const char *const *where,
+		 const size_t *idx, size_t k, jv vars, struct sov_jq **out,
+		 struct sov_err *e)
+{
+	char *text = sov_jq_batch_text(src, idx, k, 1);
+	int *refs = calloc(1, sizeof(*refs));
+	jq_state *jq = NULL;
+	int ok = 0;
+
+	if (text == NULL || refs == NULL || (jq = jq_init()) == NULL) {
+		sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+		goto fail;
+	}
+	jq_set_error_cb(jq, discard, NULL);
+	if (jv_is_valid(vars))
+		ok = jq_compile_args(jq, text, jv_copy(vars));
+	else
+		ok = jq_compile(jq, text);
+	if (!ok) {
+		sov_err_set(e, SOV_EXIT_USAGE,
+			    "%s: jq: does not compile "
+			    "with the others",
+			    where[idx[0]] ? where[idx[0]] : "jq program");
+		goto fail;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct sov_jq *q = calloc(1, sizeof(*q));
+
+		if (q == NULL) {
+			sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+			goto fail; /* the ones made so far are the caller's */
+		}
+		q->jq = jq;
+		q->refs = refs;
+		q->sel = (int)i;
+		snprintf(q->where, sizeof(q->where), "%s",
+			 where[idx[i]] ? where[idx[i]] : "jq program");
+		out[idx[i]] = q;
+		++*refs;
+	}
+	free(text);
+	return 0;
+fail:
+	free(text);
+	if (refs == NULL || *refs == 0) {
+		free(refs);
+		if (jq != NULL)
+			jq_teardown(&jq);
+	}
+	return -1;
+}
+
+int
+sov_jq_compile_set(const char *const *src, const char *const *where, size_t n,
+		   jv vars, struct sov_jq **out, struct sov_err *e)
+{
+	size_t *idx = NULL, k = 0, bytes = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = NULL;
+	if (n > 0 && (idx = malloc(n * sizeof(*idx))) == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t len = strnlen(src[i], SOV_JQ_BATCH_PROGRAM_MAX);
+
+		if (!sov_jq_batchable(src[i])) {
+			out[i] =
+			    sov_jq_compile(src[i], where[i], jv_copy(vars), e);
+			rc = out[i] == NULL ? -1 : 0;
+			continue;
+		}
+		if (k == SOV_JQ_BATCH_PROGRAMS ||
+		    bytes + len > SOV_JQ_BATCH_BYTES) {
+			rc = compile_together(src, where, idx, k, vars, out, e);
+			k = 0;
+			bytes = 0;
+		}
+		idx[k++] = i;
+		bytes += len;
+	}
+	if (rc == 0 && k == 1) /* nothing to share: no selector to pay */
+		rc = (out[idx[0]] = sov_jq_compile(src[idx[0]], where[idx[0]],
+						   jv_copy(vars), e))
+			 ? 0
+			 : -1;
+	else if (rc == 0 && k > 1)
+		rc = compile_together(src, where, idx, k, vars, out, e);
+	free(idx);
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++) {
+			sov_jq_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
 }
 
 /* Turn an invalid value from jq_next into an error; 0 if it was the end. */
@@ -128,7 +245,8 @@ runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 	return -1;
 }
 
-/* jq_start, unless the thread's deadline has passed (jqwatch.h). */
+/* jq_start, unless the thread's deadline has passed (jqwatch.h). A
+ * set's program gets [its function, input]. */
 static int
 start(struct sov_jq *q, jv input, struct sov_err *e)
 {
@@ -136,6 +254,10 @@ start(struct sov_jq *q, jv input, struct sov_err *e)
 		jv_free(input);
 		return -1;
 	}
+	if (q->sel >= 0)
+		input = jv_array_append(
+		    jv_array_append(jv_array_sized(2), jv_number(q->sel)),
+		    input);
 	jq_start(q->jq, input, 0);
 	return 0;
 }

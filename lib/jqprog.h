@@ -28,6 +28,18 @@ struct sov_jq *sov_jq_compile(const char *src, const char *where, jv vars,
 void sov_jq_free(struct sov_jq *q); /* accepts NULL */
 
 /*
+ * Compile n programs at the cost of a few compiles (jqbatch.h says why):
+ * out[i] runs like sov_jq_compile(src[i], where[i], vars), vars borrowed.
+ * Programs compiled together share one jq state, so they must be run one
+ * at a time, by one thread at a time; each is freed on its own. -1 when
+ * any does not compile (e then says only which batch; compile them one by
+ * one for jq's message) or memory ran out; out[] is then all NULL.
+ */
+int sov_jq_compile_set(const char *const *src, const char *const *where,
+		       size_t n, jv vars, struct sov_jq **out,
+		       struct sov_err *e);
+
+/*
  * Mapping: the first output of the program on input (consumed) into *out.
  * A program that yields nothing is an error naming where.
  */

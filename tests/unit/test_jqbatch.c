@@ -102,6 +102,87 @@ check_against_alone(const char *const *src, size_t n, jv vars,
 	free(bad);
 }
 
+/* Programs compiled as a set run as each would alone. */
+static void
+test_set(void)
+{
+	const char *src[] = {
+	    "{id: .id, double: (.n * 2)}",
+	    ".[] | select(. > 1)",
+	    ".n > $x",
+	    ".a # a comment: compiled alone",
+	    "error(\"no \\(.id)\")",
+	};
+	const char *where[] = {"s.a.input", "s.b.jq", "s.c.if", "s.d.jq",
+			       "s.e.jq"};
+	struct sov_jq *q[5], *many[250];
+	const char *msrc[250], *mwhere[250];
+	char text[250][32];
+	struct sov_err e = {0};
+	jv vars = jv_object_set(jv_object(), jv_string("x"), jv_number(5));
+	jv out;
+	int truth, right = 0;
+
+	ok(sov_jq_compile_set(src, where, 5, vars, q, &e) == 0,
+	   "a set of five compiles");
+	ok(sov_jq_first(q[0], jv_parse("{\"id\":1,\"n\":21}"), &out, &e) == 0 &&
+	       jv_equal(out, jv_parse("{\"id\":1,\"double\":42}")),
+	   "a mapping");
+	ok(sov_jq_all(q[1], jv_parse("[0,2,3]"), &out, &e) == 0 &&
+	       jv_equal(out, jv_parse("[2,3]")),
+	   "a filter, every output");
+	ok(sov_jq_test(q[2], jv_parse("{\"n\":6}"), &truth, &e) == 0 &&
+	       truth == 1,
+	   "a condition with $x");
+	ok(sov_jq_test(q[2], jv_parse("{\"n\":4}"), &truth, &e) == 0 &&
+	       truth == 0,
+	   "and false");
+	ok(sov_jq_first(q[3], jv_parse("{\"a\":7}"), &out, &e) == 0 &&
+	       jv_equal(out, jv_number(7)),
+	   "the one compiled alone");
+	ok(sov_jq_first(q[4], jv_parse("{\"id\":3}"), &out, &e) == -1,
+	   "a runtime error");
+	is_str(e.msg, "s.e.jq: jq: error: no 3", "names its own place");
+	ok(sov_jq_first(q[0], jv_parse("{\"id\":2,\"n\":1}"), &out, &e) == 0 &&
+	       jv_equal(out, jv_parse("{\"id\":2,\"double\":2}")),
+	   "the first again after the others");
+	sov_jq_free(q[2]);
+	sov_jq_free(q[0]);
+	ok(sov_jq_all(q[1], jv_parse("[5]"), &out, &e) == 0 &&
+	       jv_equal(out, jv_parse("[5]")),
+	   "a member runs after others are freed");
+	sov_jq_free(q[1]);
+	sov_jq_free(q[3]);
+	sov_jq_free(q[4]);
+
+	src[1] = ".[] | nosuch";
+	ok(sov_jq_compile_set(src, where, 5, vars, q, &e) == -1,
+	   "a set with a bad program fails");
+	ok(q[0] == NULL && q[4] == NULL, "and gives nothing");
+	jv_free(vars);
+
+	/* past one compile's hundred: each still runs its own */
+	for (int i = 0; i < 250; i++) {
+		xsnprintf(text[i], sizeof(text[i]), ". + %d", i);
+		msrc[i] = text[i];
+		mwhere[i] = "many";
+	}
+	ok(sov_jq_compile_set(msrc, mwhere, 250, jv_invalid(), many, &e) == 0,
+	   "250 programs");
+	for (int i = 249; i >= 0; i--) {
+		if (sov_jq_first(many[i], jv_number(1000), &out, &e) == 0 &&
+		    jv_get_kind(out) == JV_KIND_NUMBER &&
+		    jv_number_value(out) == 1000 + i)
+			right++;
+		jv_free(out);
+	}
+	is_int(right, 250, "each selects its own");
+	for (int i = 0; i < 250; i++)
+		sov_jq_free(many[i]);
+	ok(sov_jq_compile_set(NULL, NULL, 0, jv_invalid(), NULL, &e) == 0,
+	   "an empty set");
+}
+
 int
 main(void)
 {
@@ -202,5 +283,6 @@ main(void)
 	}
 	ok(sov_jq_check_many(NULL, 0, jv_invalid(), NULL, &e) == 0,
 	   "nothing to check");
+	test_set();
 	return done_testing();
 }

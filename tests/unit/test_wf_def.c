@@ -882,6 +882,61 @@ test_each_prog(void)
 	wf_def_free(d);
 }
 
+/* A definition's programs are compiled together once its structure is
+ * good; each runs as its own, and errors are the ones of document order. */
+static void
+test_compiled_together(void)
+{
+	struct sov_err e;
+	struct wf_def *d =
+	    load("{'name':'w','version':1,'steps':{"
+		 "'a':{'if':'.go','input':'{n: .n}','jq':'{twice: (.n * 2)}'},"
+		 "'b':{'needs':['a'],'jq':'.steps.a.twice + 1'}},"
+		 "'measure':{'tokens':'.steps.b'}}",
+		 0, &e);
+	jv out;
+	int truth;
+
+	ok(d != NULL, "five programs load");
+	if (d == NULL) {
+		diag("%s", e.msg);
+		return;
+	}
+	ok(d->steps[0].cond.q && d->steps[0].act.input.q &&
+	       d->steps[0].act.jq.q && d->steps[1].act.jq.q &&
+	       d->measure.tokens.q,
+	   "each compiled");
+	ok(!d->steps[0].cond.where && !d->measure.tokens.where,
+	   "the places kept for compiling are gone");
+	ok(sov_jq_test(d->steps[0].cond.q, jv_parse("{\"go\":true}"), &truth,
+		       &e) == 0 &&
+	       truth,
+	   "if");
+	ok(sov_jq_first(d->steps[0].act.jq.q, jv_parse("{\"n\":4}"), &out,
+			&e) == 0 &&
+	       jv_equal(out, jv_parse("{\"twice\":8}")),
+	   "jq");
+	ok(sov_jq_first(d->steps[1].act.jq.q,
+			jv_parse("{\"steps\":{\"a\":{\"twice\":\"x\"}}}"), &out,
+			&e) == -1,
+	   "a runtime error");
+	like(e.msg, "t.json: steps.b.jq: jq: error", "names its own place");
+	ok(sov_jq_first(d->measure.tokens.q, jv_parse("{\"steps\":{\"b\":17}}"),
+			&out, &e) == 0 &&
+	       jv_equal(out, jv_number(17)),
+	   "measure.tokens");
+	wf_def_free(d);
+
+	/* a bad program sorts before a bad name: its error comes first, as
+	 * when each program was compiled as it was read */
+	bad("{'measure':{'tokens':'.steps "
+	    "|'},'name':'Bad','version':1," MIN_STEPS "}",
+	    "measure.tokens", "jq: error");
+	/* the bad program among good ones is the one named */
+	bad(one_step("'if':'.a','input':'.b','jq':'.c | nosuch'"), "steps.a.jq",
+	    "nosuch/0 is not defined");
+}
+
 int
 main(void)
 {
@@ -903,6 +958,7 @@ main(void)
 	test_retry_delay();
 	test_no_compile();
 	test_each_prog();
+	test_compiled_together();
 	test_load_file();
 	return done_testing();
 }

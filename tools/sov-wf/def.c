@@ -334,14 +334,30 @@ wf_prog_clear(struct wf_prog *p)
 {
 	sov_jq_free(p->q);
 	free(p->src);
+	free(p->where);
 	p->q = NULL;
 	p->src = NULL;
+	p->where = NULL;
 }
 
 int
 wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p)
 {
-	return sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src, &p->q);
+	char where[SOV_ERR_MSG_MAX];
+	int rc;
+
+	if (c->flags & (SOV_JCHECK_NO_COMPILE | WF_DEF_EACH_ALONE))
+		return sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src,
+				     &p->q);
+	c->flags |= SOV_JCHECK_NO_COMPILE;
+	rc = sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src, &p->q);
+	c->flags &= ~SOV_JCHECK_NO_COMPILE;
+	if (rc < 0 || sov_jcheck_where(c, where, sizeof(where)) < 0)
+		return -1;
+	free(p->where);
+	if ((p->where = strdup(where)) == NULL)
+		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
+	return 0;
 }
 
 void
@@ -402,8 +418,71 @@ wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
 		fn(&d->measure.cost, arg);
 }
 
-struct wf_def *
-wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
+struct progs {
+	struct wf_prog **p;
+	size_t n;
+};
+
+static void
+count_prog(struct wf_prog *p, void *arg)
+{
+	(void)p;
+	((struct progs *)arg)->n++;
+}
+
+static void
+list_prog(struct wf_prog *p, void *arg)
+{
+	struct progs *l = arg;
+
+	l->p[l->n++] = p;
+}
+
+/* Compile d's programs together; -1 (e set) when any does not compile. */
+static int
+compile_progs(struct wf_def *d, struct sov_err *e)
+{
+	struct progs l = {NULL, 0};
+	const char **src = NULL, **where = NULL;
+	struct sov_jq **q = NULL;
+	size_t n;
+	int rc = -1;
+
+	wf_def_each_prog(d, count_prog, &l);
+	if ((n = l.n) == 0)
+		return 0;
+	l.n = 0;
+	l.p = calloc(n, sizeof(*l.p));
+	src = calloc(n, sizeof(*src));
+	where = calloc(n, sizeof(*where));
+	q = calloc(n, sizeof(*q));
+	if (!l.p || !src || !where || !q) {
+		sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	wf_def_each_prog(d, list_prog, &l);
+	for (size_t i = 0; i < n; i++) {
+		src[i] = l.p[i]->src;
+		where[i] = l.p[i]->where;
+	}
+	if (sov_jq_compile_set(src, where, n, jv_invalid(), q, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		l.p[i]->q = q[i];
+		free(l.p[i]->where);
+		l.p[i]->where = NULL;
+	}
+	rc = 0;
+out:
+	free(l.p);
+	free(src);
+	free(where);
+	free(q);
+	return rc;
+}
+
+static struct wf_def *
+load_def(jv json, const char *file, int flags, struct sov_err *e)
 {
 	struct sov_jcheck c = {0};
 	struct wf_def *d = calloc(1, sizeof(*d));
@@ -438,6 +517,36 @@ fail:
 	jv_free(json);
 	wf_def_free(d);
 	return NULL;
+}
+
+struct wf_def *
+wf_def_from_jv(jv json, const char *file, int flags, struct sov_err *e)
+{
+	/* Programs are compiled together once the structure is good. A
+	 * definition that fails either way is loaded again compiling each
+	 * program as it is read, so that its error is the first in document
+	 * order, as it always was. */
+	int together = !(flags & (WF_DEF_NO_COMPILE | WF_DEF_EACH_ALONE));
+	jv again = together ? jv_copy(json) : jv_invalid();
+	struct sov_err local = {0};
+	struct wf_def *d;
+
+	if (e == NULL)
+		e = &local;
+	d = load_def(json, file, flags, e);
+	if (!together)
+		return d;
+	if (d != NULL && compile_progs(d, e) == 0) {
+		jv_free(again);
+		return d;
+	}
+	wf_def_free(d);
+	if (e->code != SOV_EXIT_USAGE) { /* out of memory */
+		jv_free(again);
+		return NULL;
+	}
+	sov_err_clear(e);
+	return load_def(again, file, flags | WF_DEF_EACH_ALONE, e);
 }
 
 struct wf_def *

@@ -11,7 +11,14 @@
 #include "jcheck.h"
 #include "def.h"
 
-/* A jq program of at most WF_JQ_MAX bytes into *p (see sov_jcheck_jq). */
+/* Compile every program as it is read, one compile each: slower, but
+ * its first error is the one reported when the definition has several
+ * (what a loader falls back to when a definition does not load). */
+#define WF_DEF_EACH_ALONE (1 << 8)
+
+/* A jq program of at most WF_JQ_MAX bytes into *p (see sov_jcheck_jq);
+ * compiled at once only with WF_DEF_EACH_ALONE, else p->where is kept for
+ * wf_def_from_jv to compile the definition's programs together. */
 int wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p);
 
 /* Free a program's text and compiled form; accepts a zeroed one. */
