@@ -8,7 +8,9 @@
  * Every function is called by the body because jq does not bind (so does
  * not check) a function nobody calls. The newline keeps a trailing
  * comment from swallowing the parenthesis, though comments are not
- * batched anyway.
+ * batched anyway. For running (sov_jq_compile_set) the body instead
+ * picks one function by the selector its input carries:
+ *   .[0] as $__sovjq_sel | .[1] | if $__sovjq_sel < 2 then ... end
  */
 #include "jqbatch.h"
 
@@ -21,8 +23,8 @@
 #define NESTING_MAX 64
 #define PREFIX "__sovjq_"
 
-/* Not built into jq's grammar as a word inside other words, so a plain
- * substring search is the careful side. */
+/* Found by a substring search, so also inside other words (.modules):
+ * that only sends a program to be compiled alone. */
 static const char *const directives[] = {"import", "include", "module"};
 
 int
@@ -113,7 +115,8 @@ alone(const char *src, jv vars, struct sov_err *e)
 		return 1;
 	}
 	if (why.code != SOV_EXIT_USAGE) {
-		*e = why;
+		if (e != NULL)
+			*e = why;
 		return -1;
 	}
 	return 0;
