@@ -15,6 +15,7 @@
 #include "jqbatch.h"
 
 #include <jq.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,162 +104,79 @@ quiet(void *data, jv msg)
 	jv_free(msg);
 }
 
-/* 1 compiles, 0 does not, -1 out of memory: exactly sov_jq_compile. */
-static int
-alone(const char *src, jv vars, struct sov_err *e)
+int
+sov_jq_batch_compile(const char *text, jv vars, jq_state **out)
 {
-	struct sov_err why = {0};
-	struct sov_jq *q = sov_jq_compile(src, NULL, jv_copy(vars), &why);
+	jq_state *jq = jq_init();
+	int ok;
 
-	if (q != NULL) {
-		sov_jq_free(q);
-		return 1;
-	}
-	if (why.code != SOV_EXIT_USAGE) {
-		if (e != NULL)
-			*e = why;
+	*out = NULL;
+	if (jq == NULL)
 		return -1;
+	jq_set_error_cb(jq, quiet, NULL);
+	if (jv_is_valid(vars))
+		ok = jq_compile_args(jq, text, jv_copy(vars));
+	else
+		ok = jq_compile(jq, text);
+	if (!ok) {
+		jq_teardown(&jq);
+		return 0;
 	}
-	return 0;
-}
-
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static int
-append(struct text *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *p;
-
-		while (t->len + n + 1 > cap)
-			cap *= 2;
-		if ((p = realloc(t->buf, cap)) == NULL)
-			return -1;
-		t->buf = p;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-	return 0;
-}
-
-static int
-append_name(struct text *t, const char *before, size_t i, const char *after)
-{
-	char name[64];
-	int n =
-	    snprintf(name, sizeof(name), "%s" PREFIX "%zu%s", before, i, after);
-
-	return append(t, name, (size_t)n);
+	*out = jq;
+	return 1;
 }
 
 /* The functions lo..hi, chosen by $__sovjq_sel in log2(k) comparisons. */
-static int
-append_dispatch(struct text *t, size_t lo, size_t hi)
+static void
+print_dispatch(FILE *f, size_t lo, size_t hi)
 {
 	size_t mid = lo + (hi - lo) / 2;
-	char test[64];
-	int n;
 
-	if (hi - lo == 1)
-		return append_name(t, "", lo, "");
-	n = snprintf(test, sizeof(test), "if $" PREFIX "sel < %zu then ", mid);
-	if (append(t, test, (size_t)n) < 0 || append_dispatch(t, lo, mid) < 0 ||
-	    append(t, " else ", 6) < 0 || append_dispatch(t, mid, hi) < 0 ||
-	    append(t, " end", 4) < 0)
-		return -1;
-	return 0;
+	if (hi - lo == 1) {
+		fprintf(f, PREFIX "%zu", lo);
+		return;
+	}
+	fprintf(f, "if $" PREFIX "sel < %zu then ", mid);
+	print_dispatch(f, lo, mid);
+	fputs(" else ", f);
+	print_dispatch(f, mid, hi);
+	fputs(" end", f);
 }
 
 char *
 sov_jq_batch_text(const char *const *src, const size_t *idx, size_t k,
 		  int dispatch)
 {
-	struct text t = {0};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
+	if (f == NULL)
+		return NULL;
 	for (size_t i = 0; i < k; i++)
-		if (append_name(&t, "def ", i, ": (") < 0 ||
-		    append(&t, src[idx[i]], strlen(src[idx[i]])) < 0 ||
-		    append(&t, "\n);\n", 2 + 2) < 0)
-			goto oom;
+		fprintf(f, "def " PREFIX "%zu: (%s\n);\n", i, src[idx[i]]);
 	if (dispatch) {
-		static const char head[] = ".[0] as $" PREFIX "sel | .[1] | ";
-
-		if (k == 0 || append(&t, head, sizeof(head) - 1) < 0 ||
-		    append_dispatch(&t, 0, k) < 0)
-			goto oom;
-		return t.buf;
+		fputs(".[0] as $" PREFIX "sel | .[1] | ", f);
+		print_dispatch(f, 0, k);
+	} else {
+		for (size_t i = 0; i < k; i++)
+			fprintf(f, "%s" PREFIX "%zu", i ? ", " : "", i);
 	}
-	for (size_t i = 0; i < k; i++)
-		if (append_name(&t, i ? ", " : "", i, "") < 0)
-			goto oom;
-	return t.buf;
-oom:
-	free(t.buf);
-	return NULL;
-}
-
-/* 1 when every program of idx[0..k) compiles as part of one, 0 when the
- * batch does not compile, -1 out of memory. */
-static int
-together(const char *const *src, const size_t *idx, size_t k, jv vars,
-	 struct sov_err *e)
-{
-	char *text = sov_jq_batch_text(src, idx, k, 0);
-	jq_state *jq;
-	int ok;
-
-	if (text == NULL || (jq = jq_init()) == NULL) {
+	/* a failed write shows as an error on the stream */
+	if (ferror(f) | fclose(f)) {
 		free(text);
-		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
+		return NULL;
 	}
-	jq_set_error_cb(jq, quiet, NULL);
-	if (jv_is_valid(vars))
-		ok = jq_compile_args(jq, text, jv_copy(vars));
-	else
-		ok = jq_compile(jq, text);
-	jq_teardown(&jq);
-	free(text);
-	return ok ? 1 : 0;
-}
-
-/* Mark the bad among idx[0..k): together when they all compile, else
- * split in halves; two or fewer that fail are compiled alone. */
-static int
-check(const char *const *src, const size_t *idx, size_t k, jv vars,
-      unsigned char *bad, struct sov_err *e)
-{
-	int rc;
-
-	if (k == 0)
-		return 0;
-	if (k > 2) {
-		if ((rc = together(src, idx, k, vars, e)) < 0)
-			return -1;
-		if (rc == 1)
-			return 0;
-		if (check(src, idx, k / 2, vars, bad, e) < 0)
-			return -1;
-		return check(src, idx + k / 2, k - k / 2, vars, bad, e);
-	}
-	for (size_t i = 0; i < k; i++) {
-		if ((rc = alone(src[idx[i]], vars, e)) < 0)
-			return -1;
-		bad[idx[i]] = rc == 0;
-	}
-	return 0;
+	return text;
 }
 
 int
-sov_jq_check_many(const char *const *src, size_t n, jv vars, unsigned char *bad,
-		  struct sov_err *e)
+sov_jq_batches(const char *const *src, size_t n,
+	       int (*alone)(size_t i, void *arg),
+	       int (*together)(const size_t *idx, size_t k, void *arg),
+	       void *arg, struct sov_err *e)
 {
-	size_t *idx = NULL, k = 0, bytes = 0;
+	size_t *idx, k = 0, bytes = 0;
 	int rc = 0;
 
 	if (n == 0)
@@ -267,26 +185,109 @@ sov_jq_check_many(const char *const *src, size_t n, jv vars, unsigned char *bad,
 		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t len = strnlen(src[i], SOV_JQ_BATCH_PROGRAM_MAX);
-		int r;
 
-		bad[i] = 0;
 		if (!sov_jq_batchable(src[i])) {
-			if ((r = alone(src[i], vars, e)) < 0)
-				rc = -1;
-			bad[i] = r == 0;
+			rc = alone(i, arg);
 			continue;
 		}
 		if (k == SOV_JQ_BATCH_PROGRAMS ||
 		    bytes + len > SOV_JQ_BATCH_BYTES) {
-			rc = check(src, idx, k, vars, bad, e);
+			rc = together(idx, k, arg);
 			k = 0;
 			bytes = 0;
 		}
 		idx[k++] = i;
 		bytes += len;
 	}
-	if (rc == 0)
-		rc = check(src, idx, k, vars, bad, e);
+	if (rc == 0 && k > 0)
+		rc = together(idx, k, arg);
 	free(idx);
 	return rc;
+}
+
+struct checking {
+	const char *const *src;
+	jv vars;
+	unsigned char *bad;
+	struct sov_err *e;
+};
+
+/* 1 compiles, 0 does not, -1 out of memory: exactly sov_jq_compile. */
+static int
+compiles_alone(const struct checking *c, size_t i)
+{
+	struct sov_err why = {0};
+	struct sov_jq *q =
+	    sov_jq_compile(c->src[i], NULL, jv_copy(c->vars), &why);
+
+	if (q != NULL) {
+		sov_jq_free(q);
+		return 1;
+	}
+	if (why.code != SOV_EXIT_USAGE) {
+		if (c->e != NULL)
+			*c->e = why;
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when every program of idx[0..k) compiles as part of one, 0 when the
+ * batch does not compile, -1 out of memory. */
+static int
+compiles_together(const struct checking *c, const size_t *idx, size_t k)
+{
+	char *text = sov_jq_batch_text(c->src, idx, k, 0);
+	jq_state *jq = NULL;
+	int rc = text ? sov_jq_batch_compile(text, c->vars, &jq) : -1;
+
+	free(text);
+	if (jq != NULL)
+		jq_teardown(&jq);
+	if (rc < 0)
+		return sov_err_set(c->e, SOV_EXIT_FAIL, "jq: out of memory");
+	return rc;
+}
+
+static int
+check_alone(size_t i, void *arg)
+{
+	struct checking *c = arg;
+	int rc = compiles_alone(c, i);
+
+	c->bad[i] = rc == 0;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Mark the bad among idx[0..k): together when they all compile, else
+ * split in halves; two or fewer are compiled alone. */
+static int
+check_together(const size_t *idx, size_t k, void *arg)
+{
+	struct checking *c = arg;
+	int rc;
+
+	if (k <= 2) {
+		for (size_t i = 0; i < k; i++)
+			if (check_alone(idx[i], c) < 0)
+				return -1;
+		return 0;
+	}
+	if ((rc = compiles_together(c, idx, k)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (check_together(idx, k / 2, c) < 0)
+		return -1;
+	return check_together(idx + k / 2, k - k / 2, c);
+}
+
+int
+sov_jq_check_many(const char *const *src, size_t n, jv vars, unsigned char *bad,
+		  struct sov_err *e)
+{
+	struct checking c = {src, vars, bad, e};
+
+	if (n == 0)
+		return 0;
+	memset(bad, 0, n);
+	return sov_jq_batches(src, n, check_alone, check_together, &c, e);
 }

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include <jq.h>
 #include <jv.h>
 
 #include "err.h"
@@ -49,6 +50,18 @@ int sov_jq_self_contained(const char *src);
 int sov_jq_batchable(const char *src);
 
 /*
+ * Split src[0..n) into batches, in order: alone(i, arg) for each program
+ * that may not share a compile, together(idx, k, arg) for each batch of
+ * the others (1 <= k <= SOV_JQ_BATCH_PROGRAMS, idx ascending). Stops at
+ * the first callback that returns -1 and returns -1; e only for the
+ * batches' own memory.
+ */
+int sov_jq_batches(const char *const *src, size_t n,
+		   int (*alone)(size_t i, void *arg),
+		   int (*together)(const size_t *idx, size_t k, void *arg),
+		   void *arg, struct sov_err *e);
+
+/*
  * The text of one jq program holding src[idx[0..k)] as the functions
  * __sovjq_0.. (malloc'ed; NULL when out of memory). dispatch 0: its body
  * calls each (jq checks only the functions that are called), for
@@ -57,5 +70,9 @@ int sov_jq_batchable(const char *src);
  */
 char *sov_jq_batch_text(const char *const *src, const size_t *idx, size_t k,
 			int dispatch);
+
+/* Compile text with vars (borrowed), jq's messages dropped: 1 and *out
+ * the state, 0 when it does not compile, -1 out of memory. */
+int sov_jq_batch_compile(const char *text, jv vars, jq_state **out);
 
 #endif

@@ -107,111 +107,87 @@ sov_jq_free(struct sov_jq *q)
 	free(q);
 }
 
-static void
-discard(void *data, jv msg)
+struct compiling {
+	const char *const *src, *const *where;
+	jv vars;
+	struct sov_jq **out;
+	struct sov_err *e;
+};
+
+static int
+set_alone(size_t i, void *arg)
 {
-	(void)data;
-	jv_free(msg);
+	struct compiling *c = arg;
+
+	c->out[i] =
+	    sov_jq_compile(c->src[i], c->where[i], jv_copy(c->vars), c->e);
+	return c->out[i] ? 0 : -1;
 }
 
-/* Compile idx[0..k) of src into one state shared by out[idx[i]]; -1 when
- * they do not compile together (e set) or memory ran out. */
+/* idx[0..k) into one state shared by their sov_jq; -1 when they do not
+ * compile together (e set) or memory ran out. */
 static int
-compile_together(const char *const *src, const char *const *where,
-		 const size_t *idx, size_t k, jv vars, struct sov_jq **out,
-		 struct sov_err *e)
+set_together(const size_t *idx, size_t k, void *arg)
 {
-	char *text = sov_jq_batch_text(src, idx, k, 1);
-	int *refs = calloc(1, sizeof(*refs));
+	struct compiling *c = arg;
+	char *text;
+	int *refs;
 	jq_state *jq = NULL;
-	int ok = 0;
+	int rc;
 
-	if (text == NULL || refs == NULL || (jq = jq_init()) == NULL) {
-		sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
-		goto fail;
-	}
-	jq_set_error_cb(jq, discard, NULL);
-	if (jv_is_valid(vars))
-		ok = jq_compile_args(jq, text, jv_copy(vars));
-	else
-		ok = jq_compile(jq, text);
-	if (!ok) {
-		sov_err_set(e, SOV_EXIT_USAGE,
-			    "%s: jq: does not compile "
-			    "with the others",
-			    where[idx[0]] ? where[idx[0]] : "jq program");
-		goto fail;
+	if (k == 1) /* nothing to share: no selector to pay */
+		return set_alone(idx[0], c);
+	text = sov_jq_batch_text(c->src, idx, k, 1);
+	refs = calloc(1, sizeof(*refs));
+	rc = text && refs ? sov_jq_batch_compile(text, c->vars, &jq) : -1;
+	free(text);
+	if (rc <= 0) {
+		free(refs);
+		if (rc < 0)
+			return sov_err_set(c->e, SOV_EXIT_FAIL,
+					   "jq: out of memory");
+		return sov_err_set(c->e, SOV_EXIT_USAGE,
+				   "%s: jq: does not compile with the others",
+				   c->where[idx[0]] ? c->where[idx[0]]
+						    : "jq program");
 	}
 	for (size_t i = 0; i < k; i++) {
 		struct sov_jq *q = calloc(1, sizeof(*q));
 
 		if (q == NULL) {
-			sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
-			goto fail; /* the ones made so far are the caller's */
+			if (*refs == 0) {
+				free(refs);
+				jq_teardown(&jq);
+			} /* else the ones made so far hold it */
+			return sov_err_set(c->e, SOV_EXIT_FAIL,
+					   "jq: out of memory");
 		}
 		q->jq = jq;
 		q->refs = refs;
 		q->sel = (int)i;
 		snprintf(q->where, sizeof(q->where), "%s",
-			 where[idx[i]] ? where[idx[i]] : "jq program");
-		out[idx[i]] = q;
+			 c->where[idx[i]] ? c->where[idx[i]] : "jq program");
+		c->out[idx[i]] = q;
 		++*refs;
 	}
-	free(text);
 	return 0;
-fail:
-	free(text);
-	if (refs == NULL || *refs == 0) {
-		free(refs);
-		if (jq != NULL)
-			jq_teardown(&jq);
-	}
-	return -1;
 }
 
 int
 sov_jq_compile_set(const char *const *src, const char *const *where, size_t n,
 		   jv vars, struct sov_jq **out, struct sov_err *e)
 {
-	size_t *idx = NULL, k = 0, bytes = 0;
-	int rc = 0;
+	struct compiling c = {src, where, vars, out, e};
 
 	for (size_t i = 0; i < n; i++)
 		out[i] = NULL;
-	if (n > 0 && (idx = malloc(n * sizeof(*idx))) == NULL)
-		return sov_err_set(e, SOV_EXIT_FAIL, "jq: out of memory");
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		size_t len = strnlen(src[i], SOV_JQ_BATCH_PROGRAM_MAX);
-
-		if (!sov_jq_batchable(src[i])) {
-			out[i] =
-			    sov_jq_compile(src[i], where[i], jv_copy(vars), e);
-			rc = out[i] == NULL ? -1 : 0;
-			continue;
-		}
-		if (k == SOV_JQ_BATCH_PROGRAMS ||
-		    bytes + len > SOV_JQ_BATCH_BYTES) {
-			rc = compile_together(src, where, idx, k, vars, out, e);
-			k = 0;
-			bytes = 0;
-		}
-		idx[k++] = i;
-		bytes += len;
+	if (sov_jq_batches(src, n, set_alone, set_together, &c, e) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		sov_jq_free(out[i]);
+		out[i] = NULL;
 	}
-	if (rc == 0 && k == 1) /* nothing to share: no selector to pay */
-		rc = (out[idx[0]] = sov_jq_compile(src[idx[0]], where[idx[0]],
-						   jv_copy(vars), e))
-			 ? 0
-			 : -1;
-	else if (rc == 0 && k > 1)
-		rc = compile_together(src, where, idx, k, vars, out, e);
-	free(idx);
-	if (rc < 0)
-		for (size_t i = 0; i < n; i++) {
-			sov_jq_free(out[i]);
-			out[i] = NULL;
-		}
-	return rc;
+	return -1;
 }
 
 /* Turn an invalid value from jq_next into an error; 0 if it was the end. */
