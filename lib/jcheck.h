@@ -113,4 +113,13 @@ int sov_jcheck_where(struct sov_jcheck *c, char *buf, size_t size);
 int sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
 		  struct sov_jq **q);
 
+/*
+ * A jq program to compile later, with others (sov_jq_compile_set): checked
+ * as sov_jcheck_jq does without compiling, copied into *src, and where it
+ * is ("FILE: PATH") into *where for the compile's messages (both
+ * replaced; free them).
+ */
+int sov_jcheck_jq_later(struct sov_jcheck *c, jv v, size_t max, char **src,
+			char **where);
+
 #endif

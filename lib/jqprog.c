@@ -190,7 +190,8 @@ sov_jq_compile_set(const char *const *src, const char *const *where, size_t n,
 	return -1;
 }
 
-/* Turn an invalid value from jq_next into an error; 0 if it was the end. */
+/* Turn an invalid value from jq_next into an error; 0 if it was the end
+ * (a halt is stop's to report). */
 static int
 runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 {
@@ -198,9 +199,6 @@ runtime_error(struct sov_jq *q, jv v, struct sov_err *e)
 
 	if (!jv_invalid_has_msg(jv_copy(v))) {
 		jv_free(v);
-		if (jq_halted(q->jq))
-			return sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: halted",
-					   q->where);
 		return 0;
 	}
 	msg = jv_invalid_get_msg(v);
@@ -238,13 +236,45 @@ start(struct sov_jq *q, jv input, struct sov_err *e)
 	return 0;
 }
 
-/* The run is over: -1 (e set) when it was halted for its deadline. */
+/*
+ * A halted state made safe to start again. jq 1.6's reset (in every
+ * jq_start and in jq_teardown) frees the halt's exit code and message but
+ * keeps pointing at them, so each later reset would free them again (jq
+ * 1.7 forgets them). One reset frees them; halting the fresh run at once
+ * with nothing makes the pointers nothing, and the next reset is
+ * harmless, on either version.
+ */
+static void
+scrub_halt(jq_state *jq)
+{
+	jq_start(jq, jv_null(), 0);
+	jq_halt(jq, jv_invalid(), jv_invalid());
+}
+
+/* The run is over: -1 (e set) when it was halted, for its deadline
+ * (SOV_EXIT_TEMPFAIL) or by the program (halt, halt_error). */
 static int
 stop(struct sov_jq *q, struct sov_err *e)
 {
-	if (!sov_jq_watch_leave())
+	int fired = sov_jq_watch_leave(); /* the watchdog is done with it */
+	jv msg;
+
+	if (!jq_halted(q->jq))
 		return 0;
-	return sov_err_set(e, SOV_EXIT_TEMPFAIL, "%s: timed out", q->where);
+	if (fired) {
+		scrub_halt(q->jq);
+		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "%s: timed out",
+				   q->where);
+	}
+	msg = jq_get_error_message(q->jq);
+	if (jv_get_kind(msg) == JV_KIND_STRING)
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: halted: %.*s", q->where,
+			    200, jv_string_value(msg));
+	else
+		sov_err_set(e, SOV_EXIT_FAIL, "%s: jq: halted", q->where);
+	jv_free(msg);
+	scrub_halt(q->jq);
+	return -1;
 }
 
 int

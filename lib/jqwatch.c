@@ -4,8 +4,10 @@
  */
 #include "jqwatch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "timestamp.h"
 
@@ -116,4 +118,99 @@ sov_jq_watch_leave(void)
 	fired = w->fired;
 	pthread_mutex_unlock(&w->mu);
 	return fired;
+}
+
+struct sov_jq_watchdog {
+	struct sov_jq_watch *const *w;
+	int n;
+	int tick_ms;
+	void (*halted)(int i, void *arg);
+	void *arg;
+	pthread_t tid;
+	pthread_mutex_t mu; /* guards stop; cv wakes the dog to stop */
+	pthread_cond_t cv;
+	int stop;
+};
+
+static void *
+dog(void *arg)
+{
+	struct sov_jq_watchdog *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->stop) {
+		int64_t now = sov_time_mono_ms();
+		struct timespec until;
+
+		pthread_mutex_unlock(&d->mu);
+		for (int i = 0; i < d->n; i++)
+			if (d->w[i] && sov_jq_watch_check(d->w[i], now) &&
+			    d->halted)
+				d->halted(i, d->arg);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)d->tick_ms * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&d->mu);
+		while (!d->stop &&
+		       pthread_cond_timedwait(&d->cv, &d->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+struct sov_jq_watchdog *
+sov_jq_watchdog_start(struct sov_jq_watch *const *w, int n, int tick_ms,
+		      void (*halted)(int i, void *arg), void *arg,
+		      struct sov_err *e)
+{
+	struct sov_jq_watchdog *d = calloc(1, sizeof(*d));
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!d) {
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+		return NULL;
+	}
+	*d = (struct sov_jq_watchdog){.w = w,
+				      .n = n,
+				      .tick_ms = tick_ms > 0 ? tick_ms : 1,
+				      .halted = halted,
+				      .arg = arg};
+	/* The wait is on the monotonic clock, as the deadlines are. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&d->cv, &ca) != 0) {
+		free(d);
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "cannot make a condition");
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&d->mu, NULL);
+	rc = pthread_create(&d->tid, NULL, dog, d);
+	if (rc != 0) {
+		pthread_cond_destroy(&d->cv);
+		pthread_mutex_destroy(&d->mu);
+		free(d);
+		errno = rc;
+		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "cannot start a thread");
+		return NULL;
+	}
+	return d;
+}
+
+void
+sov_jq_watchdog_stop(struct sov_jq_watchdog *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->tid, NULL);
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
 }

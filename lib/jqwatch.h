@@ -43,6 +43,20 @@ int64_t sov_jq_deadline(int64_t deadline_ms);
 int sov_jq_watch_check(struct sov_jq_watch *w, int64_t now_ms);
 
 /*
+ * A watchdog thread: every tick_ms it checks w[0..n) (borrowed; an entry
+ * may be NULL) and calls halted(i, arg), from its own thread, for each
+ * program it halted. The caller's threads bind the watches. NULL, e set,
+ * when the thread cannot start.
+ */
+struct sov_jq_watchdog;
+struct sov_jq_watchdog *sov_jq_watchdog_start(struct sov_jq_watch *const *w,
+					      int n, int tick_ms,
+					      void (*halted)(int i, void *arg),
+					      void *arg, struct sov_err *e);
+/* Stop it at once (not at its next tick) and free it; NULL is ok. */
+void sov_jq_watchdog_stop(struct sov_jq_watchdog *d);
+
+/*
  * For jqprog.c, around one run of jq: enter says the thread runs jq (-1,
  * e set, when its deadline has passed: do not run); leave says it stopped,
  * and returns 1 when the run was halted for its deadline.

@@ -119,6 +119,26 @@ need_nginx() {
 EOF
 }
 
+@test "validate: 300 http conditions are compiled together; a bad one among them is named with jq's words" {
+	python3 -c '
+import json, sys
+t = {"t%03d" % i: {"type": "http", "url": "http://127.0.0.1:1/", "jq": ".n == %d" % i} for i in range(300)}
+t["t250"]["jq"] = ".n == |"
+t["t100"]["jq"] = "{.a"
+json.dump({"targets": t}, open(sys.argv[1], "w"))' "$BATS_TEST_TMPDIR/many.json"
+	run sov-probe validate "$BATS_TEST_TMPDIR/many.json"
+	assert_failure 2
+	# the first bad one in document order, as if each were compiled alone
+	assert_output --partial "many.json: targets.t100.jq: jq: error"
+	refute_output --partial t250
+	jq '.targets.t100.jq = ".ok" | .targets.t250.jq = "(.n // 0) >= 0"' \
+		"$BATS_TEST_TMPDIR/many.json" >"$BATS_TEST_TMPDIR/good.json"
+	run sov-probe validate "$BATS_TEST_TMPDIR/good.json"
+	assert_success
+	[ "$(grep -c '"event":"target"' <<<"$output")" -eq 300 ]
+	[ "$(field "$output" t250 .jq)" = "(.n // 0) >= 0" ]
+}
+
 @test "validate: truncated, binary, oversized and doubly defined input" {
 	printf '{"targets":{"x":{"type":"tcp"' >"$BATS_TEST_TMPDIR/cut.json"
 	run sov-probe validate "$BATS_TEST_TMPDIR/cut.json"
@@ -301,6 +321,26 @@ EOF
 	[ "$(field "$output" fresh .records)" = 2 ]
 	[[ $(field "$output" stale .error) == "the newest record is "*"old"* ]]
 	[[ $(field "$output" garbage .error) == "printf: line 1:"* ]]
+}
+
+@test "run: a jq condition that never ends is stopped at its limit, and holds nothing else up" {
+	need_nginx
+	u="http://127.0.0.1:$HTTP_PORT"
+	# http conditions run on the loop: at most 1 s, whatever the timeout
+	f=$(targets '"spin":{"type":"http","url":"'$u'/h.json","jq":"last(range(1e15)) > 0","timeout":"5s"},
+	 "ok":{"type":"http","url":"'$u'/h.json","jq":".n == 3"},
+	 "cmdspin":{"type":"command","argv":["printf","{}"],"jq":"[repeat(1)] | length > 0","timeout":"300ms"},
+	 "backupspin":{"type":"backup","argv":["printf","{\"ts\":\"2020-01-01T00:00:00Z\"}\\n"],"jq":"select(last(range(1e15)) > 0)","max_age":"1h","timeout":"300ms"},
+	 "cmd":{"type":"command","argv":["printf","{\"n\":3}"],"jq":".n == 3"}')
+	SECONDS=0
+	run sov-probe run --targets "$f"
+	assert_failure 1
+	[ "$SECONDS" -lt 5 ]
+	[ "$(field "$output" spin .error)" = "jq: $f: targets.spin.jq: timed out" ]
+	[ "$(field "$output" cmdspin .error)" = "jq: $f: targets.cmdspin.jq: timed out" ]
+	[ "$(field "$output" backupspin .error)" = "jq: $f: targets.backupspin.jq: timed out" ]
+	[ "$(field "$output" ok .up)" = true ]
+	[ "$(field "$output" cmd .up)" = true ]
 }
 
 @test "run: postgres: a query, a jq condition on its rows, a wrong database" {

@@ -81,6 +81,30 @@ main(void)
 	like(e.msg, "{\"code\":7}", "the object is shown as JSON");
 	sov_jq_free(q);
 
+	/* A program that halts, run again and again on the same state: jq
+	 * 1.6 would free its message once per reset (a double free that
+	 * valgrind and the sanitized pass see). */
+	q = sov_jq_compile("if .stop then \"enough\" | halt_error(3) else .n "
+			   "end",
+			   "steps.h.jq", jv_invalid(), &e);
+	for (int i = 0; q && i < 3; i++) {
+		ok(sov_jq_first(q, J("{\"stop\":true}"), &out, &e) == -1,
+		   "halt_error fails (run %d)", i + 1);
+		is_str(e.msg, "steps.h.jq: jq: halted: enough",
+		       "with its message (run %d)", i + 1);
+		ok(sov_jq_first(q, J("{\"n\":4}"), &out, &e) == 0 &&
+		       jv_number_value(out) == 4,
+		   "the state runs again after it (run %d)", i + 1);
+		jv_free(out);
+	}
+	sov_jq_free(q);
+	q = sov_jq_compile("halt", "f", jv_invalid(), &e);
+	ok(q && sov_jq_test(q, J("{}"), &truth, &e) == -1 &&
+	       sov_jq_test(q, J("{}"), &truth, &e) == -1,
+	   "halt, twice, fails");
+	is_str(e.msg, "f: jq: halted", "halt says so");
+	sov_jq_free(q);
+
 	/* compile errors: clear, code 2, where named, nothing on stderr */
 	q = sov_jq_compile(".a | | .b", "wf.json: steps.score.if", jv_invalid(),
 			   &e);

@@ -26,6 +26,64 @@ dog(void *arg)
 	return NULL;
 }
 
+static void
+count_halt(int i, void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1 + i * 100);
+}
+
+/* sov_jq_watchdog: the library's dog halts the bound watch's program, and
+ * names the watch by its index; programs in a set are halted too. */
+static void
+test_watchdog(void)
+{
+	struct sov_err e = {0};
+	struct sov_jq_watch *w[3] = {NULL, NULL, NULL};
+	struct sov_jq_watchdog *d;
+	const char *src[2] = {"last(range(1e15))", ".a + .b"};
+	const char *where[2] = {"targets.spin.jq", "targets.sum.jq"};
+	struct sov_jq *set[2];
+	atomic_int n = 0;
+	int64_t t0, took;
+	jv out;
+
+	w[0] = sov_jq_watch_new(&e);
+	w[2] = sov_jq_watch_new(&e);
+	ok(w[0] && w[2], "watchdog: two watches, one gap");
+	ok(sov_jq_compile_set(src, where, 2, jv_invalid(), set, &e) == 0,
+	   "watchdog: a set compiled");
+	d = sov_jq_watchdog_start(w, 3, 20, count_halt, &n, &e);
+	ok(d != NULL, "watchdog: started");
+	if (!d || !w[0] || !w[2])
+		return;
+	sov_jq_watch_bind(w[2]);
+	t0 = sov_time_mono_ms();
+	sov_jq_deadline(t0 + 60);
+	ok(sov_jq_first(set[0], jv_null(), &out, &e) < 0 &&
+	       e.code == SOV_EXIT_TEMPFAIL,
+	   "watchdog: a set's program halted");
+	like(e.msg, "targets.spin.jq: timed out", "watchdog: named");
+	took = sov_time_mono_ms() - t0;
+	ok(took >= 60 && took < 2000, "watchdog: within a tick or so (%lld ms)",
+	   (long long)took);
+	is_int(atomic_load(&n), 201, "watchdog: the halt reported as watch 2");
+	sov_jq_deadline(sov_time_mono_ms() + 60000);
+	ok(sov_jq_first(set[1], jv_parse("{\"a\":1,\"b\":2}"), &out, &e) == 0 &&
+	       jv_number_value(out) == 3,
+	   "watchdog: the set's other program runs after");
+	jv_free(out);
+	sov_jq_deadline(0);
+	sov_jq_watch_bind(NULL);
+	t0 = sov_time_mono_ms();
+	sov_jq_watchdog_stop(d);
+	ok(sov_time_mono_ms() - t0 < 15, "watchdog: stops without a tick");
+	sov_jq_watchdog_stop(NULL);
+	sov_jq_free(set[0]);
+	sov_jq_free(set[1]);
+	sov_jq_watch_free(w[0]);
+	sov_jq_watch_free(w[2]);
+}
+
 int
 main(void)
 {
@@ -113,5 +171,6 @@ main(void)
 	sov_jq_watch_free(watch);
 	sov_jq_free(spin);
 	sov_jq_free(sum);
+	test_watchdog();
 	return done_testing();
 }

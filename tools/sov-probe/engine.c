@@ -19,8 +19,12 @@
 
 #include <curl/curl.h>
 
+#include "jqwatch.h"
 #include "probe_blocking.h"
 #include "probe_curl.h"
+#include "timestamp.h"
+
+#define PR_WATCH_TICK_MS 100 /* how often jq deadlines are checked */
 
 struct job {
 	struct job *next;
@@ -53,6 +57,12 @@ struct pr_engine {
 
 	pthread_t *threads;
 	int nthreads;
+	/* jq conditions' time limits: watches[i] is worker i's, the last
+	 * the loop's; the watchdog halts what runs past its deadline */
+	struct sov_jq_watch **watches;
+	struct sov_jq_watchdog *watchdog;
+	int nwatching;    /* workers that took their watch */
+	int nthreads_max; /* watches[0..nthreads_max] exist */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *todo, **todo_tail;
@@ -66,6 +76,9 @@ worker(void *arg)
 {
 	struct pr_engine *g = arg;
 
+	pthread_mutex_lock(&g->mu);
+	sov_jq_watch_bind(g->watches[g->nwatching++]);
+	pthread_mutex_unlock(&g->mu);
 	for (;;) {
 		struct job *j;
 		uint64_t one = 1;
@@ -110,14 +123,25 @@ pr_engine_new(const struct pr_set *set, int threads, int concurrency,
 	g->efd = -1;
 	g->concurrency = concurrency;
 	g->todo_tail = &g->todo;
+	g->nthreads_max = threads;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->running = calloc(set->ntargets ? set->ntargets : 1, 1);
 	g->slots = calloc((size_t)concurrency, sizeof(*g->slots));
 	g->free_slots = calloc((size_t)concurrency, sizeof(size_t));
 	g->threads = calloc((size_t)threads, sizeof(pthread_t));
-	if (!g->running || !g->slots || !g->free_slots || !g->threads)
+	g->watches = calloc((size_t)threads + 1, sizeof(*g->watches));
+	if (!g->running || !g->slots || !g->free_slots || !g->threads ||
+	    !g->watches)
 		goto oom;
+	for (int i = 0; i <= threads; i++)
+		if (!(g->watches[i] = sov_jq_watch_new(e)))
+			goto fail;
+	g->watchdog = sov_jq_watchdog_start(g->watches, threads + 1,
+					    PR_WATCH_TICK_MS, NULL, NULL, e);
+	if (!g->watchdog)
+		goto fail;
+	sov_jq_watch_bind(g->watches[threads]);
 	for (int i = concurrency - 1; i >= 0; i--)
 		g->free_slots[g->nfree++] = (size_t)i;
 	g->multi = curl_multi_init();
@@ -201,11 +225,27 @@ pr_engine_free(struct pr_engine *g)
 		close(g->efd);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);
+	sov_jq_watchdog_stop(g->watchdog);
+	if (g->watches) {
+		sov_jq_watch_bind(NULL);
+		for (int i = 0; i <= g->nthreads_max; i++)
+			sov_jq_watch_free(g->watches[i]);
+	}
+	free(g->watches);
 	free(g->running);
 	free(g->slots);
 	free(g->free_slots);
 	free(g->threads);
 	free(g);
+}
+
+int64_t
+pr_jq_limit(const struct pr_target *t)
+{
+	int64_t ms = t->timeout_ms < PR_JQ_TIME_MAX_MS ? t->timeout_ms
+						       : PR_JQ_TIME_MAX_MS;
+
+	return sov_jq_deadline(sov_time_mono_ms() + ms);
 }
 
 int
@@ -385,4 +425,15 @@ pr_engine_wait(struct pr_engine *g, int timeout_ms, int extra_fd,
 	if (fds[0].revents & CURL_WAIT_POLLIN)
 		finish_jobs(g);
 	return extra_fd >= 0 && (fds[1].revents & CURL_WAIT_POLLIN) ? 1 : 0;
+}
+
+int
+pr_jq_test(const struct pr_target *t, struct sov_jq *q, jv input, int *truth,
+	   struct sov_err *e)
+{
+	int64_t old = pr_jq_limit(t);
+	int rc = sov_jq_test(q, input, truth, e);
+
+	sov_jq_deadline(old);
+	return rc;
 }

@@ -21,6 +21,7 @@
 #define PR_THREADS_MAX 64
 #define PR_CONCURRENCY_DEFAULT 64
 #define PR_CONCURRENCY_MAX 4096
+#define PR_JQ_TIME_MAX_MS 1000 /* a jq condition's run, at most */
 
 /* r is the engine's; it is cleared after the call. */
 typedef void (*pr_engine_done)(void *ctx, size_t ti, struct pr_result *r);
@@ -59,5 +60,18 @@ int pr_engine_job(struct pr_engine *g, void (*fn)(void *),
 
 /* Jobs (not probes) not finished yet. */
 size_t pr_engine_jobs(const struct pr_engine *g);
+
+/*
+ * A jq condition's time limit: the target's timeout, and at most
+ * PR_JQ_TIME_MAX_MS, because http conditions run on the loop that times
+ * every other probe. Sets the calling thread's jq deadline from now
+ * (jqwatch.h: the engine's threads have watches) and returns the one to
+ * restore with sov_jq_deadline. A condition past it fails "timed out".
+ */
+int64_t pr_jq_limit(const struct pr_target *t);
+
+/* sov_jq_test of t's condition q under that limit. */
+int pr_jq_test(const struct pr_target *t, struct sov_jq *q, jv input,
+	       int *truth, struct sov_err *e);
 
 #endif

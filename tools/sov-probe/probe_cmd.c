@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 
 #include "child.h"
+#include "engine.h"
+#include "jqwatch.h"
 #include "jsonl.h"
 #include "timestamp.h"
 
@@ -59,7 +61,7 @@ pr_probe_command(const struct pr_target *t, struct pr_result *r)
 			       t->u.cmd.argv[0], e.msg);
 		goto out;
 	}
-	if (sov_jq_test(t->u.cmd.jq, out, &truth, &e) < 0)
+	if (pr_jq_test(t, t->u.cmd.jq, out, &truth, &e) < 0)
 		pr_result_fail(r, "jq: %s", e.msg);
 	else if (!truth)
 		pr_result_fail(r, "the output does not pass %s",
@@ -133,9 +135,15 @@ pr_probe_backup(const struct pr_target *t, struct pr_result *r)
 	int64_t newest;
 	size_t n;
 	char ts[SOV_TIME_RFC3339_LEN];
+	int64_t old;
+	int bad;
 
-	if (run(t, t->u.cmd.argv, NULL, NULL, r, &o) < 0 ||
-	    newest_ts(t, o.out, &newest, &n, r) < 0)
+	if (run(t, t->u.cmd.argv, NULL, NULL, r, &o) < 0)
+		goto out;
+	old = pr_jq_limit(t); /* the filter's time for every record at once */
+	bad = newest_ts(t, o.out, &newest, &n, r) < 0;
+	sov_jq_deadline(old);
+	if (bad)
 		goto out;
 	pr_result_set(r, "records", jv_number((double)n));
 	if (newest < 0) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine.h"
 #include "jsonl.h"
 
 void
@@ -230,7 +231,7 @@ judge_body(const struct pr_target *t, struct pr_xfer *x,
 		if (!jv_is_valid(body)) {
 			jv_free(body);
 			pr_result_fail(r, "the body is not JSON: %s", e.msg);
-		} else if (sov_jq_test(hp->jq, body, &truth, &e) < 0) {
+		} else if (pr_jq_test(t, hp->jq, body, &truth, &e) < 0) {
 			pr_result_fail(r, "jq: %s", e.msg);
 		} else if (!truth) {
 			pr_result_fail(r, "the body does not pass %s",

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "engine.h"
 #include "fs.h"
 #include "store.h"
 #include "timestamp.h"
@@ -161,7 +162,7 @@ pr_probe_postgres(const struct pr_target *t, struct pr_result *r)
 	if (t->u.db.jq) {
 		int truth = 0;
 
-		if (sov_jq_test(t->u.db.jq, jv_copy(rows), &truth, &e) < 0)
+		if (pr_jq_test(t, t->u.db.jq, jv_copy(rows), &truth, &e) < 0)
 			pr_result_fail(r, "jq: %s", e.msg);
 		else if (!truth)
 			pr_result_fail(r, "the rows do not pass %s",

@@ -230,6 +230,7 @@ target_clear(struct pr_target *t)
 		free(t->u.http.contains);
 		free(t->u.http.jq_src);
 		sov_jq_free(t->u.http.jq);
+		free(t->u.http.jq_where);
 		free(t->u.http.ca_file);
 		break;
 	case PR_TCP:
@@ -626,6 +627,13 @@ load(struct pr_set *set, int (*read)(struct doc *, const void *, int,
 	if (rc == 0)
 		rc = set_finish(&d, e);
 	doc_free(&d);
+	if (rc == 0 && !(flags & (PR_LOAD_NO_COMPILE | PR_LOAD_EACH_ALONE)) &&
+	    pr_set_compile(set, e) < 0) {
+		/* Again, compiling each as it is read: jq's own message, and
+		 * the first bad program in document order. */
+		pr_set_free(set);
+		return load(set, read, arg, flags | PR_LOAD_EACH_ALONE, e);
+	}
 	if (rc < 0)
 		pr_set_free(set);
 	return rc;

@@ -93,6 +93,7 @@ struct pr_http {
 	char *contains;       /* substring of the body, or NULL */
 	char *jq_src;         /* a condition on the JSON body, or NULL */
 	struct sov_jq *jq;    /* compiled, or NULL */
+	char *jq_where;       /* "FILE: PATH" of jq_src until compiled */
 	int redirects;        /* at most this many followed (default 0) */
 	int reuse;            /* keep connections between probes */
 	char *ca_file;        /* PEM bundle to trust, or NULL: the system's */
@@ -197,7 +198,9 @@ enum {
 };
 
 /* Load and fully validate PATH (a file, "-" for stdin, or a directory) into
- * *set. On error *set is empty. */
+ * *set. On error *set is empty. The http targets' jq conditions are
+ * compiled together (jqprog.h: sov_jq_compile_set), so they must be run
+ * by one thread at a time: the engine runs them on its loop. */
 int pr_set_load(const char *path, int flags, struct pr_set *set,
 		struct sov_err *e);
 

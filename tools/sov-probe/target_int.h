@@ -14,6 +14,15 @@
 #define PR_CERT_DAYS_DEFAULT 14.0 /* tls targets */
 #define PR_DISK_FREE_DEFAULT 10.0 /* % when no threshold is given */
 
+/* Internal load flag: compile each jq condition as it is read, so that
+ * the first bad one in document order is the error (as loading without
+ * it would find a bad one only after reading everything). */
+#define PR_LOAD_EACH_ALONE (1 << 8)
+
+/* Compile every http target's condition (jq_src, jq_where) together into
+ * its jq; -1 when any does not compile or memory ran out. */
+int pr_set_compile(struct pr_set *set, struct sov_err *e);
+
 /* A target being checked, and what is resolved after every file is read. */
 struct pr_tctx {
 	struct pr_target *t;

@@ -149,6 +149,13 @@ f_contains(struct sov_jcheck *c, jv v, void *t)
 static int
 f_http_jq(struct sov_jcheck *c, jv v, void *t)
 {
+	/* compiled later with every other http condition (pr_set_compile) */
+	if (!(c->flags & (SOV_JCHECK_NO_COMPILE | PR_LOAD_EACH_ALONE))) {
+		sov_jq_free(H(t)->jq);
+		H(t)->jq = NULL;
+		return sov_jcheck_jq_later(c, v, PR_JQ_MAX, &H(t)->jq_src,
+					   &H(t)->jq_where);
+	}
 	return sov_jcheck_jq(c, v, PR_JQ_MAX, jv_invalid(), &H(t)->jq_src,
 			     &H(t)->jq);
 }

@@ -343,21 +343,12 @@ wf_prog_clear(struct wf_prog *p)
 int
 wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p)
 {
-	char where[SOV_ERR_MSG_MAX];
-	int rc;
-
 	if (c->flags & (SOV_JCHECK_NO_COMPILE | WF_DEF_EACH_ALONE))
 		return sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src,
 				     &p->q);
-	c->flags |= SOV_JCHECK_NO_COMPILE;
-	rc = sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src, &p->q);
-	c->flags &= ~SOV_JCHECK_NO_COMPILE;
-	if (rc < 0 || sov_jcheck_where(c, where, sizeof(where)) < 0)
-		return -1;
-	free(p->where);
-	if ((p->where = strdup(where)) == NULL)
-		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
-	return 0;
+	sov_jq_free(p->q);
+	p->q = NULL;
+	return sov_jcheck_jq_later(c, v, WF_JQ_MAX, &p->src, &p->where);
 }
 
 void

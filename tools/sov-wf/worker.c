@@ -445,32 +445,14 @@ out:
 	return NULL;
 }
 
-/* Halts the jq program of a work thread that runs past its step's
- * timeout: jq cannot stop itself (lib/jqwatch.h). Last to stop. ts[0..n)
- * are the work threads. */
-struct watchdog {
-	struct thr *ts;
-	int n;
-	atomic_int stop;
-};
-
-static void *
-watchdog(void *arg)
+/* The watchdog halted thread i's jq program (lib/jqwatch.h). */
+static void
+warn_halted(int i, void *arg)
 {
-	struct watchdog *wd = arg;
-
-	while (!atomic_load(&wd->stop)) {
-		int64_t now = sov_time_mono_ms();
-
-		for (int i = 0; i < wd->n; i++)
-			if (wd->ts[i].watch &&
-			    sov_jq_watch_check(wd->ts[i].watch, now))
-				sov_cli_warn("thread %d: a jq program ran past "
-					     "its step's timeout: halted",
-					     i);
-		sleep_ms(WF_WATCH_TICK_MS);
-	}
-	return NULL;
+	(void)arg;
+	sov_cli_warn("thread %d: a jq program ran past its step's timeout: "
+		     "halted",
+		     i);
 }
 
 int
@@ -478,8 +460,8 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 	      struct sov_err *e)
 {
 	struct shared sh = {.o = o};
-	struct watchdog wd;
-	pthread_t wd_tid;
+	struct sov_jq_watchdog *wd = NULL;
+	struct sov_jq_watch **watches = NULL;
 	struct thr *ts;
 	struct sov_store *st;
 	struct sov_metrics *m;
@@ -497,17 +479,22 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 		return -1;
 	sov_metrics_close(m, NULL);
 	ts = calloc((size_t)n + 1, sizeof(*ts));
-	if (!ts)
-		return sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+	watches = calloc((size_t)n, sizeof(*watches));
+	if (!ts || !watches) {
+		rc = sov_err_set(e, SOV_EXIT_TEMPFAIL, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < n; i++)
-		if (!(ts[i].watch = sov_jq_watch_new(e))) {
+		if (!(watches[i] = ts[i].watch = sov_jq_watch_new(e))) {
 			rc = -1;
 			goto out;
 		}
-	wd = (struct watchdog){.ts = ts, .n = n};
-	atomic_init(&wd.stop, 0);
-	if (pthread_create(&wd_tid, NULL, watchdog, &wd) != 0) {
-		rc = sov_err_set(e, SOV_EXIT_TEMPFAIL, "cannot start a thread");
+	/* Last to stop: it halts a work thread's jq program that runs past
+	 * its step's timeout, which jq cannot do itself. */
+	wd = sov_jq_watchdog_start(watches, n, WF_WATCH_TICK_MS, warn_halted,
+				   NULL, e);
+	if (!wd) {
+		rc = -1;
 		goto out;
 	}
 	atomic_init(&sh.ended, 0);
@@ -534,11 +521,11 @@ wf_worker_run(const struct wf_worker_opts *o, char end_status[16],
 		pthread_join(ts[n].tid, NULL);
 	snprintf(end_status, 16, "%s", sh.end_status);
 	pthread_mutex_destroy(&sh.mu);
-	atomic_store(&wd.stop, 1);
-	pthread_join(wd_tid, NULL);
+	sov_jq_watchdog_stop(wd);
 out:
-	for (int i = 0; i < n; i++)
+	for (int i = 0; ts && i < n; i++)
 		sov_jq_watch_free(ts[i].watch);
+	free(watches);
 	free(ts);
 	return rc;
 }
