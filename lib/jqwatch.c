@@ -52,6 +52,12 @@ sov_jq_watch_bind(struct sov_jq_watch *w)
 	bound = w;
 }
 
+struct sov_jq_watch *
+sov_jq_watch_bound(void)
+{
+	return bound;
+}
+
 int64_t
 sov_jq_deadline(int64_t deadline_ms)
 {

@@ -30,6 +30,8 @@ void sov_jq_watch_free(struct sov_jq_watch *w); /* unbound; NULL is ok */
 
 /* Bind w to the calling thread (NULL unbinds). */
 void sov_jq_watch_bind(struct sov_jq_watch *w);
+/* The calling thread's watch, or NULL. */
+struct sov_jq_watch *sov_jq_watch_bound(void);
 
 /*
  * The calling thread's deadline on sov_time_mono_ms's clock, 0 for none;

@@ -57,6 +57,8 @@ test_watchdog(void)
 	if (!d || !w[0] || !w[2])
 		return;
 	sov_jq_watch_bind(w[2]);
+	ok(sov_jq_watch_bound() == w[2],
+	   "watchdog: the thread's watch is w[2]");
 	t0 = sov_time_mono_ms();
 	sov_jq_deadline(t0 + 60);
 	ok(sov_jq_first(set[0], jv_null(), &out, &e) < 0 &&
@@ -74,6 +76,7 @@ test_watchdog(void)
 	jv_free(out);
 	sov_jq_deadline(0);
 	sov_jq_watch_bind(NULL);
+	ok(sov_jq_watch_bound() == NULL, "watchdog: unbound");
 	t0 = sov_time_mono_ms();
 	sov_jq_watchdog_stop(d);
 	ok(sov_time_mono_ms() - t0 < 15, "watchdog: stops without a tick");

@@ -227,7 +227,9 @@ pr_engine_free(struct pr_engine *g)
 	pthread_cond_destroy(&g->cv);
 	sov_jq_watchdog_stop(g->watchdog);
 	if (g->watches) {
-		sov_jq_watch_bind(NULL);
+		/* the loop's, unless another engine has bound its own since */
+		if (sov_jq_watch_bound() == g->watches[g->nthreads_max])
+			sov_jq_watch_bind(NULL);
 		for (int i = 0; i <= g->nthreads_max; i++)
 			sov_jq_watch_free(g->watches[i]);
 	}
