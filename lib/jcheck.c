@@ -389,20 +389,19 @@ sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
 }
 
 int
-sov_jcheck_jq_later(struct sov_jcheck *c, jv v, size_t max, char **src,
-		    char **where)
+sov_jcheck_jq_later(struct sov_jcheck *c, jv v, size_t max,
+		    struct sov_jq_prog *p)
 {
 	char buf[SOV_ERR_MSG_MAX];
 	int flags = c->flags, rc;
-	struct sov_jq *none = NULL;
 
 	c->flags |= SOV_JCHECK_NO_COMPILE;
-	rc = sov_jcheck_jq(c, v, max, jv_invalid(), src, &none);
+	rc = sov_jcheck_jq(c, v, max, jv_invalid(), &p->src, &p->q);
 	c->flags = flags;
 	if (rc < 0 || sov_jcheck_where(c, buf, sizeof(buf)) < 0)
 		return -1;
-	free(*where);
-	if ((*where = strdup(buf)) == NULL)
+	free(p->where);
+	if ((p->where = strdup(buf)) == NULL)
 		return sov_err_set(c->e, SOV_EXIT_FAIL, "out of memory");
 	return 0;
 }

@@ -114,12 +114,12 @@ int sov_jcheck_jq(struct sov_jcheck *c, jv v, size_t max, jv vars, char **src,
 		  struct sov_jq **q);
 
 /*
- * A jq program to compile later, with others (sov_jq_compile_set): checked
- * as sov_jcheck_jq does without compiling, copied into *src, and where it
- * is ("FILE: PATH") into *where for the compile's messages (both
- * replaced; free them).
+ * A jq program to compile later, with others (sov_jq_prog_compile_all):
+ * checked as sov_jcheck_jq does without compiling, into p->src, and where
+ * it is into p->where for the compile's messages (p's old contents
+ * freed).
  */
-int sov_jcheck_jq_later(struct sov_jcheck *c, jv v, size_t max, char **src,
-			char **where);
+int sov_jcheck_jq_later(struct sov_jcheck *c, jv v, size_t max,
+			struct sov_jq_prog *p);
 
 #endif

@@ -190,6 +190,54 @@ sov_jq_compile_set(const char *const *src, const char *const *where, size_t n,
 	return -1;
 }
 
+void
+sov_jq_prog_clear(struct sov_jq_prog *p)
+{
+	sov_jq_free(p->q);
+	free(p->src);
+	free(p->where);
+	p->q = NULL;
+	p->src = NULL;
+	p->where = NULL;
+}
+
+int
+sov_jq_prog_compile_all(struct sov_jq_prog *const *p, size_t n,
+			struct sov_err *e)
+{
+	const char **src, **where;
+	struct sov_jq **q;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	src = calloc(n, sizeof(*src));
+	where = calloc(n, sizeof(*where));
+	q = calloc(n, sizeof(*q));
+	if (!src || !where || !q) {
+		sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		src[i] = p[i]->src;
+		where[i] = p[i]->where;
+	}
+	if (sov_jq_compile_set(src, where, n, jv_invalid(), q, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sov_jq_free(p[i]->q);
+		p[i]->q = q[i];
+		free(p[i]->where);
+		p[i]->where = NULL;
+	}
+	rc = 0;
+out:
+	free(src);
+	free(where);
+	free(q);
+	return rc;
+}
+
 /* Turn an invalid value from jq_next into an error; 0 if it was the end
  * (a halt is stop's to report). */
 static int

@@ -40,6 +40,27 @@ int sov_jq_compile_set(const char *const *src, const char *const *where,
 		       struct sov_err *e);
 
 /*
+ * A program held by a definition while it loads: its text, where it
+ * came from ("FILE: PATH", kept until it is compiled) and, once
+ * compiled, the program. src NULL: not given.
+ */
+struct sov_jq_prog {
+	char *src;
+	char *where;
+	struct sov_jq *q;
+};
+
+void sov_jq_prog_clear(struct sov_jq_prog *p); /* frees all three */
+
+/*
+ * Compile p[0..n) (their src and where) together with
+ * sov_jq_compile_set, each into its q, their where freed. -1 (e set)
+ * when any does not compile, or out of memory; every q is then NULL.
+ */
+int sov_jq_prog_compile_all(struct sov_jq_prog *const *p, size_t n,
+			    struct sov_err *e);
+
+/*
  * Mapping: the first output of the program on input (consumed) into *out.
  * A program that yields nothing is an error naming where.
  */

@@ -185,14 +185,19 @@ sov_jq_watchdog_start(struct sov_jq_watch *const *w, int n, int tick_ms,
 				      .halted = halted,
 				      .arg = arg};
 	/* The wait is on the monotonic clock, as the deadlines are. */
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&d->cv, &ca) != 0) {
+	if (pthread_condattr_init(&ca) != 0) {
 		free(d);
 		sov_err_set(e, SOV_EXIT_TEMPFAIL, "cannot make a condition");
 		return NULL;
 	}
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	     pthread_cond_init(&d->cv, &ca) != 0;
 	pthread_condattr_destroy(&ca);
+	if (rc) {
+		free(d);
+		sov_err_set(e, SOV_EXIT_TEMPFAIL, "cannot make a condition");
+		return NULL;
+	}
 	pthread_mutex_init(&d->mu, NULL);
 	rc = pthread_create(&d->tid, NULL, dog, d);
 	if (rc != 0) {

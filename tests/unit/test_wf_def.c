@@ -847,7 +847,7 @@ test_load_file(void)
 }
 
 static void
-collect(struct wf_prog *p, void *arg)
+collect(struct sov_jq_prog *p, void *arg)
 {
 	char *seen = arg;
 

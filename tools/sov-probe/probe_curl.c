@@ -224,18 +224,18 @@ judge_body(const struct pr_target *t, struct pr_xfer *x,
 				       strlen(hp->contains)) == NULL))
 		pr_result_fail(r, "the body does not contain \"%s\"",
 			       hp->contains);
-	if (hp->jq) {
+	if (hp->cond.q) {
 		jv body = sov_json_parse(x->body ? x->body : "", x->len, &e);
 		int truth = 0;
 
 		if (!jv_is_valid(body)) {
 			jv_free(body);
 			pr_result_fail(r, "the body is not JSON: %s", e.msg);
-		} else if (pr_jq_test(t, hp->jq, body, &truth, &e) < 0) {
+		} else if (pr_jq_test(t, hp->cond.q, body, &truth, &e) < 0) {
 			pr_result_fail(r, "jq: %s", e.msg);
 		} else if (!truth) {
 			pr_result_fail(r, "the body does not pass %s",
-				       hp->jq_src);
+				       hp->cond.src);
 		}
 	}
 }

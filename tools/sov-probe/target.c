@@ -228,9 +228,7 @@ target_clear(struct pr_target *t)
 		pr_strv_free(t->u.http.headers);
 		free(t->u.http.body);
 		free(t->u.http.contains);
-		free(t->u.http.jq_src);
-		sov_jq_free(t->u.http.jq);
-		free(t->u.http.jq_where);
+		sov_jq_prog_clear(&t->u.http.cond);
 		free(t->u.http.ca_file);
 		break;
 	case PR_TCP:

@@ -91,9 +91,9 @@ struct pr_http {
 	int status[PR_STATUS_MAX]; /* accepted codes; none given: 200-399 */
 	int nstatus;
 	char *contains;       /* substring of the body, or NULL */
-	char *jq_src;         /* a condition on the JSON body, or NULL */
-	struct sov_jq *jq;    /* compiled, or NULL */
-	char *jq_where;       /* "FILE: PATH" of jq_src until compiled */
+	struct sov_jq_prog cond; /* a jq condition on the JSON body (src
+				  * NULL: none); compiled with the set's
+				  * others (target_jq.c) */
 	int redirects;        /* at most this many followed (default 0) */
 	int reuse;            /* keep connections between probes */
 	char *ca_file;        /* PEM bundle to trust, or NULL: the system's */

@@ -55,7 +55,7 @@ describe_http(jv o, const struct pr_http *h)
 	else
 		jv_free(names);
 	o = put_str(o, "contains", h->contains);
-	o = put_str(o, "jq", h->jq_src);
+	o = put_str(o, "jq", h->cond.src);
 	o = put(o, "redirects", jv_number(h->redirects));
 	o = put(o, "reuse", jv_bool(h->reuse));
 	if (h->insecure)

@@ -19,8 +19,8 @@
  * it would find a bad one only after reading everything). */
 #define PR_LOAD_EACH_ALONE (1 << 8)
 
-/* Compile every http target's condition (jq_src, jq_where) together into
- * its jq; -1 when any does not compile or memory ran out. */
+/* Compile every http target's condition together (its cond.q); -1 when any does
+ * not compile or memory ran out. */
 int pr_set_compile(struct pr_set *set, struct sov_err *e);
 
 /* A target being checked, and what is resolved after every file is read. */

@@ -15,48 +15,23 @@
 int
 pr_set_compile(struct pr_set *set, struct sov_err *e)
 {
-	const char **src = NULL, **where = NULL;
-	struct sov_jq **out = NULL;
-	size_t *of = NULL, n = 0;
-	int rc = -1;
+	struct sov_jq_prog **p;
+	size_t n = 0;
+	int rc;
 
 	for (size_t i = 0; i < set->ntargets; i++)
 		n += set->targets[i].type == PR_HTTP &&
-		     set->targets[i].u.http.jq_src != NULL;
+		     set->targets[i].u.http.cond.src != NULL;
 	if (n == 0)
 		return 0;
-	src = calloc(n, sizeof(*src));
-	where = calloc(n, sizeof(*where));
-	out = calloc(n, sizeof(*out));
-	of = calloc(n, sizeof(*of));
-	if (!src || !where || !out || !of) {
-		sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
-		goto done;
-	}
+	if ((p = calloc(n, sizeof(*p))) == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
 	n = 0;
-	for (size_t i = 0; i < set->ntargets; i++) {
-		const struct pr_http *h = &set->targets[i].u.http;
-
-		if (set->targets[i].type != PR_HTTP || h->jq_src == NULL)
-			continue;
-		src[n] = h->jq_src;
-		where[n] = h->jq_where;
-		of[n++] = i;
-	}
-	if (sov_jq_compile_set(src, where, n, jv_invalid(), out, e) < 0)
-		goto done;
-	for (size_t k = 0; k < n; k++) {
-		struct pr_http *h = &set->targets[of[k]].u.http;
-
-		h->jq = out[k];
-		free(h->jq_where);
-		h->jq_where = NULL;
-	}
-	rc = 0;
-done:
-	free(src);
-	free(where);
-	free(out);
-	free(of);
+	for (size_t i = 0; i < set->ntargets; i++)
+		if (set->targets[i].type == PR_HTTP &&
+		    set->targets[i].u.http.cond.src != NULL)
+			p[n++] = &set->targets[i].u.http.cond;
+	rc = sov_jq_prog_compile_all(p, n, e);
+	free(p);
 	return rc;
 }

@@ -150,14 +150,10 @@ static int
 f_http_jq(struct sov_jcheck *c, jv v, void *t)
 {
 	/* compiled later with every other http condition (pr_set_compile) */
-	if (!(c->flags & (SOV_JCHECK_NO_COMPILE | PR_LOAD_EACH_ALONE))) {
-		sov_jq_free(H(t)->jq);
-		H(t)->jq = NULL;
-		return sov_jcheck_jq_later(c, v, PR_JQ_MAX, &H(t)->jq_src,
-					   &H(t)->jq_where);
-	}
-	return sov_jcheck_jq(c, v, PR_JQ_MAX, jv_invalid(), &H(t)->jq_src,
-			     &H(t)->jq);
+	if (!(c->flags & (SOV_JCHECK_NO_COMPILE | PR_LOAD_EACH_ALONE)))
+		return sov_jcheck_jq_later(c, v, PR_JQ_MAX, &H(t)->cond);
+	return sov_jcheck_jq(c, v, PR_JQ_MAX, jv_invalid(), &H(t)->cond.src,
+			     &H(t)->cond.q);
 }
 
 static int

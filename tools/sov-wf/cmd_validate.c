@@ -133,7 +133,7 @@ struct window {
 };
 
 static void
-gather(struct wf_prog *p, void *arg)
+gather(struct sov_jq_prog *p, void *arg)
 {
 	struct window *win = arg;
 

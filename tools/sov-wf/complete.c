@@ -45,7 +45,7 @@ by_execution(const void *a, const void *b)
  * runs inside the batch's transaction: one that loops is halted after
  * WF_MEASURE_TIMEOUT_MS (lib/jqwatch.h) and measures nothing. */
 static double
-measure(const struct wf_prog *p, jv ctx)
+measure(const struct sov_jq_prog *p, jv ctx)
 {
 	jv out;
 	double v = NAN;

@@ -329,26 +329,13 @@ static const struct sov_jfield top_fields[] = {
     {NULL, NULL},
 };
 
-void
-wf_prog_clear(struct wf_prog *p)
-{
-	sov_jq_free(p->q);
-	free(p->src);
-	free(p->where);
-	p->q = NULL;
-	p->src = NULL;
-	p->where = NULL;
-}
-
 int
-wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p)
+wf_check_prog(struct sov_jcheck *c, jv v, struct sov_jq_prog *p)
 {
 	if (c->flags & (SOV_JCHECK_NO_COMPILE | WF_DEF_EACH_ALONE))
 		return sov_jcheck_jq(c, v, WF_JQ_MAX, jv_invalid(), &p->src,
 				     &p->q);
-	sov_jq_free(p->q);
-	p->q = NULL;
-	return sov_jcheck_jq_later(c, v, WF_JQ_MAX, &p->src, &p->where);
+	return sov_jcheck_jq_later(c, v, WF_JQ_MAX, p);
 }
 
 void
@@ -370,8 +357,8 @@ wf_def_free(struct wf_def *d)
 	}
 	free(d->triggers);
 	free(d->order);
-	wf_prog_clear(&d->measure.tokens);
-	wf_prog_clear(&d->measure.cost);
+	sov_jq_prog_clear(&d->measure.tokens);
+	sov_jq_prog_clear(&d->measure.cost);
 	free(d->name);
 	free(d->description);
 	free(d->file);
@@ -380,10 +367,10 @@ wf_def_free(struct wf_def *d)
 }
 
 static void
-each_action_prog(struct wf_action *a, void (*fn)(struct wf_prog *, void *),
+each_action_prog(struct wf_action *a, void (*fn)(struct sov_jq_prog *, void *),
 		 void *arg)
 {
-	struct wf_prog *p[] = {&a->input, &a->jq, &a->http.body};
+	struct sov_jq_prog *p[] = {&a->input, &a->jq, &a->http.body};
 
 	for (size_t i = 0; i < sizeof(p) / sizeof(*p); i++)
 		if (p[i]->src != NULL)
@@ -391,7 +378,7 @@ each_action_prog(struct wf_action *a, void (*fn)(struct wf_prog *, void *),
 }
 
 void
-wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
+wf_def_each_prog(struct wf_def *d, void (*fn)(struct sov_jq_prog *, void *),
 		 void *arg)
 {
 	for (size_t k = 0; k < d->n_steps; k++) {
@@ -410,19 +397,19 @@ wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
 }
 
 struct progs {
-	struct wf_prog **p;
+	struct sov_jq_prog **p;
 	size_t n;
 };
 
 static void
-count_prog(struct wf_prog *p, void *arg)
+count_prog(struct sov_jq_prog *p, void *arg)
 {
 	(void)p;
 	((struct progs *)arg)->n++;
 }
 
 static void
-list_prog(struct wf_prog *p, void *arg)
+list_prog(struct sov_jq_prog *p, void *arg)
 {
 	struct progs *l = arg;
 
@@ -434,41 +421,17 @@ static int
 compile_progs(struct wf_def *d, struct sov_err *e)
 {
 	struct progs l = {NULL, 0};
-	const char **src = NULL, **where = NULL;
-	struct sov_jq **q = NULL;
-	size_t n;
-	int rc = -1;
+	int rc;
 
 	wf_def_each_prog(d, count_prog, &l);
-	if ((n = l.n) == 0)
+	if (l.n == 0)
 		return 0;
+	if ((l.p = calloc(l.n, sizeof(*l.p))) == NULL)
+		return sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
 	l.n = 0;
-	l.p = calloc(n, sizeof(*l.p));
-	src = calloc(n, sizeof(*src));
-	where = calloc(n, sizeof(*where));
-	q = calloc(n, sizeof(*q));
-	if (!l.p || !src || !where || !q) {
-		sov_err_set(e, SOV_EXIT_FAIL, "out of memory");
-		goto out;
-	}
 	wf_def_each_prog(d, list_prog, &l);
-	for (size_t i = 0; i < n; i++) {
-		src[i] = l.p[i]->src;
-		where[i] = l.p[i]->where;
-	}
-	if (sov_jq_compile_set(src, where, n, jv_invalid(), q, e) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		l.p[i]->q = q[i];
-		free(l.p[i]->where);
-		l.p[i]->where = NULL;
-	}
-	rc = 0;
-out:
+	rc = sov_jq_prog_compile_all(l.p, l.n, e);
 	free(l.p);
-	free(src);
-	free(where);
-	free(q);
 	return rc;
 }
 

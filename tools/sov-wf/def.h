@@ -62,7 +62,7 @@
 #define WF_STEP_WORDS ((WF_STEPS_MAX + 63) / 64)
 
 enum {
-	/* Check the structure only, compile no jq program (every wf_prog's
+	/* Check the structure only, compile no jq program (every program's
 	 * q stays NULL). jq 1.6 takes some 15 ms per program: for listing
 	 * many definitions quickly, and for fuzzing the structure. */
 	WF_DEF_NO_COMPILE = 1 << 0, /* SOV_JCHECK_NO_COMPILE */
@@ -72,16 +72,11 @@ enum wf_kind { WF_KIND_RUN = 1, WF_KIND_JQ, WF_KIND_HTTP };
 
 enum wf_jitter { WF_JITTER_FULL = 1, WF_JITTER_NONE };
 
-/* A jq program: its text and, unless WF_DEF_NO_COMPILE, compiled. Its
- * runtime errors name "FILE: JSON.PATH" too. src NULL: not given. A
- * definition's programs are compiled together, after its structure is
- * checked (jq 1.6 spends ~16 ms of each compile on its builtins); they
+/* A jq program (jqprog.h: struct sov_jq_prog): its text and, unless
+ * WF_DEF_NO_COMPILE, compiled. Its runtime errors name "FILE: JSON.PATH"
+ * too. A definition's programs are compiled together, after its structure
+ * is checked (jq 1.6 spends ~16 ms of each compile on its builtins); they
  * share a jq state, so one definition is run by one thread at a time. */
-struct wf_prog {
-	char *src;
-	struct sov_jq *q;
-	char *where; /* "FILE: PATH" while loading, until compiled */
-};
 
 enum wf_method {
 	WF_METHOD_GET = 1,
@@ -95,7 +90,7 @@ struct wf_http {
 	char *url;                 /* http:// or https:// */
 	enum wf_method method;     /* default POST with a body, else GET */
 	jv headers;                /* object of string -> string; {} default */
-	struct wf_prog body;       /* src NULL: no body */
+	struct sov_jq_prog body;   /* src NULL: no body */
 	int expect[WF_EXPECT_MAX]; /* acceptable statuses */
 	size_t n_expect;           /* 0: any 2xx */
 };
@@ -105,10 +100,10 @@ struct wf_action {
 	enum wf_kind kind;
 	char **argv; /* run: argc strings and a NULL */
 	size_t argc;
-	struct wf_prog jq; /* jq */
+	struct sov_jq_prog jq; /* jq */
 	struct wf_http http;
 	/* The input mapping; src NULL: the default (see wf_step_input). */
-	struct wf_prog input;
+	struct sov_jq_prog input;
 };
 
 struct wf_retry {
@@ -125,7 +120,7 @@ struct wf_step {
 	size_t *needs; /* indices into def->steps, ascending */
 	size_t n_needs;
 	uint64_t ancestors[WF_STEP_WORDS]; /* bit i: steps[i], transitively */
-	struct wf_prog cond;               /* "if"; src NULL: always runs */
+	struct sov_jq_prog cond;           /* "if"; src NULL: always runs */
 	struct wf_action act;
 	struct wf_action *undo; /* NULL: nothing to undo */
 	struct wf_retry retry;
@@ -152,8 +147,8 @@ struct wf_trigger {
 
 struct wf_measure {
 	double human_minutes;  /* saved per execution; 0 when not given */
-	struct wf_prog tokens; /* src NULL: not given */
-	struct wf_prog cost;
+	struct sov_jq_prog tokens; /* src NULL: not given */
+	struct sov_jq_prog cost;
 };
 
 struct wf_def {
@@ -191,8 +186,8 @@ void wf_def_free(struct wf_def *d); /* accepts NULL */
 
 /* fn on every jq program the definition gives (src not NULL): steps in
  * run order, each's if, input, jq or body, its undo's; then measure. */
-void wf_def_each_prog(struct wf_def *d, void (*fn)(struct wf_prog *, void *),
-		      void *arg);
+void wf_def_each_prog(struct wf_def *d,
+		      void (*fn)(struct sov_jq_prog *, void *), void *arg);
 
 /* The index of the step called name, or -1. */
 long wf_def_find(const struct wf_def *d, const char *name);

@@ -54,7 +54,7 @@ wf_http_accepts(const struct wf_http *h, long status)
 /* Run p on ctx (consumed) when it was given; 1 when it was not (ctx is
  * then left to the caller). */
 static int
-given(const struct wf_prog *p, jv *ctx, jv *out, struct sov_err *e)
+given(const struct sov_jq_prog *p, jv *ctx, jv *out, struct sov_err *e)
 {
 	jv in;
 

@@ -19,10 +19,7 @@
 /* A jq program of at most WF_JQ_MAX bytes into *p (see sov_jcheck_jq);
  * compiled at once only with WF_DEF_EACH_ALONE, else p->where is kept for
  * wf_def_from_jv to compile the definition's programs together. */
-int wf_check_prog(struct sov_jcheck *c, jv v, struct wf_prog *p);
-
-/* Free a program's text and compiled form; accepts a zeroed one. */
-void wf_prog_clear(struct wf_prog *p);
+int wf_check_prog(struct sov_jcheck *c, jv v, struct sov_jq_prog *p);
 
 /* An http object (borrowed) into *h, defaults filled in. */
 int wf_http_check(struct sov_jcheck *c, jv v, struct wf_http *h);

@@ -159,11 +159,11 @@ action_clear(struct wf_action *a)
 	for (size_t i = 0; a->argv && i < a->argc; i++)
 		free(a->argv[i]);
 	free(a->argv);
-	wf_prog_clear(&a->jq);
-	wf_prog_clear(&a->input);
+	sov_jq_prog_clear(&a->jq);
+	sov_jq_prog_clear(&a->input);
 	free(a->http.url);
 	jv_free(a->http.headers);
-	wf_prog_clear(&a->http.body);
+	sov_jq_prog_clear(&a->http.body);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -469,7 +469,7 @@ wf_step_clear(struct wf_step *s)
 {
 	free(s->name);
 	free(s->needs);
-	wf_prog_clear(&s->cond);
+	sov_jq_prog_clear(&s->cond);
 	action_clear(&s->act);
 	action_clear(s->undo);
 	free(s->undo);
