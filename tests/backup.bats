@@ -1001,6 +1001,24 @@ prune_outcome() {
 	[ "$(meta "$T/src")" = "$(meta "$T/out$T/src")" ]
 }
 
+@test "restore under a low open-files limit: a big file then 1,500 small ones, each queued file holding a descriptor" {
+	init
+	mkdir "$T/src/many"
+	head -c 40000000 /dev/urandom >"$T/src/many/0big" # first in the walk
+	for i in $(seq 1000 2499); do printf '%s\n' "$i" >"$T/src/many/f$i"; done
+	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
+	# a soft limit under the queue's needs is raised toward the hard one
+	run bash -c 'ulimit -S -n 256 && exec "$@"' - sov-backup restore "${PW[@]}" latest --target "$T/out"
+	assert_success
+	[ "$(meta "$T/src")" = "$(meta "$T/out$T/src")" ]
+	cmp "$T/src/many/0big" "$T/out$T/src/many/0big"
+	# a hard limit that cannot be raised shortens the queue instead
+	run bash -c 'ulimit -n 96 && exec "$@"' - sov-backup restore "${PW[@]}" latest --target "$T/out2"
+	assert_success
+	[ "$(meta "$T/src")" = "$(meta "$T/out2$T/src")" ]
+	cmp "$T/src/many/0big" "$T/out2$T/src/many/0big"
+}
+
 @test "restore into a full disk: exit 75, the file named once" {
 	init
 	head -c 40000000 /dev/urandom >"$T/src/big"

@@ -3,14 +3,37 @@
  * restorer.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "restorer.h"
 
-#define RQUEUE 64 /* jobs queued: bounded, each file holds an open fd */
+/*
+ * Jobs queued. Each queued file holds an open descriptor, so the queue is
+ * bounded by the open-files limit; memory is a few dozen bytes a job. A
+ * deep queue lets the walk, which creates every file, run ahead through
+ * thousands of small files while the workers are busy on a big one, rather
+ * than the workers starving behind it: 64 jobs measured 0.3 s slower on
+ * the 1 GiB bench corpus (README).
+ */
+#define RQUEUE_MAX 1024
+#define RQUEUE_MIN 16
+/* Descriptors left for the rest: one per directory level of the walk
+ * (restore_dir allows 512), a pack per worker, the repository's own. */
+#define FD_RESERVE 640
+
+/*
+ * A slice of at least this many bytes has its write-back started as soon
+ * as it is written (sync_file_range, not waiting), so the disk writes
+ * while the workers go on rather than all in the syncfs at the end. Small
+ * files are left to that syncfs: started one by one they cost the workers
+ * more than they save (measured slower).
+ */
+#define FLUSH_MIN (256u << 10)
 
 /* A file being written, shared by its slices; the last one frees it. */
 struct rfile {
@@ -36,8 +59,8 @@ struct bk_restorer {
 	int nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t can_put, can_take;
-	struct rjob q[RQUEUE];
-	int head, len, closing, failed;
+	struct rjob *q;
+	int cap, head, len, closing, failed;
 	struct sov_err err;
 	uint64_t bytes;
 };
@@ -155,7 +178,7 @@ worker(void *arg)
 			return NULL;
 		}
 		j = w->q[w->head];
-		w->head = (w->head + 1) % RQUEUE;
+		w->head = (w->head + 1) % w->cap;
 		w->len--;
 		skip = w->failed || j.f->failed;
 		pthread_cond_signal(&w->can_put);
@@ -167,9 +190,45 @@ worker(void *arg)
 			j.f->failed = 1;
 			fail_locked(w, &e);
 			pthread_mutex_unlock(&w->mu);
+		} else if (!skip && bytes >= FLUSH_MIN) {
+			/* Advice only: syncfs at the end reports errors. */
+			(void)sync_file_range(j.f->fd, (off_t)j.off,
+					      (off_t)bytes,
+					      SYNC_FILE_RANGE_WRITE);
 		}
 		file_release(w, j.f, 1, bytes);
 	}
+}
+
+/*
+ * How many jobs may be queued: RQUEUE_MAX when the open-files limit leaves
+ * room for them beside FD_RESERVE. The soft limit is raised toward the
+ * hard one for that (often 1024 against 524288 under systemd), as Go does
+ * for restic at start; a limit that cannot be raised only shortens the
+ * queue.
+ */
+static int
+queue_room(void)
+{
+	const rlim_t want = RQUEUE_MAX + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return RQUEUE_MIN;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+				  ? want
+				  : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return RQUEUE_MAX;
+	if (rl.rlim_cur < FD_RESERVE + RQUEUE_MIN)
+		return RQUEUE_MIN;
+	return (int)(rl.rlim_cur - FD_RESERVE);
 }
 
 struct bk_restorer *
@@ -187,8 +246,10 @@ bk_restorer_new(struct bk_repo *r, int threads, struct sov_err *e)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->can_put, NULL);
 	pthread_cond_init(&w->can_take, NULL);
+	w->cap = queue_room();
+	w->q = calloc((size_t)w->cap, sizeof(*w->q));
 	w->threads = calloc((size_t)threads, sizeof(*w->threads));
-	if (!w->threads) {
+	if (!w->q || !w->threads) {
 		sov_err_sys(e, SOV_EXIT_TEMPFAIL, "restore");
 		bk_restorer_free(w);
 		return NULL;
@@ -213,7 +274,7 @@ enqueue(struct bk_restorer *w, struct rfile *f, size_t first, size_t n,
 	struct rjob j = {f, first, n, off};
 
 	pthread_mutex_lock(&w->mu);
-	while (w->len == RQUEUE && !w->failed)
+	while (w->len == w->cap && !w->failed)
 		pthread_cond_wait(&w->can_put, &w->mu);
 	if (w->failed) {
 		if (e)
@@ -222,7 +283,7 @@ enqueue(struct bk_restorer *w, struct rfile *f, size_t first, size_t n,
 		return -1;
 	}
 	f->refs++; /* the slice's own, dropped by its worker */
-	w->q[(w->head + w->len) % RQUEUE] = j;
+	w->q[(w->head + w->len) % w->cap] = j;
 	w->len++;
 	pthread_cond_signal(&w->can_take);
 	pthread_mutex_unlock(&w->mu);
@@ -325,6 +386,7 @@ bk_restorer_free(struct bk_restorer *w)
 	/* Workers drain the queue before they end: nothing is left in it
 	 * unless none ever started, and then nothing was queued. */
 	free(w->threads);
+	free(w->q);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->can_put);
 	pthread_cond_destroy(&w->can_take);
