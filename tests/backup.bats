@@ -914,6 +914,69 @@ prune_outcome() {
 	kill "$writer" 2>/dev/null || true
 }
 
+# Run sov-backup as nobody holding only CAP_DAC_READ_SEARCH, as the NixOS
+# unit's backup user does.
+as_reader() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=+dac_read_search --ambient-caps=+dac_read_search \
+		env TMPDIR="$T/repo" "$SOV_BUILD/sov-backup" "$@"
+}
+
+@test "a backup user with only CAP_DAC_READ_SEARCH copies a closed WAL database (no -wal file) in a 0700 directory, and makes nothing beside it" {
+	[ "$(id -u)" = 0 ] || skip "needs root to drop to another user with a capability"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+	mkdir -m 0700 "$T/app"
+	sqlite3 "$T/app/app.db" 'PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3);' >/dev/null
+	[ ! -e "$T/app/app.db-wal" ] # the last connection closed: no -wal, no -shm
+	mkdir "$T/repo"
+	init
+	chown -R 65534:65534 "$T/repo"
+	chmod 755 "$T"
+	run as_reader backup "${PW[@]}" --sqlite "$T/app/app.db"
+	assert_success
+	[ "$(ls "$T/app")" = app.db ]
+	sov-backup dump "${PW[@]}" latest "$T/app/app.db" >"$T/copy.db"
+	[ "$(sqlite3 "$T/copy.db" 'SELECT count(*) FROM t; PRAGMA journal_mode')" = "$(printf '3\nwal')" ]
+	# a database in rollback mode needs no -wal: SQLite's own read, as before
+	sqlite3 "$T/app/roll.db" 'CREATE TABLE t(x); INSERT INTO t VALUES (7);'
+	run as_reader backup "${PW[@]}" --sqlite "$T/app/roll.db"
+	assert_success
+	# a WAL database whose -wal holds commits cannot be copied from its
+	# file alone: SQLite's refusal stands, nothing stale is saved
+	cp "$T/app/app.db" "$T/app/w.db"
+	printf 'not empty' >"$T/app/w.db-wal"
+	run as_reader backup "${PW[@]}" --sqlite "$T/app/w.db"
+	assert_failure
+	assert_output --partial "$T/app/w.db: "
+	refute_output --partial '"event":"snapshot"'
+}
+
+@test "a closed WAL database copied from its file alone is taken only once the file stops changing" {
+	[ "$(id -u)" = 0 ] || skip "needs root to drop to another user with a capability"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+	mkdir -m 0700 "$T/app"
+	# 20 MB: each copy takes long enough to see a write land
+	sqlite3 "$T/app/app.db" 'PRAGMA journal_mode=WAL; CREATE TABLE t(x);
+		WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+		INSERT INTO t SELECT randomblob(1000) FROM c;' >/dev/null
+	mkdir "$T/repo"
+	init
+	chown -R 65534:65534 "$T/repo"
+	chmod 755 "$T"
+	# every write moves the file's ctime, as a checkpoint's would
+	(end=$((SECONDS + 2)); while [ $SECONDS -lt $end ]; do touch "$T/app/app.db"; done; touch "$T/stopped") &
+	sleep 0.3
+	run as_reader backup "${PW[@]}" --sqlite "$T/app/app.db"
+	# it returned only after the writes stopped: every copy made while
+	# they went on was thrown away
+	[ -e "$T/stopped" ]
+	wait
+	assert_success
+	sov-backup dump "${PW[@]}" latest "$T/app/app.db" >"$T/copy.db"
+	[ "$(sqlite3 "$T/copy.db" 'SELECT count(*) FROM t')" = 20000 ]
+	[ "$(ls "$T/app")" = app.db ]
+}
+
 @test "repair index rebuilds a lost or truncated index from the packs" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

@@ -33,7 +33,11 @@
  * source's journal mode (a WAL database restores as one). The copy takes
  * as much room in tmpdir as the database: on a tmpfs, that much memory.
  * A WAL source without -wal/-shm files gets them (empty, owned like the
- * database), as from any reader.
+ * database), as from any reader. Where SQLite may not make them (a
+ * directory the caller cannot write, a read-only mount), such a database
+ * is copied from its file alone, opened immutable, and the copy is kept
+ * only when the file did not change while it was made (retried until
+ * busy_ms, then SOV_EXIT_TEMPFAIL).
  */
 int bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 		       int *fd_out, struct sov_err *e);

@@ -225,7 +225,7 @@ remove_with_sidecars(const char *path)
 /* Begin a read transaction on src that holds the snapshot until COMMIT. */
 static int
 begin_read(sqlite3 *src, const char *path, int64_t deadline, long busy_ms,
-	   struct sov_err *e)
+	   int *why, struct sov_err *e)
 {
 	int r = sqlite3_exec(src, "BEGIN", NULL, NULL, NULL);
 
@@ -235,6 +235,7 @@ begin_read(sqlite3 *src, const char *path, int64_t deadline, long busy_ms,
 			       deadline);
 	if (r == SQLITE_OK)
 		return 0;
+	*why = r;
 	if ((r & 0xff) == SQLITE_BUSY || (r & 0xff) == SQLITE_LOCKED)
 		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
 				   "%s: locked by another connection for "
@@ -272,26 +273,24 @@ use_effective_access(void)
 	done = 1;
 }
 
-int
-bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
-		   int *fd_out, struct sov_err *e)
+/*
+ * Copy the database src (a path, or a file: URI with flags holding
+ * SQLITE_OPEN_URI) named path in messages into a temporary in tmpdir; see
+ * bk_sqlite_snapshot. *why is the SQLite result that stopped it (0 when
+ * the failure was not SQLite's).
+ */
+static int
+copy_db(const char *src_name, int flags, const char *path, const char *tmpdir,
+	int64_t deadline, long busy_ms, int *fd_out, int *why,
+	struct sov_err *e)
 {
 	char tmp[PATH_MAX], what[PATH_MAX + 64];
 	sqlite3 *src = NULL, *dst = NULL;
 	sqlite3_backup *bk = NULL;
-	int rc = -1, r, fd = -1, made = 0;
-	int64_t deadline;
+	int rc = -1, r = 0, fd = -1, made = 0;
 
 	*fd_out = -1;
-	if (tmpdir == NULL || *tmpdir == '\0')
-		tmpdir = getenv("TMPDIR");
-	if (tmpdir == NULL || *tmpdir == '\0')
-		tmpdir = "/tmp";
-	if (busy_ms < 0)
-		busy_ms = 0;
-	if (busy_ms > INT32_MAX)
-		busy_ms = INT32_MAX;
-	deadline = sov_time_mono_ms() + busy_ms;
+	*why = 0;
 	if (snprintf(tmp, sizeof(tmp), "%s/sov-backup-sqlite.XXXXXX", tmpdir) >=
 	    (int)sizeof(tmp)) {
 		sov_err_set(e, SOV_EXIT_USAGE, "%s: path too long", tmpdir);
@@ -299,8 +298,9 @@ bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 	}
 
 	use_effective_access();
-	r = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
+	r = sqlite3_open_v2(src_name, &src, SQLITE_OPEN_READONLY | flags, NULL);
 	if (r != SQLITE_OK) {
+		*why = r;
 		db_err(e, src, r, path);
 		goto out;
 	}
@@ -308,7 +308,7 @@ bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
 	sqlite3_busy_timeout(src, busy_ms < BK_SQLITE_BUSY_SLICE_MS
 				      ? (int)busy_ms
 				      : BK_SQLITE_BUSY_SLICE_MS);
-	if (begin_read(src, path, deadline, busy_ms, e) < 0)
+	if (begin_read(src, path, deadline, busy_ms, why, e) < 0)
 		goto out;
 
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -390,6 +390,126 @@ out:
 	if (made)
 		remove_with_sidecars(tmp);
 	return rc;
+}
+
+/*
+ * 1 when path is a WAL database that its own file holds whole: the header
+ * says WAL and there is no -wal file, or an empty one (the last connection
+ * checkpointed and removed it). *st is the file's stat.
+ */
+static int
+wal_alone(const char *path, struct stat *st)
+{
+	static const char magic[16] = "SQLite format 3";
+	unsigned char h[100];
+	char wal[PATH_MAX];
+	struct stat ws;
+	int fd, ok;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
+	     pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	     memcmp(h, magic, sizeof(magic)) == 0 && h[18] == 2 && h[19] == 2;
+	(void)close(fd);
+	if (!ok ||
+	    snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal))
+		return 0;
+	if (stat(wal, &ws) == 0)
+		return ws.st_size == 0;
+	return errno == ENOENT;
+}
+
+/* Did the file change between the two stats? Any write moves its ctime. */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * A WAL database whose last connection has closed, in a directory we may
+ * not write (the backup user with only CAP_DAC_READ_SEARCH) or on a
+ * read-only mount (a filesystem snapshot). Even read-only, SQLite must
+ * then create -wal and -shm and fails ("attempt to write a readonly
+ * database"). The file alone is the whole database, so it is copied opened
+ * immutable, and the copy is taken only if the file did not change
+ * meanwhile: a writer that starts appends to a new -wal and leaves the
+ * file as it was, until a checkpoint writes into it. Returns 1 when this
+ * does not apply (e untouched), 2 when the file changed (no copy), else 0
+ * or -1.
+ */
+static int
+copy_wal_alone(const char *path, const char *tmpdir, int64_t deadline,
+	       long busy_ms, int *fd_out, struct sov_err *e)
+{
+	char uri[BK_SQLITE_URI_MAX];
+	struct stat before, after;
+	int why, fd;
+
+	if (!wal_alone(path, &before))
+		return 1;
+	if (immutable_uri(path, uri, sizeof(uri), e) < 0 ||
+	    copy_db(uri, SQLITE_OPEN_URI, path, tmpdir, deadline, busy_ms, &fd,
+		    &why, e) < 0)
+		return -1;
+	if (stat(path, &after) == 0 && same_file(&before, &after)) {
+		*fd_out = fd;
+		return 0;
+	}
+	(void)close(fd);
+	return 2;
+}
+
+int
+bk_sqlite_snapshot(const char *path, const char *tmpdir, long busy_ms,
+		   int *fd_out, struct sov_err *e)
+{
+	int64_t deadline;
+
+	*fd_out = -1;
+	if (tmpdir == NULL || *tmpdir == '\0')
+		tmpdir = getenv("TMPDIR");
+	if (tmpdir == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	if (busy_ms < 0)
+		busy_ms = 0;
+	if (busy_ms > INT32_MAX)
+		busy_ms = INT32_MAX;
+	deadline = sov_time_mono_ms() + busy_ms;
+	for (;;) {
+		struct sov_err alone = {0};
+		int why, rc;
+
+		rc = copy_db(path, 0, path, tmpdir, deadline, busy_ms, fd_out,
+			     &why, e);
+		if (rc == 0 || ((why & 0xff) != SQLITE_READONLY &&
+				(why & 0xff) != SQLITE_CANTOPEN))
+			return rc;
+		rc = copy_wal_alone(path, tmpdir, deadline, busy_ms, fd_out,
+				    &alone);
+		if (rc == 1) /* not that case: SQLite's own error stands */
+			return -1;
+		if (rc != 2) {
+			if (rc < 0)
+				*e = alone;
+			return rc;
+		}
+		if (sov_time_mono_ms() >= deadline)
+			return sov_err_set(
+			    e, SOV_EXIT_TEMPFAIL,
+			    "%s: written to while it was copied, for longer "
+			    "than %ld ms (copied from its file alone: SQLite "
+			    "may not make its -wal and -shm files here)",
+			    path, busy_ms);
+		sqlite3_sleep(BK_SQLITE_RETRY_MS);
+	}
 }
 
 /* The command name of a process, for a message; "?" when unknown. */
