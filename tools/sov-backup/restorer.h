@@ -8,7 +8,10 @@
  * written with pwrite at its offset, so every worker keeps busy while a
  * big file is decrypted and decompressed. Whoever finishes a file's last
  * job applies its metadata through the descriptor and closes it. The
- * queue is bounded: memory does not grow with the number or size of files.
+ * queue is bounded, by the open-files limit (each queued file holds its
+ * descriptor): memory does not grow with the number or size of files.
+ * bk_restorer_new may raise the process's soft open-files limit toward
+ * the hard one for that.
  */
 #ifndef BK_RESTORER_H
 #define BK_RESTORER_H
