@@ -276,8 +276,8 @@ use_effective_access(void)
 /*
  * Copy the database src (a path, or a file: URI with flags holding
  * SQLITE_OPEN_URI) named path in messages into a temporary in tmpdir; see
- * bk_sqlite_snapshot. *why is the SQLite result that stopped it (0 when
- * the failure was not SQLite's).
+ * bk_sqlite_snapshot. *why is SQLite's result when opening the source or
+ * starting the read failed, where a missing -wal or -shm shows; else 0.
  */
 static int
 copy_db(const char *src_name, int flags, const char *path, const char *tmpdir,
