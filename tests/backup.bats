@@ -879,6 +879,35 @@ prune_outcome() {
 	assert_success
 }
 
+@test "directories whose trees wait for the workers: a full disk among them loses no memory; a deep, wide tree restores exactly" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed (make deps)"
+	init
+	mkdir -p "$T/w"
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		for j in 1 2 3; do
+			mkdir -p "$T/w/d$i/e$j/f"
+			head -c 300000 /dev/urandom >"$T/w/d$i/e$j/big"
+			head -c 1000 /dev/urandom >"$T/w/d$i/e$j/f/small"
+			printf '%s\n' "$i $j" >"$T/w/d$i/g$j"
+		done
+	done
+	# the disk fills after a few blobs, while the trees of the first
+	# directories wait for them
+	SOV_FAULT="write:ENOSPC:after=10:path=$T/repo/data" LD_PRELOAD="$SOV_BUILD/tests/faultinject.so" \
+		run valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=99 "$(command -v sov-backup)" backup "${PW[@]}" "$T/w"
+	assert_failure 75
+	assert_output --partial "No space left on device"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
+	run sov-backup backup "${PW[@]}" "$T/w"
+	assert_success
+	run sov-backup restore "${PW[@]}" latest --target "$T/r"
+	assert_success
+	diff -r "$T/w" "$T/r$T/w"
+	[ "$(meta "$T/w")" = "$(meta "$T/r$T/w")" ]
+}
+
 @test "stats: unique and stored bytes" {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null

@@ -744,6 +744,116 @@ test_submit_order(void)
 }
 
 /*
+ * bk_saver_then: a continuation after every few blobs (as the walk makes
+ * a directory's tree after its files) runs once, on the caller's thread,
+ * after the ids of every blob submitted before it and before any after
+ * it, without the caller waiting at the point it was registered; one
+ * that fails returns its error as a blob's callback does.
+ */
+struct then_arg {
+	struct cb *c;
+	size_t before; /* submissions before it */
+	int calls, *bad;
+	int fail;
+};
+
+static int
+then_fn(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
+{
+	struct then_arg *t = arg;
+	static const unsigned char zero[BK_ID_LEN];
+
+	t->calls++;
+	if (t->c->delivered != t->before ||
+	    !pthread_equal(pthread_self(), t->c->self) ||
+	    memcmp(id, zero, BK_ID_LEN) != 0)
+		(*t->bad)++;
+	if (t->fail)
+		return sov_err_set(e, SOV_EXIT_USAGE, "then: refused");
+	return 0;
+}
+
+enum { THEN_EVERY = 7 };
+
+static void
+test_saver_then(void)
+{
+	char path[PATH_MAX];
+	struct sov_err e = {0};
+	struct bk_repo *r;
+	struct bk_saver *s;
+	size_t n, nthen = 0, pending_at_return = 0;
+	uint32_t *seq = make_seq(&n);
+	unsigned char *buf = xmalloc(CONTENT_MAX);
+	struct then_arg *ts;
+	struct cb c;
+	int bad = 0, calls_bad = 0, rc_bad = 0;
+
+	ts = calloc(n / THEN_EVERY + 2, sizeof(*ts));
+	if (!ts)
+		die("calloc");
+	repo_path(path, "then");
+	r = bk_repo_init(path, UPW(PW), PWLEN, &e);
+	if (!r || !(s = bk_saver_new(r, 2, &e)))
+		die(e.msg);
+	cb_init(&c, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = content_size(seq[i]);
+
+		blob_fill(seq[i], buf, len);
+		if (submit(s, &c, buf, len, &e) != 0)
+			rc_bad++;
+		if (i % THEN_EVERY == THEN_EVERY - 1) {
+			struct then_arg *t = &ts[nthen++];
+
+			t->c = &c;
+			t->before = c.submitted;
+			t->bad = &bad;
+			if (bk_saver_then(s, then_fn, t, &e) != 0)
+				rc_bad++;
+			if (t->calls == 0)
+				pending_at_return++;
+		}
+	}
+	if (bk_saver_drain(s, &e) != 0)
+		rc_bad++;
+	for (size_t i = 0; i < nthen; i++)
+		calls_bad += ts[i].calls != 1;
+	is_int(rc_bad, 0,
+	       "then: %zu blobs and %zu continuations: every call "
+	       "returns 0",
+	       n, nthen);
+	is_int(calls_bad, 0, "then: each continuation ran exactly once");
+	is_int(bad, 0,
+	       "then: ... on the caller's thread, after every id "
+	       "submitted before it and before any after it");
+	ok(pending_at_return > 0,
+	   "then: the caller went on without waiting (%zu of %zu had not "
+	   "run when bk_saver_then returned)",
+	   pending_at_return, nthen);
+	is_int(c.bad_order, 0, "then: the blobs' ids still in order");
+
+	/* a continuation that fails: its error comes back from the call
+	 * that ran it, as a blob callback's does */
+	{
+		struct then_arg f = {.c = &c, .bad = &bad, .fail = 1};
+
+		f.before = c.submitted;
+		ok(bk_saver_then(s, then_fn, &f, &e) == -1 &&
+		       strstr(e.msg, "then: refused") && f.calls == 1,
+		   "then: a continuation's error comes back (%s)", e.msg);
+	}
+	bk_saver_finish(s, NULL);
+	bk_saver_free(s);
+	bk_repo_close(r);
+	cb_free(&c);
+	free(ts);
+	free(seq);
+	free(buf);
+	rm_rf(path);
+}
+
+/*
  * An empty blob handed over as (NULL, 0), as bk_put takes one: submitted,
  * or added, in a child each, so that a crash is one failure here and the
  * other tests still run.
@@ -1398,6 +1508,7 @@ main(int argc, char **argv)
 	test_saver_fail();
 	test_saver_index_every();
 	test_submit_order();
+	test_saver_then();
 	test_submit_null();
 	test_mixed();
 	test_type_clash();

@@ -435,6 +435,30 @@ bk_saver_submit(struct bk_saver *s, const void *data, size_t len,
 }
 
 int
+bk_saver_then(struct bk_saver *s, bk_saver_id_fn fn, void *arg,
+	      struct sov_err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = collect_locked(s, RESULTS, e);
+	if (rc == 0) {
+		struct result *res = &s->res[s->next_seq % RESULTS];
+
+		/* Done from the start: it waits only for the slots before
+		 * it, which collect_locked empties in order. */
+		res->fn = fn;
+		res->arg = arg;
+		memset(res->id, 0, BK_ID_LEN);
+		res->done = 1;
+		s->next_seq++;
+		rc = collect_locked(s, UINT64_MAX, e);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
 bk_saver_drain(struct bk_saver *s, struct sov_err *e)
 {
 	int rc;

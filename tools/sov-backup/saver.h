@@ -35,6 +35,16 @@ typedef int (*bk_saver_id_fn)(void *arg, const unsigned char id[BK_ID_LEN],
 			      struct sov_err *e);
 int bk_saver_submit(struct bk_saver *s, const void *data, size_t len,
 		    bk_saver_id_fn fn, void *arg, struct sov_err *e);
+/*
+ * fn(arg, id of zeros) once every blob submitted before has gone to its
+ * fn: in order with them, from inside this call or a later submit, then
+ * or drain, so the caller goes on without waiting for the workers. Never
+ * called once a worker failed. -1 (e set): a worker or a callback
+ * failed, and fn may or may not be registered: callers treat it as
+ * fatal, and own arg until fn runs.
+ */
+int bk_saver_then(struct bk_saver *s, bk_saver_id_fn fn, void *arg,
+		  struct sov_err *e);
 /* Wait until every submitted blob's id has gone to its fn. */
 int bk_saver_drain(struct bk_saver *s, struct sov_err *e);
 

@@ -15,7 +15,6 @@
 #include "cli.h"
 #include "dirahead.h"
 #include "dircache.h"
-#include "json_dump.h"
 #include "jsonl.h"
 #include "node.h"
 #include "prefetch.h"
@@ -122,72 +121,6 @@ bk_walk_parent_subtree(struct bk_walk *c, jv pnode)
 	return bk_walk_by_name(bk_repo_read_tree(c->r, id, NULL));
 }
 
-int
-bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
-		  struct sov_err *e)
-{
-	jv t = jv_object_set(jv_object(), jv_string("nodes"), nodes);
-	unsigned char id[BK_ID_LEN];
-	char *s = NULL;
-	size_t n = 0;
-	int rc;
-
-	/* jq's own sorted dump, byte for byte (test_json_dump): jq's took a
-	 * sixth of an incremental run's walk. */
-	if (sov_json_dump_text_sorted(t, &s, &n) < 0)
-		return sov_err_set(e, SOV_EXIT_TEMPFAIL,
-				   "a directory's tree: out of memory");
-	if (n > BK_TREE_MAX) {
-		free(s);
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "a directory of %zu bytes of metadata: over "
-				   "the limit",
-				   n);
-	}
-	bk_tree_id(c->r->keys, s, n, id);
-	rc = bk_saver_add(c->sv, BK_BLOB_TREE, id, s, n, e);
-	free(s);
-	if (rc < 0)
-		return -1;
-	bk_hex(id, hex);
-	c->dirs++;
-	return 0;
-}
-
-/*
- * 1 when nodes (this run's, in name order) are exactly the parent tree's
- * (pnodes, by name): the same names, each node equal. The parent's tree
- * was written from such nodes by this same walk, so it is this tree.
- */
-static int
-same_nodes(jv nodes, jv pnodes)
-{
-	int n;
-
-	if (jv_get_kind(pnodes) != JV_KIND_OBJECT)
-		return 0;
-	n = jv_array_length(jv_copy(nodes));
-	if (n != jv_object_length(jv_copy(pnodes)))
-		return 0;
-	for (int i = 0; i < n; i++) {
-		jv nd = jv_array_get(jv_copy(nodes), i);
-		char *nm = bk_node_name(nd, NULL);
-		jv pn = nm ? bk_walk_parent_node(pnodes, nm) : jv_invalid();
-		int eq = 0;
-
-		/* an unchanged file's node is the parent's own value */
-		if (jv_is_valid(pn))
-			eq = jv_identical(jv_copy(nd), jv_copy(pn)) ||
-			     jv_equal(jv_copy(nd), jv_copy(pn));
-		jv_free(nd);
-		jv_free(pn);
-		free(nm);
-		if (!eq)
-			return 0;
-	}
-	return 1;
-}
-
 static int save_entry(struct bk_walk *c, int dirfd, const char *name,
 		      const char *path, const struct stat *st0, const char *kid,
 		      jv pnodes, jv *nodes, struct sov_err *e);
@@ -222,8 +155,6 @@ walk_kids_first(struct bk_walk *c, DIR *d, const char *path,
 
 	for (size_t i = 0; i < l->n; i++) {
 		char sub[PATH_MAX];
-		unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN];
-		char ohex[BK_ID_HEX_LEN];
 		int skipped = 0;
 
 		if (l->what[i] != BK_ENTRY_SAVE || !S_ISDIR(l->st[i].st_mode))
@@ -232,11 +163,24 @@ walk_kids_first(struct bk_walk *c, DIR *d, const char *path,
 		if (walk_subdir(c, dirfd(d), l->names[i], sub, jv_invalid(),
 				kids[i], &skipped, e) < 0)
 			return -1;
-		if (skipped) {
+		if (skipped)
 			kids[i][0] = '\0';
+	}
+	/* The subdirectories' trees are made once the workers are done. */
+	if (bk_saver_drain(c->sv, e) < 0)
+		return -1;
+	for (size_t i = 0; i < l->n; i++) {
+		char sub[PATH_MAX];
+		unsigned char osum[BK_DIRSUM_LEN], otree[BK_ID_LEN];
+		char ohex[BK_ID_HEX_LEN];
+
+		if (l->what[i] != BK_ENTRY_SAVE || !S_ISDIR(l->st[i].st_mode))
+			continue;
+		if (!kids[i][0]) { /* left out */
 			same = 0;
 			continue;
 		}
+		(void)bk_path_join(sub, path, l->names[i]);
 		if (bk_dircache_find(c->dc, sub, osum, otree) < 0) {
 			same = 0;
 			continue;
@@ -261,24 +205,11 @@ count_files(const struct bk_walk_list *l)
 	return n;
 }
 
-/* Record the tree saved for path (hex) in the cache of directories, with
- * its listing's sum when it may be trusted next time. */
+/* Save the directory open at fd (path for messages) as a tree: into hex
+ * when the workers are done with it (bk_walk_end_dir). */
 static int
-cache_add(struct bk_walk *c, const char *path,
-	  const unsigned char sum[BK_DIRSUM_LEN], const char *hex,
-	  struct sov_err *e)
-{
-	unsigned char id[BK_ID_LEN];
-
-	if (bk_unhex(hex, id) < 0)
-		return sov_err_set(e, SOV_EXIT_FAIL, "%s: a bad tree id", path);
-	return bk_dircache_add(c->dc, path, sum, id, e);
-}
-
-/* Save the directory open at fd (path for messages) as a tree. */
-int
-bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
-		 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
+save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
+	 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
 {
 	DIR *d = fdopendir(fd);
 	struct bk_walk_list l = {0};
@@ -379,23 +310,13 @@ bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 			       pnodes, &nodes, e) < 0)
 			goto out;
 	}
-	if (bk_walk_settle(c, mark, &nodes, e) < 0)
-		goto out;
-	if (phex && same_nodes(nodes, pnodes)) {
-		/* Byte for byte the parent's tree: no need to write it out
-		 * and hash it again. */
-		memcpy(hex, phex, BK_ID_HEX_LEN);
-		c->dirs++;
-	} else {
-		rc = bk_walk_save_tree(c, nodes, hex, e);
-		nodes = jv_invalid();
-		if (rc < 0)
-			goto out;
-	}
-	rc = cache_add(
-	    c, path, l.summed && c->warnings == warned ? l.sum : NULL, hex, e);
+	rc = bk_walk_end_dir(c, mark, nodes, jv_copy(pnodes), phex, path,
+			     l.summed && c->warnings == warned ? l.sum : NULL,
+			     hex, e);
+	nodes = jv_invalid();
 out:
-	bk_walk_discard(c, mark);
+	if (rc < 0)
+		bk_walk_discard(c, mark);
 	bk_prefetch_leave(c->pf, l.names);
 	bk_walk_list_free(&l);
 	free(want);
@@ -406,6 +327,15 @@ out:
 	if (d)
 		closedir(d);
 	return rc;
+}
+
+int
+bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
+		 const char *phex, char hex[BK_ID_HEX_LEN], struct sov_err *e)
+{
+	if (save_dir(c, fd, path, pnodes, phex, hex, e) < 0)
+		return -1;
+	return bk_saver_drain(c->sv, e);
 }
 
 /*
@@ -481,7 +411,7 @@ walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
 		jv_free(pnode);
 		rc = bk_walk_save_tree(c, jv_array(), hex, e);
 		if (rc == 0)
-			rc = cache_add(c, path, NULL, hex, e);
+			rc = bk_walk_cache_add(c, path, NULL, hex, e);
 		return rc;
 	}
 	reuse =
@@ -494,7 +424,7 @@ walk_subdir(struct bk_walk *c, int dirfd, const char *name, const char *path,
 		   ? jv_invalid()
 		   : bk_walk_parent_subtree(c, pnode);
 	jv_free(pnode);
-	rc = bk_walk_save_dir(c, fd, path, psub, reuse ? phex : NULL, hex, e);
+	rc = save_dir(c, fd, path, psub, reuse ? phex : NULL, hex, e);
 	jv_free(psub);
 	return rc;
 }
@@ -577,23 +507,34 @@ save_entry(struct bk_walk *c, int dirfd, const char *name, const char *path,
 					    nodes, e);
 		goto out;
 	}
-	if (strcmp(type, "dir") == 0) {
-		char hex[BK_ID_HEX_LEN];
+	if (strcmp(type, "dir") == 0 && kid) {
+		node =
+		    jv_object_set(node, jv_string("subtree"), jv_string(kid));
+	} else if (strcmp(type, "dir") == 0) {
+		/* Its tree id comes when the workers are done with it. */
+		struct bk_walk_pending *p = calloc(1, sizeof(*p));
 		int skipped = 0;
 
-		if (kid) {
-			memcpy(hex, kid, BK_ID_HEX_LEN);
-		} else {
-			rc = walk_subdir(c, dirfd, name, path, pnode, hex,
-					 &skipped, e);
-			pnode = jv_invalid();
-			if (rc < 0 || skipped) {
-				jv_free(node);
-				goto out;
-			}
+		if (!p) {
+			jv_free(node);
+			sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
+			goto out;
 		}
-		node =
-		    jv_object_set(node, jv_string("subtree"), jv_string(hex));
+		p->dir = 1;
+		p->content = jv_null();
+		rc = walk_subdir(c, dirfd, name, path, pnode, p->hex, &skipped,
+				 e);
+		pnode = jv_invalid();
+		p->idx = (size_t)jv_array_length(jv_copy(*nodes));
+		if (rc < 0 || skipped || bk_walk_push_pending(c, p, e) < 0) {
+			if (rc == 0 && !skipped)
+				rc = -1; /* push_pending's */
+			if (rc < 0)      /* its tree must not land in p */
+				c->stopped = 1;
+			free(p);
+			jv_free(node);
+			goto out;
+		}
 	}
 	*nodes = jv_array_append(*nodes, node);
 	rc = 0;

@@ -8,6 +8,7 @@
  *   walk.c        directories, entries, the parent snapshot's nodes
  *   walk_list.c   a directory's entries: names, excludes, stats, the sum
  *   walk_file.c   a file's content: chunks, or the parent's chunk list
+ *   walk_tree.c   a directory's tree, made once the workers are done
  *   dirahead.c    the next directories and parent trees, read ahead
  */
 #ifndef BK_WALK_H
@@ -45,6 +46,7 @@ struct bk_prefetch;
 struct bk_dirahead;
 struct bk_dircache;
 struct bk_walk_pending;
+struct bk_walk_dirend;
 
 struct target {
 	char *name;
@@ -75,8 +77,12 @@ struct bk_walk {
 	int have_repo_stat;
 	unsigned char *buf;
 	size_t bufcap;
-	struct bk_walk_pending **pend; /* files whose ids are on their way */
+	/* nodes whose last field is on its way, and directories whose
+	 * trees are made when it is in (walk_tree.c) */
+	struct bk_walk_pending **pend;
 	size_t npend, cappend;
+	struct bk_walk_dirend *ends;
+	int stopped; /* after an error: nothing pending is made */
 	uint64_t files, dirs, bytes_read, warnings, vanished, unchanged;
 	int64_t last_progress;
 	int progress;
@@ -137,27 +143,63 @@ jv bk_walk_node(struct bk_walk *c, int dirfd, const char *name,
 jv bk_walk_by_name(jv nodes);
 jv bk_walk_parent_node(jv pmap, const char *name);
 jv bk_walk_parent_subtree(struct bk_walk *c, jv pnode);
-int bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
-		      struct sov_err *e);
 int bk_walk_save_entry(struct bk_walk *c, int dirfd, const char *name,
 		       const char *path, jv pnodes, jv *nodes,
 		       struct sov_err *e);
 /* phex: the parent snapshot's tree of this directory (or NULL), reused
- * as it is when every entry's node comes out the same. */
+ * as it is when every entry's node comes out the same. hex is set on
+ * return. */
 int bk_walk_save_dir(struct bk_walk *c, int fd, const char *path, jv pnodes,
 		     const char *phex, char hex[BK_ID_HEX_LEN],
 		     struct sov_err *e);
 
-/* walk_file.c */
+/* walk_tree.c */
 /*
- * Files are saved without waiting for their chunks' ids: the nodes of a
- * directory get their content in bk_walk_settle, before the tree is made.
- * mark is c->npend when the directory began. On an error path,
- * bk_walk_discard drops what is pending above mark.
+ * A node still waiting for its last field: a file's content (its chunks'
+ * ids, appended as the workers hash them), or a subdirectory's tree id
+ * (written into hex when that directory's tree is made). idx is the
+ * node's place in its directory's nodes.
+ */
+struct bk_walk_pending {
+	size_t idx;
+	int dir;
+	jv content;
+	char hex[BK_ID_HEX_LEN];
+};
+int bk_walk_push_pending(struct bk_walk *c, struct bk_walk_pending *p,
+			 struct sov_err *e);
+/*
+ * mark is c->npend when a directory began. bk_walk_settle waits for the
+ * workers and completes the nodes pending above mark. On an error path,
+ * bk_walk_discard drops what is pending above mark (with mark 0, every
+ * directory whose tree was still to be made) and stops the walk: nothing
+ * pending is made any more.
  */
 int bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes,
 		   struct sov_err *e);
 void bk_walk_discard(struct bk_walk *c, size_t mark);
+/*
+ * The directory at path is walked: its nodes (consumed), with what is
+ * pending above mark, become its tree once the workers are done with it,
+ * without waiting: hex is written then, at the latest by the next
+ * bk_saver_drain, and the tree recorded in the cache of directories
+ * (with sum, when not NULL). pnodes (consumed) and phex: as for
+ * bk_walk_save_dir. hex must stay valid until then.
+ */
+int bk_walk_end_dir(struct bk_walk *c, size_t mark, jv nodes, jv pnodes,
+		    const char *phex, const char *path,
+		    const unsigned char *sum, char hex[BK_ID_HEX_LEN],
+		    struct sov_err *e);
+/* The tree of nodes (consumed), now. */
+int bk_walk_save_tree(struct bk_walk *c, jv nodes, char hex[BK_ID_HEX_LEN],
+		      struct sov_err *e);
+/* Record the tree saved for path (hex) in the cache of directories, with
+ * its listing's sum when it may be trusted next time (else NULL). */
+int bk_walk_cache_add(struct bk_walk *c, const char *path,
+		      const unsigned char *sum, const char *hex,
+		      struct sov_err *e);
+
+/* walk_file.c */
 /* A parent node's content when every chunk of it is still in the index,
  * else invalid. */
 jv bk_walk_indexed_content(struct bk_walk *c, jv pnode);

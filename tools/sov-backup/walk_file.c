@@ -2,7 +2,7 @@
  * walk_file.c - a file's content into chunks on the saver's workers, or
  * the parent snapshot's content when the file is unchanged (same type,
  * size, times, inode and device); the ids reach the directory's nodes
- * when it settles.
+ * when its tree is made (walk_tree.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,7 +66,7 @@ read_more(struct bk_walk *c, int fd, size_t want, size_t *have, int *eof)
 
 /*
  * Chunk everything readable from fd; the chunks' ids reach *content (an
- * array) as the workers hash them, until the next bk_walk_settle. The
+ * array) as the workers hash them, in the order they were cut. The
  * buffer holds [pos, have); a cut is looked for in it before more is read
  * (the chunker decides a cut from the bytes before it alone, so the cuts
  * are the same however the reads fall). What is left after the cuts moves
@@ -169,71 +169,6 @@ bk_walk_indexed_content(struct bk_walk *c, jv pnode)
 	return content;
 }
 
-/*
- * A file whose chunks are still being hashed: its node is in the nodes
- * array at idx, without content, until bk_walk_settle gives it content.
- * The walk goes on reading meanwhile, so files are hashed on the workers
- * without the walk waiting for each.
- */
-struct bk_walk_pending {
-	jv content;
-	size_t idx;
-};
-
-static int
-push_pending(struct bk_walk *c, struct bk_walk_pending *p, struct sov_err *e)
-{
-	if (c->npend == c->cappend) {
-		size_t nc = c->cappend ? 2 * c->cappend : 64;
-		struct bk_walk_pending **np =
-		    realloc(c->pend, nc * sizeof(*np));
-
-		if (!np)
-			return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "walk");
-		c->pend = np;
-		c->cappend = nc;
-	}
-	c->pend[c->npend++] = p;
-	return 0;
-}
-
-void
-bk_walk_discard(struct bk_walk *c, size_t mark)
-{
-	if (c->npend <= mark)
-		return;
-	/* the ids still on their way must not land in freed arrays */
-	(void)bk_saver_drain(c->sv, NULL);
-	for (size_t i = mark; i < c->npend; i++) {
-		jv_free(c->pend[i]->content);
-		free(c->pend[i]);
-	}
-	c->npend = mark;
-}
-
-int
-bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes, struct sov_err *e)
-{
-	if (c->npend <= mark)
-		return 0;
-	if (bk_saver_drain(c->sv, e) < 0) {
-		bk_walk_discard(c, mark);
-		return -1;
-	}
-	for (size_t i = mark; i < c->npend; i++) {
-		struct bk_walk_pending *p = c->pend[i];
-		jv node = jv_array_get(jv_copy(*nodes), (int)p->idx);
-
-		/* out of the array first, so the node is not copied */
-		*nodes = jv_array_set(*nodes, (int)p->idx, jv_null());
-		node = jv_object_set(node, jv_string("content"), p->content);
-		*nodes = jv_array_set(*nodes, (int)p->idx, node);
-		free(p);
-	}
-	c->npend = mark;
-	return 0;
-}
-
 int
 bk_walk_save_unchanged(struct bk_walk *c, jv *node, jv pnode, jv *nodes)
 {
@@ -262,7 +197,7 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 	if (same)
 		return 0;
 	c->files++;
-	p = malloc(sizeof(*p));
+	p = calloc(1, sizeof(*p));
 	if (!p) {
 		jv_free(node);
 		return sov_err_sys(e, SOV_EXIT_TEMPFAIL, "%s", path);
@@ -274,7 +209,7 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 		return -1;
 	}
 	p->idx = (size_t)jv_array_length(jv_copy(*nodes));
-	if (push_pending(c, p, e) < 0) {
+	if (bk_walk_push_pending(c, p, e) < 0) {
 		(void)bk_saver_drain(c->sv, NULL);
 		jv_free(p->content);
 		free(p);
