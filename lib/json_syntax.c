@@ -93,7 +93,7 @@ static int
 out_of_range(const char *s, size_t a, size_t b)
 {
 	long mag = 0, ex = 0;
-	int seen = 0, exneg = 0;
+	int seen = 0, in_int = 0, exneg = 0;
 	size_t k = a;
 	char buf[72];
 
@@ -105,6 +105,9 @@ out_of_range(const char *s, size_t a, size_t b)
 			mag++;
 		}
 	}
+	in_int = seen;
+	/* In the fraction, each digit up to the first significant one moves
+	 * it down a place: 0.05 is 5e-2. */
 	if (k < b && s[k] == '.')
 		for (k++; k < b && is_digit(s[k]); k++) {
 			if (seen)
@@ -115,7 +118,8 @@ out_of_range(const char *s, size_t a, size_t b)
 		}
 	if (!seen)
 		return 0; /* zero */
-	mag--;            /* the first significant digit is 10^mag */
+	if (in_int)
+		mag--; /* 123 is 1.23e2 */
 	if (k < b && (s[k] == 'e' || s[k] == 'E')) {
 		k++;
 		if (s[k] == '+' || s[k] == '-')

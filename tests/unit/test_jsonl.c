@@ -110,11 +110,13 @@ test_reader(void)
 	READ("[1 2]\n", 0, 0);
 	like(err, "column 4: expected ',' or ']'", "missing comma named");
 
-	READ("1.7976931348623157e308\n-11e433\n2e308\n0.0001e311\n1e-400\n", 0,
-	     0);
-	is_str(sum, "1.7976931348623157e+308 E2 E3 1e+307 0",
-	       "numbers past a double refused, not turned into another number");
-	like(err, "in.jsonl:3: invalid JSON at column 1: number out of range",
+	READ("1.7976931348623157e308\n-11e433\n2e308\n0.0001e311\n1e-400\n"
+	     "0.05e310\n-0.5e309\n0.01e310\n",
+	     0, 0);
+	is_str(sum, "1.7976931348623157e+308 E2 E3 1e+307 0 E6 E7 1e+308",
+	       "numbers past a double refused, not turned into another number "
+	       "(fractions with an exponent too: 0.05e310 is 5e308)");
+	like(err, "in.jsonl:7: invalid JSON at column 1: number out of range",
 	     "range named");
 
 	READ("{}\n[]\n7\n", 0, SOV_JSONL_OBJECTS);
