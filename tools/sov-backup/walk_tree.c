@@ -121,6 +121,9 @@ stop(struct bk_walk *c)
 void
 bk_walk_discard(struct bk_walk *c, size_t mark)
 {
+	/* Even with nothing pending above mark: a directory's tree still to
+	 * be made may write into what the caller frees next. */
+	c->stopped = 1;
 	if (c->npend <= mark && (mark > 0 || !c->ends))
 		return;
 	stop(c);
