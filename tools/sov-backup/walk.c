@@ -180,7 +180,7 @@ walk_kids_first(struct bk_walk *c, DIR *d, const char *path,
 			same = 0;
 			continue;
 		}
-		(void)bk_path_join(sub, path, l->names[i]);
+		(void)bk_path_join(sub, path, l->names[i]); /* fit: listed */
 		if (bk_dircache_find(c->dc, sub, osum, otree) < 0) {
 			same = 0;
 			continue;

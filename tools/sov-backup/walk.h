@@ -178,6 +178,9 @@ int bk_walk_push_pending(struct bk_walk *c, struct bk_walk_pending *p,
 int bk_walk_settle(struct bk_walk *c, size_t mark, jv *nodes,
 		   struct sov_err *e);
 void bk_walk_discard(struct bk_walk *c, size_t mark);
+/* An error path's stop: the ids still on their way are delivered (so the
+ * caller may free what they fill), no pending tree is made any more. */
+void bk_walk_stop(struct bk_walk *c);
 /*
  * The directory at path is walked: its nodes (consumed), with what is
  * pending above mark, become its tree once the workers are done with it,

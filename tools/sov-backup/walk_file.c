@@ -33,12 +33,12 @@ append_id(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
 	return 0;
 }
 
-/* A file given up half-way: its chunks' ids still on their way must not
- * land in a freed array. */
+/* A file given up half-way (the backup fails): its chunks' ids still on
+ * their way must not land in a freed array. */
 static void
 drop_content(struct bk_walk *c, jv *content)
 {
-	(void)bk_saver_drain(c->sv, NULL);
+	bk_walk_stop(c);
 	jv_free(*content);
 	*content = jv_invalid();
 }
@@ -210,7 +210,7 @@ bk_walk_save_file_node(struct bk_walk *c, int fd, jv node, jv pnode,
 	}
 	p->idx = (size_t)jv_array_length(jv_copy(*nodes));
 	if (bk_walk_push_pending(c, p, e) < 0) {
-		(void)bk_saver_drain(c->sv, NULL);
+		bk_walk_stop(c);
 		jv_free(p->content);
 		free(p);
 		jv_free(node);

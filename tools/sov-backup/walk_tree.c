@@ -109,9 +109,8 @@ free_end(struct bk_walk_dirend *d)
 	free(d);
 }
 
-/* Stop: nothing pending runs again, and its arrays are freed. */
-static void
-stop(struct bk_walk *c)
+void
+bk_walk_stop(struct bk_walk *c)
 {
 	c->stopped = 1;
 	/* the ids still on their way must not land in freed arrays */
@@ -126,7 +125,7 @@ bk_walk_discard(struct bk_walk *c, size_t mark)
 	c->stopped = 1;
 	if (c->npend <= mark && (mark > 0 || !c->ends))
 		return;
-	stop(c);
+	bk_walk_stop(c);
 	free_pending(c->pend + mark, c->npend - mark);
 	c->npend = mark;
 	if (mark == 0)
@@ -231,13 +230,11 @@ make_tree(void *arg, const unsigned char id[BK_ID_LEN], struct sov_err *e)
 {
 	struct bk_walk_dirend *d = arg;
 	struct bk_walk *c = d->c;
-	struct sov_err none = {0};
 	char hex[BK_ID_HEX_LEN];
 	int rc;
 
 	(void)id;
-	if (!e)
-		e = &none;
+	/* The drains without an error to fill (e NULL) come after a stop. */
 	if (c->stopped) {
 		free_end(d);
 		return 0;
