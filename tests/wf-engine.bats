@@ -434,6 +434,38 @@ check_chaos() {
 	assert_equal "$(pg "SELECT count(*) FROM wf_dlq")" 30
 }
 
+@test "PostgreSQL: a worker reaches executions and steps through their indexes, never reading the tables whole" {
+	# PostgreSQL takes a JSON array unpacked in SQL for 100 rows, so the
+	# batch statements once joined by reading wf_executions and wf_steps
+	# whole: at a few thousand executions that was most of a batch's time,
+	# and it grew with the history. Counted in pg_stat_user_tables; the
+	# test's own polls go through an index too (enable_seqscan off).
+	require_pg
+	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" "wf_plans_$$")
+	export SOV_WF_STORE="$url"
+	pg() { psql -qAt -c "$1" "$url"; }
+	seq 1 3000 | sed 's/.*/{"n":&}/' | sov-wf enqueue chain >/dev/null
+	pg "ANALYZE"
+	scans() { pg "SELECT sum(seq_scan) FROM pg_stat_user_tables WHERE relname IN ('wf_executions', 'wf_steps')"; }
+	before=$(scans)
+	pid=$(start_worker --threads 1 --batch 128)
+	for _ in $(seq 1 300); do
+		[ "$(psql -qAt -c 'SET enable_seqscan = off' -c "SELECT count(*) FROM wf_executions WHERE status = 'running'" "$url")" = 0 ] && break
+		sleep 0.1
+	done
+	kill "$pid"
+	# Each session's counts reach the table when it ends: wait for the
+	# worker's to end.
+	for _ in $(seq 1 100); do
+		[ "$(pg "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")" = 0 ] && break
+		sleep 0.1
+	done
+	after=$(scans)
+	echo "# sequential scans of the two tables: $((after - before))" >&3
+	assert_equal "$(pg "SELECT count(*) FROM wf_executions WHERE status = 'succeeded' AND output::json->>'z' = ((input::json->>'n')::int * 3 + 3)::text")" 3000
+	[ "$((after - before))" -le 5 ] || fail "$((after - before)) sequential scans of wf_executions and wf_steps"
+}
+
 @test "cron: two workers start one execution per fire time (waits for a minute boundary)" {
 	cat >"$T/wf/tick.json" <<JSON
 {"name":"tick","version":1,"triggers":[{"cron":"* * * * *","input":{"from":"cron"}}],

@@ -8,11 +8,12 @@
 #include <string.h>
 
 const char *
-wf_bulk_ids(const struct sov_store *st)
+wf_bulk_in(const struct sov_store *st)
 {
 	return sov_store_kind(st) == SOV_STORE_POSTGRES
-		   ? "(SELECT json_array_elements_text($1::json)::bigint)"
-		   : "(SELECT value FROM json_each($1))";
+		   ? "= ANY(ARRAY(SELECT json_array_elements_text($1::json)"
+		     "::bigint))"
+		   : "IN (SELECT value FROM json_each($1))";
 }
 
 int
@@ -50,9 +51,15 @@ wf_bulk_rows(const struct sov_store *st, const char *cols, char *buf,
 	return n < 0 || (size_t)n >= size - len ? -1 : 0;
 }
 
+/* PostgreSQL: the ids of a bulk statement's rows, as wf_bulk_in's. */
+#define WHERE " WHERE "
+#define KEYS                                                                   \
+	" = ANY(ARRAY(SELECT (r->>'e')::bigint "                               \
+	"FROM json_array_elements($1::json) AS r)) AND "
+
 int
 wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
-	      const char *tail, jv values, jv params, jv *rows,
+	      const char *tail, const char *key, jv values, jv params, jv *rows,
 	      struct sov_err *e)
 {
 	char from[WF_BULK_SQL_MAX], sql[WF_BULK_SQL_MAX * 3];
@@ -68,7 +75,18 @@ wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
 	}
 	if (wf_bulk_rows(st, cols, from, sizeof(from)) < 0)
 		goto long_sql;
-	n = snprintf(sql, sizeof(sql), "%s%s%s", head, from, tail);
+	if (key && sov_store_kind(st) == SOV_STORE_POSTGRES) {
+		if (strncmp(tail, WHERE, strlen(WHERE)) != 0) {
+			jv_free(values);
+			jv_free(params);
+			return sov_err_set(
+			    e, SOV_EXIT_FAIL,
+			    "bulk statement: a key without WHERE");
+		}
+		n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s", head, from,
+			     WHERE, key, KEYS, tail + strlen(WHERE));
+	} else
+		n = snprintf(sql, sizeof(sql), "%s%s%s", head, from, tail);
 	if (n < 0 || (size_t)n >= sizeof(sql))
 		goto long_sql;
 	return sov_store_query(

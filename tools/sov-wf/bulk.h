@@ -17,10 +17,15 @@
 #define WF_BULK_SQL_MAX 2048
 
 /*
- * "(SELECT ...)": the integers of the JSON array in $1, for
- * "id IN (...)".
+ * The test "is in the JSON array of integers in $1", for "id %s":
+ * "IN (SELECT ...)" on SQLite, "= ANY(ARRAY(SELECT ...))" on PostgreSQL.
+ * PostgreSQL takes a set-returning function for 100 rows whatever the
+ * batch, so "IN (SELECT ...)" made it read the whole table once it held
+ * a few thousand executions (a hash join: 2 ms a batch at 10,000 rows,
+ * growing with the history); an array of unknown length it takes for 10
+ * elements, which leads it to the index.
  */
-const char *wf_bulk_ids(const struct sov_store *st);
+const char *wf_bulk_in(const struct sov_store *st);
 
 /*
  * The FROM item "<rows> AS v": the JSON array of objects in $1 as rows of
@@ -34,9 +39,15 @@ int wf_bulk_rows(const struct sov_store *st, const char *cols, char *buf,
  * Run head, the rows of cols (wf_bulk_rows), then tail, as one statement,
  * with $1 = the dump of values (consumed) and params after it (consumed).
  * rows as sov_store_query's. An empty values runs nothing.
+ *
+ * key, when not NULL, is the column of the table the statement changes
+ * that the rows' "e" (a BIGINT column of cols) names, and tail starts
+ * with " WHERE ": on PostgreSQL the WHERE then first limits key to the
+ * rows' ids (wf_bulk_in's array), so that the table is reached through
+ * its index rather than read whole for a hash join.
  */
 int wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
-		  const char *tail, jv values, jv params, jv *rows,
-		  struct sov_err *e);
+		  const char *tail, const char *key, jv values, jv params,
+		  jv *rows, struct sov_err *e);
 
 #endif

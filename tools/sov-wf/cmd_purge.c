@@ -58,8 +58,8 @@ purge_chunk(struct sov_store *st, int64_t before, long *n, long *attempts,
 	text = sov_json_dump(jv_copy(ids));
 	for (int t = 0; t < 2; t++) {
 		snprintf(sql, sizeof(sql),
-			 "DELETE FROM %s WHERE execution_id IN %s",
-			 t == 0 ? "wf_attempts" : "wf_steps", wf_bulk_ids(st));
+			 "DELETE FROM %s WHERE execution_id %s",
+			 t == 0 ? "wf_attempts" : "wf_steps", wf_bulk_in(st));
 		if (sov_store_query(st, sql, JV_ARRAY(jv_copy(text)), NULL,
 				    e) < 0) {
 			jv_free(text);
@@ -70,9 +70,9 @@ purge_chunk(struct sov_store *st, int64_t before, long *n, long *attempts,
 	}
 	/* Checked again: an execution rerun meanwhile is not ended. */
 	snprintf(sql, sizeof(sql),
-		 "DELETE FROM wf_executions WHERE id IN %s AND "
+		 "DELETE FROM wf_executions WHERE id %s AND "
 		 "status IN ('succeeded', 'cancelled', 'discarded')",
-		 wf_bulk_ids(st));
+		 wf_bulk_in(st));
 	if (sov_store_query(st, sql, JV_ARRAY(text), NULL, e) < 0)
 		goto out;
 	rc = sov_store_commit(st, e);

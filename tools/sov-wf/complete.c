@@ -470,8 +470,8 @@ lock_executions(struct sov_store *st, struct wf_done *v, size_t n,
 	}
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, status, run, steps_left, seq, started_at "
-		 "FROM wf_executions WHERE id IN %s ORDER BY id%s",
-		 wf_bulk_ids(st), wf_queue_for_update(st));
+		 "FROM wf_executions WHERE id %s ORDER BY id%s",
+		 wf_bulk_in(st), wf_queue_for_update(st));
 	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(ids)), &got,
 			    e) < 0)
 		return -1;

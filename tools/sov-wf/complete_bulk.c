@@ -58,8 +58,9 @@ set_steps(struct sov_store *st, const char *owner, struct wf_done *const *v,
 		"AND wf_steps.lease_owner = $3 AND wf_steps.attempt = "
 		"v.attempt AND wf_steps.status = 'running' "
 		"RETURNING wf_steps.execution_id, wf_steps.step",
-		vals, JV_ARRAY(jv_number((double)now), jv_string(owner)),
-		&held, e) < 0)
+		"wf_steps.execution_id", vals,
+		JV_ARRAY(jv_number((double)now), jv_string(owner)), &held,
+		e) < 0)
 		return -1;
 	jv_array_foreach(held, k, row)
 	{
@@ -114,8 +115,8 @@ record_attempts(struct sov_store *st, const char *owner,
 	    "e BIGINT, run INTEGER, step TEXT, attempt INTEGER, "
 	    "started_at BIGINT, outcome TEXT, exit_code INTEGER, "
 	    "seconds DOUBLE PRECISION",
-	    "", vals, JV_ARRAY(jv_string(owner), jv_number((double)now)), NULL,
-	    e);
+	    "", NULL, vals, JV_ARRAY(jv_string(owner), jv_number((double)now)),
+	    NULL, e);
 }
 
 /* Every step's output of the executions that ended with more than one. */
@@ -137,8 +138,8 @@ read_outputs(struct sov_store *st, struct wf_done *const *v, size_t n,
 	}
 	snprintf(sql, sizeof(sql),
 		 "SELECT execution_id, step, output FROM wf_steps "
-		 "WHERE execution_id IN %s",
-		 wf_bulk_ids(st));
+		 "WHERE execution_id %s",
+		 wf_bulk_in(st));
 	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(ids)), &rows,
 			    e) < 0)
 		return -1;
@@ -225,7 +226,7 @@ end_executions(struct sov_store *st, struct wf_done *const *v,
 		"seq = seq + 1 FROM ",
 		"e BIGINT, output TEXT, seconds DOUBLE PRECISION, "
 		"tokens DOUBLE PRECISION, cost DOUBLE PRECISION",
-		" WHERE wf_executions.id = v.e", vals,
+		" WHERE wf_executions.id = v.e", "wf_executions.id", vals,
 		JV_ARRAY(jv_number((double)now)), NULL, e) < 0) {
 		vals = jv_invalid();
 		goto out;
@@ -236,8 +237,8 @@ end_executions(struct sov_store *st, struct wf_done *const *v,
 		char sql[256];
 
 		snprintf(sql, sizeof(sql),
-			 "DELETE FROM wf_dlq WHERE execution_id IN %s",
-			 wf_bulk_ids(st));
+			 "DELETE FROM wf_dlq WHERE execution_id %s",
+			 wf_bulk_in(st));
 		if (sov_store_query(st, sql,
 				    JV_ARRAY(sov_json_dump(jv_copy(rerun))),
 				    NULL, e) < 0)
@@ -287,8 +288,8 @@ count_down(struct sov_store *st, struct wf_done *const *v, size_t n,
 	}
 	snprintf(sql, sizeof(sql),
 		 "UPDATE wf_executions SET steps_left = steps_left - 1, "
-		 "seq = seq + 1 WHERE id IN %s",
-		 wf_bulk_ids(st));
+		 "seq = seq + 1 WHERE id %s",
+		 wf_bulk_in(st));
 	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(ids)), NULL,
 			    e) < 0) {
 		jv_free(deps);
@@ -301,7 +302,8 @@ count_down(struct sov_store *st, struct wf_done *const *v, size_t n,
 	    "THEN 'ready' ELSE status END, run_at = $2 FROM ",
 	    "e BIGINT, step TEXT",
 	    " WHERE wf_steps.execution_id = v.e AND wf_steps.step = v.step",
-	    deps, JV_ARRAY(jv_number((double)now)), NULL, e);
+	    "wf_steps.execution_id", deps, JV_ARRAY(jv_number((double)now)),
+	    NULL, e);
 }
 
 int

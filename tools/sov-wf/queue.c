@@ -173,8 +173,8 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 	}
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, def_id, workflow, input, run, status, started_at "
-		 "FROM wf_executions WHERE id IN %s",
-		 wf_bulk_ids(st));
+		 "FROM wf_executions WHERE id %s",
+		 wf_bulk_in(st));
 	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(jv_copy(ids))),
 			    &rows, e) < 0)
 		goto out;
@@ -207,8 +207,8 @@ load_context(struct sov_store *st, struct wf_claim *v, size_t n,
 	jv_free(rows);
 	snprintf(sql, sizeof(sql),
 		 "SELECT execution_id, step, input, output FROM wf_steps "
-		 "WHERE execution_id IN %s AND seq IS NOT NULL",
-		 wf_bulk_ids(st));
+		 "WHERE execution_id %s AND seq IS NOT NULL",
+		 wf_bulk_in(st));
 	if (sov_store_query(st, sql, JV_ARRAY(sov_json_dump(jv_copy(ids))),
 			    &rows, e) < 0)
 		goto out;

@@ -55,8 +55,8 @@ start_queued(struct sov_store *st, jv ids, int64_t now, struct sov_err *e)
 
 	snprintf(sql, sizeof(sql),
 		 "UPDATE wf_executions SET status = 'running', "
-		 "started_at = $2 WHERE id IN %s AND status = 'queued'",
-		 wf_bulk_ids(st));
+		 "started_at = $2 WHERE id %s AND status = 'queued'",
+		 wf_bulk_in(st));
 	if (sov_store_query(
 		st, sql,
 		JV_ARRAY(sov_json_dump(jv_copy(ids)), jv_number((double)now)),
@@ -66,8 +66,8 @@ start_queued(struct sov_store *st, jv ids, int64_t now, struct sov_err *e)
 	}
 	snprintf(sql, sizeof(sql),
 		 "UPDATE wf_steps SET status = 'ready', run_at = $2 "
-		 "WHERE execution_id IN %s AND status = 'held'",
-		 wf_bulk_ids(st));
+		 "WHERE execution_id %s AND status = 'held'",
+		 wf_bulk_in(st));
 	return sov_store_query(
 	    st, sql, JV_ARRAY(sov_json_dump(ids), jv_number((double)now)), NULL,
 	    e);
