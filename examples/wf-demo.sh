@@ -7,7 +7,9 @@
 #
 # The sales chat that the notify step posts to is a stand-in (a few lines
 # of Python on 127.0.0.1), since the demo must not reach the internet; it
-# refuses the lead from "mallory", which makes that execution fail for good.
+# refuses the lead from "mallory", which makes that execution fail for good,
+# and posts a delivery repeated under the same Idempotency-Key once, as a
+# receiver of at-least-once steps must.
 set -eu
 B=$(cd "${SOV_BUILD:-build}" && pwd)
 EX=$(cd "$(dirname "$0")/workflows" && pwd)
@@ -27,14 +29,23 @@ n=${SOV_DEMO_LEADS:-40}
 echo "== sov-wf demo: $n leads through examples/workflows/lead.json (state in $state)"
 python3 -c '
 import http.server, sys
+seen = set()
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         refuse = b"mallory" in body.lower()
+        key = self.headers.get("Idempotency-Key", "")
         self.send_response(400 if refuse else 204)
         self.end_headers()
-        if not refuse:
-            open(sys.argv[1], "ab").write(body + b"\n")
+        if refuse:
+            return
+        # A step is run at least once: a delivery repeated after a worker
+        # died is known by its key, acknowledged and not posted twice.
+        if key and key in seen:
+            open(sys.argv[1] + ".repeated", "ab").write(key.encode() + b"\n")
+            return
+        seen.add(key)
+        open(sys.argv[1], "ab").write(body + b"\n")
     def log_message(self, *a):
         pass
 s = http.server.HTTPServer(("127.0.0.1", 0), H)
@@ -92,6 +103,8 @@ echo
 echo "== every lead stored once; mallory's row undone by the saga"
 sqlite3 -cmd ".timeout 10000" "$state/customers.db" "SELECT count(*) || ' customers, ' || count(DISTINCT email) || ' distinct emails, mallory: ' || (SELECT count(*) FROM customers WHERE email LIKE 'mallory%') FROM customers"
 echo "$(wc -l <"$state/chat.log") notifications reached the (stand-in) sales chat"
+[ -s "$state/chat.log.repeated" ] &&
+	echo "  (and $(wc -l <"$state/chat.log.repeated") repeated after the kill, known by their Idempotency-Key)"
 echo
 echo "== the dead-letter queue (sov-wf dlq list)"
 sov-wf dlq list | jq -c '{execution, step, state, retries, error: .error[0:90]}'
