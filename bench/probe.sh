@@ -440,6 +440,19 @@ for t in $TOOLS; do
 	sov-reuse) run_sov sov-reuse "$P_REUSE" 1 ;;
 	esac
 done
+# The floor of the RSS goal: the peak RSS of a program that only does a
+# probe's work through the same shared libraries (bench/probe/floor.c),
+# after every window, so that its request is in none.
+floor_kib=-
+# shellcheck disable=SC2046 # flags, split on purpose
+if cc -O2 -o "$work/floor" "$top/bench/probe/floor.c" \
+	$(pkg-config --cflags --libs libcurl sqlite3 2>/dev/null || echo -lcurl -lsqlite3) -ljq \
+	2>>"$work/log/floor.err" &&
+	k=$("$work/floor" "http://127.0.0.1:$P_SOV/t/0001" "$work/floor.db" 2>>"$work/log/floor.err"); then
+	floor_kib=$k
+else
+	say "the floor program failed: $(tail -n 2 "$work/log/floor.err" | tr '\n' ' ')"
+fi
 stop "$ngx" QUIT
 ngx=
 
@@ -471,7 +484,7 @@ printf '  keep-alive connections, without gzip, one request per target and inter
 printf '  the largest ru_maxrss of one run). Deviation: |gap between two requests of one target - %s s|,\n' "$IV"
 # shellcheck disable=SC2016 # nginx's variable, printed as it is
 printf '  from nginx'"'"'s log (its $msec), over all targets and gaps. busy: the whole machine'"'"'s CPU in the window\n'
-awk -F'|' -v iv="$IV" '
+awk -F'|' -v iv="$IV" -v floor="$floor_kib" '
 $1 == "fail" { fail[++nf] = $2 ": " $3; next }
 {
 	t = $1; tools[++nt] = t
@@ -509,6 +522,8 @@ END {
 	printf "  %-52s %-9s %s\n", "CPU per probe below the curl loop (" r ")", x, v
 	m = (r in rss && rss[r] > rss[s]) ? r : s
 	printf "  %-52s %-9s %s\n", "peak RSS < 10 MiB (the larger of the two)", sprintf("%.1f", rss[m]), (rss[m] < 10) ? "met" : "NOT met"
+	if (floor != "-")
+		printf "    (the floor: %.1f MiB, bench/probe/floor.c: one GET, one SQLite row, one jq run, nothing else)\n", floor / 1024
 	d = (r in p99 && p99[r] + 0 > p99[s] + 0) ? r : s
 	printf "  %-52s %-9s %s\n", "p99 interval deviation < 50 ms (the larger)", p99[d] " ms", (p99[d] != "-" && p99[d] + 0 < 50) ? "met" : "NOT met"
 }' "$res"
