@@ -289,6 +289,47 @@ sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e)
 	return 0; /* PostgreSQL's cache is the server's */
 }
 
+/* A channel's name: an identifier that needs no quoting. */
+static int
+channel_ok(const char *c)
+{
+	size_t n = strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+	return n > 0 && n <= SOV_STORE_CHANNEL_MAX && c[n] == '\0';
+}
+
+int
+sov_store_listen(struct sov_store *st, const char *channel, struct sov_err *e)
+{
+	if (st == NULL || channel == NULL || !channel_ok(channel))
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "store listen: not a channel name");
+	if (st->kind == SOV_STORE_SQLITE)
+		return 0;
+	return sov_store_pg_listen(st, channel, e);
+}
+
+int
+sov_store_notify(struct sov_store *st, const char *channel, struct sov_err *e)
+{
+	if (st == NULL || channel == NULL || !channel_ok(channel))
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "store notify: not a channel name");
+	if (st->kind == SOV_STORE_SQLITE)
+		return 0;
+	return sov_store_pg_notify(st, channel, e);
+}
+
+int
+sov_store_wait(struct sov_store *st, int timeout_ms, struct sov_err *e)
+{
+	if (st == NULL || timeout_ms < 0)
+		return sov_err_set(e, SOV_EXIT_FAIL, "store wait: bad call");
+	if (st->kind == SOV_STORE_SQLITE)
+		return 0;
+	return sov_store_pg_wait(st, timeout_ms, e);
+}
+
 int
 sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e)
 {

@@ -94,6 +94,30 @@ int sov_store_set_lock_timeout(struct sov_store *st, int ms, struct sov_err *e);
  */
 int sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e);
 
+/*
+ * Wake-ups between connections: PostgreSQL's LISTEN and NOTIFY, so that a
+ * waiting worker starts at once instead of at its next poll.
+ * - listen subscribes this connection to channel for good: a reconnect
+ *   subscribes again (what was sent while it was away is lost: a waiter
+ *   still looks again on its own now and then).
+ * - notify, inside a transaction, wakes every connection listening on
+ *   channel when the transaction commits (several in one transaction
+ *   arrive as one).
+ * - wait, outside a transaction, returns 1 as soon as a notification has
+ *   arrived (also one that came in since the last wait, while this
+ *   connection ran statements), 0 after timeout_ms (0: only look) without
+ *   one, -1 with the connection lost (the next statement reconnects).
+ * channel: 1..SOV_STORE_CHANNEL_MAX of a-z 0-9 _. On SQLite, which has no
+ * such thing, listen and notify do nothing and wait returns 0 at once: the
+ * caller polls, as it did.
+ */
+#define SOV_STORE_CHANNEL_MAX 63
+int sov_store_listen(struct sov_store *st, const char *channel,
+		     struct sov_err *e);
+int sov_store_notify(struct sov_store *st, const char *channel,
+		     struct sov_err *e);
+int sov_store_wait(struct sov_store *st, int timeout_ms, struct sov_err *e);
+
 /* Rows changed by the last sov_store_query that was an INSERT/UPDATE/DELETE. */
 long sov_store_changes(const struct sov_store *st);
 

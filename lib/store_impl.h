@@ -34,6 +34,8 @@ struct sov_store {
 	struct pg_prepared *pg_stmts; /* PostgreSQL: this connection's */
 	size_t pg_n_stmts;            /* prepared statements */
 	int pg_prepare;               /* 0: SOV_PG_NO_PREPARE is set */
+	char pg_listen[SOV_STORE_CHANNEL_MAX + 1]; /* PostgreSQL: LISTEN,
+						    * again on reconnect */
 	struct sqlite_cached *sq_stmts; /* SQLite: prepared statements */
 	uint64_t sq_tick;               /* their last use is counted in */
 };
@@ -81,5 +83,10 @@ int sov_store_pg_query(struct sov_store *st, const char *sql, jv params,
 int sov_store_pg_tx(struct sov_store *st, enum sov_store_tx op,
 		    struct sov_err *e);
 int sov_store_pg_lock_timeout(struct sov_store *st, int ms, struct sov_err *e);
+int sov_store_pg_listen(struct sov_store *st, const char *channel,
+			struct sov_err *e);
+int sov_store_pg_notify(struct sov_store *st, const char *channel,
+			struct sov_err *e);
+int sov_store_pg_wait(struct sov_store *st, int timeout_ms, struct sov_err *e);
 
 #endif

@@ -234,12 +234,13 @@ run(struct sov_store *st, const char *sql, struct sov_err *e)
 static int
 setup(struct sov_store *st, struct sov_err *e)
 {
-	char sql[128];
+	char sql[128 + SOV_STORE_CHANNEL_MAX];
 
 	if (snprintf(sql, sizeof(sql),
 		     "SET client_min_messages = warning; "
-		     "SET lock_timeout = %d",
-		     st->lock_timeout_ms) >= (int)sizeof(sql))
+		     "SET lock_timeout = %d%s%s",
+		     st->lock_timeout_ms, st->pg_listen[0] ? "; LISTEN " : "",
+		     st->pg_listen) >= (int)sizeof(sql))
 		return sov_err_set(e, SOV_EXIT_FAIL, "%s: setup too long",
 				   st->display);
 	st->pg_tx = 0;

@@ -466,6 +466,32 @@ check_chaos() {
 	[ "$((after - before))" -le 5 ] || fail "$((after - before)) sequential scans of wf_executions and wf_steps"
 }
 
+@test "PostgreSQL: an idle worker is woken by NOTIFY when a step becomes ready, not at its next poll" {
+	require_pg
+	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" "wf_wake_$$")
+	export SOV_WF_STORE="$url"
+	pg() { psql -qAt -c "$1" "$url"; }
+	start_worker --threads 1 --poll 20s >/dev/null
+	# Each time idle long enough for its polls to be seconds apart (1 ms
+	# doubling): polling alone starts all three within 500 ms about once
+	# in a few hundred runs.
+	for i in 1 2 3; do
+		sleep 4
+		echo "{\"n\": $i}" | sov-wf enqueue chain >/dev/null
+		for _ in $(seq 1 100); do
+			[ "$(pg "SELECT count(*) FROM wf_executions WHERE status = 'succeeded'")" = "$i" ] && break
+			sleep 0.1
+		done
+	done
+	# From the enqueue's insert to the first step's claim.
+	run pg "SELECT s.started_at - e.created_at FROM wf_executions e JOIN wf_steps s ON s.execution_id = e.id AND s.step = 'a' ORDER BY e.id"
+	echo "# enqueue to start, ms: $(echo $output)" >&3
+	assert_equal "${#lines[@]}" 3
+	for ms in "${lines[@]}"; do
+		[ "$ms" -lt 500 ] || fail "started $ms ms after it was enqueued"
+	done
+}
+
 @test "cron: two workers start one execution per fire time (waits for a minute boundary)" {
 	cat >"$T/wf/tick.json" <<JSON
 {"name":"tick","version":1,"triggers":[{"cron":"* * * * *","input":{"from":"cron"}}],
@@ -607,7 +633,7 @@ JSON
 	echo 2 >"$T/sleep-a"
 	run sov-wf enqueue saga <<<'{}'
 	assert_success
-	start_worker --threads 1
+	start_worker --threads 1 --poll 2s
 	for _ in $(seq 1 100); do
 		grep -q '^a ' "$T/log" 2>/dev/null && break
 		sleep 0.1
@@ -623,6 +649,24 @@ JSON
 	assert_equal "$(psql -qAt -c "SELECT status FROM wf_executions" "$url")" succeeded
 	assert_equal "$(grep -c '^a ' "$T/log")" 1
 	grep -q "recording results\|claiming" "$T/worker.err"
+	# Listening again after the reconnect: woken by the next enqueue, not
+	# at a poll up to 2 s away (twice, so that a lucky poll is rare).
+	rm -f "$T/sleep-a"
+	for i in 2 3; do
+		sleep 2.5
+		run sov-wf enqueue saga <<<'{}'
+		assert_success
+		for _ in $(seq 1 50); do
+			[ "$(psql -qAt -c "SELECT count(*) FROM wf_executions WHERE status = 'succeeded'" "$url")" = "$i" ] && break
+			sleep 0.1
+		done
+	done
+	run psql -qAt -c "SELECT s.started_at - e.created_at FROM wf_executions e JOIN wf_steps s ON s.execution_id = e.id AND s.step = 'a' WHERE e.id > 1 ORDER BY e.id" "$url"
+	echo "# after the restart, enqueue to start, ms: $(echo $output)" >&3
+	assert_equal "${#lines[@]}" 2
+	for ms in "${lines[@]}"; do
+		[ "$ms" -lt 500 ] || fail "started $ms ms after it was enqueued"
+	done
 	"$BATS_TEST_DIRNAME/helpers/pg.sh" stop "$dir" 2>/dev/null
 }
 

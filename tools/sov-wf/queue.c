@@ -74,7 +74,15 @@ wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,
 		len += (size_t)k;
 		params = jv_array_append(params, jv_string(s->name));
 	}
-	return sov_store_query(st, sql, params, NULL, e);
+	if (sov_store_query(st, sql, params, NULL, e) < 0)
+		return -1;
+	return held ? 0 : wf_queue_wake(st, e);
+}
+
+int
+wf_queue_wake(struct sov_store *st, struct sov_err *e)
+{
+	return sov_store_notify(st, WF_WAKE_CHANNEL, e);
 }
 
 int

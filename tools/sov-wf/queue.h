@@ -63,6 +63,16 @@ int wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 		     const char *trigger, long long *id, int *dup,
 		     struct sov_err *e);
 
+/*
+ * Wake the waiting workers (inside a transaction: when it commits): on
+ * PostgreSQL a NOTIFY on WF_WAKE_CHANNEL, which every worker thread
+ * listens on; nothing on SQLite, whose workers poll. Called wherever steps
+ * become ready outside a worker's own loop (a new run, a slot given,
+ * undo started by a cancel).
+ */
+#define WF_WAKE_CHANNEL "sov_wf"
+int wf_queue_wake(struct sov_store *st, struct sov_err *e);
+
 /* The step rows of a new run of execution id (inside a transaction); with
  * held, its first steps wait for a slot (slots.h) as 'held'. */
 int wf_queue_insert_steps(struct sov_store *st, const struct wf_def *d,

@@ -218,6 +218,8 @@ wf_saga_advance(struct sov_store *st, const struct wf_def *d, long long id,
 			     jv_string(d->steps[pick].name),
 			     jv_number((double)sov_time_now_ms())),
 		    NULL, e);
+		if (rc == 0)
+			rc = wf_queue_wake(st, e);
 	} else {
 		rc = finish(st, d, id, jv_copy(rows), pol, status, e);
 		*ended = rc == 0;

@@ -68,9 +68,11 @@ start_queued(struct sov_store *st, jv ids, int64_t now, struct sov_err *e)
 		 "UPDATE wf_steps SET status = 'ready', run_at = $2 "
 		 "WHERE execution_id %s AND status = 'held'",
 		 wf_bulk_in(st));
-	return sov_store_query(
-	    st, sql, JV_ARRAY(sov_json_dump(ids), jv_number((double)now)), NULL,
-	    e);
+	if (sov_store_query(
+		st, sql, JV_ARRAY(sov_json_dump(ids), jv_number((double)now)),
+		NULL, e) < 0)
+		return -1;
+	return wf_queue_wake(st, e);
 }
 
 /* With the counter locked at active: start the oldest queued executions

@@ -98,6 +98,28 @@ nap(const struct shared *sh, int64_t ms)
 	}
 }
 
+/*
+ * Wait up to ms for work: on PostgreSQL a new step's notification
+ * (wf_queue_wake) ends the wait at once, and so does a lost connection,
+ * which the next claim opens again (listening again); on SQLite a nap.
+ */
+static void
+await_work(const struct shared *sh, struct sov_store *st, int listening,
+	   int64_t ms)
+{
+	if (!listening) {
+		nap(sh, ms);
+		return;
+	}
+	while (ms > 0 && !stopping(sh)) {
+		int64_t step = ms < WF_HOUSE_TICK_MS ? ms : WF_HOUSE_TICK_MS;
+
+		if (sov_store_wait(st, (int)step, NULL) != 0)
+			return;
+		ms -= step;
+	}
+}
+
 /* A store error, at most every WF_WARN_EVERY_MS per thread. */
 static void
 warn_store(int64_t *last, const char *what, const struct sov_err *e)
@@ -205,7 +227,7 @@ work(void *arg)
 	struct wf_done *dones = NULL;
 	size_t want = 1, n = 0;
 	int64_t next_expired = 0, idle = 1, warned = -WF_WARN_EVERY_MS;
-	int engine = 0;
+	int engine = 0, listening = 0;
 
 	claims = calloc(WF_CLAIM_MAX, sizeof(*claims));
 	dones = calloc(WF_CLAIM_MAX, sizeof(*dones));
@@ -223,6 +245,12 @@ work(void *arg)
 	}
 	if (!st)
 		goto out;
+	if (sov_store_kind(st) == SOV_STORE_POSTGRES) {
+		listening = sov_store_listen(st, WF_WAKE_CHANNEL, &e) == 0;
+		if (!listening)
+			sov_cli_warn("worker thread %d: %s (polling instead)",
+				     t->idx, e.msg);
+	}
 	m = sov_metrics_open(o->metrics, o->metrics_out, &e);
 	if (!m) {
 		sov_cli_warn("metrics: %s", e.msg);
@@ -240,6 +268,10 @@ work(void *arg)
 
 		if (expired)
 			next_expired = now + o->lease_ms / 4;
+		/* What was notified so far is seen by the claim below; taken
+		 * now so that a busy worker does not pile them up. */
+		if (listening)
+			sov_store_wait(st, 0, NULL);
 		/* Steps taken over from a dead worker are claimed like any:
 		 * a few at a time, and looked for again at once while there
 		 * are more, so that every thread shares them. */
@@ -257,7 +289,7 @@ work(void *arg)
 				end_only(sh, status);
 				break;
 			}
-			nap(sh, idle);
+			await_work(sh, st, listening, idle);
 			idle = idle * 2 < o->poll_ms ? idle * 2 : o->poll_ms;
 			continue;
 		}
