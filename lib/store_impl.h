@@ -36,6 +36,8 @@ struct sov_store {
 	int pg_prepare;               /* 0: SOV_PG_NO_PREPARE is set */
 	char pg_listen[SOV_STORE_CHANNEL_MAX + 1]; /* PostgreSQL: LISTEN,
 						    * again on reconnect */
+	/* PostgreSQL: the channel already notified in the open transaction */
+	char pg_notified[SOV_STORE_CHANNEL_MAX + 1];
 	struct sqlite_cached *sq_stmts; /* SQLite: prepared statements */
 	uint64_t sq_tick;               /* their last use is counted in */
 };

@@ -142,6 +142,8 @@ track(struct sov_store *st)
 
 	if (ts != PQTRANS_UNKNOWN)
 		st->pg_tx = ts != PQTRANS_IDLE;
+	if (!st->pg_tx) /* however it ended: the next one notifies anew */
+		st->pg_notified[0] = '\0';
 }
 
 /*
@@ -535,6 +537,7 @@ sov_store_pg_tx(struct sov_store *st, enum sov_store_tx op, struct sov_err *e)
 	PGresult *res;
 	int rc;
 
+	st->pg_notified[0] = '\0'; /* begin, commit, rollback: anew */
 	if (op == SOV_STORE_TX_ROLLBACK && PQstatus(st->pg) != CONNECTION_OK) {
 		/* The server dropped the transaction with the connection. */
 		st->pg_tx = 0;

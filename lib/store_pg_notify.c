@@ -32,8 +32,17 @@ sov_store_pg_notify(struct sov_store *st, const char *channel,
 {
 	char sql[16 + SOV_STORE_CHANNEL_MAX];
 
+	/* The server delivers one per transaction anyway: an enqueue of
+	 * many executions in one sends it once, not a round trip each. */
+	if (st->pg_tx && strcmp(st->pg_notified, channel) == 0)
+		return 0;
 	snprintf(sql, sizeof(sql), "NOTIFY %s", channel);
-	return sov_store_pg_exec(st, sql, e);
+	if (sov_store_pg_exec(st, sql, e) < 0)
+		return -1;
+	if (st->pg_tx)
+		snprintf(st->pg_notified, sizeof(st->pg_notified), "%s",
+			 channel);
+	return 0;
 }
 
 /* Take every notification libpq holds; 1 when there was one. */

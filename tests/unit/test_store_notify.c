@@ -15,7 +15,7 @@
 #include "tap.h"
 
 #define CHAN "sov_test_wake"
-#define PG_TESTS 11
+#define PG_TESTS 12
 
 static double
 now_ms(void)
@@ -107,6 +107,11 @@ test_pg(const char *url)
 	       sov_store_wait(a, 0, &e) == 1 && sov_store_wait(a, 0, &e) == 0,
 	   "one that came while the waiter ran a statement is taken at its "
 	   "next wait, once (two NOTIFYs of one transaction are one)");
+
+	/* Once per transaction, not once per connection. */
+	ok(send_one(b, &e) == 0 && sov_store_wait(a, 2000, &e) == 1 &&
+	       send_one(b, &e) == 0 && sov_store_wait(a, 2000, &e) == 1,
+	   "a second transaction of the notifier wakes the waiter again");
 
 	ok(sov_store_begin(a, &e) == 0 && sov_store_wait(a, 0, &e) < 0 &&
 	       sov_store_rollback(a, NULL) == 0,
