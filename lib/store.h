@@ -99,7 +99,8 @@ int sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e);
  * waiting worker starts at once instead of at its next poll.
  * - listen subscribes this connection to channel for good: a reconnect
  *   subscribes again (what was sent while it was away is lost: a waiter
- *   still looks again on its own now and then).
+ *   still looks again on its own now and then). One channel per
+ *   connection: listening on a second is refused.
  * - notify, inside a transaction, wakes every connection listening on
  *   channel when the transaction commits (several in one transaction
  *   arrive as one).

@@ -18,6 +18,11 @@ sov_store_pg_listen(struct sov_store *st, const char *channel,
 {
 	char sql[16 + SOV_STORE_CHANNEL_MAX];
 
+	/* One channel per connection: the one a reconnect listens on. */
+	if (st->pg_listen[0] && strcmp(st->pg_listen, channel) != 0)
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "%s: already listening on %s", st->display,
+				   st->pg_listen);
 	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
 	if (sov_store_pg_exec(st, sql, e) < 0)
 		return -1;

@@ -88,7 +88,10 @@ test_pg(const char *url)
 		sov_store_close(a);
 		return;
 	}
-	ok(sov_store_listen(a, CHAN, &e) == 0, "listen");
+	ok(sov_store_listen(a, CHAN, &e) == 0 &&
+	       sov_store_listen(a, CHAN, &e) == 0 &&
+	       sov_store_listen(a, "sov_test_other", &e) < 0,
+	   "listen; again on the same channel; not on a second one");
 	ok(sov_store_wait(a, 0, &e) == 0, "nothing to take yet");
 
 	ok(sov_store_begin(b, &e) == 0 && sov_store_notify(b, CHAN, &e) == 0,

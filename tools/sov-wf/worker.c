@@ -100,22 +100,24 @@ nap(const struct shared *sh, int64_t ms)
 
 /*
  * Wait up to ms for work: on PostgreSQL a new step's notification
- * (wf_queue_wake) ends the wait at once, and so does a lost connection,
- * which the next claim opens again (listening again); on SQLite a nap.
+ * (wf_queue_wake) ends the wait at once. On SQLite, and when waiting
+ * fails (a lost connection, which the next claim opens again, listening
+ * again), a nap: never a loop of claims without a pause.
  */
 static void
 await_work(const struct shared *sh, struct sov_store *st, int listening,
 	   int64_t ms)
 {
-	if (!listening) {
-		nap(sh, ms);
-		return;
-	}
 	while (ms > 0 && !stopping(sh)) {
 		int64_t step = ms < WF_HOUSE_TICK_MS ? ms : WF_HOUSE_TICK_MS;
+		int r = listening ? sov_store_wait(st, (int)step, NULL) : -1;
 
-		if (sov_store_wait(st, (int)step, NULL) != 0)
+		if (r == 1)
 			return;
+		if (r < 0) {
+			nap(sh, ms);
+			return;
+		}
 		ms -= step;
 	}
 }
