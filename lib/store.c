@@ -289,35 +289,39 @@ sov_store_set_cache(struct sov_store *st, int kib, struct sov_err *e)
 	return 0; /* PostgreSQL's cache is the server's */
 }
 
-/* A channel's name: an identifier that needs no quoting. */
+/*
+ * listen and notify: 1 when PostgreSQL is to do it, 0 on SQLite (nothing
+ * to do), -1 for a channel that is not an identifier needing no quoting.
+ */
 static int
-channel_ok(const char *c)
+channel_call(const struct sov_store *st, const char *channel, const char *what,
+	     struct sov_err *e)
 {
-	size_t n = strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	size_t n = channel ? strspn(channel, "abcdefghijklmnopqrstuvwxyz"
+					     "0123456789_")
+			   : 0;
 
-	return n > 0 && n <= SOV_STORE_CHANNEL_MAX && c[n] == '\0';
+	if (st == NULL || n == 0 || n > SOV_STORE_CHANNEL_MAX ||
+	    channel[n] != '\0')
+		return sov_err_set(e, SOV_EXIT_FAIL,
+				   "store %s: not a channel name", what);
+	return st->kind == SOV_STORE_POSTGRES;
 }
 
 int
 sov_store_listen(struct sov_store *st, const char *channel, struct sov_err *e)
 {
-	if (st == NULL || channel == NULL || !channel_ok(channel))
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "store listen: not a channel name");
-	if (st->kind == SOV_STORE_SQLITE)
-		return 0;
-	return sov_store_pg_listen(st, channel, e);
+	int r = channel_call(st, channel, "listen", e);
+
+	return r > 0 ? sov_store_pg_listen(st, channel, e) : r;
 }
 
 int
 sov_store_notify(struct sov_store *st, const char *channel, struct sov_err *e)
 {
-	if (st == NULL || channel == NULL || !channel_ok(channel))
-		return sov_err_set(e, SOV_EXIT_FAIL,
-				   "store notify: not a channel name");
-	if (st->kind == SOV_STORE_SQLITE)
-		return 0;
-	return sov_store_pg_notify(st, channel, e);
+	int r = channel_call(st, channel, "notify", e);
+
+	return r > 0 ? sov_store_pg_notify(st, channel, e) : r;
 }
 
 int

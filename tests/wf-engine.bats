@@ -437,8 +437,8 @@ check_chaos() {
 @test "PostgreSQL: a worker reaches executions and steps through their indexes, never reading the tables whole" {
 	# PostgreSQL takes a JSON array unpacked in SQL for 100 rows, so the
 	# batch statements once joined by reading wf_executions and wf_steps
-	# whole: at a few thousand executions that was most of a batch's time,
-	# and it grew with the history. Counted in pg_stat_user_tables; the
+	# whole: at 10,000 executions about half of the statements' time, and
+	# more as the tables grow. Counted in pg_stat_user_tables; the
 	# test's own polls go through an index too (enable_seqscan off).
 	require_pg
 	url=$("$BATS_TEST_DIRNAME/helpers/pg.sh" createdb "$SOV_TEST_PG_DIR" "wf_plans_$$")

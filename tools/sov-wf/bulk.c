@@ -52,8 +52,8 @@ wf_bulk_rows(const struct sov_store *st, const char *cols, char *buf,
 }
 
 /* PostgreSQL: the ids of a bulk statement's rows, as wf_bulk_in's. */
-#define WHERE " WHERE "
-#define KEYS                                                                   \
+#define BULK_WHERE " WHERE "
+#define BULK_KEYS                                                              \
 	" = ANY(ARRAY(SELECT (r->>'e')::bigint "                               \
 	"FROM json_array_elements($1::json) AS r)) AND "
 
@@ -76,7 +76,7 @@ wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
 	if (wf_bulk_rows(st, cols, from, sizeof(from)) < 0)
 		goto long_sql;
 	if (key && sov_store_kind(st) == SOV_STORE_POSTGRES) {
-		if (strncmp(tail, WHERE, strlen(WHERE)) != 0) {
+		if (strncmp(tail, BULK_WHERE, strlen(BULK_WHERE)) != 0) {
 			jv_free(values);
 			jv_free(params);
 			return sov_err_set(
@@ -84,7 +84,8 @@ wf_bulk_query(struct sov_store *st, const char *head, const char *cols,
 			    "bulk statement: a key without WHERE");
 		}
 		n = snprintf(sql, sizeof(sql), "%s%s%s%s%s%s", head, from,
-			     WHERE, key, KEYS, tail + strlen(WHERE));
+			     BULK_WHERE, key, BULK_KEYS,
+			     tail + strlen(BULK_WHERE));
 	} else
 		n = snprintf(sql, sizeof(sql), "%s%s%s", head, from, tail);
 	if (n < 0 || (size_t)n >= sizeof(sql))

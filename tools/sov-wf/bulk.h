@@ -21,9 +21,9 @@
  * "IN (SELECT ...)" on SQLite, "= ANY(ARRAY(SELECT ...))" on PostgreSQL.
  * PostgreSQL takes a set-returning function for 100 rows whatever the
  * batch, so "IN (SELECT ...)" made it read the whole table once it held
- * a few thousand executions (a hash join: 2 ms a batch at 10,000 rows,
- * growing with the history); an array of unknown length it takes for 10
- * elements, which leads it to the index.
+ * a few thousand executions (a hash join: about 2 ms a statement at
+ * 10,000 rows, about half of the statements' time); an array of unknown
+ * length it takes for 10 elements, which leads it to the index.
  */
 const char *wf_bulk_in(const struct sov_store *st);
 

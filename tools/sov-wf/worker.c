@@ -108,9 +108,13 @@ static void
 await_work(const struct shared *sh, struct sov_store *st, int listening,
 	   int64_t ms)
 {
+	if (!listening) {
+		nap(sh, ms);
+		return;
+	}
 	while (ms > 0 && !stopping(sh)) {
 		int64_t step = ms < WF_HOUSE_TICK_MS ? ms : WF_HOUSE_TICK_MS;
-		int r = listening ? sov_store_wait(st, (int)step, NULL) : -1;
+		int r = sov_store_wait(st, (int)step, NULL);
 
 		if (r == 1)
 			return;
