@@ -281,16 +281,31 @@ biggest_pack() {
 	init
 	sov-backup backup "${PW[@]}" "$T/src" >/dev/null
 	p=$(biggest_pack)
-	printf '\x55' | dd of="$p" bs=1 seek=1000 conv=notrunc status=none
+	cp "$p" "$T/pack.orig"
+	# mid-pack, inside the 3 MB random file's ciphertext: its tag
+	# catches it, and the pack's name (which hashes the tags, not the
+	# ciphertext) still fits
+	printf '\x55' | dd of="$p" bs=1 seek=$(($(stat -c %s "$p") / 2)) \
+		conv=notrunc status=none
 	run sov-backup check "${PW[@]}"
 	assert_success # structure alone cannot see it
 	run sov-backup check "${PW[@]}" --read-data
 	assert_failure 1
-	assert_output --partial "does not match its name"
 	assert_output --partial "authentication failed"
+	refute_output --partial "does not match its name"
 	run sov-backup restore "${PW[@]}" latest --target "$T/out"
 	assert_failure
 	assert_output --partial "authentication failed"
+	# in the first blob's nonce: the name no longer fits either
+	cp "$T/pack.orig" "$p"
+	printf '\x55' | dd of="$p" bs=1 seek=5 conv=notrunc status=none
+	run sov-backup check "${PW[@]}" --read-data
+	assert_failure 1
+	assert_output --partial "does not match its name"
+	assert_output --partial "blob 0: authentication failed"
+	cp "$T/pack.orig" "$p"
+	run sov-backup check "${PW[@]}" --read-data
+	assert_success
 }
 
 @test "check --read-data streams packs: a truncated pack, bytes appended, a flipped bit in the header, each reported" {

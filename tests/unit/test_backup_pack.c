@@ -128,6 +128,28 @@ test_le(void)
 
 #define MIXED (1u << 20)
 
+/* A pack's name computed from the format document, not from pack.c: the
+ * pack's bytes with each listed blob cut to its first 24 and last 16. */
+static void
+skeleton_id(const unsigned char *pack, size_t len,
+	    const struct bk_pack_entry *ents, uint32_t n,
+	    unsigned char out[BK_ID_LEN])
+{
+	crypto_generichash_state h;
+	size_t pos = 0;
+
+	crypto_generichash_init(&h, NULL, 0, BK_ID_LEN);
+	for (uint32_t i = 0; i < n; i++) {
+		crypto_generichash_update(&h, pack + pos, ents[i].offset - pos);
+		crypto_generichash_update(&h, pack + ents[i].offset, 24);
+		crypto_generichash_update(
+		    &h, pack + ents[i].offset + ents[i].length - 16, 16);
+		pos = ents[i].offset + ents[i].length;
+	}
+	crypto_generichash_update(&h, pack + pos, len - pos);
+	crypto_generichash_final(&h, out, BK_ID_LEN);
+}
+
 static void
 test_packer(struct bk_keys *k)
 {
@@ -216,9 +238,34 @@ test_packer(struct bk_keys *k)
 	is_int(bad, 0, "packer: entries kept as returned");
 
 	is_int(bk_packer_finish(&p, k, packid, &e), 0, "packer: finish");
-	bk_storage_id(p.buf, p.len, want);
+	skeleton_id(p.buf, p.len, en, 6, want);
 	ok(memcmp(packid, want, BK_ID_LEN) == 0,
-	   "packer: the pack id is the storage id of its bytes");
+	   "packer: the pack id hashes its skeleton (nonces, tags, header)");
+	bk_storage_id(p.buf, p.len, want);
+	ok(memcmp(packid, want, BK_ID_LEN) != 0,
+	   "packer: ... not every byte (format version 2's name)");
+	{
+		/* A ciphertext byte is left to the tag; a nonce or tag
+		 * byte changes the name. */
+		unsigned char *mid = p.buf + en[1].offset + en[1].length / 2;
+		unsigned char *tag = p.buf + en[1].offset + en[1].length - 1;
+
+		*mid ^= 0x40;
+		skeleton_id(p.buf, p.len, en, 6, want);
+		ok(memcmp(packid, want, BK_ID_LEN) == 0,
+		   "packer: a flipped ciphertext byte keeps the name");
+		is_int(bk_blob_open(k, &en[1], p.buf + en[1].offset, &out,
+				    "flipped", &e),
+		       -1, "packer: ... and the blob no longer opens");
+		like(e.msg, "authentication failed", "packer: ... says why");
+		sov_err_clear(&e);
+		*mid ^= 0x40;
+		*tag ^= 0x01;
+		skeleton_id(p.buf, p.len, en, 6, want);
+		ok(memcmp(packid, want, BK_ID_LEN) != 0,
+		   "packer: a flipped tag byte changes the name");
+		*tag ^= 0x01;
+	}
 	is_int(bk_get_u32(p.buf + p.len - 4),
 	       BK_SEAL_OVERHEAD + BK_PACK_HEADER_FIXED + 6 * BK_PACK_ENTRY_LEN,
 	       "packer: trailer is the sealed header length");
@@ -704,7 +751,8 @@ test_add_sealed(struct bk_keys *k)
 	struct bk_packer a, b;
 	struct bk_pack_entry en[3], *ents = NULL;
 	struct sov_err e = {0};
-	unsigned char id[3][BK_ID_LEN], packid[BK_ID_LEN], *out = NULL;
+	unsigned char id[3][BK_ID_LEN], packid[BK_ID_LEN], want[BK_ID_LEN];
+	unsigned char *out = NULL;
 	unsigned char *d[3];
 	size_t sizes[3] = {5000, 70000, 1};
 	uint32_t n = 0;
@@ -745,6 +793,9 @@ test_add_sealed(struct bk_keys *k)
 	       memcmp(b.ents[1].id, en[2].id, BK_ID_LEN) == 0,
 	   "add_sealed: everything else travels with the entry");
 	is_int(bk_packer_finish(&b, k, packid, &e), 0, "add_sealed: finish");
+	skeleton_id(b.buf, b.len, b.ents, b.n, want);
+	ok(memcmp(packid, want, BK_ID_LEN) == 0,
+	   "add_sealed: the new pack is named by its skeleton too");
 	is_int(bk_pack_parse_header(k, b.buf, b.len, b.len, &ents, &n, &need,
 				    "b", &e),
 	       0, "add_sealed: the new pack parses");

@@ -162,8 +162,8 @@ test_init_open(void)
 		is_int(bad, 0, "init: data, index, snapshots, locks exist");
 	}
 	v = jv_object_get(jv_copy(cfg), jv_string("version"));
-	ok(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 2,
-	   "init: config version 2");
+	ok(jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) == 3,
+	   "init: config version 3");
 	jv_free(v);
 	jstr(cfg, "id", buf, sizeof(buf));
 	ok(strlen(buf) == 32 && strspn(buf, "0123456789abcdef") == 32,
@@ -486,59 +486,68 @@ test_config(void)
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: authentication failed", "sealed as a snapshot"},
 		    {CONFIG_AD,
-		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":4,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
-		     "config: repository format version 3, this sov-backup reads "
-		     "version 2 only: a newer sov-backup wrote it",
-		     "version 3"},
+		     "config: repository format version 4, this sov-backup "
+		     "reads "
+		     "version 3 only: a newer sov-backup wrote it",
+		     "version 4"},
 		    {CONFIG_AD,
 		     "{\"version\":1,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
-		     "version 2 only: a development build wrote it; init a new "
-		     "repository", "version 1 (never released)"},
+		     "version 3 only: a development build wrote it; init a new "
+		     "repository",
+		     "version 1 (never released)"},
+		    {CONFIG_AD,
+		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
+		     "16384,\"avg\":65536,\"max\":262144}}}",
+		     "version 3 only: a development build wrote it; init a new "
+		     "repository",
+		     "version 2 (never released)"},
 		    {CONFIG_AD, "{\"chunker\":{}}", "config: no format version",
 		     "no version"},
 		    /* BUG (minor): code 2, see "unparsable" key files */
 		    {CONFIG_AD, "{\"version\":2", "config: ", "not JSON"},
 		    {CONFIG_AD, "[1]", "config: not an object", "an array"},
-		    {CONFIG_AD, "{\"version\":2}",
+		    {CONFIG_AD, "{\"version\":3}",
 		     "config: chunker.files: missing", "no chunker"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608}}}",
 		     "config: chunker.pages: missing", "no pages sizes"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "\"x\",\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.pages.min: not a size", "a string size"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":-1},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files.max: not a size",
 		     "a negative size"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384.5,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.pages.min: not a size",
 		     "a fractional size"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":1e300},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files.max: not a size", "a huge size"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1000000,\"max\":8388608},\"pages\":{\"min\":"
 		     "16384,\"avg\":65536,\"max\":262144}}}",
 		     "config: chunker.files: unusable sizes",
 		     "avg not a power of two"},
 		    {CONFIG_AD,
-		     "{\"version\":2,\"chunker\":{\"files\":{\"min\":524288,"
+		     "{\"version\":3,\"chunker\":{\"files\":{\"min\":524288,"
 		     "\"avg\":1048576,\"max\":8388608},\"pages\":{\"min\":"
 		     "262144,\"avg\":65536,\"max\":16384}}}",
 		     "config: chunker.pages: unusable sizes", "min over max"},

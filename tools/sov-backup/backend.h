@@ -62,7 +62,7 @@ struct bk_backend_ops {
 		    int (*fn)(const char *name, uint64_t size, void *arg),
 		    void *arg, struct sov_err *e);
 	/* An object written piece by piece whose name is known only at the
-	 * end (a pack is named by the hash of its bytes): open under dir
+	 * end (a pack is named by the hash of its skeleton): open under dir
 	 * ("data"), write any number of times, then commit under name (in
 	 * dir or below it) with put's atomicity and durability, or abort.
 	 * commit and abort free the writer, whatever they return. */

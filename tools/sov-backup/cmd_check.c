@@ -157,13 +157,12 @@ present_packs(struct bk_repo *r, struct bk_names *files,
 #define PIECE (1u << 20)
 
 /*
- * Read [off, off + len) of name into *buf (grown as needed) and feed it to
- * the storage hash. -1 with e set when it cannot be read.
+ * Read [off, off + len) of name into *buf (grown as needed). -1 with e set
+ * when it cannot be read.
  */
 static int
-read_hashed(struct cctx *c, const char *name, uint64_t off, size_t len,
-	    unsigned char **buf, size_t *cap, bk_storage_hash *h,
-	    struct sov_err *e)
+read_piece(struct cctx *c, const char *name, uint64_t off, size_t len,
+	   unsigned char **buf, size_t *cap, struct sov_err *e)
 {
 	if (len > *cap) {
 		unsigned char *nb = realloc(*buf, len);
@@ -175,7 +174,6 @@ read_hashed(struct cctx *c, const char *name, uint64_t off, size_t len,
 	}
 	if (len && bk_get_range(c->r->be, name, off, len, *buf, e) < 0)
 		return -1;
-	bk_storage_hash_update(h, *buf, len);
 	pthread_mutex_lock(&c->mu);
 	c->bytes_read += len;
 	pthread_mutex_unlock(&c->mu);
@@ -191,8 +189,9 @@ hash_span(struct cctx *c, const char *name, uint64_t from, uint64_t to,
 	while (from < to) {
 		size_t n = to - from < PIECE ? (size_t)(to - from) : PIECE;
 
-		if (read_hashed(c, name, from, n, buf, cap, h, e) < 0)
+		if (read_piece(c, name, from, n, buf, cap, e) < 0)
 			return -1;
+		bk_storage_hash_update(h, *buf, n);
 		from += n;
 	}
 	return 0;
@@ -227,9 +226,10 @@ check_entry(struct cctx *c, uint32_t pn, const char *name, uint32_t i,
 
 /*
  * One pack, streamed: its header from the end, then each blob in order
- * (read, hashed, opened and verified), the bytes between and after them
- * hashed in pieces, so a thread holds one blob rather than a pack. The
- * storage hash covers every byte and must equal the pack's name.
+ * (read, its nonce and tag hashed, opened and verified), the bytes between
+ * and after them hashed in pieces, so a thread holds one blob rather than
+ * a pack. The hash of that skeleton must equal the pack's name
+ * (bk_pack_hash_blob); a blob's ciphertext is verified by opening it.
  */
 static int
 read_pack(struct cctx *c, uint32_t pn)
@@ -260,9 +260,10 @@ read_pack(struct cctx *c, uint32_t pn)
 	for (i = 0; i < n && !c->fatal; i++) {
 		if (hash_span(c, name, pos, ents[i].offset, &buf, &cap, &h,
 			      &e) < 0 ||
-		    read_hashed(c, name, ents[i].offset, ents[i].length, &buf,
-				&cap, &h, &e) < 0)
+		    read_piece(c, name, ents[i].offset, ents[i].length, &buf,
+			       &cap, &e) < 0)
 			break;
+		bk_pack_hash_blob(&h, buf, ents[i].length);
 		check_entry(c, pn, name, i, &ents[i], buf);
 		pos = (uint64_t)ents[i].offset + ents[i].length;
 	}

@@ -128,16 +128,31 @@ reserve_entry(struct bk_packer *p, struct sov_err *e)
 	return 0;
 }
 
-/* The n bytes just put at buf + len belong to the pack: hash them, and
- * send them on when there is a sink. */
+void
+bk_pack_hash_blob(bk_storage_hash *h, const unsigned char *sealed, size_t len)
+{
+	if (len < BK_SEAL_OVERHEAD) { /* not a blob the packer wrote */
+		bk_storage_hash_update(h, sealed, len);
+		return;
+	}
+	bk_storage_hash_update(h, sealed, BK_NONCE_LEN);
+	bk_storage_hash_update(h, sealed + len - BK_TAG_LEN, BK_TAG_LEN);
+}
+
+/* The n bytes just put at buf + len belong to the pack (a sealed blob when
+ * blob is set): hash them into its name, and send them on when there is a
+ * sink. */
 static int
-emit(struct bk_packer *p, size_t n, struct sov_err *e)
+emit(struct bk_packer *p, size_t n, int blob, struct sov_err *e)
 {
 	if (!p->hashing) {
 		bk_storage_hash_init(&p->hash);
 		p->hashing = 1;
 	}
-	bk_storage_hash_update(&p->hash, p->buf + p->len, n);
+	if (blob)
+		bk_pack_hash_blob(&p->hash, p->buf + p->len, n);
+	else
+		bk_storage_hash_update(&p->hash, p->buf + p->len, n);
 	p->size += n;
 	if (!p->sink) {
 		p->len += n;
@@ -194,7 +209,7 @@ bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
 	en.raw = (uint32_t)len;
 	bk_blob_ad(&en, ad);
 	bk_seal(k, ad, sizeof(ad), plain, plen, p->buf + p->len);
-	if (emit(p, en.length, e) < 0)
+	if (emit(p, en.length, 1, e) < 0)
 		return -1;
 	p->ents[p->n++] = en;
 	if (out)
@@ -213,7 +228,7 @@ bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
 	memcpy(p->buf + p->len, sealed, en->length);
 	p->ents[p->n] = *en;
 	p->ents[p->n].offset = (uint32_t)p->size;
-	if (emit(p, en->length, e) < 0)
+	if (emit(p, en->length, 1, e) < 0)
 		return -1;
 	p->n++;
 	return 0;
@@ -239,7 +254,7 @@ bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,
 	bk_seal(k, PACK_AD, strlen(PACK_AD), h, hlen, p->buf + p->len);
 	bk_put_u32(p->buf + p->len + hlen + BK_SEAL_OVERHEAD,
 		   (uint32_t)(hlen + BK_SEAL_OVERHEAD));
-	if (emit(p, hlen + BK_SEAL_OVERHEAD + 4, e) < 0)
+	if (emit(p, hlen + BK_SEAL_OVERHEAD + 4, 0, e) < 0)
 		goto out;
 	bk_storage_hash_final(&p->hash, id);
 	p->hashing = 0;

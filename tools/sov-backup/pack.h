@@ -11,7 +11,11 @@
  *   entry: u8 type | u8 compression | u16 0 | u32le offset | u32le length |
  *          u32le raw length | 32-byte blob id                  (48 bytes)
  * All integers little endian. The pack's name is the BLAKE2b-256 of its
- * bytes (a storage id). See docs/repository-format.md.
+ * skeleton: the pack's bytes with each blob's ciphertext left out, its
+ * nonce and tag kept (format version 3). The tag covers the ciphertext, so
+ * every byte is still bound to the name, and BLAKE2b reads 40 bytes a blob
+ * instead of all of them: hashing the whole pack was a second pass over
+ * every byte a backup writes. See docs/repository-format.md.
  */
 #ifndef BK_PACK_H
 #define BK_PACK_H
@@ -65,7 +69,7 @@ struct bk_packer {
 	uint64_t size;   /* bytes of the pack so far */
 	struct bk_pack_entry *ents;
 	uint32_t n, cap_ents;
-	bk_storage_hash hash; /* of the bytes so far: the pack's name */
+	bk_storage_hash hash; /* of the skeleton so far: the pack's name */
 	int hashing;
 	void *zctx; /* kept between blobs: a context per blob costs more */
 	bk_pack_sink sink;
@@ -89,7 +93,12 @@ int bk_packer_add(struct bk_packer *p, const struct bk_keys *k, int type,
 int bk_packer_add_sealed(struct bk_packer *p, const struct bk_pack_entry *en,
 			 const unsigned char *sealed, struct sov_err *e);
 
-/* Append the sealed header and trailer; the pack's storage id in id. The
+/* Feed one sealed blob (nonce || ciphertext || tag, len bytes) to a pack's
+ * name: its nonce and tag. Bytes outside every blob are hashed whole. */
+void bk_pack_hash_blob(bk_storage_hash *h, const unsigned char *sealed,
+		       size_t len);
+
+/* Append the sealed header and trailer; the pack's name in id. The
  * packer keeps ents (and, without a sink, buf) for the caller to write and
  * index, then reset. */
 int bk_packer_finish(struct bk_packer *p, const struct bk_keys *k,

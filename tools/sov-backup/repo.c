@@ -256,8 +256,9 @@ parse_config(struct bk_repo *r, const unsigned char *p, size_t n,
 		goto out;
 	}
 	if (jv_number_value(ver) != BK_FORMAT_VERSION) {
-		/* Version 1 was never released: development builds gave a
-		 * tree and a file of the same bytes one id. */
+		/* Versions 1 and 2 were never released: development builds
+		 * gave a tree and a file of the same bytes one id (1), or
+		 * named a pack by the hash of all its bytes (2). */
 		sov_err_set(e, SOV_EXIT_FAIL,
 			    "config: repository format version %g, this "
 			    "sov-backup reads version %d only%s",

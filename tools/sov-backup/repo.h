@@ -17,7 +17,7 @@
 #include "index.h"
 #include "pack.h"
 
-#define BK_FORMAT_VERSION 2
+#define BK_FORMAT_VERSION 3
 /*
  * zstd level of new blobs unless --compression says otherwise: level 3
  * up to BK_ZSTD_SMALL bytes, level 2 above. zstd sizes its tables by the
