@@ -78,17 +78,15 @@ int bk_kdf_opt(int opt, const char *arg);
 	"  --threads N           compressing and encrypting threads "          \
 	"(default:\n"                                                          \
 	"                        one per core)\n"                              \
-	"  --compression LEVEL   zstd level 0 (off) to 19 (default 3 up to "   \
-	"256 KiB,\n"                                                           \
-	"                        2 above)\n"                                   \
+	"  --compression LEVEL   zstd level 0 (off) to 19 (default 3)\n"       \
 	"  --force               read every file, ignore the parent "          \
 	"snapshot\n"                                                           \
-	"  --cache-dir DIR       the last backup's directories, kept here so "  \
+	"  --cache-dir DIR       the last backup's directories, kept here so " \
 	"an\n"                                                                 \
 	"                        unchanged one is not read again (default\n"   \
-	"                        $SOV_CACHE_DIR, $CACHE_DIRECTORY,\n"           \
-	"                        $XDG_CACHE_HOME/sov/sov-backup,\n"             \
-	"                        ~/.cache/sov/sov-backup)\n"                    \
+	"                        $SOV_CACHE_DIR, $CACHE_DIRECTORY,\n"          \
+	"                        $XDG_CACHE_HOME/sov/sov-backup,\n"            \
+	"                        ~/.cache/sov/sov-backup)\n"                   \
 	"  --no-cache            neither read nor write that cache\n"          \
 	"  --atime               keep access times (off: reading a directory " \
 	"sets\n"                                                               \

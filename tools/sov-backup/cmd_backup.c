@@ -183,7 +183,7 @@ bk_cmd_backup(int argc, char **argv)
 	const char *hostopt = NULL, *cache_dir = NULL, *cache_why = NULL;
 	char cache_root[PATH_MAX] = "";
 	int no_cache = 0;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_AUTO;
+	long threads = sysconf(_SC_NPROCESSORS_ONLN), level = BK_ZSTD_LEVEL;
 	int force = 0, opt, rc = SOV_EXIT_FAIL;
 	int64_t t0 = sov_time_mono_ms(), started = sov_time_now_ms();
 	unsigned char sid[BK_ID_LEN];

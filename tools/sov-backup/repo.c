@@ -86,7 +86,7 @@ repo_new(struct sov_err *e)
 		return NULL;
 	}
 	r->config = jv_null();
-	r->zstd_level = BK_ZSTD_AUTO;
+	r->zstd_level = BK_ZSTD_LEVEL;
 	r->idx = bk_index_new(e);
 	if (!r->idx) {
 		free(r);

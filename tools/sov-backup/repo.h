@@ -19,10 +19,8 @@
 
 #define BK_FORMAT_VERSION 3
 /*
- * zstd level of new blobs unless --compression says otherwise: level 3
- * up to BK_ZSTD_SMALL bytes, level 2 above. zstd sizes its tables by the
- * input, so for small blobs level 3 costs little more than level 2, and
- * most files are small. The 1 GiB bench corpus compressed blob by blob
+ * zstd level of new blobs unless --compression says otherwise. The 1 GiB
+ * bench corpus compressed blob by blob
  * (whole files up to 1 MiB, larger ones in 1 MiB pieces; the 88 bytes of
  * seal and pack header per blob counted):
  *
@@ -32,15 +30,16 @@
  *   up to 256 KiB    40.9   17.19 MB 0.11 s  17.07 MB 0.12 s  16.74 MB 0.22 s
  *   larger          567.4  328.57 MB 1.13 s 326.05 MB 1.52 s 326.03 MB 1.94 s
  *
- * Level 3 for the small ones saves 2.5 MB for 0.13 s of CPU; for the rest
- * another 2.5 MB would cost 0.39 s. (Earlier, one level for all, cold on
- * 2 cores: level 1 5.9 s and 446.2 MB, level 2 6.0 s and 440.4 MB, level
- * 3 6.5 s and 435.9 MB; restic's default made 439.5 MB.)
+ * Level 3 saves 2.5 MB on the small blobs for 0.13 s of CPU, and another
+ * 2.5 MB on the rest for 0.39 s. Until format version 3 only the small
+ * ones got it (level 2 above 256 KiB): the CPU was spent hashing every
+ * pack byte. Cold initial backups of the corpus, alternated, 3 rounds
+ * (2026-11-24): that split with whole-pack names 5.29-6.31 s and
+ * 441.9-444.2 MB; skeleton names with the split 5.01-5.10 s and
+ * 442.3-443.1 MB; skeleton names with level 3 for all 5.12-5.83 s and
+ * 439.2-441.5 MB.
  */
-#define BK_ZSTD_LEVEL 2
-#define BK_ZSTD_LEVEL_SMALL 3
-#define BK_ZSTD_SMALL (256u << 10)
-#define BK_ZSTD_AUTO (-1) /* r->zstd_level: by size, as above */
+#define BK_ZSTD_LEVEL 3
 #define BK_CONFIG_MAX (64u << 10)
 #define BK_SNAPSHOT_MAX (16u << 20)
 #define BK_TREE_MAX (BK_BLOB_MAX)
@@ -56,7 +55,7 @@ struct bk_repo {
 	unsigned char (*index_files)[BK_ID_LEN]; /* loaded, not superseded,
 						  and written */
 	size_t nindex_files;
-	int zstd_level; /* or BK_ZSTD_AUTO */
+	int zstd_level; /* of new blobs; 0 stores them raw */
 };
 
 /* The repository password: --password-file FILE, else

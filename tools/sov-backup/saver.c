@@ -164,15 +164,6 @@ hash_and_claim(struct bk_saver *s, struct job *j, struct sov_err *e)
 	return rc;
 }
 
-/* The zstd level of a new blob of len bytes (repo.h, BK_ZSTD_AUTO). */
-static int
-level_of(const struct bk_saver *s, size_t len)
-{
-	if (s->r->zstd_level != BK_ZSTD_AUTO)
-		return s->r->zstd_level;
-	return len <= BK_ZSTD_SMALL ? BK_ZSTD_LEVEL_SMALL : BK_ZSTD_LEVEL;
-}
-
 static void *
 saver_worker(void *arg)
 {
@@ -203,7 +194,7 @@ saver_worker(void *arg)
 			failed = 1;
 		if (!failed && save &&
 		    (bk_packer_add(&wk->p, s->r->keys, j.type, j.id, j.data,
-				   j.len, level_of(s, j.len), NULL, &e) < 0 ||
+				   j.len, s->r->zstd_level, NULL, &e) < 0 ||
 		     (wk->p.size >= BK_PACK_TARGET && pack_done(wk, &e) < 0)))
 			failed = 1;
 		free(j.data);
