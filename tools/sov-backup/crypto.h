@@ -52,7 +52,7 @@ void bk_tree_id(const struct bk_keys *k, const void *data, size_t len,
 
 /* A storage id (an object's name): unkeyed BLAKE2b-256 of its bytes, so
  * that check can verify a file against its name without the key. A
- * pack's hashes its skeleton only (bk_pack_hash_blob in pack.h). */
+ * pack's name hashes only its skeleton (bk_pack_hash_blob in pack.h). */
 void bk_storage_id(const void *data, size_t len, unsigned char out[BK_ID_LEN]);
 /* The same, fed piece by piece (a pack while it is written). */
 typedef crypto_generichash_state bk_storage_hash;

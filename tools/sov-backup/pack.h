@@ -12,10 +12,11 @@
  *          u32le raw length | 32-byte blob id                  (48 bytes)
  * All integers little endian. The pack's name is the BLAKE2b-256 of its
  * skeleton: the pack's bytes with each blob's ciphertext left out, its
- * nonce and tag kept (format version 3). The tag covers the ciphertext, so
- * every byte is still bound to the name, and BLAKE2b reads 40 bytes a blob
- * instead of all of them: hashing the whole pack was a second pass over
- * every byte a backup writes. See docs/repository-format.md.
+ * nonce and tag kept (format version 3). Every byte is still verified, the
+ * skeleton by the name and each ciphertext by its tag (with the key), and
+ * BLAKE2b reads 40 bytes a blob instead of all of them: hashing the whole
+ * pack was a second pass over every byte a backup writes. See
+ * docs/repository-format.md.
  */
 #ifndef BK_PACK_H
 #define BK_PACK_H

@@ -20,9 +20,9 @@
 #define BK_FORMAT_VERSION 3
 /*
  * zstd level of new blobs unless --compression says otherwise. The 1 GiB
- * bench corpus compressed blob by blob
- * (whole files up to 1 MiB, larger ones in 1 MiB pieces; the 88 bytes of
- * seal and pack header per blob counted):
+ * bench corpus compressed blob by blob (whole files up to 1 MiB, larger
+ * ones in 1 MiB pieces; the 88 bytes of seal and pack header per blob
+ * counted):
  *
  *   blobs          raw MB   level 2          level 3          level 4
  *   up to 16 KiB     94.8   41.69 MB 0.43 s  40.95 MB 0.48 s  40.18 MB 0.75 s
