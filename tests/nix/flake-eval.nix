@@ -239,6 +239,9 @@ in
         "clang-tools"
         "valgrind"
         "nix"
+        "wireguard-go"
+        "wireguard-tools"
+        "iproute2"
       ]
       && bats.libraries == [
         "bats-support"

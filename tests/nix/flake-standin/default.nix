@@ -105,6 +105,7 @@ let
     "sqlite"
     "systemd"
     "valgrind"
+    "wireguard-go"
     "wireguard-tools"
     "zstd"
   ] fake
