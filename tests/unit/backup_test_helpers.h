@@ -1,8 +1,8 @@
 /*
- * backup_test_helpers.h - helpers shared by tests/unit/test_backup_repo.c
- * and test_backup_saver.c, header only (each test program is linked alone,
- * so sharing goes through a header). Everything is static and marked
- * unused: a file takes what it needs.
+ * backup_test_helpers.h - helpers shared by tests/unit/test_backup_repo.c,
+ * test_backup_saver.c and test_backup_pack.c, header only (each test
+ * program is linked alone, so sharing goes through a header). Everything is
+ * static and marked unused: a file takes what it needs.
  *
  * base is the test's scratch directory in $TMPDIR, made by
  * test_base_init(), which also sets SOV_BACKUP_INSECURE_TEST_KDF=1 (key
@@ -23,7 +23,8 @@
 
 #include <sodium.h>
 
-#include "tap.h" /* xsnprintf */
+#include "pack.h" /* struct bk_pack_entry */
+#include "tap.h"  /* xsnprintf */
 
 #define PW "repository password"
 #define PWLEN strlen(PW)
@@ -66,7 +67,7 @@ static void __attribute__((unused)) test_base_init(const char *name)
 }
 
 /* The whole file (NUL-terminated, *len without the NUL), or NULL. */
-static unsigned char *__attribute__((unused))
+static __attribute__((unused)) unsigned char *
 read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -148,6 +149,29 @@ blob_fill(uint32_t i, unsigned char *p, size_t n)
 	if (i % 2 == 0)
 		for (size_t j = 0; j < n; j++)
 			p[j] = (unsigned char)("abcdefgh\n"[p[j] % 9]);
+}
+
+/* A pack's name computed from docs/repository-format.md, not from pack.c:
+ * the BLAKE2b-256 of the pack's bytes with each listed blob cut to its
+ * first 24 and last 16. */
+static void __attribute__((unused))
+skeleton_id(const unsigned char *pack, size_t len,
+	    const struct bk_pack_entry *ents, uint32_t n,
+	    unsigned char out[BK_ID_LEN])
+{
+	crypto_generichash_state h;
+	size_t pos = 0;
+
+	crypto_generichash_init(&h, NULL, 0, BK_ID_LEN);
+	for (uint32_t i = 0; i < n; i++) {
+		crypto_generichash_update(&h, pack + pos, ents[i].offset - pos);
+		crypto_generichash_update(&h, pack + ents[i].offset, 24);
+		crypto_generichash_update(
+		    &h, pack + ents[i].offset + ents[i].length - 16, 16);
+		pos = ents[i].offset + ents[i].length;
+	}
+	crypto_generichash_update(&h, pack + pos, len - pos);
+	crypto_generichash_final(&h, out, BK_ID_LEN);
 }
 
 #endif

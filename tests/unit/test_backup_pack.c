@@ -18,6 +18,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "backup_test_helpers.h"
 #include "crypto.h"
 #include "index.h"
 #include "pack.h"
@@ -26,23 +27,6 @@
 /* docs/repository-format.md */
 #define PACK_AD "sov-backup pack v1"
 #define INDEX_AD "sov-backup index v1"
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "test_backup_pack: %s\n", what);
-	exit(1);
-}
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
 
 static struct bk_keys *
 keys_from_byte(unsigned char b)
@@ -127,28 +111,6 @@ test_le(void)
 }
 
 #define MIXED (1u << 20)
-
-/* A pack's name computed from the format document, not from pack.c: the
- * pack's bytes with each listed blob cut to its first 24 and last 16. */
-static void
-skeleton_id(const unsigned char *pack, size_t len,
-	    const struct bk_pack_entry *ents, uint32_t n,
-	    unsigned char out[BK_ID_LEN])
-{
-	crypto_generichash_state h;
-	size_t pos = 0;
-
-	crypto_generichash_init(&h, NULL, 0, BK_ID_LEN);
-	for (uint32_t i = 0; i < n; i++) {
-		crypto_generichash_update(&h, pack + pos, ents[i].offset - pos);
-		crypto_generichash_update(&h, pack + ents[i].offset, 24);
-		crypto_generichash_update(
-		    &h, pack + ents[i].offset + ents[i].length - 16, 16);
-		pos = ents[i].offset + ents[i].length;
-	}
-	crypto_generichash_update(&h, pack + pos, len - pos);
-	crypto_generichash_final(&h, out, BK_ID_LEN);
-}
 
 static void
 test_packer(struct bk_keys *k)

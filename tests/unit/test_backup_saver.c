@@ -529,26 +529,6 @@ static struct {
 	uint64_t bytes, entries;
 } scan;
 
-/* A pack's name (docs/repository-format.md): the hash of its bytes with
- * each listed blob cut to its nonce and tag. */
-static void
-skeleton_id(const unsigned char *buf, size_t len,
-	    const struct bk_pack_entry *ents, uint32_t n,
-	    unsigned char out[BK_ID_LEN])
-{
-	bk_storage_hash h;
-	size_t pos = 0;
-
-	bk_storage_hash_init(&h);
-	for (uint32_t i = 0; i < n; i++) {
-		bk_storage_hash_update(&h, buf + pos, ents[i].offset - pos);
-		bk_pack_hash_blob(&h, buf + ents[i].offset, ents[i].length);
-		pos = ents[i].offset + ents[i].length;
-	}
-	bk_storage_hash_update(&h, buf + pos, len - pos);
-	bk_storage_hash_final(&h, out);
-}
-
 static int
 scan_fn(const char *p, const struct stat *st, int flag, struct FTW *f)
 {

@@ -5,26 +5,18 @@
  * also after the waiter's connection was cut and opened again; on SQLite
  * they do nothing and wait returns at once.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "tap.h"
+#include "timestamp.h"
 
 #define CHAN "sov_test_wake"
 #define PG_TESTS 12
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void
 test_sqlite(void)
@@ -32,7 +24,7 @@ test_sqlite(void)
 	char path[] = "/tmp/test_store_notify.XXXXXX", url[64];
 	struct sov_err e = {0};
 	struct sov_store *st;
-	double t0;
+	int64_t t0;
 	int fd = mkstemp(path);
 
 	if (fd < 0)
@@ -47,8 +39,8 @@ test_sqlite(void)
 	ok(sov_store_listen(st, CHAN, &e) == 0 &&
 	       sov_store_notify(st, CHAN, &e) == 0,
 	   "SQLite: listen and notify do nothing");
-	t0 = now_ms();
-	ok(sov_store_wait(st, 2000, &e) == 0 && now_ms() - t0 < 500,
+	t0 = sov_time_mono_ms();
+	ok(sov_store_wait(st, 2000, &e) == 0 && sov_time_mono_ms() - t0 < 500,
 	   "SQLite: wait returns 0 at once (the caller polls)");
 	ok(sov_store_listen(st, "", &e) < 0 &&
 	       sov_store_listen(st, "Upper", &e) < 0 &&
@@ -78,7 +70,7 @@ test_pg(const char *url)
 {
 	struct sov_err e = {0};
 	struct sov_store *a = sov_store_open(url, &e), *b;
-	double t0;
+	int64_t t0;
 	jv rows, pid;
 
 	b = a ? sov_store_open(url, &e) : NULL;
@@ -96,14 +88,14 @@ test_pg(const char *url)
 
 	ok(sov_store_begin(b, &e) == 0 && sov_store_notify(b, CHAN, &e) == 0,
 	   "notify inside a transaction");
-	t0 = now_ms();
-	ok(sov_store_wait(a, 200, &e) == 0 && now_ms() - t0 >= 150,
+	t0 = sov_time_mono_ms();
+	ok(sov_store_wait(a, 200, &e) == 0 && sov_time_mono_ms() - t0 >= 150,
 	   "not delivered before the commit: wait ran its 200 ms");
 	ok(sov_store_commit(b, &e) == 0, "commit");
-	t0 = now_ms();
-	ok(sov_store_wait(a, 5000, &e) == 1 && now_ms() - t0 < 1000,
-	   "delivered at the commit: wait returned 1 in %.0f ms",
-	   now_ms() - t0);
+	t0 = sov_time_mono_ms();
+	ok(sov_store_wait(a, 5000, &e) == 1 && sov_time_mono_ms() - t0 < 1000,
+	   "delivered at the commit: wait returned 1 in %lld ms",
+	   (long long)(sov_time_mono_ms() - t0));
 
 	ok(send_one(b, &e) == 0 &&
 	       sov_store_exec(a, "SELECT pg_sleep(0.2)", &e) == 0 &&
