@@ -45,6 +45,15 @@ test_text(void)
 	same(jv_number(0), "zero");
 	same(jv_number(42), "an integer");
 	same(jv_number(-1234567890123), "a large negative integer");
+	same(jv_number(-1), "minus one");
+	same(jv_number(1700000000000), "a time in ms");
+	equal_value(jv_number(99999999999999984.0), "99999999999999984",
+		    "the largest integer under 1e17: every digit");
+	equal_value(jv_number(-99999999999999984.0), "-99999999999999984",
+		    "its negative");
+	same(jv_number(9007199254740993.0), "2^53 + 1 (read as 2^53)");
+	same(jv_number(1e17), "1e17, past the integer path");
+	equal_value(jv_number(-0.0), "0", "minus zero is 0");
 	same(jv_number(0.1), "0.1");
 	same(jv_number(1.5e-7), "1.5e-07");
 	same(jv_number(1.0920048225671053e-06), "17 digits");

@@ -6,7 +6,6 @@
 #include "worker.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "engine.h"
 #include "jqwatch.h"
 #include "measure.h"
+#include "measure_done.h"
 #include "saga.h"
 #include "schedule.h"
 #include "slots.h"
@@ -139,56 +139,6 @@ warn_store(int64_t *last, const char *what, const struct sov_err *e)
 }
 
 static void
-measure_done(struct sov_metrics *m, const struct wf_done *dn)
-{
-	static const char *const outcomes[] = {"", "ok", "skipped", "retry",
-					       "fail"};
-	const struct wf_claim *c = dn->claim;
-	const char *wf = dn->def ? dn->def->name : c->workflow;
-	struct sov_err e = {0};
-
-	if (dn->stale)
-		return;
-	sov_metrics_add(m, "wf.step.seconds", dn->seconds, "s",
-			JV_OBJECT(jv_string("workflow"), jv_string(wf),
-				  jv_string("step"), jv_string(c->step),
-				  jv_string("outcome"),
-				  jv_string(outcomes[dn->verdict]),
-				  jv_string("undo"), jv_bool(c->undo)),
-			&e);
-	if (!dn->ended)
-		return;
-	sov_metrics_add(
-	    m, "wf.execution.seconds",
-	    dn->exec_seconds > 0
-		? dn->exec_seconds
-		: (double)(sov_time_now_ms() - c->exec_started_at) / 1000.0,
-	    "s",
-	    JV_OBJECT(jv_string("workflow"), jv_string(wf), jv_string("status"),
-		      jv_string(dn->end_status)),
-	    &e);
-	sov_metrics_add(m, "wf.executions", 1, "count",
-			JV_OBJECT(jv_string("workflow"), jv_string(wf),
-				  jv_string("status"),
-				  jv_string(dn->end_status)),
-			&e);
-	if (strcmp(dn->end_status, "succeeded") != 0)
-		return;
-	if (dn->def && dn->def->measure.human_minutes > 0)
-		sov_metrics_add(
-		    m, "wf.human_minutes_saved", dn->def->measure.human_minutes,
-		    "min", JV_OBJECT(jv_string("workflow"), jv_string(wf)), &e);
-	if (!isnan(dn->tokens))
-		sov_metrics_add(m, "wf.tokens", dn->tokens, "count",
-				JV_OBJECT(jv_string("workflow"), jv_string(wf)),
-				&e);
-	if (!isnan(dn->cost))
-		sov_metrics_add(m, "wf.cost", dn->cost, "",
-				JV_OBJECT(jv_string("workflow"), jv_string(wf)),
-				&e);
-}
-
-static void
 end_only(struct shared *sh, const char *status)
 {
 	pthread_mutex_lock(&sh->mu);
@@ -228,6 +178,7 @@ work(void *arg)
 	struct sov_err e = {0};
 	struct sov_store *st = NULL;
 	struct sov_metrics *m = NULL;
+	struct wf_tags *tags = wf_tags_new(); /* NULL: measured uncached */
 	struct wf_engine g;
 	struct wf_claim *claims = NULL;
 	struct wf_done *dones = NULL;
@@ -315,7 +266,7 @@ work(void *arg)
 		}
 		if (complete_batch(sh, st, dones, n, &warned) == 0) {
 			for (size_t i = 0; i < n; i++) {
-				measure_done(m, &dones[i]);
+				wf_measure_done(tags, m, &dones[i]);
 				if (o->only && dones[i].ended &&
 				    dones[i].claim->execution == o->only)
 					end_only(sh, dones[i].end_status);
@@ -337,6 +288,7 @@ out:
 		wf_engine_clear(&g);
 	if (m && sov_metrics_close(m, &e) < 0)
 		sov_cli_warn("metrics: %s", e.msg);
+	wf_tags_free(tags);
 	sov_store_close(st);
 	if (claims)
 		for (size_t i = 0; i < WF_CLAIM_MAX; i++)
