@@ -119,9 +119,32 @@ static const char v2[] =
     "CREATE INDEX wf_executions_queued ON wf_executions(workflow, id)"
     " WHERE status = 'queued';";
 
+/*
+ * Version 3: fewer index entries per finished execution, the largest part
+ * of what PostgreSQL does for it. The index of every execution by status
+ * becomes one of those in flight only (what `status` reads; `history`
+ * reads the ended ones newest first along the primary key), and on
+ * PostgreSQL the idempotency key's unique index leaves out executions with
+ * none. SQLite keeps its UNIQUE constraint: dropping it would rebuild the
+ * table, and the enqueue's conflict clause fits both.
+ */
+#define V3_ACTIVE                                                              \
+	"DROP INDEX wf_executions_status;"                                     \
+	"CREATE INDEX wf_executions_active ON wf_executions(id)"               \
+	" WHERE status IN ('queued', 'running', 'compensating',"               \
+	" 'cancelling');"
+
+static const char sqlite_v3[] = V3_ACTIVE;
+
+static const char postgres_v3[] =
+    V3_ACTIVE "ALTER TABLE wf_executions DROP CONSTRAINT wf_executions_key_key;"
+	      "CREATE UNIQUE INDEX wf_executions_key ON wf_executions(key)"
+	      " WHERE key IS NOT NULL;";
+
 static const struct sov_migration migrations[] = {
     {1, sqlite_v1, postgres_v1},
     {2, v2, v2},
+    {3, sqlite_v3, postgres_v3},
 };
 
 int

@@ -128,7 +128,8 @@ wf_queue_enqueue(struct sov_store *st, const struct wf_def *d,
 		"INSERT INTO wf_executions (workflow, def_id, status, key, "
 		"trigger, input, steps_left, created_at, started_at) "
 		"VALUES ($1, $2, $8, $3, $4, $5, $6, $7, $7) "
-		"ON CONFLICT (key) DO NOTHING RETURNING id",
+		"ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING RETURNING "
+		"id",
 		JV_ARRAY(jv_string(d->name), jv_string(def_id),
 			 key ? jv_string(key) : jv_null(), jv_string(trigger),
 			 in_text, jv_number((double)d->n_steps),
