@@ -255,6 +255,29 @@ IN
 	assert_output ""
 }
 
+@test "SIGTERM mid-run: the worker records what it claimed and leaves no lease behind" {
+	# A worker claims its next batch in the transaction that records the
+	# last: stopping, it must still run and record that batch.
+	for i in $(seq 1 5000); do printf '{"n":%d}\n' "$i"; done | sov-wf enqueue chain >/dev/null
+	w=$(start_worker --threads 2)
+	for _ in $(seq 1 200); do
+		[ "$(wf_sql "SELECT count(*) FROM wf_executions WHERE status = 'succeeded'")" -ge 50 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$w"
+	for _ in $(seq 1 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.1; done
+	run kill -0 "$w"
+	assert_failure
+	# Stopped mid-run, with nothing held.
+	[ "$(wf_sql "SELECT count(*) FROM wf_executions WHERE status = 'succeeded'")" -lt 5000 ]
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_steps WHERE status IN ('running', 'undoing') OR lease_owner IS NOT NULL")" 0
+	start_worker --threads 2 >/dev/null
+	settle 60
+	assert_equal "$(wf_sql "SELECT count(*) FROM wf_executions WHERE status = 'succeeded'")" 5000
+	# Every step ran once: no attempt lost, none twice.
+	assert_equal "$(wf_sql "SELECT outcome || ' ' || count(*) FROM wf_attempts GROUP BY outcome")" "ok 15000"
+}
+
 @test "kill -9 mid-step: the lease runs out and another worker finishes the step" {
 	echo 3 >"$T/sleep-b"
 	run sov-wf enqueue saga <<<'{}'

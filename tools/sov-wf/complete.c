@@ -556,10 +556,12 @@ out:
 int
 wf_queue_complete(struct sov_store *st, const char *owner,
 		  const struct wf_policy *pol, struct wf_done *v, size_t n,
-		  struct sov_err *e)
+		  struct wf_next *next, struct sov_err *e)
 {
 	int64_t now = sov_time_now_ms();
 
+	if (next)
+		next->n = 0;
 	if (n == 0)
 		return 0;
 	qsort(v, n, sizeof(*v), by_execution);
@@ -576,8 +578,16 @@ wf_queue_complete(struct sov_store *st, const char *owner,
 		return -1;
 	}
 	if (complete_batch(st, owner, pol, v, n, now, e) < 0 ||
+	    (next && next->max > 0 &&
+	     wf_queue_claim_in(st, owner, next->lease_ms, next->max, 0,
+			       next->only, next->out, &next->n, e) < 0) ||
 	    sov_store_commit(st, e) < 0) {
 		sov_store_rollback(st, NULL);
+		if (next) {
+			for (size_t i = 0; i < next->n; i++)
+				wf_claim_clear(&next->out[i]);
+			next->n = 0;
+		}
 		return -1;
 	}
 	return 0;

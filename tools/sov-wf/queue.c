@@ -346,9 +346,9 @@ out:
 }
 
 int
-wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
-	       size_t max, int expired, long long only, struct wf_claim *out,
-	       size_t *n, struct sov_err *e)
+wf_queue_claim_in(struct sov_store *st, const char *owner, int64_t lease_ms,
+		  size_t max, int expired, long long only, struct wf_claim *out,
+		  size_t *n, struct sov_err *e)
 {
 	char sql[2048];
 	jv rows = jv_invalid();
@@ -358,12 +358,6 @@ wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
 	*n = 0;
 	if (max > WF_CLAIM_MAX)
 		max = WF_CLAIM_MAX;
-	if (sov_store_begin(st, e) < 0) {
-		/* A BEGIN lost with the connection leaves the store
-		 * refusing calls until a rollback. */
-		sov_store_rollback(st, NULL);
-		return -1;
-	}
 	if (expired) {
 		if (claim_expired(st, owner, lease_ms, max, only, out, n, now,
 				  e) < 0)
@@ -402,18 +396,39 @@ wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
 	}
 	if (*n > 0 && load_context(st, out, *n, e) < 0)
 		goto out;
-	if (sov_store_commit(st, e) < 0)
-		goto out;
 	rc = 0;
 out:
 	jv_free(rows);
 	if (rc < 0) {
-		sov_store_rollback(st, NULL);
 		for (size_t i = 0; i < *n; i++)
 			wf_claim_clear(&out[i]);
 		*n = 0;
 	}
 	return rc;
+}
+
+int
+wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
+	       size_t max, int expired, long long only, struct wf_claim *out,
+	       size_t *n, struct sov_err *e)
+{
+	*n = 0;
+	if (sov_store_begin(st, e) < 0) {
+		/* A BEGIN lost with the connection leaves the store
+		 * refusing calls until a rollback. */
+		sov_store_rollback(st, NULL);
+		return -1;
+	}
+	if (wf_queue_claim_in(st, owner, lease_ms, max, expired, only, out, n,
+			      e) < 0 ||
+	    sov_store_commit(st, e) < 0) {
+		sov_store_rollback(st, NULL);
+		for (size_t i = 0; i < *n; i++)
+			wf_claim_clear(&out[i]);
+		*n = 0;
+		return -1;
+	}
+	return 0;
 }
 
 int

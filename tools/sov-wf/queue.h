@@ -97,6 +97,12 @@ int wf_queue_claim(struct sov_store *st, const char *owner, int64_t lease_ms,
 		   size_t max, int expired, long long only,
 		   struct wf_claim *out, size_t *n, struct sov_err *e);
 
+/* The same inside the caller's transaction; on error *n is 0, and the
+ * caller rolls back. */
+int wf_queue_claim_in(struct sov_store *st, const char *owner, int64_t lease_ms,
+		      size_t max, int expired, long long only,
+		      struct wf_claim *out, size_t *n, struct sov_err *e);
+
 /* Extend every lease owner holds; *renewed gets how many. */
 int wf_queue_heartbeat(struct sov_store *st, const char *owner,
 		       int64_t lease_ms, long *renewed, struct sov_err *e);
@@ -156,8 +162,22 @@ struct wf_policy {
  * measure); a permanent failure starts the saga. Executions are locked in
  * id order, so two workers never deadlock on a batch.
  */
+struct wf_next {
+	int64_t lease_ms;
+	size_t max; /* 0: claim nothing */
+	long long only;
+	struct wf_claim *out; /* max of them, apart from the results' */
+	size_t n;             /* claimed */
+};
+
+/*
+ * next, when not NULL, also claims the next batch in the same transaction
+ * (wf_queue_claim's due steps, not expired leases): one commit, one flush
+ * of the log, where a worker made two. When the transaction fails, neither
+ * the results nor the claims are kept (next->n is 0).
+ */
 int wf_queue_complete(struct sov_store *st, const char *owner,
 		      const struct wf_policy *pol, struct wf_done *v, size_t n,
-		      struct sov_err *e);
+		      struct wf_next *next, struct sov_err *e);
 
 #endif

@@ -151,14 +151,15 @@ end_only(struct shared *sh, const char *status)
  * that the claims are someone else's anyway). */
 static int
 complete_batch(struct shared *sh, struct sov_store *st, struct wf_done *dn,
-	       size_t n, int64_t *warned)
+	       size_t n, struct wf_next *next, int64_t *warned)
 {
 	const struct wf_worker_opts *o = sh->o;
 	int64_t until = sov_time_mono_ms() + o->lease_ms, wait = 10;
 	struct sov_err e = {0};
 
 	for (;;) {
-		if (wf_queue_complete(st, o->owner, &o->pol, dn, n, &e) == 0)
+		if (wf_queue_complete(st, o->owner, &o->pol, dn, n, next, &e) ==
+		    0)
 			return 0;
 		warn_store(warned, "recording results", &e);
 		if (e.code != SOV_EXIT_TEMPFAIL ||
@@ -180,20 +181,25 @@ work(void *arg)
 	struct sov_metrics *m = NULL;
 	struct wf_tags *tags = wf_tags_new(); /* NULL: measured uncached */
 	struct wf_engine g;
-	struct wf_claim *claims = NULL;
+	/* Two sets of claims: the results of one batch are recorded in the
+	 * transaction that claims the next (wf_next), into the other set. */
+	struct wf_claim *sets[2] = {NULL, NULL}, *claims;
 	struct wf_done *dones = NULL;
-	size_t want = 1, n = 0;
+	size_t want = 1, n = 0, carried = 0;
 	int64_t next_expired = 0, idle = 1, warned = -WF_WARN_EVERY_MS;
-	int engine = 0, listening = 0;
+	int engine = 0, listening = 0, cur = 0;
 
-	claims = calloc(WF_CLAIM_MAX, sizeof(*claims));
+	sets[0] = calloc(WF_CLAIM_MAX, sizeof(*claims));
+	sets[1] = calloc(WF_CLAIM_MAX, sizeof(*claims));
 	dones = calloc(WF_CLAIM_MAX, sizeof(*dones));
-	if (!claims || !dones) {
+	if (!sets[0] || !sets[1] || !dones) {
 		sov_cli_warn("worker thread %d: out of memory", t->idx);
 		goto out;
 	}
-	for (size_t i = 0; i < WF_CLAIM_MAX; i++)
-		wf_claim_clear(&claims[i]);
+	for (size_t i = 0; i < WF_CLAIM_MAX; i++) {
+		wf_claim_clear(&sets[0][i]);
+		wf_claim_clear(&sets[1][i]);
+	}
 	sov_jq_watch_bind(t->watch);
 	/* The store may be down when the worker starts: wait for it. */
 	while (!stopping(sh) && !(st = wf_db_open(o->store, &e))) {
@@ -218,11 +224,16 @@ work(void *arg)
 		goto out;
 	}
 	engine = 1;
-	while (!stopping(sh)) {
+	/* What was claimed is run and recorded, stopping or not. */
+	while (carried > 0 || !stopping(sh)) {
 		int64_t now = sov_time_mono_ms();
-		int expired = now >= next_expired, slow = 0;
+		int expired = !carried && now >= next_expired, slow = 0;
+		struct wf_next next = {.lease_ms = o->lease_ms,
+				       .only = o->only,
+				       .out = sets[!cur]};
 		char status[16];
 
+		claims = sets[cur];
 		if (expired)
 			next_expired = now + o->lease_ms / 4;
 		/* What was notified so far is seen by the claim below; taken
@@ -232,8 +243,12 @@ work(void *arg)
 		/* Steps taken over from a dead worker are claimed like any:
 		 * a few at a time, and looked for again at once while there
 		 * are more, so that every thread shares them. */
-		if (wf_queue_claim(st, o->owner, o->lease_ms, want, expired,
-				   o->only, claims, &n, &e) < 0) {
+		if (carried > 0) {
+			n = carried;
+			carried = 0;
+		} else if (wf_queue_claim(st, o->owner, o->lease_ms, want,
+					  expired, o->only, claims, &n,
+					  &e) < 0) {
 			warn_store(&warned, "claiming steps", &e);
 			nap(sh, o->poll_ms);
 			continue;
@@ -264,7 +279,14 @@ work(void *arg)
 					slow = 1;
 			}
 		}
-		if (complete_batch(sh, st, dones, n, &warned) == 0) {
+		/* Commands and requests take long: one at a time, so that
+		 * other workers share them; jq steps in growing batches. */
+		want = slow ? 1 : (want * 2 < o->batch ? want * 2 : o->batch);
+		/* The next batch is claimed with these results unless expired
+		 * leases are due to be looked for, or the worker stops. */
+		if (!stopping(sh) && sov_time_mono_ms() < next_expired)
+			next.max = want;
+		if (complete_batch(sh, st, dones, n, &next, &warned) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				wf_measure_done(tags, m, &dones[i]);
 				if (o->only && dones[i].ended &&
@@ -279,9 +301,10 @@ work(void *arg)
 			wf_claim_clear(&claims[i]);
 		}
 		wf_cache_trim(g.cache);
-		/* Commands and requests take long: one at a time, so that
-		 * other workers share them; jq steps in growing batches. */
-		want = slow ? 1 : (want * 2 < o->batch ? want * 2 : o->batch);
+		if (next.n > 0) {
+			carried = next.n;
+			cur = !cur;
+		}
 	}
 out:
 	if (engine)
@@ -290,10 +313,12 @@ out:
 		sov_cli_warn("metrics: %s", e.msg);
 	wf_tags_free(tags);
 	sov_store_close(st);
-	if (claims)
-		for (size_t i = 0; i < WF_CLAIM_MAX; i++)
-			wf_claim_clear(&claims[i]);
-	free(claims);
+	for (int k = 0; k < 2; k++)
+		if (sets[k])
+			for (size_t i = 0; i < WF_CLAIM_MAX; i++)
+				wf_claim_clear(&sets[k][i]);
+	free(sets[0]);
+	free(sets[1]);
 	free(dones);
 	return NULL;
 }
