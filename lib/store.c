@@ -46,16 +46,6 @@ cut:
 	return dst;
 }
 
-uint64_t
-sov_store_sql_hash(const char *sql)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *sql; sql++)
-		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
-	return h;
-}
-
 int
 sov_store_num_is_int(double d, long long *out)
 {

@@ -46,9 +46,6 @@ struct sov_store {
  * returns dst. */
 const char *sov_store_oneline(char *dst, size_t size, const char *src);
 
-/* A statement's key in the engines' caches of prepared statements. */
-uint64_t sov_store_sql_hash(const char *sql);
-
 /*
  * Is d an integer that fits an int64 (bound as one, printed without an
  * exponent)? Sets *out when it is.

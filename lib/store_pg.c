@@ -14,6 +14,7 @@
 
 #include "store_impl.h"
 #include "json_dump.h"
+#include "strhash.h"
 
 /* Column type OIDs (pg_type.dat); libpq does not export them. */
 #define OID_BOOL 16
@@ -180,7 +181,7 @@ static int
 prepared(struct sov_store *st, const char *sql, int n, char name[32],
 	 struct sov_err *e)
 {
-	uint64_t h = sov_store_sql_hash(sql);
+	uint64_t h = sov_str_hash(sql);
 	struct pg_prepared *slot;
 	PGresult *res;
 	size_t i;

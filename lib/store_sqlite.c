@@ -10,6 +10,7 @@
 
 #include "store_impl.h"
 #include "json_dump.h"
+#include "strhash.h"
 #include "timestamp.h"
 
 static int
@@ -408,7 +409,7 @@ static int
 statement(struct sov_store *st, const char *sql, sqlite3_stmt **stmt,
 	  int *cached, struct sov_err *e)
 {
-	uint64_t h = sov_store_sql_hash(sql);
+	uint64_t h = sov_str_hash(sql);
 	struct sqlite_cached *victim = NULL;
 	char *copy;
 

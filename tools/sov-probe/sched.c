@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strhash.h"
+
 static int
 before(const struct pr_sched *s, size_t a, size_t b)
 {
@@ -36,17 +38,6 @@ down(struct pr_sched *s, size_t i)
 	}
 }
 
-/* FNV-1a: a stable phase per name. */
-static uint64_t
-hash(const char *name)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h;
-}
-
 int
 pr_sched_init(struct pr_sched *s, const struct pr_set *set, int64_t now_ms)
 {
@@ -58,8 +49,10 @@ pr_sched_init(struct pr_sched *s, const struct pr_set *set, int64_t now_ms)
 		return -1;
 	}
 	for (size_t i = 0; i < set->ntargets; i++) {
+		/* A stable phase per name: targets spread over the interval,
+		 * the same from one run to the next. */
 		int64_t phase =
-		    (int64_t)(hash(set->targets[i].name) %
+		    (int64_t)(sov_str_hash(set->targets[i].name) %
 			      (uint64_t)set->targets[i].interval_ms);
 
 		s->due[i] = now_ms + phase - phase % PR_SCHED_TICK_MS;

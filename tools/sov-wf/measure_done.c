@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strhash.h"
 #include "timestamp.h"
 
 #define TAGS_SLOTS 512 /* a power of two; emptied at three quarters full */
@@ -50,98 +51,91 @@ wf_tags_free(struct wf_tags *t)
 	free(t);
 }
 
-static uint32_t
-fnv1a(const char *s)
+/* key's slot in t: its own, or the empty one where it would go. */
+static struct slot *
+find(struct wf_tags *t, const char *key)
 {
-	uint32_t h = 2166136261u;
+	size_t i = sov_str_hash(key) & (TAGS_SLOTS - 1);
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	while (t->s[i].key && strcmp(t->s[i].key, key) != 0)
+		i = (i + 1) & (TAGS_SLOTS - 1);
+	return &t->s[i];
 }
 
-/*
- * The tags' text for key, made from tags (consumed) on a miss; NULL when
- * they are refused or memory runs out. With t NULL nothing is kept: *own
- * says the caller frees the result.
- */
-static const char *
-lookup(struct wf_tags *t, struct sov_metrics *m, const char *name,
-       const char *key, jv tags, char **own)
+/* The tags of kind's fields (see add) as checked text; NULL when they are
+ * refused or memory runs out. */
+static char *
+tags_text(struct sov_metrics *m, const char *name, char kind, const char *wf,
+	  const char *step, const char *outcome, int undo)
 {
 	struct sov_err e = {0};
-	struct slot *sl = NULL;
-	char *text;
-
-	*own = NULL;
-	if (t) {
-		size_t i = fnv1a(key) & (TAGS_SLOTS - 1);
-
-		while (t->s[i].key && strcmp(t->s[i].key, key) != 0)
-			i = (i + 1) & (TAGS_SLOTS - 1);
-		if (t->s[i].key) {
-			jv_free(tags);
-			return t->s[i].text;
-		}
-		sl = &t->s[i];
-	}
-	text = sov_metrics_tags_text(m, name, tags, &e);
-	if (!text)
-		return NULL;
-	if (!sl) {
-		*own = text;
-		return text;
-	}
-	if (t->used >= TAGS_SLOTS / 4 * 3) {
-		/* Emptied, the slot found above is free again, and the
-		 * probe from it would start at the same place. */
-		empty(t);
-		sl = &t->s[fnv1a(key) & (TAGS_SLOTS - 1)];
-	}
-	if (!(sl->key = strdup(key))) {
-		*own = text;
-		return text;
-	}
-	sl->text = text;
-	t->used++;
-	return text;
-}
-
-/* One measurement whose tags are kind's fields a, b, c (NULL: absent). */
-static void
-add(struct wf_tags *t, struct sov_metrics *m, int64_t now, const char *name,
-    double value, const char *unit, char kind, const char *wf, const char *step,
-    const char *outcome, int undo)
-{
-	char *key, *own;
-	const char *text;
-	size_t n = strlen(wf) + (step ? strlen(step) : 0) +
-		   (outcome ? strlen(outcome) : 0) + 8;
 	jv tags;
-	struct sov_err e = {0};
 
-	if (!(key = malloc(n)))
-		return;
 	switch (kind) {
-	case 's': /* a step: workflow, step, outcome, undo */
-		snprintf(key, n, "s\x1f%s\x1f%s\x1f%s\x1f%d", wf, step, outcome,
-			 undo);
+	case 's':
 		tags = JV_OBJECT(jv_string("workflow"), jv_string(wf),
 				 jv_string("step"), jv_string(step),
 				 jv_string("outcome"), jv_string(outcome),
 				 jv_string("undo"), jv_bool(undo));
 		break;
-	case 'e': /* an execution: workflow, status */
-		snprintf(key, n, "e\x1f%s\x1f%s", wf, outcome);
+	case 'e':
 		tags = JV_OBJECT(jv_string("workflow"), jv_string(wf),
 				 jv_string("status"), jv_string(outcome));
 		break;
-	default: /* the workflow alone */
-		snprintf(key, n, "w\x1f%s", wf);
+	default:
 		tags = JV_OBJECT(jv_string("workflow"), jv_string(wf));
 		break;
 	}
-	text = lookup(t, m, name, key, tags, &own);
+	return sov_metrics_tags_text(m, name, tags, &e);
+}
+
+/*
+ * One measurement whose tags are kind's fields: 's' a step (workflow, step,
+ * outcome, undo), 'e' an execution (workflow, status in outcome), 'w' the
+ * workflow alone. Their text is made on a miss only; with t NULL, every
+ * time.
+ */
+static void
+add(struct wf_tags *t, struct sov_metrics *m, int64_t now, const char *name,
+    double value, const char *unit, char kind, const char *wf, const char *step,
+    const char *outcome, int undo)
+{
+	size_t n = strlen(wf) + (step ? strlen(step) : 0) +
+		   (outcome ? strlen(outcome) : 0) + 16;
+	char *key = malloc(n), *own = NULL;
+	const char *text = NULL;
+	struct slot *sl = NULL;
+	struct sov_err e = {0};
+
+	if (!key)
+		return;
+	if (kind == 's')
+		snprintf(key, n, "s\x1f%s\x1f%s\x1f%s\x1f%d", wf, step, outcome,
+			 undo);
+	else if (kind == 'e')
+		snprintf(key, n, "e\x1f%s\x1f%s", wf, outcome);
+	else
+		snprintf(key, n, "w\x1f%s", wf);
+	if (t) {
+		sl = find(t, key);
+		text = sl->text;
+	}
+	if (!text) {
+		own = tags_text(m, name, kind, wf, step, outcome, undo);
+		text = own;
+		if (own && t) {
+			if (t->used >= TAGS_SLOTS / 4 * 3) {
+				/* Emptied, key's slot is its home one. */
+				empty(t);
+				sl = find(t, key);
+			}
+			if ((sl->key = strdup(key))) {
+				sl->text = own;
+				own = NULL;
+				t->used++;
+			}
+		}
+	}
 	free(key);
 	if (text)
 		sov_metrics_add_text(m, now, name, value, unit, text, &e);
