@@ -297,7 +297,7 @@ fetches() { grep -c "^renewalInfo $1\$" "$LOG" || true; }
 	assert_failure 75
 	run sqlite3 "$db" "select name, json_extract(tags,'$.name'),
 		coalesce(json_extract(tags,'$.outcome'),''), value > 1000 from measurements
-		where name like 'cert.%' order by ts, name"
+		where name like 'cert.%' order by name, ts"
 	assert_success
 	assert_output "cert.days_left|meas||1
 cert.renewal.seconds|meas|issued|0
